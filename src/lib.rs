@@ -1,0 +1,18 @@
+//! mesosim: a deterministic discrete-event simulator of an Apache-Mesos-style cluster.
+//!
+//! The master, allocators, agents and framework schedulers are *sans-IO processes*
+//! ([`process::Process`]): they read time from their context, draw randomness from a seeded
+//! stream and reach the world only through messages, timers and backend commands. The
+//! simulator ([`sim`]) runs them under a virtual clock, a simulated network and simulated
+//! machines; the live driver (feature `live`) runs the very same code over TCP.
+//!
+//! See ARCHITECTURE.md at the repository root for the map and its invariants.
+
+pub mod ids;
+pub mod process;
+pub mod resources;
+pub mod rng;
+pub mod time;
+
+pub mod scenario;
+pub mod sim;

@@ -14,5 +14,4 @@ pub mod resources;
 pub mod rng;
 pub mod time;
 
-pub mod scenario;
 pub mod sim;

@@ -1,1 +1,211 @@
-//! process
+//! The seam between production code and its drivers.
+//!
+//! A [`Process`] is a state machine. It never performs I/O, never reads a clock, never draws
+//! OS randomness and never starts a thread: time comes from [`Ctx::now`], randomness from
+//! [`Ctx::rng`] (a stream derived from the run seed and the process's name), and everything it
+//! wants done in the world it asks for through the context — send a message, arm or cancel a
+//! named timer, launch or kill a task on its machine. A driver (the simulator, or the live
+//! driver over TCP) delivers messages, timers and task exits, and carries out the effects.
+//!
+//! Architecture invariant: nothing under this module, or any production module, imports a
+//! driver (`sim`, `live`). `tests/seam.rs` enforces it.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::ids::NodeId;
+use crate::resources::Resources;
+use crate::rng::Rng;
+use crate::time::{Duration, Instant};
+
+/// What travels between processes: plain serde data, so the live driver can put it on a wire
+/// unchanged. `Clone` lets a network model duplicate a message.
+pub trait Message: Clone + Debug + Serialize + DeserializeOwned + Send + 'static {
+    /// A small stable number per message kind, folded into the run digest.
+    fn tag(&self) -> u16;
+    /// The message kind's name, for logs and traces.
+    fn kind(&self) -> &'static str;
+}
+
+/// A sans-IO process: master, agent, framework scheduler, coordinator, or a test actor.
+pub trait Process {
+    type Msg: Message;
+    /// The process's named timers. Arming a timer that is already armed moves its deadline.
+    type Timer: Clone + Eq + Hash + Debug;
+
+    /// Called once, when the driver starts the process.
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Timer>);
+
+    fn on_message(
+        &mut self,
+        ctx: &mut Ctx<'_, Self::Msg, Self::Timer>,
+        from: NodeId,
+        msg: Self::Msg,
+    );
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Timer>, timer: Self::Timer);
+
+    /// A task this process launched on its machine has ended (finished, failed or killed).
+    fn on_task_exit(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Timer>, exit: TaskExit) {
+        let _ = (ctx, exit);
+    }
+
+    /// Cheap self-checks, run after every event in the simulator. An `Err` is a bug: the run
+    /// stops with exit status 3, naming the invariant, the simulated time and the seed.
+    fn check_invariants(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// What a process asks its driver to do. Drivers apply effects in order, after the handler
+/// returns.
+#[derive(Debug)]
+pub enum Effect<M, T> {
+    Send {
+        to: NodeId,
+        msg: M,
+    },
+    SetTimer {
+        timer: T,
+        at: Instant,
+    },
+    CancelTimer {
+        timer: T,
+    },
+    Launch(TaskSpec),
+    Kill(TaskKey),
+    /// The process ends: its timers are dropped and messages to it are discarded.
+    Exit,
+}
+
+/// A handler's view of the world: the time, its own address, its random stream, and a buffer
+/// of effects.
+pub struct Ctx<'a, M, T> {
+    now: Instant,
+    me: NodeId,
+    rng: &'a mut Rng,
+    effects: &'a mut Vec<Effect<M, T>>,
+}
+
+impl<'a, M, T> Ctx<'a, M, T> {
+    /// For drivers: a context for one handler call.
+    pub fn new(
+        now: Instant,
+        me: NodeId,
+        rng: &'a mut Rng,
+        effects: &'a mut Vec<Effect<M, T>>,
+    ) -> Self {
+        Ctx {
+            now,
+            me,
+            rng,
+            effects,
+        }
+    }
+
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// This process's own address.
+    pub fn me(&self) -> NodeId {
+        self.me
+    }
+
+    /// This process's random stream, derived from the run seed and the process's name.
+    pub fn rng(&mut self) -> &mut Rng {
+        self.rng
+    }
+
+    pub fn send(&mut self, to: NodeId, msg: M) {
+        self.effects.push(Effect::Send { to, msg });
+    }
+
+    /// Arms `timer` to fire at `at` (or now, if `at` is past). Re-arming moves the deadline.
+    pub fn set_timer(&mut self, timer: T, at: Instant) {
+        self.effects.push(Effect::SetTimer { timer, at });
+    }
+
+    /// Arms `timer` to fire `after` from now.
+    pub fn set_timer_after(&mut self, timer: T, after: Duration) {
+        let at = self.now + after;
+        self.set_timer(timer, at);
+    }
+
+    /// Disarms `timer`; a no-op if it is not armed.
+    pub fn cancel_timer(&mut self, timer: T) {
+        self.effects.push(Effect::CancelTimer { timer });
+    }
+
+    /// Starts a task on this process's machine.
+    pub fn launch(&mut self, task: TaskSpec) {
+        self.effects.push(Effect::Launch(task));
+    }
+
+    /// Kills a task on this process's machine; its exit is reported through `on_task_exit`.
+    pub fn kill(&mut self, key: TaskKey) {
+        self.effects.push(Effect::Kill(key));
+    }
+
+    /// Ends this process after the current handler.
+    pub fn exit(&mut self) {
+        self.effects.push(Effect::Exit);
+    }
+}
+
+/// Names a task on one machine; chosen by the process that launches it.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+pub struct TaskKey(pub u64);
+
+/// A backend command: run this on the machine.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSpec {
+    pub key: TaskKey,
+    /// What the task holds while it runs (and, on a real machine, its cgroup limits).
+    pub resources: Resources,
+    pub run: TaskRun,
+}
+
+/// How a task behaves once started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRun {
+    /// How long it runs; `None` runs until killed.
+    pub duration: Option<Duration>,
+    /// How it ends when its duration is up.
+    pub outcome: TaskOutcome,
+}
+
+/// How a task ends by itself: the trace says whether it finished or failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskOutcome {
+    Succeed,
+    Fail,
+}
+
+/// A backend report: a task is no longer running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskExit {
+    pub key: TaskKey,
+    pub reason: ExitReason,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExitReason {
+    /// Ran its course and succeeded.
+    Finished,
+    /// Ran its course and failed.
+    Failed,
+    /// Killed on request.
+    Killed,
+}
+
+impl From<TaskOutcome> for ExitReason {
+    fn from(outcome: TaskOutcome) -> ExitReason {
+        match outcome {
+            TaskOutcome::Succeed => ExitReason::Finished,
+            TaskOutcome::Fail => ExitReason::Failed,
+        }
+    }
+}

@@ -1,1 +1,519 @@
-//! placeholder
+//! The simulator: one thread, a virtual clock, and the production processes run unchanged.
+//!
+//! Events (message deliveries, timers, task exits, process starts, and the world's own
+//! scheduled actions) wait in one queue ordered by (time, insertion sequence). The loop pops
+//! the earliest, hands it to its process, applies the effects the process asked for, checks
+//! that process's invariants, and folds (time, process, event kind) into the run digest.
+//!
+//! Invariant: one seed and one scenario give one sequence of events. Nothing here reads a
+//! clock, iterates a hash map, or draws from an unseeded source.
+
+pub mod digest;
+pub mod machine;
+pub mod network;
+pub mod queue;
+mod timers;
+
+use std::any::Any;
+
+pub use digest::Digest;
+pub use machine::Machine;
+pub use network::{Delivery, NetworkConfig, NetworkStats};
+
+use crate::ids::NodeId;
+use crate::process::{Ctx, Effect, ExitReason, Message, Process, TaskExit, TaskKey, TaskSpec};
+use crate::resources::Resources;
+use crate::rng;
+use crate::time::Instant;
+use network::Network;
+use queue::EventQueue;
+use timers::{Popped, TimerTable};
+
+/// Digest codes of event kinds; a message's kind is `KIND_MESSAGE + tag`.
+const KIND_START: u32 = 1;
+const KIND_TIMER: u32 = 2;
+const KIND_TASK_EXIT: u32 = 3;
+const KIND_EXTERNAL: u32 = 4;
+const KIND_MESSAGE: u32 = 0x100;
+
+/// Sees what happens, without reaching into any process: the basis of every metric.
+pub trait Observer<M> {
+    fn message(&mut self, now: Instant, from: NodeId, to: NodeId, msg: &M) {
+        let _ = (now, from, to, msg);
+    }
+    fn launch(&mut self, now: Instant, node: NodeId, task: &TaskSpec) {
+        let _ = (now, node, task);
+    }
+    fn task_exit(&mut self, now: Instant, node: NodeId, exit: &TaskExit) {
+        let _ = (now, node, exit);
+    }
+}
+
+/// Why [`Sim::run`] returned.
+#[derive(Debug, PartialEq)]
+pub enum Stop {
+    /// Nothing is left to do.
+    Idle,
+    /// The next event is after the time limit; the clock now reads the limit.
+    TimeLimit,
+    /// The event budget of this call is spent; call again to go on.
+    Budget,
+    /// A world action scheduled with [`Sim::schedule_external`] is due; the clock reads its time.
+    External(u64),
+    /// A process or machine broke an invariant: a bug.
+    Violation(Violation),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Violation {
+    pub time: Instant,
+    /// The process whose event broke it.
+    pub process: String,
+    pub message: String,
+}
+
+enum Payload<M> {
+    Start {
+        node: NodeId,
+    },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        msg: M,
+    },
+    Timer {
+        node: NodeId,
+        slot: u32,
+    },
+    /// A task's duration is up; valid only if the machine still holds it under this event's seq.
+    TaskDone {
+        node: NodeId,
+        key: TaskKey,
+        reason: ExitReason,
+    },
+    /// A task was killed; the machine already released it.
+    TaskKilled {
+        node: NodeId,
+        key: TaskKey,
+    },
+    External {
+        id: u64,
+    },
+}
+
+/// Everything an event handler may touch besides its own process.
+struct Kernel<M> {
+    now: Instant,
+    queue: EventQueue<Payload<M>>,
+    network: Network,
+    machines: Vec<Machine>,
+    /// The machine each process runs tasks on, by node index.
+    machine_of: Vec<Option<usize>>,
+    violation: Option<String>,
+    observer: Option<Box<dyn Observer<M>>>,
+}
+
+impl<M: Message> Kernel<M> {
+    fn send(&mut self, from: NodeId, to: NodeId, msg: M) {
+        match self.network.transmit(from, to, self.now) {
+            Delivery::Dropped => {}
+            Delivery::Once(at) => {
+                self.queue.push(at, Payload::Deliver { from, to, msg });
+            }
+            Delivery::Twice(first, second) => {
+                self.queue.push(
+                    first,
+                    Payload::Deliver {
+                        from,
+                        to,
+                        msg: msg.clone(),
+                    },
+                );
+                self.queue.push(second, Payload::Deliver { from, to, msg });
+            }
+        }
+    }
+
+    fn launch(&mut self, node: NodeId, task: TaskSpec) {
+        let Some(m) = self.machine_of.get(node.index()).copied().flatten() else {
+            self.violation = Some(format!(
+                "{node} launched task {:?} but runs on no machine",
+                task.key
+            ));
+            return;
+        };
+        if let Err(e) = self.machines[m].launch(&task) {
+            self.violation = Some(e);
+            return;
+        }
+        if let Some(observer) = &mut self.observer {
+            observer.launch(self.now, node, &task);
+        }
+        if let Some(duration) = task.run.duration {
+            let reason = ExitReason::from(task.run.outcome);
+            let seq = self.queue.push(
+                self.now + duration,
+                Payload::TaskDone {
+                    node,
+                    key: task.key,
+                    reason,
+                },
+            );
+            self.machines[m].set_completion(task.key, seq);
+        }
+    }
+
+    fn kill(&mut self, node: NodeId, key: TaskKey) {
+        let Some(m) = self.machine_of.get(node.index()).copied().flatten() else {
+            return;
+        };
+        if self.machines[m].kill(key) {
+            self.queue.push(self.now, Payload::TaskKilled { node, key });
+        }
+    }
+}
+
+/// A process behind a type-erased face, with its timers, random stream and effect buffer.
+trait Node<M> {
+    fn start(&mut self, k: &mut Kernel<M>, me: NodeId);
+    fn message(&mut self, k: &mut Kernel<M>, me: NodeId, from: NodeId, msg: M);
+    /// True if the timer fired (rather than being stale or deferred).
+    fn timer(&mut self, k: &mut Kernel<M>, me: NodeId, slot: u32, seq: u64) -> bool;
+    fn task_exit(&mut self, k: &mut Kernel<M>, me: NodeId, exit: TaskExit);
+    fn check(&self) -> Result<(), String>;
+    fn is_up(&self) -> bool;
+    fn crash(&mut self);
+    fn as_any(&self) -> &dyn Any;
+}
+
+struct Cell<P: Process> {
+    process: P,
+    rng: rng::Rng,
+    timers: TimerTable<P::Timer>,
+    effects: Vec<Effect<P::Msg, P::Timer>>,
+    up: bool,
+}
+
+impl<P: Process + 'static> Cell<P> {
+    fn handle(
+        &mut self,
+        k: &mut Kernel<P::Msg>,
+        me: NodeId,
+        f: impl FnOnce(&mut P, &mut Ctx<'_, P::Msg, P::Timer>),
+    ) {
+        let mut ctx = Ctx::new(k.now, me, &mut self.rng, &mut self.effects);
+        f(&mut self.process, &mut ctx);
+        let mut exit = false;
+        for effect in self.effects.drain(..) {
+            match effect {
+                Effect::Send { to, msg } => k.send(me, to, msg),
+                Effect::SetTimer { timer, at } => {
+                    let at = at.max(k.now);
+                    self.timers.set(timer, at, |at, slot| {
+                        k.queue.push(at, Payload::Timer { node: me, slot })
+                    });
+                }
+                Effect::CancelTimer { timer } => self.timers.cancel(&timer),
+                Effect::Launch(task) => k.launch(me, task),
+                Effect::Kill(key) => k.kill(me, key),
+                Effect::Exit => exit = true,
+            }
+        }
+        if exit {
+            self.crash();
+        }
+    }
+}
+
+impl<P: Process + 'static> Node<P::Msg> for Cell<P> {
+    fn start(&mut self, k: &mut Kernel<P::Msg>, me: NodeId) {
+        self.handle(k, me, |p, ctx| p.on_start(ctx));
+    }
+
+    fn message(&mut self, k: &mut Kernel<P::Msg>, me: NodeId, from: NodeId, msg: P::Msg) {
+        self.handle(k, me, |p, ctx| p.on_message(ctx, from, msg));
+    }
+
+    fn timer(&mut self, k: &mut Kernel<P::Msg>, me: NodeId, slot: u32, seq: u64) -> bool {
+        let now = k.now;
+        let popped = self.timers.pop(slot, seq, now, |at, slot| {
+            k.queue.push(at, Payload::Timer { node: me, slot })
+        });
+        match popped {
+            Popped::Fire(timer) => {
+                self.handle(k, me, |p, ctx| p.on_timer(ctx, timer));
+                true
+            }
+            Popped::Stale | Popped::Deferred => false,
+        }
+    }
+
+    fn task_exit(&mut self, k: &mut Kernel<P::Msg>, me: NodeId, exit: TaskExit) {
+        self.handle(k, me, |p, ctx| p.on_task_exit(ctx, exit));
+    }
+
+    fn check(&self) -> Result<(), String> {
+        self.process.check_invariants()
+    }
+
+    fn is_up(&self) -> bool {
+        self.up
+    }
+
+    fn crash(&mut self) {
+        self.up = false;
+        self.timers.clear();
+        self.effects.clear();
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        &self.process
+    }
+}
+
+struct NodeEntry<M> {
+    name: String,
+    node: Box<dyn Node<M>>,
+}
+
+/// A discrete-event simulation of processes exchanging messages of type `M`.
+pub struct Sim<M> {
+    seed: u64,
+    k: Kernel<M>,
+    nodes: Vec<NodeEntry<M>>,
+    digest: Digest,
+    events: u64,
+}
+
+impl<M: Message> Sim<M> {
+    pub fn new(seed: u64, network: NetworkConfig) -> Sim<M> {
+        Sim {
+            seed,
+            k: Kernel {
+                now: Instant::ZERO,
+                queue: EventQueue::new(),
+                network: Network::new(network, rng::stream(seed, "network")),
+                machines: Vec::new(),
+                machine_of: Vec::new(),
+                violation: None,
+                observer: None,
+            },
+            nodes: Vec::new(),
+            digest: Digest::default(),
+            events: 0,
+        }
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    pub fn now(&self) -> Instant {
+        self.k.now
+    }
+
+    /// Events handled so far (stale and deferred timers are not events).
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    pub fn digest(&self) -> Digest {
+        self.digest
+    }
+
+    pub fn network_stats(&self) -> NetworkStats {
+        self.k.network.stats
+    }
+
+    /// Events waiting in the queue, stale timer entries included.
+    pub fn queued(&self) -> usize {
+        self.k.queue.len()
+    }
+
+    pub fn set_observer(&mut self, observer: Box<dyn Observer<M>>) {
+        self.k.observer = Some(observer);
+    }
+
+    /// Adds a process named `name` (which also names its random stream); it starts now, after
+    /// the events already due now.
+    pub fn add_process<P: Process<Msg = M> + 'static>(
+        &mut self,
+        name: impl Into<String>,
+        process: P,
+    ) -> NodeId {
+        let name = name.into();
+        let id = NodeId(u32::try_from(self.nodes.len()).expect("fewer than 2^32 processes"));
+        let cell = Cell {
+            process,
+            rng: rng::stream(self.seed, &name),
+            timers: TimerTable::default(),
+            effects: Vec::new(),
+            up: true,
+        };
+        self.nodes.push(NodeEntry {
+            name,
+            node: Box::new(cell),
+        });
+        self.k.machine_of.push(None);
+        self.k.queue.push(self.k.now, Payload::Start { node: id });
+        id
+    }
+
+    /// Gives `node` a machine to launch tasks on.
+    pub fn add_machine(&mut self, node: NodeId, machine: Machine) -> usize {
+        self.k.machines.push(machine);
+        let m = self.k.machines.len() - 1;
+        self.k.machine_of[node.index()] = Some(m);
+        m
+    }
+
+    pub fn machines(&self) -> &[Machine] {
+        &self.k.machines
+    }
+
+    pub fn machine_of(&self, node: NodeId) -> Option<&Machine> {
+        self.k
+            .machine_of
+            .get(node.index())
+            .copied()
+            .flatten()
+            .map(|m| &self.k.machines[m])
+    }
+
+    /// Returns [`Stop::External`]`(id)` from `run` when the clock reaches `at`.
+    pub fn schedule_external(&mut self, at: Instant, id: u64) {
+        self.k
+            .queue
+            .push(at.max(self.k.now), Payload::External { id });
+    }
+
+    /// Sends `msg` as if `from` had sent it now (an operator's request, a test's poke).
+    pub fn send(&mut self, from: NodeId, to: NodeId, msg: M) {
+        self.k.send(from, to, msg);
+    }
+
+    pub fn process_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn name(&self, node: NodeId) -> &str {
+        &self.nodes[node.index()].name
+    }
+
+    pub fn is_up(&self, node: NodeId) -> bool {
+        self.nodes[node.index()].node.is_up()
+    }
+
+    /// A read-only look at a process, for tests and final reports.
+    pub fn process<P: 'static>(&self, node: NodeId) -> Option<&P> {
+        self.nodes.get(node.index())?.node.as_any().downcast_ref()
+    }
+
+    /// Stops a process abruptly: its timers are dropped, messages to it are discarded.
+    pub fn crash(&mut self, node: NodeId) {
+        self.nodes[node.index()].node.crash();
+    }
+
+    /// Runs events until the next one is after `limit`, `budget` events have been handled,
+    /// a world action is due, or an invariant breaks.
+    pub fn run(&mut self, limit: Instant, budget: u64) -> Stop {
+        let mut handled = 0u64;
+        loop {
+            if handled >= budget {
+                return Stop::Budget;
+            }
+            match self.k.queue.peek_time() {
+                None => return Stop::Idle,
+                Some(t) if t > limit => {
+                    self.k.now = self.k.now.max(limit);
+                    return Stop::TimeLimit;
+                }
+                Some(_) => {}
+            }
+            let (time, seq, payload) = self.k.queue.pop().expect("peeked");
+            self.k.now = time;
+            let (node, kind) = match payload {
+                Payload::Start { node } => {
+                    let entry = &mut self.nodes[node.index()];
+                    if !entry.node.is_up() {
+                        continue;
+                    }
+                    entry.node.start(&mut self.k, node);
+                    (node, KIND_START)
+                }
+                Payload::Deliver { from, to, msg } => {
+                    let entry = &mut self.nodes[to.index()];
+                    if !entry.node.is_up() {
+                        continue;
+                    }
+                    let kind = KIND_MESSAGE + u32::from(msg.tag());
+                    if let Some(observer) = &mut self.k.observer {
+                        observer.message(time, from, to, &msg);
+                    }
+                    entry.node.message(&mut self.k, to, from, msg);
+                    (to, kind)
+                }
+                Payload::Timer { node, slot } => {
+                    let entry = &mut self.nodes[node.index()];
+                    if !entry.node.timer(&mut self.k, node, slot, seq) {
+                        continue;
+                    }
+                    (node, KIND_TIMER)
+                }
+                Payload::TaskDone { node, key, reason } => {
+                    let m =
+                        self.k.machine_of[node.index()].expect("a completing task has a machine");
+                    if !self.k.machines[m].complete(key, seq) {
+                        continue;
+                    }
+                    self.deliver_exit(node, TaskExit { key, reason });
+                    (node, KIND_TASK_EXIT)
+                }
+                Payload::TaskKilled { node, key } => {
+                    self.deliver_exit(
+                        node,
+                        TaskExit {
+                            key,
+                            reason: ExitReason::Killed,
+                        },
+                    );
+                    (node, KIND_TASK_EXIT)
+                }
+                Payload::External { id } => {
+                    self.events += 1;
+                    self.digest.fold(time, NodeId(u32::MAX), KIND_EXTERNAL);
+                    return Stop::External(id);
+                }
+            };
+            self.events += 1;
+            handled += 1;
+            self.digest.fold(time, node, kind);
+            let broken = self
+                .k
+                .violation
+                .take()
+                .or_else(|| self.nodes[node.index()].node.check().err());
+            if let Some(message) = broken {
+                let process = self.nodes[node.index()].name.clone();
+                return Stop::Violation(Violation {
+                    time,
+                    process,
+                    message,
+                });
+            }
+        }
+    }
+
+    fn deliver_exit(&mut self, node: NodeId, exit: TaskExit) {
+        if let Some(observer) = &mut self.k.observer {
+            observer.task_exit(self.k.now, node, &exit);
+        }
+        let entry = &mut self.nodes[node.index()];
+        if entry.node.is_up() {
+            entry.node.task_exit(&mut self.k, node, exit);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,239 @@
+//! The simulator's own tests, with small test processes.
+
+use serde::{Deserialize, Serialize};
+
+use super::*;
+use crate::process::{TaskOutcome, TaskRun};
+use crate::time::Duration;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+enum Msg {
+    Ping(u32),
+    Pong(u32),
+}
+
+impl Message for Msg {
+    fn tag(&self) -> u16 {
+        match self {
+            Msg::Ping(_) => 0,
+            Msg::Pong(_) => 1,
+        }
+    }
+    fn kind(&self) -> &'static str {
+        match self {
+            Msg::Ping(_) => "ping",
+            Msg::Pong(_) => "pong",
+        }
+    }
+}
+
+/// Pings its peer every 10 ms, five times, and records the round-trip times.
+struct Pinger {
+    peer: NodeId,
+    sent: u32,
+    rtts: Vec<Duration>,
+    sent_at: Instant,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+struct Tick;
+
+impl Process for Pinger {
+    type Msg = Msg;
+    type Timer = Tick;
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Msg, Tick>) {
+        ctx.set_timer_after(Tick, Duration::from_millis(10));
+    }
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Msg, Tick>, _from: NodeId, msg: Msg) {
+        if let Msg::Pong(_) = msg {
+            self.rtts.push(ctx.now() - self.sent_at);
+            if self.sent < 5 {
+                ctx.set_timer_after(Tick, Duration::from_millis(10));
+            }
+        }
+    }
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg, Tick>, _: Tick) {
+        self.sent_at = ctx.now();
+        ctx.send(self.peer, Msg::Ping(self.sent));
+        self.sent += 1;
+    }
+}
+
+struct Echo;
+
+impl Process for Echo {
+    type Msg = Msg;
+    type Timer = Tick;
+    fn on_start(&mut self, _: &mut Ctx<'_, Msg, Tick>) {}
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Msg, Tick>, from: NodeId, msg: Msg) {
+        if let Msg::Ping(n) = msg {
+            ctx.send(from, Msg::Pong(n));
+        }
+    }
+    fn on_timer(&mut self, _: &mut Ctx<'_, Msg, Tick>, _: Tick) {}
+}
+
+fn ping_pair(seed: u64, network: NetworkConfig) -> (Sim<Msg>, NodeId) {
+    let mut sim = Sim::new(seed, network);
+    let pinger = sim.add_process(
+        "pinger",
+        Pinger {
+            peer: NodeId(1),
+            sent: 0,
+            rtts: vec![],
+            sent_at: Instant::ZERO,
+        },
+    );
+    sim.add_process("echo", Echo);
+    (sim, pinger)
+}
+
+#[test]
+fn ping_pong_runs_to_idle_with_constant_latency() {
+    let net = NetworkConfig {
+        latency_min: Duration::from_millis(1),
+        latency_max: Duration::from_millis(1),
+        ..Default::default()
+    };
+    let (mut sim, pinger) = ping_pair(1, net);
+    assert_eq!(sim.run(Instant::MAX, u64::MAX), Stop::Idle);
+    let p: &Pinger = sim.process(pinger).unwrap();
+    assert_eq!(p.rtts, vec![Duration::from_millis(2); 5]);
+    // 2 starts + 5 ticks + 5 pings + 5 pongs.
+    assert_eq!(sim.events(), 17);
+    // Five rounds of 10 ms wait + 2 ms round trip.
+    assert_eq!(sim.now(), Instant::from_nanos(60_000_000));
+}
+
+#[test]
+fn digest_depends_on_the_seed_only_when_latency_varies() {
+    let digest = |seed, net: NetworkConfig| {
+        let (mut sim, _) = ping_pair(seed, net);
+        sim.run(Instant::MAX, u64::MAX);
+        sim.digest()
+    };
+    let fixed = NetworkConfig {
+        latency_min: Duration::from_millis(1),
+        latency_max: Duration::from_millis(1),
+        ..Default::default()
+    };
+    let varied = NetworkConfig::default();
+    assert_eq!(digest(1, fixed.clone()), digest(2, fixed));
+    assert_eq!(digest(1, varied.clone()), digest(1, varied.clone()));
+    assert_ne!(digest(1, varied.clone()), digest(2, varied));
+}
+
+#[test]
+fn time_limit_and_budget_stop_the_loop() {
+    let (mut sim, _) = ping_pair(1, NetworkConfig::default());
+    assert_eq!(
+        sim.run(Instant::from_nanos(15_000_000), u64::MAX),
+        Stop::TimeLimit
+    );
+    assert_eq!(sim.now(), Instant::from_nanos(15_000_000));
+    assert_eq!(sim.run(Instant::MAX, 3), Stop::Budget);
+    assert_eq!(sim.run(Instant::MAX, u64::MAX), Stop::Idle);
+}
+
+#[test]
+fn external_actions_come_back_at_their_time() {
+    let (mut sim, _) = ping_pair(1, NetworkConfig::default());
+    sim.schedule_external(Instant::from_nanos(25_000_000), 7);
+    assert_eq!(sim.run(Instant::MAX, u64::MAX), Stop::External(7));
+    assert_eq!(sim.now(), Instant::from_nanos(25_000_000));
+}
+
+/// Launches one task on start and records how it ended.
+struct Launcher {
+    spec: TaskSpec,
+    kill_after: Option<Duration>,
+    exits: Vec<(Instant, ExitReason)>,
+}
+
+impl Process for Launcher {
+    type Msg = Msg;
+    type Timer = Tick;
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Msg, Tick>) {
+        ctx.launch(self.spec.clone());
+        if let Some(after) = self.kill_after {
+            ctx.set_timer_after(Tick, after);
+        }
+    }
+    fn on_message(&mut self, _: &mut Ctx<'_, Msg, Tick>, _: NodeId, _: Msg) {}
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg, Tick>, _: Tick) {
+        ctx.kill(self.spec.key);
+    }
+    fn on_task_exit(&mut self, ctx: &mut Ctx<'_, Msg, Tick>, exit: TaskExit) {
+        self.exits.push((ctx.now(), exit.reason));
+    }
+}
+
+fn task(cpus: &str, secs: Option<u64>, outcome: TaskOutcome) -> TaskSpec {
+    TaskSpec {
+        key: TaskKey(1),
+        resources: Resources::parse(cpus).unwrap(),
+        run: TaskRun {
+            duration: secs.map(Duration::from_secs),
+            outcome,
+        },
+    }
+}
+
+fn run_launcher(spec: TaskSpec, kill_after: Option<Duration>) -> (Sim<Msg>, NodeId, Stop) {
+    let mut sim = Sim::new(1, NetworkConfig::default());
+    let node = sim.add_process(
+        "agent",
+        Launcher {
+            spec,
+            kill_after,
+            exits: vec![],
+        },
+    );
+    sim.add_machine(
+        node,
+        Machine::new("m1", Resources::parse("cpus:4;mem:1024").unwrap()),
+    );
+    let stop = sim.run(Instant::MAX, u64::MAX);
+    (sim, node, stop)
+}
+
+#[test]
+fn a_task_holds_its_resources_for_its_duration() {
+    let (sim, node, stop) = run_launcher(task("cpus:2", Some(30), TaskOutcome::Fail), None);
+    assert_eq!(stop, Stop::Idle);
+    let p: &Launcher = sim.process(node).unwrap();
+    assert_eq!(
+        p.exits,
+        vec![(Instant::from_nanos(30_000_000_000), ExitReason::Failed)]
+    );
+    assert!(
+        sim.machine_of(node)
+            .unwrap()
+            .used()
+            .contains(&Resources::default())
+    );
+    assert_eq!(sim.machine_of(node).unwrap().running(), 0);
+}
+
+#[test]
+fn a_killed_task_exits_at_once_and_its_completion_is_void() {
+    let (sim, node, _) = run_launcher(
+        task("cpus:2", Some(30), TaskOutcome::Succeed),
+        Some(Duration::from_secs(5)),
+    );
+    let p: &Launcher = sim.process(node).unwrap();
+    assert_eq!(
+        p.exits,
+        vec![(Instant::from_nanos(5_000_000_000), ExitReason::Killed)]
+    );
+}
+
+#[test]
+fn over_committing_a_machine_is_a_violation() {
+    let (_, _, stop) = run_launcher(task("cpus:8", None, TaskOutcome::Succeed), None);
+    let Stop::Violation(v) = stop else {
+        panic!("expected a violation, got {stop:?}")
+    };
+    assert_eq!(v.process, "agent");
+    assert!(v.message.contains("over-committed"), "{}", v.message);
+}

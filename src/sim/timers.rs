@@ -1,0 +1,181 @@
+//! Named timers of one process.
+//!
+//! A process arms timers by value (`PingTimeout(agent)`); re-arming moves the deadline.
+//! Each armed timer owns a slot and has at most one *live* queue entry, identified by the
+//! queue's unique sequence number. Moving a deadline later costs nothing until the live entry
+//! pops, when it is re-queued at the new deadline; moving it earlier queues a new live entry
+//! and leaves the old one stale. Stale entries are recognised by their sequence number and
+//! skipped, so cancelling is O(1) and never touches the heap.
+
+use std::hash::Hash;
+
+use indexmap::IndexMap;
+use rustc_hash::FxBuildHasher;
+
+use crate::time::Instant;
+
+struct Slot<T> {
+    key: Option<T>,
+    deadline: Instant,
+    queued_at: Instant,
+    live_seq: Option<u64>,
+}
+
+/// What a popped timer entry means.
+pub enum Popped<T> {
+    /// Cancelled, superseded, or from before a restart: ignore.
+    Stale,
+    /// Its deadline moved later; it has been queued again.
+    Deferred,
+    /// Due now: the timer is disarmed and handed to the process.
+    Fire(T),
+}
+
+pub struct TimerTable<T> {
+    /// Looked up by key only, never iterated, so the hash order cannot leak into a run.
+    index: IndexMap<T, u32, FxBuildHasher>,
+    slots: Vec<Slot<T>>,
+    free: Vec<u32>,
+}
+
+impl<T> Default for TimerTable<T> {
+    fn default() -> Self {
+        TimerTable {
+            index: IndexMap::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<T: Clone + Eq + Hash> TimerTable<T> {
+    /// Arms `timer` for `at`. `queue(at, slot)` queues an entry and returns its sequence.
+    pub fn set(&mut self, timer: T, at: Instant, queue: impl FnOnce(Instant, u32) -> u64) {
+        let slot = match self.index.get(&timer) {
+            Some(&slot) => slot,
+            None => {
+                let slot = match self.free.pop() {
+                    Some(slot) => slot,
+                    None => {
+                        self.slots.push(Slot {
+                            key: None,
+                            deadline: Instant::ZERO,
+                            queued_at: Instant::ZERO,
+                            live_seq: None,
+                        });
+                        u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 timers")
+                    }
+                };
+                self.slots[slot as usize].key = Some(timer.clone());
+                self.index.insert(timer, slot);
+                slot
+            }
+        };
+        let s = &mut self.slots[slot as usize];
+        s.deadline = at;
+        if s.live_seq.is_some() && s.queued_at <= at {
+            return; // the live entry pops first and re-queues itself at the new deadline
+        }
+        s.live_seq = Some(queue(at, slot));
+        s.queued_at = at;
+    }
+
+    pub fn cancel(&mut self, timer: &T) {
+        if let Some(slot) = self.index.swap_remove(timer) {
+            self.release(slot);
+        }
+    }
+
+    /// Interprets a popped queue entry for `slot` with sequence `seq` at time `now`.
+    pub fn pop(
+        &mut self,
+        slot: u32,
+        seq: u64,
+        now: Instant,
+        queue: impl FnOnce(Instant, u32) -> u64,
+    ) -> Popped<T> {
+        let Some(s) = self.slots.get_mut(slot as usize) else {
+            return Popped::Stale;
+        };
+        if s.live_seq != Some(seq) {
+            return Popped::Stale;
+        }
+        if s.deadline > now {
+            s.live_seq = Some(queue(s.deadline, slot));
+            s.queued_at = s.deadline;
+            return Popped::Deferred;
+        }
+        let key = s.key.take().expect("an armed slot has a key");
+        self.index.swap_remove(&key);
+        self.release(slot);
+        Popped::Fire(key)
+    }
+
+    /// Disarms everything (a process crash). Entries already queued become stale.
+    pub fn clear(&mut self) {
+        self.index.clear();
+        self.free.clear();
+        for (i, s) in self.slots.iter_mut().enumerate() {
+            s.key = None;
+            s.live_seq = None;
+            self.free.push(i as u32);
+        }
+    }
+
+    pub fn armed(&self) -> usize {
+        self.index.len()
+    }
+
+    fn release(&mut self, slot: u32) {
+        let s = &mut self.slots[slot as usize];
+        s.key = None;
+        s.live_seq = None;
+        self.free.push(slot);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::queue::EventQueue;
+
+    /// Drives a table against a real queue and returns (time, timer) for every firing.
+    fn fire_all(
+        table: &mut TimerTable<&'static str>,
+        q: &mut EventQueue<u32>,
+    ) -> Vec<(u64, &'static str)> {
+        let mut fired = Vec::new();
+        while let Some((now, seq, slot)) = q.pop() {
+            if let Popped::Fire(t) = table.pop(slot, seq, now, |at, slot| q.push(at, slot)) {
+                fired.push((now.as_nanos(), t));
+            }
+        }
+        fired
+    }
+
+    #[test]
+    fn rearming_later_defers_and_earlier_supersedes() {
+        let mut table = TimerTable::default();
+        let mut q = EventQueue::new();
+        let t = |ns| Instant::from_nanos(ns);
+        table.set("a", t(10), |at, s| q.push(at, s));
+        table.set("a", t(30), |at, s| q.push(at, s)); // later: no new entry
+        assert_eq!(q.len(), 1);
+        table.set("b", t(20), |at, s| q.push(at, s));
+        table.set("b", t(5), |at, s| q.push(at, s)); // earlier: new live entry
+        table.set("c", t(7), |at, s| q.push(at, s));
+        table.cancel(&"c");
+        assert_eq!(fire_all(&mut table, &mut q), vec![(5, "b"), (30, "a")]);
+        assert_eq!(table.armed(), 0);
+    }
+
+    #[test]
+    fn clear_makes_queued_entries_stale() {
+        let mut table = TimerTable::default();
+        let mut q = EventQueue::new();
+        table.set("a", Instant::from_nanos(10), |at, s| q.push(at, s));
+        table.clear();
+        table.set("b", Instant::from_nanos(20), |at, s| q.push(at, s));
+        assert_eq!(fire_all(&mut table, &mut q), vec![(20, "b")]);
+    }
+}

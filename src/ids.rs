@@ -41,3 +41,15 @@ dense_id!(
     NodeId,
     "n"
 );
+
+dense_id!(
+    /// An agent, as the master numbers them on first registration.
+    AgentId,
+    "a"
+);
+
+dense_id!(
+    /// A framework, as the master numbers them on first registration.
+    FrameworkId,
+    "f"
+);

@@ -8,10 +8,16 @@
 //!
 //! See ARCHITECTURE.md at the repository root for the map and its invariants.
 
+// Production code: knows nothing of any driver.
+pub mod agent;
 pub mod ids;
+pub mod lookup;
+pub mod master;
 pub mod process;
+pub mod proto;
 pub mod resources;
 pub mod rng;
 pub mod time;
 
+// Drivers and the tooling around them.
 pub mod sim;

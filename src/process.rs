@@ -38,12 +38,7 @@ pub trait Process {
     /// Called once, when the driver starts the process.
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Timer>);
 
-    fn on_message(
-        &mut self,
-        ctx: &mut Ctx<'_, Self::Msg, Self::Timer>,
-        from: NodeId,
-        msg: Self::Msg,
-    );
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Timer>, from: NodeId, msg: Self::Msg);
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Timer>, timer: Self::Timer);
 
@@ -59,44 +54,28 @@ pub trait Process {
     }
 }
 
-/// What a process asks its driver to do. Drivers apply effects in order, after the handler
-/// returns.
-#[derive(Debug)]
-pub enum Effect<M, T> {
-    Send {
-        to: NodeId,
-        msg: M,
-    },
-    SetTimer {
-        timer: T,
-        at: Instant,
-    },
-    CancelTimer {
-        timer: T,
-    },
-    Launch(TaskSpec),
-    Kill(TaskKey),
-    /// The process ends: its timers are dropped and messages to it are discarded.
-    Exit,
+/// The driver's side of a context: carries out what a process asks, in the order asked.
+pub trait Effects<M, T> {
+    fn send(&mut self, to: NodeId, msg: M);
+    fn set_timer(&mut self, timer: T, at: Instant);
+    fn cancel_timer(&mut self, timer: T);
+    fn launch(&mut self, task: TaskSpec);
+    fn kill(&mut self, key: TaskKey);
+    fn exit(&mut self);
 }
 
-/// A handler's view of the world: the time, its own address, its random stream, and a buffer
-/// of effects.
+/// A handler's view of the world: the time, its own address, its random stream, and the
+/// driver's effect sink.
 pub struct Ctx<'a, M, T> {
     now: Instant,
     me: NodeId,
     rng: &'a mut Rng,
-    effects: &'a mut Vec<Effect<M, T>>,
+    effects: &'a mut dyn Effects<M, T>,
 }
 
 impl<'a, M, T> Ctx<'a, M, T> {
     /// For drivers: a context for one handler call.
-    pub fn new(
-        now: Instant,
-        me: NodeId,
-        rng: &'a mut Rng,
-        effects: &'a mut Vec<Effect<M, T>>,
-    ) -> Self {
+    pub fn new(now: Instant, me: NodeId, rng: &'a mut Rng, effects: &'a mut dyn Effects<M, T>) -> Self {
         Ctx {
             now,
             me,
@@ -120,37 +99,81 @@ impl<'a, M, T> Ctx<'a, M, T> {
     }
 
     pub fn send(&mut self, to: NodeId, msg: M) {
-        self.effects.push(Effect::Send { to, msg });
+        self.effects.send(to, msg);
     }
 
     /// Arms `timer` to fire at `at` (or now, if `at` is past). Re-arming moves the deadline.
     pub fn set_timer(&mut self, timer: T, at: Instant) {
-        self.effects.push(Effect::SetTimer { timer, at });
+        self.effects.set_timer(timer, at);
     }
 
     /// Arms `timer` to fire `after` from now.
     pub fn set_timer_after(&mut self, timer: T, after: Duration) {
         let at = self.now + after;
-        self.set_timer(timer, at);
+        self.effects.set_timer(timer, at);
     }
 
     /// Disarms `timer`; a no-op if it is not armed.
     pub fn cancel_timer(&mut self, timer: T) {
-        self.effects.push(Effect::CancelTimer { timer });
+        self.effects.cancel_timer(timer);
     }
 
     /// Starts a task on this process's machine.
     pub fn launch(&mut self, task: TaskSpec) {
-        self.effects.push(Effect::Launch(task));
+        self.effects.launch(task);
     }
 
     /// Kills a task on this process's machine; its exit is reported through `on_task_exit`.
     pub fn kill(&mut self, key: TaskKey) {
-        self.effects.push(Effect::Kill(key));
+        self.effects.kill(key);
     }
 
     /// Ends this process after the current handler.
     pub fn exit(&mut self) {
+        self.effects.exit();
+    }
+}
+
+/// One effect, as recorded by [`Recorder`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect<M, T> {
+    Send { to: NodeId, msg: M },
+    SetTimer { timer: T, at: Instant },
+    CancelTimer { timer: T },
+    Launch(TaskSpec),
+    Kill(TaskKey),
+    Exit,
+}
+
+/// An effect sink that only records: for testing a process by itself, with no driver.
+#[derive(Debug)]
+pub struct Recorder<M, T> {
+    pub effects: Vec<Effect<M, T>>,
+}
+
+impl<M, T> Default for Recorder<M, T> {
+    fn default() -> Self {
+        Recorder { effects: Vec::new() }
+    }
+}
+
+impl<M, T> Effects<M, T> for Recorder<M, T> {
+    fn send(&mut self, to: NodeId, msg: M) {
+        self.effects.push(Effect::Send { to, msg });
+    }
+    fn set_timer(&mut self, timer: T, at: Instant) {
+        self.effects.push(Effect::SetTimer { timer, at });
+    }
+    fn cancel_timer(&mut self, timer: T) {
+        self.effects.push(Effect::CancelTimer { timer });
+    }
+    fn launch(&mut self, task: TaskSpec) {
+        self.effects.push(Effect::Launch(task));
+    }
+    fn kill(&mut self, key: TaskKey) {
+        self.effects.push(Effect::Kill(key));
+    }
+    fn exit(&mut self) {
         self.effects.push(Effect::Exit);
     }
 }

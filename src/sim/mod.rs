@@ -21,8 +21,7 @@ pub use machine::Machine;
 pub use network::{Delivery, NetworkConfig, NetworkStats};
 
 use crate::ids::NodeId;
-use crate::process::{Ctx, Effect, ExitReason, Message, Process, TaskExit, TaskKey, TaskSpec};
-use crate::resources::Resources;
+use crate::process::{Ctx, Effects, ExitReason, Message, Process, TaskExit, TaskKey, TaskSpec};
 use crate::rng;
 use crate::time::Instant;
 use network::Network;
@@ -190,8 +189,44 @@ struct Cell<P: Process> {
     process: P,
     rng: rng::Rng,
     timers: TimerTable<P::Timer>,
-    effects: Vec<Effect<P::Msg, P::Timer>>,
     up: bool,
+}
+
+/// Carries out a process's effects on the kernel as the process asks for them.
+struct Applier<'a, M, T> {
+    k: &'a mut Kernel<M>,
+    timers: &'a mut TimerTable<T>,
+    me: NodeId,
+    exit: bool,
+}
+
+impl<M: Message, T: Clone + Eq + std::hash::Hash> Effects<M, T> for Applier<'_, M, T> {
+    fn send(&mut self, to: NodeId, msg: M) {
+        self.k.send(self.me, to, msg);
+    }
+
+    fn set_timer(&mut self, timer: T, at: Instant) {
+        let (queue, me) = (&mut self.k.queue, self.me);
+        self.timers.set(timer, at.max(self.k.now), |at, slot| {
+            queue.push(at, Payload::Timer { node: me, slot })
+        });
+    }
+
+    fn cancel_timer(&mut self, timer: T) {
+        self.timers.cancel(&timer);
+    }
+
+    fn launch(&mut self, task: TaskSpec) {
+        self.k.launch(self.me, task);
+    }
+
+    fn kill(&mut self, key: TaskKey) {
+        self.k.kill(self.me, key);
+    }
+
+    fn exit(&mut self) {
+        self.exit = true;
+    }
 }
 
 impl<P: Process + 'static> Cell<P> {
@@ -201,25 +236,16 @@ impl<P: Process + 'static> Cell<P> {
         me: NodeId,
         f: impl FnOnce(&mut P, &mut Ctx<'_, P::Msg, P::Timer>),
     ) {
-        let mut ctx = Ctx::new(k.now, me, &mut self.rng, &mut self.effects);
+        let now = k.now;
+        let mut fx = Applier {
+            k,
+            timers: &mut self.timers,
+            me,
+            exit: false,
+        };
+        let mut ctx = Ctx::new(now, me, &mut self.rng, &mut fx);
         f(&mut self.process, &mut ctx);
-        let mut exit = false;
-        for effect in self.effects.drain(..) {
-            match effect {
-                Effect::Send { to, msg } => k.send(me, to, msg),
-                Effect::SetTimer { timer, at } => {
-                    let at = at.max(k.now);
-                    self.timers.set(timer, at, |at, slot| {
-                        k.queue.push(at, Payload::Timer { node: me, slot })
-                    });
-                }
-                Effect::CancelTimer { timer } => self.timers.cancel(&timer),
-                Effect::Launch(task) => k.launch(me, task),
-                Effect::Kill(key) => k.kill(me, key),
-                Effect::Exit => exit = true,
-            }
-        }
-        if exit {
+        if fx.exit {
             self.crash();
         }
     }
@@ -263,7 +289,6 @@ impl<P: Process + 'static> Node<P::Msg> for Cell<P> {
     fn crash(&mut self) {
         self.up = false;
         self.timers.clear();
-        self.effects.clear();
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -347,7 +372,6 @@ impl<M: Message> Sim<M> {
             process,
             rng: rng::stream(self.seed, &name),
             timers: TimerTable::default(),
-            effects: Vec::new(),
             up: true,
         };
         self.nodes.push(NodeEntry {
@@ -382,9 +406,7 @@ impl<M: Message> Sim<M> {
 
     /// Returns [`Stop::External`]`(id)` from `run` when the clock reaches `at`.
     pub fn schedule_external(&mut self, at: Instant, id: u64) {
-        self.k
-            .queue
-            .push(at.max(self.k.now), Payload::External { id });
+        self.k.queue.push(at.max(self.k.now), Payload::External { id });
     }
 
     /// Sends `msg` as if `from` had sent it now (an operator's request, a test's poke).
@@ -422,15 +444,13 @@ impl<M: Message> Sim<M> {
             if handled >= budget {
                 return Stop::Budget;
             }
-            match self.k.queue.peek_time() {
-                None => return Stop::Idle,
-                Some(t) if t > limit => {
-                    self.k.now = self.k.now.max(limit);
-                    return Stop::TimeLimit;
+            let Some((time, seq, payload)) = self.k.queue.pop_until(limit) else {
+                if self.k.queue.is_empty() {
+                    return Stop::Idle;
                 }
-                Some(_) => {}
-            }
-            let (time, seq, payload) = self.k.queue.pop().expect("peeked");
+                self.k.now = self.k.now.max(limit);
+                return Stop::TimeLimit;
+            };
             self.k.now = time;
             let (node, kind) = match payload {
                 Payload::Start { node } => {
@@ -461,8 +481,7 @@ impl<M: Message> Sim<M> {
                     (node, KIND_TIMER)
                 }
                 Payload::TaskDone { node, key, reason } => {
-                    let m =
-                        self.k.machine_of[node.index()].expect("a completing task has a machine");
+                    let m = self.k.machine_of[node.index()].expect("a completing task has a machine");
                     if !self.k.machines[m].complete(key, seq) {
                         continue;
                     }

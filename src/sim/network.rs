@@ -6,11 +6,10 @@
 //! delivery per connection holds. Drops and duplicates exist for fault experiments and are off
 //! by default. A process sending to itself sees no latency.
 
-use indexmap::IndexMap;
 use rand::RngExt;
-use rustc_hash::FxBuildHasher;
 
 use crate::ids::NodeId;
+use crate::lookup::LookupMap;
 use crate::rng::Rng;
 use crate::time::{Duration, Instant};
 
@@ -54,7 +53,7 @@ pub struct Network {
     config: NetworkConfig,
     rng: Rng,
     /// Latest delivery time per link, for FIFO order when latency varies. Never iterated.
-    last_delivery: IndexMap<(NodeId, NodeId), Instant, FxBuildHasher>,
+    last_delivery: LookupMap<u64, Instant>,
     pub stats: NetworkStats,
 }
 
@@ -67,7 +66,7 @@ impl Network {
         Network {
             config,
             rng,
-            last_delivery: IndexMap::default(),
+            last_delivery: LookupMap::default(),
             stats: NetworkStats::default(),
         }
     }
@@ -82,14 +81,12 @@ impl Network {
         if from == to {
             return Delivery::Once(now);
         }
-        if self.config.drop_probability > 0.0 && self.rng.random_bool(self.config.drop_probability)
-        {
+        if self.config.drop_probability > 0.0 && self.rng.random_bool(self.config.drop_probability) {
             self.stats.dropped += 1;
             return Delivery::Dropped;
         }
         let at = self.arrival(from, to, now);
-        if self.config.duplicate_probability > 0.0
-            && self.rng.random_bool(self.config.duplicate_probability)
+        if self.config.duplicate_probability > 0.0 && self.rng.random_bool(self.config.duplicate_probability)
         {
             self.stats.duplicated += 1;
             let again = self.arrival(from, to, now);
@@ -104,10 +101,8 @@ impl Network {
             return now + min; // a constant latency keeps every link FIFO by itself
         }
         let latency = Duration::from_nanos(self.rng.random_range(min.as_nanos()..=max.as_nanos()));
-        let last = self
-            .last_delivery
-            .entry((from, to))
-            .or_insert(Instant::ZERO);
+        let link = (u64::from(from.0) << 32) | u64::from(to.0);
+        let last = self.last_delivery.get_or_insert_with(link, || Instant::ZERO);
         let at = (now + latency).max(*last);
         *last = at;
         at
@@ -147,11 +142,7 @@ mod tests {
         };
         let mut net = Network::new(config, stream(1, "network"));
         for i in 0..100_000u64 {
-            net.transmit(
-                NodeId(0),
-                NodeId(1 + (i % 7) as u32),
-                Instant::from_nanos(i),
-            );
+            net.transmit(NodeId(0), NodeId(1 + (i % 7) as u32), Instant::from_nanos(i));
         }
         let s = net.stats;
         assert!((9_000..11_000).contains(&s.dropped), "{s:?}");

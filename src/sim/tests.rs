@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::*;
 use crate::process::{TaskOutcome, TaskRun};
+use crate::resources::Resources;
 use crate::time::Duration;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -9,10 +9,11 @@
 
 use std::hash::Hash;
 
-use indexmap::IndexMap;
-use rustc_hash::FxBuildHasher;
-
+use crate::lookup::LookupMap;
 use crate::time::Instant;
+
+/// Up to this many timers, a linear scan finds a slot faster than hashing.
+const LINEAR_MAX: usize = 8;
 
 struct Slot<T> {
     key: Option<T>,
@@ -32,8 +33,8 @@ pub enum Popped<T> {
 }
 
 pub struct TimerTable<T> {
-    /// Looked up by key only, never iterated, so the hash order cannot leak into a run.
-    index: IndexMap<T, u32, FxBuildHasher>,
+    /// Slot by key, built once a process has more than [`LINEAR_MAX`] timers.
+    index: Option<LookupMap<T, u32>>,
     slots: Vec<Slot<T>>,
     free: Vec<u32>,
 }
@@ -41,7 +42,7 @@ pub struct TimerTable<T> {
 impl<T> Default for TimerTable<T> {
     fn default() -> Self {
         TimerTable {
-            index: IndexMap::default(),
+            index: None,
             slots: Vec::new(),
             free: Vec::new(),
         }
@@ -51,8 +52,8 @@ impl<T> Default for TimerTable<T> {
 impl<T: Clone + Eq + Hash> TimerTable<T> {
     /// Arms `timer` for `at`. `queue(at, slot)` queues an entry and returns its sequence.
     pub fn set(&mut self, timer: T, at: Instant, queue: impl FnOnce(Instant, u32) -> u64) {
-        let slot = match self.index.get(&timer) {
-            Some(&slot) => slot,
+        let slot = match self.find(&timer) {
+            Some(slot) => slot,
             None => {
                 let slot = match self.free.pop() {
                     Some(slot) => slot,
@@ -66,8 +67,19 @@ impl<T: Clone + Eq + Hash> TimerTable<T> {
                         u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 timers")
                     }
                 };
-                self.slots[slot as usize].key = Some(timer.clone());
-                self.index.insert(timer, slot);
+                if let Some(index) = &mut self.index {
+                    index.insert(timer.clone(), slot);
+                } else if self.slots.len() > LINEAR_MAX {
+                    let mut index = LookupMap::default();
+                    for (i, s) in self.slots.iter().enumerate() {
+                        if let Some(key) = &s.key {
+                            index.insert(key.clone(), i as u32);
+                        }
+                    }
+                    index.insert(timer.clone(), slot);
+                    self.index = Some(index);
+                }
+                self.slots[slot as usize].key = Some(timer);
                 slot
             }
         };
@@ -81,8 +93,19 @@ impl<T: Clone + Eq + Hash> TimerTable<T> {
     }
 
     pub fn cancel(&mut self, timer: &T) {
-        if let Some(slot) = self.index.swap_remove(timer) {
+        if let Some(slot) = self.find(timer) {
             self.release(slot);
+        }
+    }
+
+    fn find(&self, timer: &T) -> Option<u32> {
+        match &self.index {
+            Some(index) => index.get(timer).copied(),
+            None => self
+                .slots
+                .iter()
+                .position(|s| s.key.as_ref() == Some(timer))
+                .map(|i| i as u32),
         }
     }
 
@@ -105,15 +128,16 @@ impl<T: Clone + Eq + Hash> TimerTable<T> {
             s.queued_at = s.deadline;
             return Popped::Deferred;
         }
-        let key = s.key.take().expect("an armed slot has a key");
-        self.index.swap_remove(&key);
+        let key = s.key.clone().expect("an armed slot has a key");
         self.release(slot);
         Popped::Fire(key)
     }
 
     /// Disarms everything (a process crash). Entries already queued become stale.
     pub fn clear(&mut self) {
-        self.index.clear();
+        if let Some(index) = &mut self.index {
+            index.clear();
+        }
         self.free.clear();
         for (i, s) in self.slots.iter_mut().enumerate() {
             s.key = None;
@@ -122,12 +146,16 @@ impl<T: Clone + Eq + Hash> TimerTable<T> {
         }
     }
 
+    #[cfg(test)]
     pub fn armed(&self) -> usize {
-        self.index.len()
+        self.slots.iter().filter(|s| s.key.is_some()).count()
     }
 
     fn release(&mut self, slot: u32) {
         let s = &mut self.slots[slot as usize];
+        if let (Some(index), Some(key)) = (&mut self.index, &s.key) {
+            index.remove(key);
+        }
         s.key = None;
         s.live_seq = None;
         self.free.push(slot);
@@ -140,10 +168,7 @@ mod tests {
     use crate::sim::queue::EventQueue;
 
     /// Drives a table against a real queue and returns (time, timer) for every firing.
-    fn fire_all(
-        table: &mut TimerTable<&'static str>,
-        q: &mut EventQueue<u32>,
-    ) -> Vec<(u64, &'static str)> {
+    fn fire_all(table: &mut TimerTable<&'static str>, q: &mut EventQueue<u32>) -> Vec<(u64, &'static str)> {
         let mut fired = Vec::new();
         while let Some((now, seq, slot)) = q.pop() {
             if let Popped::Fire(t) = table.pop(slot, seq, now, |at, slot| q.push(at, slot)) {
@@ -167,6 +192,25 @@ mod tests {
         table.cancel(&"c");
         assert_eq!(fire_all(&mut table, &mut q), vec![(5, "b"), (30, "a")]);
         assert_eq!(table.armed(), 0);
+    }
+
+    #[test]
+    fn many_timers_switch_to_an_index_and_keep_working() {
+        let mut table = TimerTable::default();
+        let mut q = EventQueue::new();
+        let names: Vec<&'static str> = vec![
+            "t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10", "t11",
+        ];
+        for (i, n) in names.iter().enumerate() {
+            table.set(*n, Instant::from_nanos(100 - i as u64), |at, s| q.push(at, s));
+        }
+        table.cancel(&"t3");
+        table.set("t0", Instant::from_nanos(1), |at, s| q.push(at, s));
+        let fired = fire_all(&mut table, &mut q);
+        assert_eq!(fired.len(), 11);
+        assert_eq!(fired[0], (1, "t0"));
+        assert_eq!(fired[1], (89, "t11"));
+        assert!(!fired.iter().any(|f| f.1 == "t3"));
     }
 
     #[test]

@@ -1,0 +1,42 @@
+//! Every message between frameworks, master and agents.
+//!
+//! Plain serde data (architecture invariant): the simulator moves these values, the live
+//! driver serialises them onto TCP unchanged.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::AgentId;
+use crate::process::Message;
+use crate::resources::Resources;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Msg {
+    /// Agent → master: first registration, retried with backoff until acknowledged.
+    RegisterAgent { name: String, resources: Resources },
+    /// Master → agent: registration accepted.
+    AgentRegistered { agent: AgentId },
+    /// Master → agent: are you alive? (Mesos's PingSlaveMessage.)
+    Ping,
+    /// Agent → master: alive. (Mesos's PongSlaveMessage.)
+    Pong,
+}
+
+impl Message for Msg {
+    fn tag(&self) -> u16 {
+        match self {
+            Msg::RegisterAgent { .. } => 0,
+            Msg::AgentRegistered { .. } => 1,
+            Msg::Ping => 2,
+            Msg::Pong => 3,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Msg::RegisterAgent { .. } => "register_agent",
+            Msg::AgentRegistered { .. } => "agent_registered",
+            Msg::Ping => "ping",
+            Msg::Pong => "pong",
+        }
+    }
+}

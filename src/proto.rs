@@ -12,7 +12,7 @@ use crate::resources::Resources;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Msg {
     /// Agent → master: first registration, retried with backoff until acknowledged.
-    RegisterAgent { name: String, resources: Resources },
+    RegisterAgent(Box<RegisterAgent>),
     /// Master → agent: registration accepted.
     AgentRegistered { agent: AgentId },
     /// Master → agent: are you alive? (Mesos's PingSlaveMessage.)
@@ -24,7 +24,7 @@ pub enum Msg {
 impl Message for Msg {
     fn tag(&self) -> u16 {
         match self {
-            Msg::RegisterAgent { .. } => 0,
+            Msg::RegisterAgent(_) => 0,
             Msg::AgentRegistered { .. } => 1,
             Msg::Ping => 2,
             Msg::Pong => 3,
@@ -33,10 +33,27 @@ impl Message for Msg {
 
     fn kind(&self) -> &'static str {
         match self {
-            Msg::RegisterAgent { .. } => "register_agent",
+            Msg::RegisterAgent(_) => "register_agent",
             Msg::AgentRegistered { .. } => "agent_registered",
             Msg::Ping => "ping",
             Msg::Pong => "pong",
         }
+    }
+}
+
+/// Rare and large messages travel boxed, so that [`Msg`] stays small for the hot ones.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegisterAgent {
+    pub name: String,
+    pub resources: Resources,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_stay_small() {
+        assert!(std::mem::size_of::<Msg>() <= 16, "{}", std::mem::size_of::<Msg>());
     }
 }

@@ -589,14 +589,11 @@ impl Resources {
     /// The distinct roles holding reservations, in ascending order.
     pub fn reserved_roles(&self) -> impl Iterator<Item = &str> + '_ {
         let mut prev: Option<&str> = None;
-        self.entries
-            .iter()
-            .filter_map(|e| e.role())
-            .filter(move |r| {
-                let fresh = prev != Some(*r);
-                prev = Some(r);
-                fresh
-            })
+        self.entries.iter().filter_map(|e| e.role()).filter(move |r| {
+            let fresh = prev != Some(*r);
+            prev = Some(r);
+            fresh
+        })
     }
 
     /// What a framework in `role` may be offered: the unreserved part plus what is reserved
@@ -666,8 +663,7 @@ impl Resources {
     }
 
     fn find(&self, name: &str, role: Option<&str>, rank: u8) -> Result<usize, usize> {
-        self.entries
-            .binary_search_by(|e| e.cmp_key(role, rank, name))
+        self.entries.binary_search_by(|e| e.cmp_key(role, rank, name))
     }
 
     /// Adds `v` to the scalar `name` reserved to `role` (`None` or `*`: unreserved).
@@ -1102,11 +1098,7 @@ impl<'a> Parser<'a> {
 
     /// `entry (';' entry)*`, empty entries allowed. With `scalars_only`, reserved entries and
     /// ranges are errors (for min_allocatable alternatives).
-    fn resources(
-        &mut self,
-        out: &mut Vec<Entry>,
-        scalars_only: bool,
-    ) -> Result<(), ParseResourcesError> {
+    fn resources(&mut self, out: &mut Vec<Entry>, scalars_only: bool) -> Result<(), ParseResourcesError> {
         loop {
             self.skip_ws();
             match self.peek() {
@@ -1147,9 +1139,8 @@ impl<'a> Parser<'a> {
             self.pos += 1;
             self.skip_ws();
             let role_at = self.pos;
-            let text = self.take_while(|b| {
-                !(b.is_ascii_whitespace() || matches!(b, b'(' | b')' | b';' | b':'))
-            });
+            let text =
+                self.take_while(|b| !(b.is_ascii_whitespace() || matches!(b, b'(' | b')' | b';' | b':')));
             if text.is_empty() {
                 return Err(self.error(role_at, "expected a role"));
             }
@@ -1183,11 +1174,8 @@ impl<'a> Parser<'a> {
     /// A non-negative decimal, rounded half away from zero to three decimals.
     fn scalar(&mut self) -> Result<Scalar, ParseResourcesError> {
         let at = self.pos;
-        let token =
-            self.take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-'));
-        parse_millis(token)
-            .map(Scalar)
-            .map_err(|why| self.error(at, why))
+        let token = self.take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-'));
+        parse_millis(token).map(Scalar).map_err(|why| self.error(at, why))
     }
 
     /// `'[' [range (',' range)*] ']'`, returned normalized.
@@ -1274,9 +1262,7 @@ fn parse_millis(token: &str) -> Result<u64, &'static str> {
     let mut place = MILLIS_PER_UNIT;
     for &d in frac.iter().take(3) {
         place /= 10;
-        millis = millis
-            .checked_add(u64::from(d - b'0') * place)
-            .ok_or(TOO_LARGE)?;
+        millis = millis.checked_add(u64::from(d - b'0') * place).ok_or(TOO_LARGE)?;
     }
     if frac.get(3).is_some_and(|&d| d >= b'5') {
         millis = millis.checked_add(1).ok_or(TOO_LARGE)?;
@@ -1354,10 +1340,7 @@ mod tests {
             ("foo:1;foo:[1-2]", "foo:1;foo:[1-2]"),
             ("cpus(a-b_c.d/e1):1", "cpus(a-b_c.d/e1):1"),
             ("mem:18446744073709551.615", "mem:18446744073709551.615"),
-            (
-                "ports:[0-18446744073709551615]",
-                "ports:[0-18446744073709551615]",
-            ),
+            ("ports:[0-18446744073709551615]", "ports:[0-18446744073709551615]"),
         ];
         for (text, canonical) in cases {
             assert_eq!(r(text).to_string(), canonical, "{text:?}");
@@ -1465,13 +1448,7 @@ mod tests {
             let s: Scalar = text.parse().unwrap();
             assert_eq!(s.millis(), millis, "{text}");
         }
-        for (millis, text) in [
-            (500, "0.5"),
-            (2000, "2"),
-            (1, "0.001"),
-            (10, "0.01"),
-            (0, "0"),
-        ] {
+        for (millis, text) in [(500, "0.5"), (2000, "2"), (1, "0.001"), (10, "0.01"), (0, "0")] {
             assert_eq!(Scalar::from_millis(millis).to_string(), text);
             assert_eq!(format!("{:?}", Scalar::from_millis(millis)), text);
         }
@@ -1494,10 +1471,7 @@ mod tests {
         assert_eq!(Scalar::from_f64(f64::INFINITY), Scalar::MAX);
         assert_eq!(Scalar::from_millis(1500).as_f64(), 1.5);
         assert_eq!(Scalar::MAX.checked_add(Scalar::from_millis(1)), None);
-        assert_eq!(
-            Scalar::MAX.saturating_add(Scalar::from_millis(1)),
-            Scalar::MAX
-        );
+        assert_eq!(Scalar::MAX.saturating_add(Scalar::from_millis(1)), Scalar::MAX);
         assert_eq!(
             Scalar::from_millis(1).saturating_sub(Scalar::from_millis(2)),
             Scalar::ZERO
@@ -1558,10 +1532,7 @@ mod tests {
         assert_eq!(x.reserved("eng"), r("cpus(eng):2;foo(eng):0.5"));
         assert_eq!(x.reserved("*"), x.unreserved());
         assert_eq!(x.reserved("nobody"), Resources::new());
-        assert_eq!(
-            x.to_unreserved(),
-            r("cpus:3;mem:100;foo:2.5;ports:[1-3];gpus:1")
-        );
+        assert_eq!(x.to_unreserved(), r("cpus:3;mem:100;foo:2.5;ports:[1-3];gpus:1"));
         assert_eq!(
             x.with_reservation("z"),
             r("cpus(z):3;mem(z):100;foo(z):2.5;ports(z):[1-3];gpus(z):1")
@@ -1595,10 +1566,7 @@ mod tests {
     fn subtraction_saturates_and_removes_zeros() {
         assert_eq!(r("cpus:1;mem:10") - r("cpus:2"), r("mem:10"));
         assert_eq!(r("cpus:1;mem:10") - r("cpus(eng):1"), r("cpus:1;mem:10"));
-        assert_eq!(
-            r("ports:[1-10]") - r("ports:[3-4,9-12]"),
-            r("ports:[1-2,5-8]")
-        );
+        assert_eq!(r("ports:[1-10]") - r("ports:[3-4,9-12]"), r("ports:[1-2,5-8]"));
         assert_eq!(r("ports:[1-10]") - r("ports:[0-20]"), Resources::new());
         assert_eq!(r("cpus:2").checked_sub(&r("cpus:3")), None);
         assert_eq!(r("cpus:2").checked_sub(&r("cpus:0.5")), Some(r("cpus:1.5")));
@@ -1681,10 +1649,7 @@ mod tests {
         ];
         for (text, at, why) in errors {
             let err = MinAllocatable::parse(text).unwrap_err();
-            assert_eq!(
-                (err.at, err.why.as_str(), err.text.as_str()),
-                (at, why, text)
-            );
+            assert_eq!((err.at, err.why.as_str(), err.text.as_str()), (at, why, text));
         }
     }
 
@@ -1695,10 +1660,7 @@ mod tests {
         assert_eq!(json, "\"cpus:2;ports:[1-2];mem(eng):0.5\"");
         assert_eq!(serde_json::from_str::<Resources>(&json).unwrap(), x);
         let err = serde_json::from_str::<Resources>("\"cpus:x\"").unwrap_err();
-        assert!(
-            err.to_string().contains("at byte 5: expected a number"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("at byte 5: expected a number"), "{err}");
 
         let m = MinAllocatable::mesos_default();
         let json = serde_json::to_string(&m).unwrap();

@@ -10,7 +10,7 @@ use rand::RngExt;
 
 use crate::ids::{AgentId, NodeId};
 use crate::process::{Ctx, Process};
-use crate::proto::Msg;
+use crate::proto::{Msg, RegisterAgent};
 use crate::resources::Resources;
 use crate::time::Duration;
 
@@ -122,7 +122,7 @@ impl Process for Agent {
                     ctx.set_timer_after(AgentTimer::MasterPingTimeout, self.config.master_ping_timeout);
                 }
             }
-            Msg::RegisterAgent { .. } | Msg::Pong => {}
+            Msg::RegisterAgent(_) | Msg::Pong => {}
         }
     }
 
@@ -132,10 +132,10 @@ impl Process for Agent {
                 let Registration::Pending { backoff } = self.registration else {
                     return;
                 };
-                let msg = Msg::RegisterAgent {
+                let msg = Msg::RegisterAgent(Box::new(RegisterAgent {
                     name: self.config.name.clone(),
                     resources: self.config.resources.clone(),
-                };
+                }));
                 ctx.send(self.config.master, msg);
                 let next = (backoff.saturating_mul(2)).min(self.config.registration_backoff_max);
                 self.schedule_registration(ctx, next);

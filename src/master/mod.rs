@@ -8,7 +8,7 @@ mod agents;
 
 use crate::ids::{AgentId, NodeId};
 use crate::process::{Ctx, Process};
-use crate::proto::Msg;
+use crate::proto::{Msg, RegisterAgent};
 use crate::time::Duration;
 
 pub use agents::{AgentEntry, AgentState};
@@ -62,7 +62,8 @@ impl Process for Master {
 
     fn on_message(&mut self, ctx: &mut MasterCtx<'_>, from: NodeId, msg: Msg) {
         match msg {
-            Msg::RegisterAgent { name, resources } => {
+            Msg::RegisterAgent(register) => {
+                let RegisterAgent { name, resources } = *register;
                 let (agent, is_new) = self.agents.register(from, name, resources);
                 ctx.send(from, Msg::AgentRegistered { agent });
                 if is_new {

@@ -7,6 +7,7 @@
 //! by default. A process sending to itself sees no latency.
 
 use rand::RngExt;
+use smallvec::SmallVec;
 
 use crate::ids::NodeId;
 use crate::lookup::LookupMap;
@@ -52,8 +53,8 @@ pub struct NetworkStats {
 pub struct Network {
     config: NetworkConfig,
     rng: Rng,
-    /// Latest delivery time per link, for FIFO order when latency varies. Never iterated.
-    last_delivery: LookupMap<u64, Instant>,
+    /// Latest delivery time per link, for FIFO order when latency varies.
+    links: LinkTable,
     pub stats: NetworkStats,
 }
 
@@ -66,7 +67,7 @@ impl Network {
         Network {
             config,
             rng,
-            last_delivery: LookupMap::default(),
+            links: LinkTable::default(),
             stats: NetworkStats::default(),
         }
     }
@@ -101,11 +102,55 @@ impl Network {
             return now + min; // a constant latency keeps every link FIFO by itself
         }
         let latency = Duration::from_nanos(self.rng.random_range(min.as_nanos()..=max.as_nanos()));
-        let link = (u64::from(from.0) << 32) | u64::from(to.0);
-        let last = self.last_delivery.get_or_insert_with(link, || Instant::ZERO);
+        let last = self.links.last_delivery(from, to);
         let at = (now + latency).max(*last);
         *last = at;
         at
+    }
+}
+
+/// The latest delivery time of every link, kept by receiver. Most processes hear from one or
+/// two peers (an agent from its master), so their links sit inline in a dense table; a process
+/// that hears from many (the master) gets a hash map. Never iterated.
+#[derive(Default)]
+struct LinkTable {
+    by_receiver: Vec<InLinks>,
+}
+
+const INLINE_LINKS: usize = 3;
+
+enum InLinks {
+    Few(SmallVec<[(NodeId, Instant); INLINE_LINKS]>),
+    Many(LookupMap<NodeId, Instant>),
+}
+
+impl LinkTable {
+    fn last_delivery(&mut self, from: NodeId, to: NodeId) -> &mut Instant {
+        if self.by_receiver.len() <= to.index() {
+            self.by_receiver
+                .resize_with(to.index() + 1, || InLinks::Few(SmallVec::new()));
+        }
+        let links = &mut self.by_receiver[to.index()];
+        if let InLinks::Few(few) = links {
+            if let Some(i) = few.iter().position(|(peer, _)| *peer == from) {
+                let InLinks::Few(few) = links else { unreachable!() };
+                return &mut few[i].1;
+            }
+            if few.len() < INLINE_LINKS {
+                few.push((from, Instant::ZERO));
+                let InLinks::Few(few) = links else { unreachable!() };
+                return &mut few.last_mut().expect("just pushed").1;
+            }
+            let mut map = LookupMap::default();
+            for (peer, last) in few.drain(..) {
+                map.insert(peer, last);
+            }
+            *links = InLinks::Many(map);
+        }
+        let InLinks::Many(map) = links else {
+            unreachable!("converted above")
+        };
+        map.get_or_insert_with(from, || Instant::ZERO)
     }
 }
 
@@ -130,6 +175,27 @@ mod tests {
             };
             assert!(at >= last);
             last = at;
+        }
+    }
+
+    #[test]
+    fn many_senders_to_one_receiver_stay_fifo_per_link() {
+        let config = NetworkConfig {
+            latency_min: Duration::ZERO,
+            latency_max: Duration::from_millis(10),
+            ..Default::default()
+        };
+        let mut net = Network::new(config, stream(3, "network"));
+        let mut last = vec![Instant::ZERO; 20];
+        for i in 0..20_000u64 {
+            let from = (i * 7 % 20) as u32;
+            let Delivery::Once(at) =
+                net.transmit(NodeId(100 + from), NodeId(0), Instant::from_nanos(i * 100))
+            else {
+                panic!("no drops configured")
+            };
+            assert!(at >= last[from as usize]);
+            last[from as usize] = at;
         }
     }
 

@@ -28,6 +28,8 @@ pub struct EventQueue<P> {
     /// `buckets[i]` holds events whose time differs from `last` first in bit `i`
     /// (counting from 0 at the least significant bit).
     buckets: [Vec<Entry<P>>; 64],
+    /// Bit `i` is set when `buckets[i]` is not empty.
+    occupied: u64,
     len: usize,
     next_seq: u64,
 }
@@ -38,6 +40,7 @@ impl<P> Default for EventQueue<P> {
             last: 0,
             due: VecDeque::new(),
             buckets: std::array::from_fn(|_| Vec::new()),
+            occupied: 0,
             len: 0,
             next_seq: 0,
         }
@@ -65,7 +68,9 @@ impl<P> EventQueue<P> {
         if diff == 0 {
             self.due.push_back(entry);
         } else {
-            self.buckets[63 - diff.leading_zeros() as usize].push(entry);
+            let i = 63 - diff.leading_zeros() as usize;
+            self.buckets[i].push(entry);
+            self.occupied |= 1 << i;
         }
     }
 
@@ -73,7 +78,10 @@ impl<P> EventQueue<P> {
     pub fn pop_until(&mut self, limit: Instant) -> Option<(Instant, u64, P)> {
         let limit = limit.as_nanos();
         if self.due.is_empty() {
-            let i = self.buckets.iter().position(|b| !b.is_empty())?;
+            if self.occupied == 0 {
+                return None;
+            }
+            let i = self.occupied.trailing_zeros() as usize;
             let min = self.buckets[i]
                 .iter()
                 .map(|e| e.time)
@@ -86,6 +94,7 @@ impl<P> EventQueue<P> {
             // Every entry of bucket i agrees with the new `last` on bit i and above, so each
             // lands in a lower bucket; bucket i stays empty while it drains.
             let mut bucket = std::mem::take(&mut self.buckets[i]);
+            self.occupied &= !(1 << i);
             for entry in bucket.drain(..) {
                 self.place(entry);
             }

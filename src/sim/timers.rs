@@ -9,6 +9,8 @@
 
 use std::hash::Hash;
 
+use smallvec::SmallVec;
+
 use crate::lookup::LookupMap;
 use crate::time::Instant;
 
@@ -35,16 +37,21 @@ pub enum Popped<T> {
 pub struct TimerTable<T> {
     /// Slot by key, built once a process has more than [`LINEAR_MAX`] timers.
     index: Option<LookupMap<T, u32>>,
-    slots: Vec<Slot<T>>,
+    /// Inline for the common process with one or two timers: no pointer to chase.
+    slots: SmallVec<[Slot<T>; 2]>,
     free: Vec<u32>,
+    /// The slot of the timer being handled: kept until the handler returns, so that a
+    /// periodic timer re-arming itself finds its slot without a lookup.
+    firing: Option<u32>,
 }
 
 impl<T> Default for TimerTable<T> {
     fn default() -> Self {
         TimerTable {
             index: None,
-            slots: Vec::new(),
+            slots: SmallVec::new(),
             free: Vec::new(),
+            firing: None,
         }
     }
 }
@@ -52,7 +59,10 @@ impl<T> Default for TimerTable<T> {
 impl<T: Clone + Eq + Hash> TimerTable<T> {
     /// Arms `timer` for `at`. `queue(at, slot)` queues an entry and returns its sequence.
     pub fn set(&mut self, timer: T, at: Instant, queue: impl FnOnce(Instant, u32) -> u64) {
-        let slot = match self.find(&timer) {
+        let firing = self
+            .firing
+            .filter(|&f| self.slots[f as usize].key.as_ref() == Some(&timer));
+        let slot = match firing.or_else(|| self.find(&timer)) {
             Some(slot) => slot,
             None => {
                 let slot = match self.free.pop() {
@@ -129,8 +139,19 @@ impl<T: Clone + Eq + Hash> TimerTable<T> {
             return Popped::Deferred;
         }
         let key = s.key.clone().expect("an armed slot has a key");
-        self.release(slot);
+        s.live_seq = None;
+        self.firing = Some(slot);
         Popped::Fire(key)
+    }
+
+    /// The handler of a fired timer has returned: frees the timer's slot unless it re-armed.
+    pub fn fired_done(&mut self) {
+        if let Some(slot) = self.firing.take() {
+            let s = &self.slots[slot as usize];
+            if s.key.is_some() && s.live_seq.is_none() {
+                self.release(slot);
+            }
+        }
     }
 
     /// Disarms everything (a process crash). Entries already queued become stale.
@@ -139,6 +160,7 @@ impl<T: Clone + Eq + Hash> TimerTable<T> {
             index.clear();
         }
         self.free.clear();
+        self.firing = None;
         for (i, s) in self.slots.iter_mut().enumerate() {
             s.key = None;
             s.live_seq = None;
@@ -173,6 +195,7 @@ mod tests {
         while let Some((now, seq, slot)) = q.pop() {
             if let Popped::Fire(t) = table.pop(slot, seq, now, |at, slot| q.push(at, slot)) {
                 fired.push((now.as_nanos(), t));
+                table.fired_done();
             }
         }
         fired
@@ -211,6 +234,28 @@ mod tests {
         assert_eq!(fired[0], (1, "t0"));
         assert_eq!(fired[1], (89, "t11"));
         assert!(!fired.iter().any(|f| f.1 == "t3"));
+    }
+
+    #[test]
+    fn a_timer_rearmed_while_firing_keeps_its_slot_and_fires_again() {
+        let mut table = TimerTable::default();
+        let mut q = EventQueue::new();
+        table.set("tick", Instant::from_nanos(10), |at, s| q.push(at, s));
+        let mut fired = Vec::new();
+        while let Some((now, seq, slot)) = q.pop() {
+            if let Popped::Fire(t) = table.pop(slot, seq, now, |at, s| q.push(at, s)) {
+                fired.push(now.as_nanos());
+                if fired.len() < 3 {
+                    table.set(t, now + crate::time::Duration::from_nanos(10), |at, s| {
+                        q.push(at, s)
+                    });
+                }
+                table.fired_done();
+            }
+        }
+        assert_eq!(fired, vec![10, 20, 30]);
+        assert_eq!(table.slots.len(), 1);
+        assert_eq!(table.armed(), 0);
     }
 
     #[test]

@@ -88,7 +88,7 @@ pub fn write_exact_secs(out: &mut impl fmt::Write, ns: u64) -> fmt::Result {
     }
     let mut digits = 9;
     let mut frac_trimmed = frac;
-    while frac_trimmed % 10 == 0 {
+    while frac_trimmed.is_multiple_of(10) {
         frac_trimmed /= 10;
         digits -= 1;
     }
@@ -259,7 +259,7 @@ impl fmt::Display for Duration {
             return f.write_str("0s");
         }
         for (unit, scale) in UNITS {
-            if self.0 % scale == 0 {
+            if self.0.is_multiple_of(scale) {
                 return write!(f, "{}{unit}", self.0 / scale);
             }
         }

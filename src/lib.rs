@@ -20,4 +20,5 @@ pub mod rng;
 pub mod time;
 
 // Drivers and the tooling around them.
+pub mod scenario;
 pub mod sim;

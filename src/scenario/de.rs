@@ -8,8 +8,8 @@
 use std::fmt;
 
 use serde::de::{
-    self, DeserializeOwned, DeserializeSeed, EnumAccess, Expected, MapAccess, SeqAccess,
-    Unexpected, VariantAccess, Visitor,
+    self, DeserializeOwned, DeserializeSeed, EnumAccess, Expected, MapAccess, SeqAccess, Unexpected,
+    VariantAccess, Visitor,
 };
 
 use super::yaml::{Node, NodeKind, Span};
@@ -53,11 +53,7 @@ impl Error {
         let msg = &self.message;
         match self.span {
             None => format!("error: {file}: {msg}"),
-            Some(Span {
-                source: 0,
-                line,
-                col,
-            }) => format!("error: {file}:{line}:{col}: {msg}"),
+            Some(Span { source: 0, line, col }) => format!("error: {file}:{line}:{col}: {msg}"),
             Some(Span { source, col, .. }) => match sets.get(usize::from(source) - 1) {
                 Some(assignment) => format!("error: --set {assignment}:{col}: {msg}"),
                 None => format!("error: --set #{source}:{col}: {msg}"),
@@ -92,10 +88,7 @@ impl de::Error for Error {
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Error {
-        Error::new(format!(
-            "unknown value {variant:?} {}",
-            hint(variant, expected)
-        ))
+        Error::new(format!("unknown value {variant:?} {}", hint(variant, expected)))
     }
 
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Error {
@@ -294,11 +287,7 @@ impl<'de> NodeDe<'de> {
         Ok(value)
     }
 
-    fn map<V: Visitor<'de>>(
-        self,
-        entries: &'de [(Node, Node)],
-        visitor: V,
-    ) -> Result<V::Value, Error> {
+    fn map<V: Visitor<'de>>(self, entries: &'de [(Node, Node)], visitor: V) -> Result<V::Value, Error> {
         visitor.visit_map(MapDe {
             iter: entries.iter(),
             value: None,
@@ -525,17 +514,14 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
         let n = self.0;
         let choices = format!("one of: {}", variants.join(", "));
         let result = match &n.kind {
-            NodeKind::Scalar(_) => visitor.visit_enum(EnumDe {
-                tag: n,
-                value: None,
-            }),
+            NodeKind::Scalar(_) => visitor.visit_enum(EnumDe { tag: n, value: None }),
             NodeKind::Map(entries) if entries.len() == 1 => visitor.visit_enum(EnumDe {
                 tag: &entries[0].0,
                 value: Some(&entries[0].1),
             }),
-            NodeKind::Map(entries) if entries.is_empty() => Err(Error::new(format!(
-                "expected {choices}, found an empty map"
-            ))),
+            NodeKind::Map(entries) if entries.is_empty() => {
+                Err(Error::new(format!("expected {choices}, found an empty map")))
+            }
             NodeKind::Map(entries) => Err(Error::new(format!(
                 "expected {choices}, found a map with {} keys (name one choice as its only key)",
                 entries.len()
@@ -566,10 +552,7 @@ struct SeqDe<'a> {
 impl<'de> SeqAccess<'de> for SeqDe<'de> {
     type Error = Error;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, Error> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Error> {
         match self.iter.next() {
             Some(node) => seed.deserialize(NodeDe(node)).map(Some),
             None => Ok(None),
@@ -589,10 +572,7 @@ struct MapDe<'a> {
 impl<'de> MapAccess<'de> for MapDe<'de> {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
         match self.iter.next() {
             Some((key, value)) => {
                 self.value = Some(value);
@@ -798,10 +778,7 @@ frameworks:
         assert_eq!(a("binpack").unwrap(), Allocator::Binpack);
         assert_eq!(a("'binpack'").unwrap(), Allocator::Binpack);
         assert_eq!(a("{drf: ~}").unwrap(), Allocator::Drf);
-        assert_eq!(
-            a("random: {seed: 3}").unwrap(),
-            Allocator::Random { seed: 3 }
-        );
+        assert_eq!(a("random: {seed: 3}").unwrap(), Allocator::Random { seed: 3 });
         assert_eq!(a("{fixed: 4}").unwrap(), Allocator::Fixed(4));
         assert_eq!(a("pair: [1, 2]").unwrap(), Allocator::Pair(1, 2));
 
@@ -810,10 +787,7 @@ frameworks:
         let e = a("random").unwrap_err();
         assert_eq!(
             e,
-            Error::at(
-                sp(1, 1),
-                "\"random\" needs a value, written like {random: ...}"
-            )
+            Error::at(sp(1, 1), "\"random\" needs a value, written like {random: ...}")
         );
         let e = a("random: {sed: 3}").unwrap_err();
         assert_eq!(
@@ -822,9 +796,10 @@ frameworks:
         );
         let e = a("{drf: ~, binpack: ~}").unwrap_err();
         assert_eq!(e.span, Some(sp(1, 1)));
-        assert!(e.message.starts_with(
-            "expected one of: drf, binpack, random, fixed, pair, found a map with 2 keys"
-        ));
+        assert!(
+            e.message
+                .starts_with("expected one of: drf, binpack, random, fixed, pair, found a map with 2 keys")
+        );
         let e = a("[drf]").unwrap_err();
         assert_eq!(
             e,
@@ -845,10 +820,7 @@ frameworks:
         let e = config_err("seed: 1\nmaster:\n  alocator: drf\n");
         assert_eq!(
             e,
-            Error::at(
-                sp(3, 3),
-                "unknown key \"alocator\" (did you mean \"allocator\"?)"
-            )
+            Error::at(sp(3, 3), "unknown key \"alocator\" (did you mean \"allocator\"?)")
         );
         let e = config_err("seed: 1\nmaster: {allocator: drf}\nzzz: 1\n");
         assert_eq!(
@@ -859,15 +831,10 @@ frameworks:
             )
         );
         // In a flow map inside a list.
-        let e = config_err(
-            "seed: 1\nmaster: {allocator: drf}\nframeworks:\n  - { name: a, wieght: 2 }\n",
-        );
+        let e = config_err("seed: 1\nmaster: {allocator: drf}\nframeworks:\n  - { name: a, wieght: 2 }\n");
         assert_eq!(
             e,
-            Error::at(
-                sp(4, 16),
-                "unknown key \"wieght\" (did you mean \"weight\"?)"
-            )
+            Error::at(sp(4, 16), "unknown key \"wieght\" (did you mean \"weight\"?)")
         );
     }
 
@@ -876,10 +843,7 @@ frameworks:
         let e = config_err("seed: 1\nmaster:\n  allocator: bnpack\n");
         assert_eq!(
             e,
-            Error::at(
-                sp(3, 14),
-                "unknown value \"bnpack\" (did you mean \"binpack\"?)"
-            )
+            Error::at(sp(3, 14), "unknown value \"bnpack\" (did you mean \"binpack\"?)")
         );
         let e = config_err("seed: 1\nmaster:\n  allocator: x\n");
         assert_eq!(
@@ -918,18 +882,10 @@ frameworks:
         );
         let e = config_err("seed: 1\nmaster: {allocator: drf}\nframeworks: {name: a}\n");
         assert_eq!(e, Error::at(sp(3, 13), "expected a list, found a map"));
-        let e = config_err(
-            "seed: 1\nmaster: {allocator: drf}\nframeworks:\n- name: a\n  weight: heavy\n",
-        );
-        assert_eq!(
-            e,
-            Error::at(sp(5, 11), "expected a number, found \"heavy\"")
-        );
+        let e = config_err("seed: 1\nmaster: {allocator: drf}\nframeworks:\n- name: a\n  weight: heavy\n");
+        assert_eq!(e, Error::at(sp(5, 11), "expected a number, found \"heavy\""));
         let e = config_err("seed: 1\nmaster: {allocator: drf}\nverbose: yes\n");
-        assert_eq!(
-            e,
-            Error::at(sp(3, 10), "expected true or false, found \"yes\"")
-        );
+        assert_eq!(e, Error::at(sp(3, 10), "expected true or false, found \"yes\""));
         let e = config_err("seed: 1\nmaster: {allocator: drf}\nname: [a]\n");
         assert_eq!(e, Error::at(sp(3, 7), "expected a string, found a list"));
     }
@@ -1051,19 +1007,13 @@ frameworks:
             assert_eq!(load::<Option<u8>>(null).unwrap(), None, "{null:?}");
         }
         assert_eq!(load::<Option<u8>>("3").unwrap(), Some(3));
-        assert_eq!(
-            load::<Option<String>>("'null'").unwrap(),
-            Some("null".into())
-        );
+        assert_eq!(load::<Option<String>>("'null'").unwrap(), Some("null".into()));
         assert_eq!(
             load::<Vec<Option<u8>>>("[1, ~, 3]").unwrap(),
             [Some(1), None, Some(3)]
         );
         load::<()>("~").unwrap();
-        assert_eq!(
-            load::<()>("1").unwrap_err().message,
-            "expected null, found 1"
-        );
+        assert_eq!(load::<()>("1").unwrap_err().message, "expected null, found 1");
         assert_eq!(load::<(u8, String)>("[1, a]").unwrap(), (1, "a".into()));
         assert_eq!(
             load::<(u8, String)>("[1]").unwrap_err(),
@@ -1092,9 +1042,7 @@ frameworks:
 
     #[test]
     fn missing_key_points_at_the_map() {
-        let e = config_err(
-            "seed: 1\nmaster: {allocator: drf}\nframeworks:\n  - name: a\n  - weight: 2\n",
-        );
+        let e = config_err("seed: 1\nmaster: {allocator: drf}\nframeworks:\n  - name: a\n  - weight: 2\n");
         assert_eq!(e, Error::at(sp(5, 5), "missing key \"name\""));
         let e = config_err("  seed: 1\n  frameworks: []\n");
         assert_eq!(e, Error::at(sp(1, 3), "missing key \"master\""));
@@ -1153,10 +1101,7 @@ frameworks:
         let e = Error::at(Span::new(9, 1, 2), "boom");
         assert_eq!(e.render("s.yaml", &sets), "error: --set #9:2: boom");
         // A span, once given, is kept.
-        assert_eq!(
-            Error::at(sp(1, 1), "x").or_span(sp(2, 2)).span,
-            Some(sp(1, 1))
-        );
+        assert_eq!(Error::at(sp(1, 1), "x").or_span(sp(2, 2)).span, Some(sp(1, 1)));
     }
 
     #[test]

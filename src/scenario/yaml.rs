@@ -289,9 +289,7 @@ impl Builder<'_> {
         if self.nodes > MAX_NODES {
             return Err(Error::at(
                 span,
-                format!(
-                    "the document is too large (more than {MAX_NODES} values after expanding aliases)"
-                ),
+                format!("the document is too large (more than {MAX_NODES} values after expanding aliases)"),
             ));
         }
         Ok(())
@@ -335,10 +333,7 @@ impl Builder<'_> {
                 }
                 Event::Alias(id) => {
                     let Some(target) = self.anchors.get(&id) else {
-                        return Err(Error::at(
-                            span,
-                            "this alias refers to a value that contains it",
-                        ));
+                        return Err(Error::at(span, "this alias refers to a value that contains it"));
                     };
                     let (size, height) = (target.size, target.height);
                     let mut node = target.node.clone();
@@ -432,10 +427,7 @@ impl Builder<'_> {
                     let text = match &built.node.kind {
                         NodeKind::Scalar(s) => s,
                         _ => {
-                            return Err(Error::at(
-                                built.node.span,
-                                "map keys must be plain strings",
-                            ));
+                            return Err(Error::at(built.node.span, "map keys must be plain strings"));
                         }
                     };
                     if text.plain && text.text == "<<" {
@@ -576,9 +568,7 @@ pub fn apply_set(root: &mut Node, assignment: &str, source: u16) -> Result<(), E
         let what = node.describe();
         match &mut node.kind {
             NodeKind::Map(entries) => {
-                let pos = entries
-                    .iter()
-                    .position(|(k, _)| key_text(k) == Some(segment));
+                let pos = entries.iter().position(|(k, _)| key_text(k) == Some(segment));
                 let new_key = || {
                     Node::new(
                         seg_span,
@@ -685,10 +675,7 @@ tags: [a, 'b']
         let master = root.get("master").unwrap();
         assert_eq!(master.span, sp(3, 3));
         assert_eq!(master.get("allocator").unwrap().span, sp(3, 14));
-        assert_eq!(
-            root.at_path(&["master", "timeout"]).unwrap().span,
-            sp(4, 12)
-        );
+        assert_eq!(root.at_path(&["master", "timeout"]).unwrap().span, sp(4, 12));
         // List items.
         let first = root.at_path(&["frameworks", "0"]).unwrap();
         assert_eq!(first.span, sp(6, 5));
@@ -730,11 +717,7 @@ tags: [a, 'b']
 
     #[test]
     fn nulls_follow_the_core_schema() {
-        let root = parse(
-            "a: null\nb: Null\nc: NULL\nd: ~\ne:\nf: 'null'\ng: nil\n",
-            0,
-        )
-        .unwrap();
+        let root = parse("a: null\nb: Null\nc: NULL\nd: ~\ne:\nf: 'null'\ng: nil\n", 0).unwrap();
         for key in ["a", "b", "c", "d", "e"] {
             assert_eq!(root.get(key).unwrap().kind, NodeKind::Null, "{key}");
         }
@@ -836,10 +819,7 @@ tags: [a, 'b']
         let e = err("tags: [a, b\n");
         assert_eq!(
             e,
-            Error::at(
-                sp(2, 1),
-                "while parsing a flow sequence, expected ',' or ']'"
-            )
+            Error::at(sp(2, 1), "while parsing a flow sequence, expected ',' or ']'")
         );
         // An unclosed flow list followed by more keys: yaml-rust2 notices at the next `:`.
         let e = err("tags: [a, b\nseed: 1\n");
@@ -865,11 +845,7 @@ tags: [a, 'b']
 
     #[test]
     fn aliases_are_deep_copies_spanned_at_the_alias() {
-        let root = parse(
-            "base: &b {cpus: 2, mem: 4}\nother: *b\nlist: [&x 1, *x]\n",
-            0,
-        )
-        .unwrap();
+        let root = parse("base: &b {cpus: 2, mem: 4}\nother: *b\nlist: [&x 1, *x]\n", 0).unwrap();
         let base = root.get("base").unwrap();
         let other = root.get("other").unwrap();
         assert_eq!(other.span, sp(2, 8));
@@ -924,21 +900,13 @@ tags: [a, 'b']
     #[test]
     fn merge_keys_and_complex_keys_are_refused() {
         let e = err("base: &b {a: 1}\nother:\n  <<: *b\n");
-        assert_eq!(
-            e,
-            Error::at(sp(3, 3), "merge keys (\"<<\") are not supported")
-        );
+        assert_eq!(e, Error::at(sp(3, 3), "merge keys (\"<<\") are not supported"));
         let e = err("? [a, b]\n: c\n");
         assert_eq!(e, Error::at(sp(1, 3), "map keys must be plain strings"));
         let e = err("{a: 1}: x\n");
         assert_eq!(e.message, "map keys must be plain strings");
         // A quoted key is just a string, even `<<`.
-        assert!(
-            parse("'<<': 1\n\"a b\": 2\n", 0)
-                .unwrap()
-                .get("a b")
-                .is_some()
-        );
+        assert!(parse("'<<': 1\n\"a b\": 2\n", 0).unwrap().get("a b").is_some());
     }
 
     #[test]
@@ -1015,10 +983,7 @@ tags: [a, 'b']
         assert_eq!(seed.span, Span::new(1, 1, 6));
         assert_eq!(seed.at_path(&["1"]).unwrap().span, Span::new(1, 1, 10));
         apply_set(&mut root, "master={a: 1}", 1).unwrap();
-        assert_eq!(
-            root.at_path(&["master", "a"]).unwrap().span,
-            Span::new(1, 1, 12)
-        );
+        assert_eq!(root.at_path(&["master", "a"]).unwrap().span, Span::new(1, 1, 12));
         assert_eq!(root.at_path(&["master", "allocator"]), None);
         apply_set(&mut root, "name=", 1).unwrap();
         assert_eq!(root.get("name").unwrap().kind, NodeKind::Null);
@@ -1076,9 +1041,6 @@ tags: [a, 'b']
         apply_set(&mut root, "1=3", 1).unwrap();
         assert_eq!(root.at_path(&["1"]).unwrap().as_str(), Some("3"));
         let e = apply_set(&mut root, "2=3", 1).unwrap_err();
-        assert_eq!(
-            e.message,
-            "the top level has 2 entries, index 2 is out of range"
-        );
+        assert_eq!(e.message, "the top level has 2 entries, index 2 is out of range");
     }
 }

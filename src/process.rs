@@ -56,6 +56,8 @@ pub trait Process {
 
 /// The driver's side of a context: carries out what a process asks, in the order asked.
 pub trait Effects<M, T> {
+    /// The process's random stream, derived from the run seed and the process's name.
+    fn rng(&mut self) -> &mut Rng;
     fn send(&mut self, to: NodeId, msg: M);
     fn set_timer(&mut self, timer: T, at: Instant);
     fn cancel_timer(&mut self, timer: T);
@@ -64,24 +66,18 @@ pub trait Effects<M, T> {
     fn exit(&mut self);
 }
 
-/// A handler's view of the world: the time, its own address, its random stream, and the
-/// driver's effect sink.
+/// A handler's view of the world: the time, its own address, and the driver's side (random
+/// stream and effect sink).
 pub struct Ctx<'a, M, T> {
     now: Instant,
     me: NodeId,
-    rng: &'a mut Rng,
     effects: &'a mut dyn Effects<M, T>,
 }
 
 impl<'a, M, T> Ctx<'a, M, T> {
     /// For drivers: a context for one handler call.
-    pub fn new(now: Instant, me: NodeId, rng: &'a mut Rng, effects: &'a mut dyn Effects<M, T>) -> Self {
-        Ctx {
-            now,
-            me,
-            rng,
-            effects,
-        }
+    pub fn new(now: Instant, me: NodeId, effects: &'a mut dyn Effects<M, T>) -> Self {
+        Ctx { now, me, effects }
     }
 
     pub fn now(&self) -> Instant {
@@ -95,7 +91,7 @@ impl<'a, M, T> Ctx<'a, M, T> {
 
     /// This process's random stream, derived from the run seed and the process's name.
     pub fn rng(&mut self) -> &mut Rng {
-        self.rng
+        self.effects.rng()
     }
 
     pub fn send(&mut self, to: NodeId, msg: M) {
@@ -146,18 +142,25 @@ pub enum Effect<M, T> {
 }
 
 /// An effect sink that only records: for testing a process by itself, with no driver.
-#[derive(Debug)]
 pub struct Recorder<M, T> {
     pub effects: Vec<Effect<M, T>>,
+    pub rng: Rng,
 }
 
-impl<M, T> Default for Recorder<M, T> {
-    fn default() -> Self {
-        Recorder { effects: Vec::new() }
+impl<M, T> Recorder<M, T> {
+    /// A recorder whose random stream is `rng::stream(seed, name)`, as a driver would give.
+    pub fn new(seed: u64, name: &str) -> Self {
+        Recorder {
+            effects: Vec::new(),
+            rng: crate::rng::stream(seed, name),
+        }
     }
 }
 
 impl<M, T> Effects<M, T> for Recorder<M, T> {
+    fn rng(&mut self) -> &mut Rng {
+        &mut self.rng
+    }
     fn send(&mut self, to: NodeId, msg: M) {
         self.effects.push(Effect::Send { to, msg });
     }

@@ -12,8 +12,13 @@ pub type Rng = ChaCha8Rng;
 
 /// The stream named `name` of the run seeded with `seed`.
 pub fn stream(seed: u64, name: &str) -> Rng {
+    stream_by_hash(seed, fnv1a64(name.as_bytes()))
+}
+
+/// The stream whose name hashes to `name_hash` (see [`fnv1a64`]).
+pub fn stream_by_hash(seed: u64, name_hash: u64) -> Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(fnv1a64(name.as_bytes()));
+    rng.set_stream(name_hash);
     rng
 }
 

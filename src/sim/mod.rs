@@ -18,6 +18,7 @@ use std::any::Any;
 
 pub use digest::Digest;
 pub use machine::Machine;
+use network::OutLinks;
 pub use network::{Delivery, NetworkConfig, NetworkStats};
 
 use crate::ids::NodeId;
@@ -110,11 +111,13 @@ struct Kernel<M> {
     machine_of: Vec<Option<usize>>,
     violation: Option<String>,
     observer: Option<Box<dyn Observer<M>>>,
+    /// Links of messages injected from outside any process ([`Sim::send`]), by sender.
+    injected_links: Vec<OutLinks>,
 }
 
 impl<M: Message> Kernel<M> {
-    fn send(&mut self, from: NodeId, to: NodeId, msg: M) {
-        match self.network.transmit(from, to, self.now) {
+    fn send(&mut self, from: NodeId, to: NodeId, msg: M, links: &mut OutLinks) {
+        match self.network.transmit(from, to, self.now, links) {
             Delivery::Dropped => {}
             Delivery::Once(at) => {
                 self.queue.push(at, Payload::Deliver { from, to, msg });
@@ -185,27 +188,49 @@ trait Node<M> {
     fn as_any(&self) -> &dyn Any;
 }
 
-/// Field order is memory order: what every event touches first, the rarely used random
-/// stream (a few hundred bytes of ChaCha buffer) last.
+/// Field order is memory order, hot first. The random stream (a few hundred bytes of ChaCha
+/// state) is made on first use and lives apart, so that cells stay small and cache-friendly.
 #[repr(C)]
 struct Cell<P: Process> {
     up: bool,
     timers: TimerTable<P::Timer>,
+    links: OutLinks,
     process: P,
-    rng: rng::Rng,
+    rng: LazyRng,
+}
+
+/// A process's random stream, derived when first drawn from.
+struct LazyRng {
+    seed: u64,
+    name_hash: u64,
+    rng: Option<Box<rng::Rng>>,
+}
+
+impl LazyRng {
+    fn get(&mut self) -> &mut rng::Rng {
+        let (seed, name_hash) = (self.seed, self.name_hash);
+        self.rng
+            .get_or_insert_with(|| Box::new(rng::stream_by_hash(seed, name_hash)))
+    }
 }
 
 /// Carries out a process's effects on the kernel as the process asks for them.
 struct Applier<'a, M, T> {
     k: &'a mut Kernel<M>,
     timers: &'a mut TimerTable<T>,
+    links: &'a mut OutLinks,
+    rng: &'a mut LazyRng,
     me: NodeId,
     exit: bool,
 }
 
 impl<M: Message, T: Clone + Eq + std::hash::Hash> Effects<M, T> for Applier<'_, M, T> {
+    fn rng(&mut self) -> &mut rng::Rng {
+        self.rng.get()
+    }
+
     fn send(&mut self, to: NodeId, msg: M) {
-        self.k.send(self.me, to, msg);
+        self.k.send(self.me, to, msg, self.links);
     }
 
     fn set_timer(&mut self, timer: T, at: Instant) {
@@ -243,10 +268,12 @@ impl<P: Process + 'static> Cell<P> {
         let mut fx = Applier {
             k,
             timers: &mut self.timers,
+            links: &mut self.links,
+            rng: &mut self.rng,
             me,
             exit: false,
         };
-        let mut ctx = Ctx::new(now, me, &mut self.rng, &mut fx);
+        let mut ctx = Ctx::new(now, me, &mut fx);
         f(&mut self.process, &mut ctx);
         if fx.exit {
             self.crash();
@@ -326,6 +353,7 @@ impl<M: Message> Sim<M> {
                 machine_of: Vec::new(),
                 violation: None,
                 observer: None,
+                injected_links: Vec::new(),
             },
             nodes: Vec::new(),
             digest: Digest::default(),
@@ -375,8 +403,13 @@ impl<M: Message> Sim<M> {
         let cell = Cell {
             up: true,
             timers: TimerTable::default(),
+            links: OutLinks::default(),
             process,
-            rng: rng::stream(self.seed, &name),
+            rng: LazyRng {
+                seed: self.seed,
+                name_hash: rng::fnv1a64(name.as_bytes()),
+                rng: None,
+            },
         };
         self.nodes.push(NodeEntry {
             name,
@@ -415,7 +448,13 @@ impl<M: Message> Sim<M> {
 
     /// Sends `msg` as if `from` had sent it now (an operator's request, a test's poke).
     pub fn send(&mut self, from: NodeId, to: NodeId, msg: M) {
-        self.k.send(from, to, msg);
+        let k = &mut self.k;
+        if k.injected_links.len() <= from.index() {
+            k.injected_links.resize_with(from.index() + 1, OutLinks::default);
+        }
+        let mut links = std::mem::take(&mut k.injected_links[from.index()]);
+        k.send(from, to, msg, &mut links);
+        k.injected_links[from.index()] = links;
     }
 
     pub fn process_count(&self) -> usize {

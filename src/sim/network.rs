@@ -53,8 +53,6 @@ pub struct NetworkStats {
 pub struct Network {
     config: NetworkConfig,
     rng: Rng,
-    /// Latest delivery time per link, for FIFO order when latency varies.
-    links: LinkTable,
     pub stats: NetworkStats,
 }
 
@@ -67,7 +65,6 @@ impl Network {
         Network {
             config,
             rng,
-            links: LinkTable::default(),
             stats: NetworkStats::default(),
         }
     }
@@ -76,8 +73,9 @@ impl Network {
         &self.config
     }
 
-    /// Decides when (and whether) a message sent now from `from` to `to` arrives.
-    pub fn transmit(&mut self, from: NodeId, to: NodeId, now: Instant) -> Delivery {
+    /// Decides when (and whether) a message sent now from `from` to `to` arrives. `links` is
+    /// the sender's own link table (kept with the sender, which is in cache while it sends).
+    pub fn transmit(&mut self, from: NodeId, to: NodeId, now: Instant, links: &mut OutLinks) -> Delivery {
         self.stats.sent += 1;
         if from == to {
             return Delivery::Once(now);
@@ -86,71 +84,71 @@ impl Network {
             self.stats.dropped += 1;
             return Delivery::Dropped;
         }
-        let at = self.arrival(from, to, now);
+        let at = self.arrival(to, now, links);
         if self.config.duplicate_probability > 0.0 && self.rng.random_bool(self.config.duplicate_probability)
         {
             self.stats.duplicated += 1;
-            let again = self.arrival(from, to, now);
+            let again = self.arrival(to, now, links);
             return Delivery::Twice(at, again);
         }
         Delivery::Once(at)
     }
 
-    fn arrival(&mut self, from: NodeId, to: NodeId, now: Instant) -> Instant {
+    fn arrival(&mut self, to: NodeId, now: Instant, links: &mut OutLinks) -> Instant {
         let (min, max) = (self.config.latency_min, self.config.latency_max);
         if min == max {
             return now + min; // a constant latency keeps every link FIFO by itself
         }
         let latency = Duration::from_nanos(self.rng.random_range(min.as_nanos()..=max.as_nanos()));
-        let last = self.links.last_delivery(from, to);
+        let last = links.last_delivery(to);
         let at = (now + latency).max(*last);
         *last = at;
         at
     }
 }
 
-/// The latest delivery time of every link, kept by receiver. Most processes hear from one or
-/// two peers (an agent from its master), so their links sit inline in a dense table; a process
-/// that hears from many (the master) gets a hash map. Never iterated.
-#[derive(Default)]
-struct LinkTable {
-    by_receiver: Vec<InLinks>,
-}
+const INLINE_LINKS: usize = 2;
 
-const INLINE_LINKS: usize = 3;
-
-enum InLinks {
+/// The latest delivery time on each of one sender's links. Most processes talk to one or two
+/// peers (an agent to its master), so their links sit inline; a process that talks to many
+/// (the master) gets a hash map. Never iterated.
+pub enum OutLinks {
     Few(SmallVec<[(NodeId, Instant); INLINE_LINKS]>),
     Many(LookupMap<NodeId, Instant>),
 }
 
-impl LinkTable {
-    fn last_delivery(&mut self, from: NodeId, to: NodeId) -> &mut Instant {
-        if self.by_receiver.len() <= to.index() {
-            self.by_receiver
-                .resize_with(to.index() + 1, || InLinks::Few(SmallVec::new()));
+impl Default for OutLinks {
+    fn default() -> Self {
+        OutLinks::Few(SmallVec::new())
+    }
+}
+
+impl OutLinks {
+    fn last_delivery(&mut self, to: NodeId) -> &mut Instant {
+        if let OutLinks::Few(few) = self {
+            match few.iter().position(|(peer, _)| *peer == to) {
+                Some(i) => {
+                    let OutLinks::Few(few) = self else { unreachable!() };
+                    return &mut few[i].1;
+                }
+                None if few.len() < INLINE_LINKS => {
+                    few.push((to, Instant::ZERO));
+                    let OutLinks::Few(few) = self else { unreachable!() };
+                    return &mut few.last_mut().expect("just pushed").1;
+                }
+                None => {
+                    let mut map = LookupMap::default();
+                    for (peer, last) in few.drain(..) {
+                        map.insert(peer, last);
+                    }
+                    *self = OutLinks::Many(map);
+                }
+            }
         }
-        let links = &mut self.by_receiver[to.index()];
-        if let InLinks::Few(few) = links {
-            if let Some(i) = few.iter().position(|(peer, _)| *peer == from) {
-                let InLinks::Few(few) = links else { unreachable!() };
-                return &mut few[i].1;
-            }
-            if few.len() < INLINE_LINKS {
-                few.push((from, Instant::ZERO));
-                let InLinks::Few(few) = links else { unreachable!() };
-                return &mut few.last_mut().expect("just pushed").1;
-            }
-            let mut map = LookupMap::default();
-            for (peer, last) in few.drain(..) {
-                map.insert(peer, last);
-            }
-            *links = InLinks::Many(map);
-        }
-        let InLinks::Many(map) = links else {
+        let OutLinks::Many(map) = self else {
             unreachable!("converted above")
         };
-        map.get_or_insert_with(from, || Instant::ZERO)
+        map.get_or_insert_with(to, || Instant::ZERO)
     }
 }
 
@@ -159,18 +157,23 @@ mod tests {
     use super::*;
     use crate::rng::stream;
 
-    #[test]
-    fn links_stay_fifo_under_random_latency() {
-        let config = NetworkConfig {
+    fn varied() -> NetworkConfig {
+        NetworkConfig {
             latency_min: Duration::ZERO,
             latency_max: Duration::from_millis(10),
             ..Default::default()
-        };
-        let mut net = Network::new(config, stream(1, "network"));
-        let (a, b) = (NodeId(0), NodeId(1));
+        }
+    }
+
+    #[test]
+    fn links_stay_fifo_under_random_latency() {
+        let mut net = Network::new(varied(), stream(1, "network"));
+        let mut links = OutLinks::default();
         let mut last = Instant::ZERO;
         for i in 0..1000 {
-            let Delivery::Once(at) = net.transmit(a, b, Instant::from_nanos(i * 1000)) else {
+            let Delivery::Once(at) =
+                net.transmit(NodeId(0), NodeId(1), Instant::from_nanos(i * 1000), &mut links)
+            else {
                 panic!("no drops configured")
             };
             assert!(at >= last);
@@ -179,24 +182,24 @@ mod tests {
     }
 
     #[test]
-    fn many_senders_to_one_receiver_stay_fifo_per_link() {
-        let config = NetworkConfig {
-            latency_min: Duration::ZERO,
-            latency_max: Duration::from_millis(10),
-            ..Default::default()
-        };
-        let mut net = Network::new(config, stream(3, "network"));
-        let mut last = vec![Instant::ZERO; 20];
+    fn one_sender_to_many_receivers_stays_fifo_per_link() {
+        let mut net = Network::new(varied(), stream(3, "network"));
+        let mut links = OutLinks::default();
+        let mut last = [Instant::ZERO; 20];
         for i in 0..20_000u64 {
-            let from = (i * 7 % 20) as u32;
-            let Delivery::Once(at) =
-                net.transmit(NodeId(100 + from), NodeId(0), Instant::from_nanos(i * 100))
-            else {
+            let to = (i * 7 % 20) as usize;
+            let Delivery::Once(at) = net.transmit(
+                NodeId(0),
+                NodeId(100 + to as u32),
+                Instant::from_nanos(i * 100),
+                &mut links,
+            ) else {
                 panic!("no drops configured")
             };
-            assert!(at >= last[from as usize]);
-            last[from as usize] = at;
+            assert!(at >= last[to]);
+            last[to] = at;
         }
+        assert!(matches!(links, OutLinks::Many(_)));
     }
 
     #[test]
@@ -207,8 +210,14 @@ mod tests {
             ..Default::default()
         };
         let mut net = Network::new(config, stream(1, "network"));
+        let mut links = OutLinks::default();
         for i in 0..100_000u64 {
-            net.transmit(NodeId(0), NodeId(1 + (i % 7) as u32), Instant::from_nanos(i));
+            net.transmit(
+                NodeId(0),
+                NodeId(1 + (i % 7) as u32),
+                Instant::from_nanos(i),
+                &mut links,
+            );
         }
         let s = net.stats;
         assert!((9_000..11_000).contains(&s.dropped), "{s:?}");

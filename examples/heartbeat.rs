@@ -9,7 +9,17 @@ fn main() {
         .nth(1)
         .map(|s| s.parse().unwrap())
         .unwrap_or(10_000);
-    let mut sim: Sim<Msg> = Sim::new(1, NetworkConfig::default());
+    let fixed = std::env::var("FIXED").is_ok();
+    let net = if fixed {
+        NetworkConfig {
+            latency_min: Duration::from_millis(1),
+            latency_max: Duration::from_millis(1),
+            ..Default::default()
+        }
+    } else {
+        NetworkConfig::default()
+    };
+    let mut sim: Sim<Msg> = Sim::new(1, net);
     let master = sim.add_process("master", Master::new(MasterConfig::default()));
     let r = Resources::parse("cpus:16;mem:65536").unwrap();
     for i in 0..n {

@@ -11,7 +11,7 @@ use crate::process::{Ctx, Process};
 use crate::proto::{Msg, RegisterAgent};
 use crate::time::Duration;
 
-pub use agents::{AgentEntry, AgentState};
+pub use agents::{AgentInfo, AgentState, Health};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct MasterConfig {
@@ -47,8 +47,17 @@ impl Master {
         }
     }
 
-    pub fn agents(&self) -> &[AgentEntry] {
-        self.agents.entries()
+    /// Agents ever registered.
+    pub fn agent_count(&self) -> usize {
+        self.agents.len()
+    }
+
+    pub fn agent_info(&self, agent: AgentId) -> &AgentInfo {
+        self.agents.info(agent)
+    }
+
+    pub fn agent_health(&self, agent: AgentId) -> &Health {
+        self.agents.health(agent)
     }
 }
 
@@ -64,7 +73,7 @@ impl Process for Master {
         match msg {
             Msg::RegisterAgent(register) => {
                 let RegisterAgent { name, resources } = *register;
-                let (agent, is_new) = self.agents.register(from, name, resources);
+                let (agent, is_new) = self.agents.register(from, name, resources, ctx.now());
                 ctx.send(from, Msg::AgentRegistered { agent });
                 if is_new {
                     self.ping(ctx, agent);
@@ -72,7 +81,7 @@ impl Process for Master {
             }
             Msg::Pong => {
                 if let Some(agent) = self.agents.by_node(from) {
-                    self.agents.get_mut(agent).pong();
+                    self.agents.health_mut(agent).pong();
                 }
             }
             Msg::AgentRegistered { .. } | Msg::Ping => {} // master-to-agent messages: ignore
@@ -83,12 +92,12 @@ impl Process for Master {
         match timer {
             MasterTimer::Ping(agent) => {
                 let max = self.config.max_agent_ping_timeouts;
-                let entry = self.agents.get_mut(agent);
-                if entry.state != AgentState::Active {
+                let health = self.agents.health_mut(agent);
+                if health.state != AgentState::Active {
                     return;
                 }
-                if entry.ping_timed_out(max) {
-                    entry.state = AgentState::Unreachable { since: ctx.now() };
+                if health.ping_timed_out(max) {
+                    health.state = AgentState::Unreachable { since: ctx.now() };
                     return;
                 }
                 self.ping(ctx, agent);
@@ -99,9 +108,9 @@ impl Process for Master {
 
 impl Master {
     fn ping(&mut self, ctx: &mut MasterCtx<'_>, agent: AgentId) {
-        let entry = self.agents.get_mut(agent);
-        entry.pinged = true;
-        ctx.send(entry.node, Msg::Ping);
+        let health = self.agents.health_mut(agent);
+        health.pinged = true;
+        ctx.send(health.node, Msg::Ping);
         ctx.set_timer_after(MasterTimer::Ping(agent), self.config.agent_ping_timeout);
     }
 }

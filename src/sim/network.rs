@@ -10,7 +10,6 @@ use rand::RngExt;
 use smallvec::SmallVec;
 
 use crate::ids::NodeId;
-use crate::lookup::LookupMap;
 use crate::rng::Rng;
 use crate::time::{Duration, Instant};
 
@@ -111,10 +110,10 @@ const INLINE_LINKS: usize = 2;
 
 /// The latest delivery time on each of one sender's links. Most processes talk to one or two
 /// peers (an agent to its master), so their links sit inline; a process that talks to many
-/// (the master) gets a hash map. Never iterated.
+/// (the master) gets a table indexed by receiver.
 pub enum OutLinks {
     Few(SmallVec<[(NodeId, Instant); INLINE_LINKS]>),
-    Many(LookupMap<NodeId, Instant>),
+    Many(Vec<Instant>),
 }
 
 impl Default for OutLinks {
@@ -137,18 +136,26 @@ impl OutLinks {
                     return &mut few.last_mut().expect("just pushed").1;
                 }
                 None => {
-                    let mut map = LookupMap::default();
+                    let mut table = Vec::new();
                     for (peer, last) in few.drain(..) {
-                        map.insert(peer, last);
+                        grow_to(&mut table, peer);
+                        table[peer.index()] = last;
                     }
-                    *self = OutLinks::Many(map);
+                    *self = OutLinks::Many(table);
                 }
             }
         }
-        let OutLinks::Many(map) = self else {
+        let OutLinks::Many(table) = self else {
             unreachable!("converted above")
         };
-        map.get_or_insert_with(to, || Instant::ZERO)
+        grow_to(table, to);
+        &mut table[to.index()]
+    }
+}
+
+fn grow_to(table: &mut Vec<Instant>, node: NodeId) {
+    if table.len() <= node.index() {
+        table.resize(node.index() + 1, Instant::ZERO);
     }
 }
 

@@ -186,7 +186,7 @@ mod tests {
             ..Default::default()
         };
         let mut net = Network::new(config, stream(3, "network"));
-        let mut last = vec![Instant::ZERO; 20];
+        let mut last = [Instant::ZERO; 20];
         for i in 0..20_000u64 {
             let from = (i * 7 % 20) as u32;
             let Delivery::Once(at) =

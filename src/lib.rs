@@ -20,5 +20,7 @@ pub mod rng;
 pub mod time;
 
 // Drivers and the tooling around them.
+#[cfg(feature = "live")]
+pub mod live;
 pub mod scenario;
 pub mod sim;

@@ -1,0 +1,722 @@
+//! The live driver: the same [`Process`] implementations as the simulator, run as real threads
+//! that talk real TCP on 127.0.0.1 and arm wall-clock timers.
+//!
+//! Build a world with [`LiveCluster`] exactly as with the simulator: processes get [`NodeId`]s
+//! 0, 1, 2, ... in the order they are added, and each process's random stream is
+//! [`rng::stream`]`(seed, name)`, so the same world-building code gives the same addresses and
+//! the same draws. Every process binds its listener on `127.0.0.1:0` when it is added, so all
+//! addresses are known before any process starts. [`LiveCluster::start`] then gives each
+//! process:
+//!
+//! - an **event loop** thread owning the process, its timers and its tasks. It waits on one
+//!   channel of inputs (messages from reader threads, task exits, the stop signal) with a
+//!   timeout that ends at the next timer deadline, fires due timers in (deadline, arming)
+//!   order, and runs each handler with [`Ctx::now`] = wall time since the cluster started.
+//! - an **accept** thread, and one **reader** thread per accepted connection, which split the
+//!   byte stream into frames (see [`wire`]) and put the messages on the event loop's channel.
+//!
+//! Sending opens one TCP connection per destination on first use and keeps it. A message that
+//! cannot be written (no listener, broken connection) is dropped and counted, and the next send
+//! reconnects, as a real network loses a message. A send to oneself skips the socket.
+//!
+//! Messages between two processes arrive in the order sent (one TCP connection per pair), as
+//! in the simulator. After every handler the process's [`Process::check_invariants`] runs; a
+//! broken invariant is recorded in the [`Report`] and ends that process.
+//!
+//! Tasks run as real child processes (see [`backend`]); resources are not enforced yet.
+//!
+//! Shutdown ([`RunningCluster::stop`], or dropping the [`RunningCluster`]): a stop flag is set,
+//! every event loop gets a stop input, and every accept thread is woken by a connection to its
+//! own listener. Each event loop ends, which kills its tasks' child processes and closes its
+//! outgoing connections; each accept thread shuts down the connections it accepted, which
+//! unblocks their readers, and joins them. Every thread is joined before `stop` returns.
+
+// The live driver is the wall-clock, threaded world by design: it is the one place that reads
+// the OS clock and starts threads (clippy.toml bans both everywhere else).
+#![allow(clippy::disallowed_methods)]
+
+pub mod backend;
+mod timers;
+pub mod wire;
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration as WallDuration, Instant as WallInstant};
+
+use crate::ids::NodeId;
+use crate::process::{Ctx, Effects, ExitReason, Message, Process, TaskExit, TaskKey, TaskSpec};
+use crate::rng::{self, Rng};
+use crate::time::Instant;
+use backend::{LaunchError, Tasks};
+use timers::Timers;
+
+/// Sees every delivered message — (time, from, to, message) — just before the receiving
+/// process handles it. Called from the receiving process's thread, one call at a time.
+pub type MessageObserver<M> = Box<dyn FnMut(Instant, NodeId, NodeId, &M) + Send>;
+
+/// How often an event loop with running tasks looks for their exits.
+const TASK_POLL: WallDuration = WallDuration::from_millis(5);
+/// The longest an idle event loop sleeps before looking at the stop flag on its own.
+const IDLE_WAKE: WallDuration = WallDuration::from_millis(500);
+/// Bounds on connecting and writing, so a stuck peer cannot stall a sender for long.
+const CONNECT_TIMEOUT: WallDuration = WallDuration::from_secs(1);
+const WRITE_TIMEOUT: WallDuration = WallDuration::from_secs(1);
+/// How long an accept thread backs off after an accept error (e.g. out of descriptors).
+const ACCEPT_BACKOFF: WallDuration = WallDuration::from_millis(10);
+
+/// A process broke one of its invariants ([`Process::check_invariants`], or launched a task
+/// under a key still running). Its event loop ends there.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Violation {
+    pub time: Instant,
+    pub process: String,
+    pub message: String,
+}
+
+/// What happened during a live run, returned by [`RunningCluster::stop`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Report {
+    /// Messages lost: unwritable, undecodable, or for a process that had ended.
+    pub dropped_messages: u64,
+    pub violations: Vec<Violation>,
+    /// Threads that panicked, with the panic message (a handler panicking ends its process).
+    pub panics: Vec<String>,
+}
+
+impl Report {
+    /// No violation and no panic (dropped messages are the network's business).
+    pub fn is_clean(&self) -> bool {
+        self.violations.is_empty() && self.panics.is_empty()
+    }
+}
+
+enum Input<M> {
+    Deliver { from: NodeId, msg: M },
+    TaskExit(TaskExit),
+    Stop,
+}
+
+/// What every thread of a running cluster shares.
+struct Shared<M> {
+    epoch: WallInstant,
+    stop: AtomicBool,
+    observer: Mutex<Option<MessageObserver<M>>>,
+    addrs: Vec<SocketAddr>,
+    /// Whether each process's event loop is still running.
+    up: Vec<AtomicBool>,
+    dropped: AtomicU64,
+    violations: Mutex<Vec<Violation>>,
+}
+
+impl<M> Shared<M> {
+    fn now(&self) -> Instant {
+        Instant::from_nanos(u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    fn drop_message(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// What an event loop starts with.
+struct Env<M> {
+    me: NodeId,
+    name: String,
+    rng: Rng,
+    shared: Arc<Shared<M>>,
+    rx: Receiver<Input<M>>,
+    tx: Sender<Input<M>>,
+}
+
+type RunLoop<M> = Box<dyn FnOnce(Env<M>) + Send>;
+
+struct PendingNode<M> {
+    name: String,
+    listener: TcpListener,
+    addr: SocketAddr,
+    rng: Rng,
+    run: RunLoop<M>,
+}
+
+/// A live world being built: add processes, then [`start`](LiveCluster::start) it.
+pub struct LiveCluster<M: Message> {
+    seed: u64,
+    nodes: Vec<PendingNode<M>>,
+    observer: Option<MessageObserver<M>>,
+}
+
+impl<M: Message> LiveCluster<M> {
+    pub fn new(seed: u64) -> LiveCluster<M> {
+        LiveCluster {
+            seed,
+            nodes: Vec::new(),
+            observer: None,
+        }
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Adds a process named `name` (which also names its random stream) and binds its
+    /// listener. Ids are assigned in add order, as the simulator assigns them.
+    pub fn add_process<P: Process<Msg = M> + Send + 'static>(
+        &mut self,
+        name: impl Into<String>,
+        process: P,
+    ) -> io::Result<NodeId> {
+        let name = name.into();
+        let id = u32::try_from(self.nodes.len())
+            .map(NodeId)
+            .map_err(|_| io::Error::other("too many processes"))?;
+        let listener = TcpListener::bind(("127.0.0.1", 0))?;
+        let addr = listener.local_addr()?;
+        self.nodes.push(PendingNode {
+            rng: rng::stream(self.seed, &name),
+            name,
+            listener,
+            addr,
+            run: Box::new(move |env| run_loop(process, env)),
+        });
+        Ok(id)
+    }
+
+    pub fn process_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// The TCP address `node` listens on.
+    pub fn addr(&self, node: NodeId) -> Option<SocketAddr> {
+        self.nodes.get(node.index()).map(|n| n.addr)
+    }
+
+    /// Sees every delivered message; see [`MessageObserver`].
+    pub fn set_observer(&mut self, observer: impl FnMut(Instant, NodeId, NodeId, &M) + Send + 'static) {
+        self.observer = Some(Box::new(observer));
+    }
+
+    /// Starts the clock and every process: one event loop and one accept thread each. On an
+    /// error, whatever had started is stopped again before the error is returned.
+    pub fn start(self) -> io::Result<RunningCluster<M>> {
+        let n = self.nodes.len();
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..n).map(|_| mpsc::channel()).unzip();
+        let shared = Arc::new(Shared {
+            epoch: WallInstant::now(),
+            stop: AtomicBool::new(false),
+            observer: Mutex::new(self.observer),
+            addrs: self.nodes.iter().map(|node| node.addr).collect(),
+            up: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            dropped: AtomicU64::new(0),
+            violations: Mutex::new(Vec::new()),
+        });
+        let mut cluster = RunningCluster {
+            shared: Arc::clone(&shared),
+            names: self.nodes.iter().map(|node| node.name.clone()).collect(),
+            senders,
+            threads: Vec::new(),
+            stopped: false,
+        };
+        for ((i, node), rx) in self.nodes.into_iter().enumerate().zip(receivers) {
+            let me = NodeId(u32::try_from(i).expect("ids were checked when added"));
+            let tx = cluster.senders[i].clone();
+
+            let accept = {
+                let (shared, tx) = (Arc::clone(&shared), tx.clone());
+                let listener = node.listener;
+                thread::Builder::new()
+                    .name(format!("{}-accept", node.name))
+                    .spawn(move || accept_loop(listener, shared, tx))?
+            };
+            cluster.threads.push((format!("{} (accept)", node.name), accept));
+
+            shared.up[i].store(true, Ordering::SeqCst);
+            let env = Env {
+                me,
+                name: node.name.clone(),
+                rng: node.rng,
+                shared: Arc::clone(&shared),
+                rx,
+                tx,
+            };
+            let run = node.run;
+            let event_loop = thread::Builder::new()
+                .name(node.name.clone())
+                .spawn(move || run(env));
+            match event_loop {
+                Ok(handle) => cluster.threads.push((node.name, handle)),
+                Err(e) => {
+                    shared.up[i].store(false, Ordering::SeqCst);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(cluster)
+    }
+}
+
+/// A started live world. Dropping it stops it, as [`stop`](RunningCluster::stop) does.
+pub struct RunningCluster<M: Message> {
+    shared: Arc<Shared<M>>,
+    names: Vec<String>,
+    senders: Vec<Sender<Input<M>>>,
+    threads: Vec<(String, JoinHandle<()>)>,
+    stopped: bool,
+}
+
+impl<M: Message> RunningCluster<M> {
+    /// Wall time since the cluster started, on the processes' clock.
+    pub fn now(&self) -> Instant {
+        self.shared.now()
+    }
+
+    pub fn process_count(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn name(&self, node: NodeId) -> &str {
+        &self.names[node.index()]
+    }
+
+    pub fn addr(&self, node: NodeId) -> Option<SocketAddr> {
+        self.shared.addrs.get(node.index()).copied()
+    }
+
+    /// Whether `node`'s event loop is still running (not exited, broken or panicked).
+    pub fn is_up(&self, node: NodeId) -> bool {
+        self.shared
+            .up
+            .get(node.index())
+            .is_some_and(|up| up.load(Ordering::SeqCst))
+    }
+
+    pub fn dropped_messages(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    pub fn violations(&self) -> Vec<Violation> {
+        self.shared
+            .violations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Hands `msg` to `to` as if `from` had sent it (an operator's request, a test's poke),
+    /// straight onto its event loop's channel. False if `to` is unknown or has ended.
+    pub fn send(&self, from: NodeId, to: NodeId, msg: M) -> bool {
+        let Some(tx) = self.senders.get(to.index()) else {
+            return false;
+        };
+        self.is_up(to) && tx.send(Input::Deliver { from, msg }).is_ok()
+    }
+
+    /// Polls `pred` every millisecond until it holds (true) or `timeout` passes (false).
+    pub fn wait_until(&self, timeout: WallDuration, mut pred: impl FnMut() -> bool) -> bool {
+        let start = WallInstant::now();
+        loop {
+            if pred() {
+                return true;
+            }
+            if start.elapsed() >= timeout {
+                return false;
+            }
+            thread::sleep(WallDuration::from_millis(1));
+        }
+    }
+
+    /// Stops every process, kills every task, joins every thread and closes every socket.
+    pub fn stop(mut self) -> Report {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Report {
+        if !self.stopped {
+            self.stopped = true;
+            self.shared.stop.store(true, Ordering::SeqCst);
+            for tx in &self.senders {
+                let _ = tx.send(Input::Stop);
+            }
+            // Wake each accept thread; it sees the flag and ends. The wake connection itself
+            // is closed as soon as it is accepted.
+            for addr in &self.shared.addrs {
+                let _ = TcpStream::connect_timeout(addr, CONNECT_TIMEOUT);
+            }
+        }
+        let mut panics = Vec::new();
+        for (name, handle) in self.threads.drain(..) {
+            if let Err(payload) = handle.join() {
+                let what = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a non-string panic".to_string());
+                panics.push(format!("{name}: {what}"));
+            }
+        }
+        for up in &self.shared.up {
+            up.store(false, Ordering::SeqCst);
+        }
+        Report {
+            dropped_messages: self.dropped_messages(),
+            violations: self.violations(),
+            panics,
+        }
+    }
+}
+
+impl<M: Message> Drop for RunningCluster<M> {
+    fn drop(&mut self) {
+        if !self.stopped {
+            self.shutdown();
+        }
+    }
+}
+
+/// Accepts connections to one process until the cluster stops, with a reader per connection.
+fn accept_loop<M: Message>(listener: TcpListener, shared: Arc<Shared<M>>, tx: Sender<Input<M>>) {
+    let mut readers: Vec<(TcpStream, JoinHandle<()>)> = Vec::new();
+    while !shared.stopping() {
+        let stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                thread::sleep(ACCEPT_BACKOFF);
+                continue;
+            }
+        };
+        if shared.stopping() {
+            break;
+        }
+        readers.retain(|(_, handle)| !handle.is_finished());
+        let Ok(handle_side) = stream.try_clone() else {
+            continue;
+        };
+        let (shared, tx) = (Arc::clone(&shared), tx.clone());
+        let spawned = thread::Builder::new()
+            .name("live-reader".into())
+            .spawn(move || read_loop(stream, shared, tx));
+        // A connection without a reader is simply closed; its sender will see it break.
+        if let Ok(handle) = spawned {
+            readers.push((handle_side, handle));
+        }
+    }
+    for (stream, _) in &readers {
+        let _ = stream.shutdown(Shutdown::Both);
+    }
+    for (_, handle) in readers {
+        let _ = handle.join();
+    }
+}
+
+/// Reads frames off one connection onto the event loop's channel, until the connection ends.
+fn read_loop<M: Message>(mut stream: TcpStream, shared: Arc<Shared<M>>, tx: Sender<Input<M>>) {
+    let _ = stream.set_nodelay(true);
+    let mut frames = wire::FrameBuffer::default();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        if shared.stopping() {
+            break;
+        }
+        frames.push(&buf[..n]);
+        loop {
+            match frames.next_frame() {
+                Ok(Some(body)) => match wire::decode::<M>(body) {
+                    Ok((from, msg)) => {
+                        if tx.send(Input::Deliver { from, msg }).is_err() {
+                            shared.drop_message();
+                        }
+                    }
+                    Err(_) => shared.drop_message(),
+                },
+                Ok(None) => break,
+                Err(_) => {
+                    // Garbage on the stream: nothing after it can be trusted.
+                    shared.drop_message();
+                    return;
+                }
+            }
+        }
+    }
+    if frames.pending() > 0 {
+        // The connection broke in the middle of a frame.
+        shared.drop_message();
+    }
+}
+
+/// Outgoing connections of one process, one per destination, opened on first use.
+struct Outbox<M> {
+    me: NodeId,
+    shared: Arc<Shared<M>>,
+    own: Sender<Input<M>>,
+    conns: Vec<Option<TcpStream>>,
+}
+
+impl<M: Message> Outbox<M> {
+    fn send(&mut self, to: NodeId, msg: M) {
+        if to == self.me {
+            if self.own.send(Input::Deliver { from: self.me, msg }).is_err() {
+                self.shared.drop_message();
+            }
+            return;
+        }
+        let Some(&addr) = self.shared.addrs.get(to.index()) else {
+            self.shared.drop_message();
+            return;
+        };
+        let Ok(frame) = wire::encode(self.me, &msg) else {
+            self.shared.drop_message();
+            return;
+        };
+        let slot = &mut self.conns[to.index()];
+        if slot.is_none() {
+            *slot = connect(addr).ok();
+        }
+        let Some(stream) = slot else {
+            self.shared.drop_message();
+            return;
+        };
+        if stream.write_all(&frame).is_err() {
+            // Possibly half written: the reader discards the partial frame when we close.
+            *slot = None;
+            self.shared.drop_message();
+        }
+    }
+}
+
+fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?;
+    stream.set_nodelay(true)?;
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+    Ok(stream)
+}
+
+/// Carries out one handler's effects as the process asks for them.
+struct LiveEffects<'a, M, T> {
+    now: Instant,
+    rng: &'a mut Rng,
+    out: &'a mut Outbox<M>,
+    timers: &'a mut Timers<T>,
+    tasks: &'a mut Tasks,
+    own: &'a Sender<Input<M>>,
+    exit: bool,
+    violation: Option<String>,
+}
+
+impl<M: Message, T: Clone + Eq + std::hash::Hash> Effects<M, T> for LiveEffects<'_, M, T> {
+    fn rng(&mut self) -> &mut Rng {
+        self.rng
+    }
+
+    fn send(&mut self, to: NodeId, msg: M) {
+        self.out.send(to, msg);
+    }
+
+    fn set_timer(&mut self, timer: T, at: Instant) {
+        self.timers.set(timer, at.max(self.now));
+    }
+
+    fn cancel_timer(&mut self, timer: T) {
+        self.timers.cancel(&timer);
+    }
+
+    fn launch(&mut self, task: TaskSpec) {
+        match self.tasks.launch(&task) {
+            Ok(()) => {}
+            Err(LaunchError::Duplicate) => {
+                self.violation = Some(format!("task {:?} launched twice", task.key));
+            }
+            // The task could not start: to its process, it failed at once.
+            Err(LaunchError::Spawn(_)) => {
+                let exit = TaskExit {
+                    key: task.key,
+                    reason: ExitReason::Failed,
+                };
+                let _ = self.own.send(Input::TaskExit(exit));
+            }
+        }
+    }
+
+    fn kill(&mut self, key: TaskKey) {
+        // Reported after this handler, as the simulator reports a kill.
+        if let Some(exit) = self.tasks.kill(key) {
+            let _ = self.own.send(Input::TaskExit(exit));
+        }
+    }
+
+    fn exit(&mut self) {
+        self.exit = true;
+    }
+}
+
+/// Marks a process down when its event loop ends, however it ends.
+struct UpGuard<M> {
+    shared: Arc<Shared<M>>,
+    me: NodeId,
+}
+
+impl<M> Drop for UpGuard<M> {
+    fn drop(&mut self) {
+        self.shared.up[self.me.index()].store(false, Ordering::SeqCst);
+    }
+}
+
+/// One process's event loop and everything it owns besides the process.
+struct Core<M, T> {
+    me: NodeId,
+    name: String,
+    rng: Rng,
+    shared: Arc<Shared<M>>,
+    own: Sender<Input<M>>,
+    out: Outbox<M>,
+    timers: Timers<T>,
+    tasks: Tasks,
+}
+
+impl<M: Message, T: Clone + Eq + std::hash::Hash> Core<M, T> {
+    /// Runs one handler at `now`; false if the process has ended (exit or broken invariant).
+    fn handle<P: Process<Msg = M, Timer = T>>(
+        &mut self,
+        process: &mut P,
+        now: Instant,
+        f: impl FnOnce(&mut P, &mut Ctx<'_, M, T>),
+    ) -> bool {
+        let mut fx = LiveEffects {
+            now,
+            rng: &mut self.rng,
+            out: &mut self.out,
+            timers: &mut self.timers,
+            tasks: &mut self.tasks,
+            own: &self.own,
+            exit: false,
+            violation: None,
+        };
+        let mut ctx = Ctx::new(now, self.me, &mut fx);
+        f(process, &mut ctx);
+        let (exit, violation) = (fx.exit, fx.violation);
+        if exit {
+            return false;
+        }
+        match violation.map_or_else(|| process.check_invariants(), Err) {
+            Ok(()) => true,
+            Err(message) => {
+                self.shared
+                    .violations
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(Violation {
+                        time: now,
+                        process: self.name.clone(),
+                        message,
+                    });
+                false
+            }
+        }
+    }
+
+    /// How long to wait for input before something else is due.
+    fn wait_time(&self) -> WallDuration {
+        let mut wait = IDLE_WAKE;
+        if !self.tasks.is_empty() {
+            wait = wait.min(TASK_POLL);
+        }
+        if let Some(at) = self.timers.next_deadline() {
+            let ns = at.as_nanos().saturating_sub(self.shared.now().as_nanos());
+            wait = wait.min(WallDuration::from_nanos(ns));
+        }
+        wait
+    }
+}
+
+/// The event loop of one process: start it, then handle timers, task exits and messages until
+/// it exits or the cluster stops. Dropping the core on the way out kills its tasks and closes
+/// its connections.
+fn run_loop<P: Process>(mut process: P, env: Env<P::Msg>) {
+    let Env {
+        me,
+        name,
+        rng,
+        shared,
+        rx,
+        tx,
+    } = env;
+    let _up = UpGuard {
+        shared: Arc::clone(&shared),
+        me,
+    };
+    let mut core: Core<P::Msg, P::Timer> = Core {
+        me,
+        name,
+        rng,
+        out: Outbox {
+            me,
+            shared: Arc::clone(&shared),
+            own: tx.clone(),
+            conns: (0..shared.addrs.len()).map(|_| None).collect(),
+        },
+        shared,
+        own: tx,
+        timers: Timers::default(),
+        tasks: Tasks::default(),
+    };
+    let now = core.shared.now();
+    if !core.handle(&mut process, now, |p, ctx| p.on_start(ctx)) {
+        return;
+    }
+    while !core.shared.stopping() {
+        // Timers due now, in deadline order; ones armed meanwhile wait for the next round.
+        let mark = core.timers.seq_mark();
+        loop {
+            let now = core.shared.now();
+            let Some(timer) = core.timers.pop_due(now, mark) else {
+                break;
+            };
+            if !core.handle(&mut process, now, |p, ctx| p.on_timer(ctx, timer)) {
+                return;
+            }
+        }
+        for exit in core.tasks.poll() {
+            let now = core.shared.now();
+            if !core.handle(&mut process, now, |p, ctx| p.on_task_exit(ctx, exit)) {
+                return;
+            }
+        }
+        let input = match rx.recv_timeout(core.wait_time()) {
+            Ok(input) => input,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        let now = core.shared.now();
+        let alive = match input {
+            Input::Deliver { from, msg } => {
+                if let Some(observer) = core
+                    .shared
+                    .observer
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .as_mut()
+                {
+                    observer(now, from, me, &msg);
+                }
+                core.handle(&mut process, now, |p, ctx| p.on_message(ctx, from, msg))
+            }
+            Input::TaskExit(exit) => core.handle(&mut process, now, |p, ctx| p.on_task_exit(ctx, exit)),
+            Input::Stop => return,
+        };
+        if !alive {
+            return;
+        }
+    }
+}

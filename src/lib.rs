@@ -20,7 +20,11 @@ pub mod rng;
 pub mod time;
 
 // Drivers and the tooling around them.
+pub mod cli;
 #[cfg(feature = "live")]
 pub mod live;
+pub mod metrics;
+pub mod report;
+pub mod run;
 pub mod scenario;
 pub mod sim;

@@ -64,6 +64,9 @@ pub trait Effects<M, T> {
     fn launch(&mut self, task: TaskSpec);
     fn kill(&mut self, key: TaskKey);
     fn exit(&mut self);
+    /// Publishes an event on the process's operator stream (as Mesos's operator API does):
+    /// it reaches observers (metrics, logs), no process, and takes no simulated time.
+    fn publish(&mut self, event: M);
 }
 
 /// A handler's view of the world: the time, its own address, and the driver's side (random
@@ -128,6 +131,11 @@ impl<'a, M, T> Ctx<'a, M, T> {
     pub fn exit(&mut self) {
         self.effects.exit();
     }
+
+    /// Publishes `event` to observers (metrics, logs); no process receives it.
+    pub fn publish(&mut self, event: M) {
+        self.effects.publish(event);
+    }
 }
 
 /// One effect, as recorded by [`Recorder`].
@@ -139,6 +147,7 @@ pub enum Effect<M, T> {
     Launch(TaskSpec),
     Kill(TaskKey),
     Exit,
+    Publish(M),
 }
 
 /// An effect sink that only records: for testing a process by itself, with no driver.
@@ -178,6 +187,9 @@ impl<M, T> Effects<M, T> for Recorder<M, T> {
     }
     fn exit(&mut self) {
         self.effects.push(Effect::Exit);
+    }
+    fn publish(&mut self, event: M) {
+        self.effects.push(Effect::Publish(event));
     }
 }
 

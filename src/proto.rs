@@ -19,6 +19,21 @@ pub enum Msg {
     Ping,
     /// Agent → master: alive. (Mesos's PongSlaveMessage.)
     Pong,
+    /// Published on the master's operator stream, never sent (Mesos's operator API events).
+    Event(Box<OperatorEvent>),
+}
+
+/// What the master tells observers: the basis of every report, so that metrics never reach
+/// into the master's state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum OperatorEvent {
+    AgentAdded {
+        agent: AgentId,
+        name: String,
+        resources: Resources,
+    },
+    /// Missed too many pings.
+    AgentUnreachable { agent: AgentId },
 }
 
 impl Message for Msg {
@@ -28,6 +43,7 @@ impl Message for Msg {
             Msg::AgentRegistered { .. } => 1,
             Msg::Ping => 2,
             Msg::Pong => 3,
+            Msg::Event(_) => 4,
         }
     }
 
@@ -37,6 +53,7 @@ impl Message for Msg {
             Msg::AgentRegistered { .. } => "agent_registered",
             Msg::Ping => "ping",
             Msg::Pong => "pong",
+            Msg::Event(_) => "event",
         }
     }
 }

@@ -122,7 +122,7 @@ impl Process for Agent {
                     ctx.set_timer_after(AgentTimer::MasterPingTimeout, self.config.master_ping_timeout);
                 }
             }
-            Msg::RegisterAgent(_) | Msg::Pong => {}
+            Msg::RegisterAgent(_) | Msg::Pong | Msg::Event(_) => {}
         }
     }
 

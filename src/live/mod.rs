@@ -58,6 +58,9 @@ use timers::Timers;
 /// process handles it. Called from the receiving process's thread, one call at a time.
 pub type MessageObserver<M> = Box<dyn FnMut(Instant, NodeId, NodeId, &M) + Send>;
 
+/// Sees every event a process publishes on its operator stream — (time, process, event).
+pub type EventObserver<M> = Box<dyn FnMut(Instant, NodeId, &M) + Send>;
+
 /// How often an event loop with running tasks looks for their exits.
 const TASK_POLL: WallDuration = WallDuration::from_millis(5);
 /// The longest an idle event loop sleeps before looking at the stop flag on its own.
@@ -105,6 +108,7 @@ struct Shared<M> {
     epoch: WallInstant,
     stop: AtomicBool,
     observer: Mutex<Option<MessageObserver<M>>>,
+    event_observer: Mutex<Option<EventObserver<M>>>,
     addrs: Vec<SocketAddr>,
     /// Whether each process's event loop is still running.
     up: Vec<AtomicBool>,
@@ -151,6 +155,7 @@ pub struct LiveCluster<M: Message> {
     seed: u64,
     nodes: Vec<PendingNode<M>>,
     observer: Option<MessageObserver<M>>,
+    event_observer: Option<EventObserver<M>>,
 }
 
 impl<M: Message> LiveCluster<M> {
@@ -159,6 +164,7 @@ impl<M: Message> LiveCluster<M> {
             seed,
             nodes: Vec::new(),
             observer: None,
+            event_observer: None,
         }
     }
 
@@ -203,6 +209,11 @@ impl<M: Message> LiveCluster<M> {
         self.observer = Some(Box::new(observer));
     }
 
+    /// Sees every event published on a process's operator stream.
+    pub fn set_event_observer(&mut self, observer: impl FnMut(Instant, NodeId, &M) + Send + 'static) {
+        self.event_observer = Some(Box::new(observer));
+    }
+
     /// Starts the clock and every process: one event loop and one accept thread each. On an
     /// error, whatever had started is stopped again before the error is returned.
     pub fn start(self) -> io::Result<RunningCluster<M>> {
@@ -212,6 +223,7 @@ impl<M: Message> LiveCluster<M> {
             epoch: WallInstant::now(),
             stop: AtomicBool::new(false),
             observer: Mutex::new(self.observer),
+            event_observer: Mutex::new(self.event_observer),
             addrs: self.nodes.iter().map(|node| node.addr).collect(),
             up: (0..n).map(|_| AtomicBool::new(false)).collect(),
             dropped: AtomicU64::new(0),
@@ -506,6 +518,8 @@ fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
 /// Carries out one handler's effects as the process asks for them.
 struct LiveEffects<'a, M, T> {
     now: Instant,
+    me: NodeId,
+    shared: &'a Shared<M>,
     rng: &'a mut Rng,
     out: &'a mut Outbox<M>,
     timers: &'a mut Timers<T>,
@@ -559,6 +573,17 @@ impl<M: Message, T: Clone + Eq + std::hash::Hash> Effects<M, T> for LiveEffects<
     fn exit(&mut self) {
         self.exit = true;
     }
+
+    fn publish(&mut self, event: M) {
+        let mut observer = self
+            .shared
+            .event_observer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(observer) = observer.as_mut() {
+            observer(self.now, self.me, &event);
+        }
+    }
 }
 
 /// Marks a process down when its event loop ends, however it ends.
@@ -595,6 +620,8 @@ impl<M: Message, T: Clone + Eq + std::hash::Hash> Core<M, T> {
     ) -> bool {
         let mut fx = LiveEffects {
             now,
+            me: self.me,
+            shared: &self.shared,
             rng: &mut self.rng,
             out: &mut self.out,
             timers: &mut self.timers,

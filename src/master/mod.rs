@@ -8,7 +8,7 @@ mod agents;
 
 use crate::ids::{AgentId, NodeId};
 use crate::process::{Ctx, Process};
-use crate::proto::{Msg, RegisterAgent};
+use crate::proto::{Msg, OperatorEvent, RegisterAgent};
 use crate::time::Duration;
 
 pub use agents::{AgentInfo, AgentState, Health};
@@ -73,9 +73,16 @@ impl Process for Master {
         match msg {
             Msg::RegisterAgent(register) => {
                 let RegisterAgent { name, resources } = *register;
-                let (agent, is_new) = self.agents.register(from, name, resources, ctx.now());
+                let (agent, is_new) = self
+                    .agents
+                    .register(from, name.clone(), resources.clone(), ctx.now());
                 ctx.send(from, Msg::AgentRegistered { agent });
                 if is_new {
+                    ctx.publish(Msg::Event(Box::new(OperatorEvent::AgentAdded {
+                        agent,
+                        name,
+                        resources,
+                    })));
                     self.ping(ctx, agent);
                 }
             }
@@ -84,7 +91,7 @@ impl Process for Master {
                     self.agents.health_mut(agent).pong();
                 }
             }
-            Msg::AgentRegistered { .. } | Msg::Ping => {} // master-to-agent messages: ignore
+            Msg::AgentRegistered { .. } | Msg::Ping | Msg::Event(_) => {} // not for the master
         }
     }
 
@@ -98,6 +105,7 @@ impl Process for Master {
                 }
                 if health.ping_timed_out(max) {
                     health.state = AgentState::Unreachable { since: ctx.now() };
+                    ctx.publish(Msg::Event(Box::new(OperatorEvent::AgentUnreachable { agent })));
                     return;
                 }
                 self.ping(ctx, agent);

@@ -47,6 +47,10 @@ pub trait Observer<M> {
     fn task_exit(&mut self, now: Instant, node: NodeId, exit: &TaskExit) {
         let _ = (now, node, exit);
     }
+    /// A process published `event` on its operator stream.
+    fn published(&mut self, now: Instant, node: NodeId, event: &M) {
+        let _ = (now, node, event);
+    }
 }
 
 /// Why [`Sim::run`] returned.
@@ -255,6 +259,12 @@ impl<M: Message, T: Clone + Eq + std::hash::Hash> Effects<M, T> for Applier<'_, 
     fn exit(&mut self) {
         self.exit = true;
     }
+
+    fn publish(&mut self, event: M) {
+        if let Some(observer) = &mut self.k.observer {
+            observer.published(self.k.now, self.me, &event);
+        }
+    }
 }
 
 impl<P: Process + 'static> Cell<P> {
@@ -387,6 +397,11 @@ impl<M: Message> Sim<M> {
 
     pub fn set_observer(&mut self, observer: Box<dyn Observer<M>>) {
         self.k.observer = Some(observer);
+    }
+
+    /// Takes the observer back (to read what it collected).
+    pub fn take_observer(&mut self) -> Option<Box<dyn Observer<M>>> {
+        self.k.observer.take()
     }
 
     /// Adds a process named `name` (which also names its random stream); it starts now, after

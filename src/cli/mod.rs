@@ -1,0 +1,80 @@
+//! The command line: `mesosim run`, `mesosim validate`, ...
+//!
+//! Exit status (INTERFACE.md): 0 success; 1 a gate found a regression; 2 bad input;
+//! 3 a broken invariant (a bug), reported with the seed and the command that replays it.
+
+mod run;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A deterministic discrete-event simulator of an Apache-Mesos-style cluster.
+#[derive(Debug, Parser)]
+#[command(name = "mesosim", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one simulation and write its report folder.
+    Run(run::RunArgs),
+    /// Parse and check a scenario without running it.
+    Validate(validate::ValidateArgs),
+}
+
+/// A failure, with the exit status it maps to.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    /// Bad input: exit 2.
+    pub fn input(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+
+    /// A broken invariant: exit 3.
+    pub fn bug(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 3,
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses the process's arguments and runs the command.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Help and version are successes; every other parse failure is bad input.
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(2),
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Run(args) => run::execute(&args),
+        Command::Validate(args) => validate::execute(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("{}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}

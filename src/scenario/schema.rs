@@ -1,0 +1,456 @@
+//! The scenario file's schema: what users write, exactly as they write it.
+//!
+//! Every key is documented in docs/scenario.md. Types here only describe the syntax;
+//! [`super::validate`] checks what a type cannot (references between sections, ranges,
+//! combinations), pointing at the offending value.
+
+use serde::Deserialize;
+
+use crate::resources::{MinAllocatable, Resources};
+use crate::time::Duration;
+
+/// A whole scenario file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Names the report folder: `reports/<name>/`.
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub seed: u64,
+    /// Simulated time limit.
+    pub duration: Duration,
+    #[serde(default)]
+    pub master: MasterSpec,
+    #[serde(default)]
+    pub roles: Vec<RoleSpec>,
+    #[serde(default)]
+    pub network: NetworkSpec,
+    #[serde(default)]
+    pub cluster: Vec<MachineClass>,
+    #[serde(default)]
+    pub frameworks: Vec<FrameworkSpec>,
+    #[serde(default)]
+    pub events: Vec<EventSpec>,
+    /// Timed failures; the fault kinds arrive with the failover work. Only `[]` for now.
+    #[serde(default)]
+    pub faults: Vec<serde::de::IgnoredAny>,
+}
+
+/// Which allocator the master uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AllocatorKind {
+    /// Mesos's hierarchical DRF.
+    Drf,
+    /// Fullest agents first, best fit on the dominant resource.
+    Binpack,
+    /// A seeded uniform choice.
+    Random,
+}
+
+impl AllocatorKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            AllocatorKind::Drf => "drf",
+            AllocatorKind::Binpack => "binpack",
+            AllocatorKind::Random => "random",
+        }
+    }
+}
+
+/// The master's settings; every default is Mesos's.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MasterSpec {
+    pub allocator: AllocatorKind,
+    pub allocation_interval: Duration,
+    pub min_allocatable: MinAllocatable,
+    /// The decline filter a framework gets when it does not name one.
+    pub refuse_seconds: Duration,
+    pub agent_ping_timeout: Duration,
+    pub max_agent_ping_timeouts: u32,
+    pub agent_reregister_timeout: Duration,
+    /// Resource names left out of DRF shares (e.g. `gpus`).
+    pub fair_sharing_excluded_resources: Vec<String>,
+}
+
+impl Default for MasterSpec {
+    fn default() -> Self {
+        MasterSpec {
+            allocator: AllocatorKind::Drf,
+            allocation_interval: Duration::from_secs(1),
+            min_allocatable: MinAllocatable::parse("cpus:0.01|mem:32").expect("a valid constant"),
+            refuse_seconds: Duration::from_secs(5),
+            agent_ping_timeout: Duration::from_secs(15),
+            max_agent_ping_timeouts: 5,
+            agent_reregister_timeout: Duration::from_mins(10),
+            fair_sharing_excluded_resources: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleSpec {
+    /// Hierarchical with `/`: `eng/web`.
+    pub name: String,
+    #[serde(default = "one")]
+    pub weight: f64,
+    #[serde(default)]
+    pub quota: Option<QuotaSpec>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaSpec {
+    /// Held back for the role even when it does not use it.
+    #[serde(default)]
+    pub guarantee: Option<Resources>,
+    /// Never offered beyond.
+    #[serde(default)]
+    pub limit: Option<Resources>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSpec {
+    pub latency: LatencySpec,
+    pub drop_probability: f64,
+    pub duplicate_probability: f64,
+}
+
+impl Default for NetworkSpec {
+    fn default() -> Self {
+        NetworkSpec {
+            latency: LatencySpec::default(),
+            drop_probability: 0.0,
+            duplicate_probability: 0.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencySpec {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+impl Default for LatencySpec {
+    fn default() -> Self {
+        LatencySpec {
+            min: Duration::from_micros(200),
+            max: Duration::from_millis(2),
+        }
+    }
+}
+
+/// A class of identical machines; its agents are named `<class>-<n>`, n from 1.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachineClass {
+    pub class: String,
+    pub count: u32,
+    pub resources: Resources,
+    /// Machines are spread round-robin over this many racks (`rack-1` ...).
+    #[serde(default = "one_rack")]
+    pub racks: u32,
+}
+
+fn one_rack() -> u32 {
+    1
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FrameworkKind {
+    /// A queue of tasks fed by a workload.
+    Batch,
+    /// Answers every offer the same way (allocator experiments).
+    Scripted,
+}
+
+impl FrameworkKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            FrameworkKind::Batch => "batch",
+            FrameworkKind::Scripted => "scripted",
+        }
+    }
+}
+
+/// When a framework registers: at a time, or only through an `add_framework` event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    At(Duration),
+    Never,
+}
+
+impl<'de> Deserialize<'de> for Start {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Start, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Start;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a time like 0s or 5m, or never")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Start, E> {
+                if v == "never" {
+                    return Ok(Start::Never);
+                }
+                Duration::parse(v)
+                    .map(Start::At)
+                    .map_err(|e| E::custom(format!("{e}, or never")))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Start, E> {
+                match v {
+                    0 => Ok(Start::At(Duration::ZERO)),
+                    _ => Err(E::custom(format!(
+                        "invalid start {v}: a unit is missing (write {v}s), or never"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
+
+/// How a scripted framework answers offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnOffer {
+    /// Accept the whole offer and keep it with one task that never ends.
+    Hold,
+    /// Decline it with `refuse_seconds`.
+    Decline,
+}
+
+/// One framework. The keys that apply depend on `type`; the validator says which.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrameworkSpec {
+    pub name: String,
+    #[serde(default = "default_role")]
+    pub role: String,
+    #[serde(rename = "type")]
+    pub kind: FrameworkKind,
+    #[serde(default = "start_now")]
+    pub start: Start,
+    /// How long the master keeps a disconnected framework's tasks.
+    #[serde(default)]
+    pub failover_timeout: Duration,
+    /// The decline filter this framework asks for; absent: the master's default.
+    #[serde(default)]
+    pub refuse_seconds: Option<Duration>,
+    /// `scripted` only.
+    #[serde(default)]
+    pub on_offer: Option<OnOffer>,
+    /// `batch` only.
+    #[serde(default)]
+    pub workload: Option<WorkloadSpec>,
+    /// `batch` only: at most this many tasks launched per offer (absent: unlimited).
+    #[serde(default)]
+    pub max_tasks_per_offer: Option<u32>,
+}
+
+fn default_role() -> String {
+    "*".to_owned()
+}
+
+fn start_now() -> Start {
+    Start::At(Duration::ZERO)
+}
+
+/// Where a batch framework's tasks come from.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkloadSpec {
+    Synthetic(SyntheticSpec),
+    Trace(TraceSpec),
+}
+
+/// Generated load: Poisson arrivals, a count, or a fixed list.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyntheticSpec {
+    /// Poisson arrivals at this mean rate; absent: every task arrives at once.
+    #[serde(default)]
+    pub arrival_rate_per_s: Option<f64>,
+    /// Stop after this many tasks; absent: until the scenario ends (needs a rate).
+    #[serde(default)]
+    pub count: Option<u64>,
+    /// How long each task runs.
+    #[serde(default)]
+    pub duration: Option<DurationDist>,
+    /// What each task needs.
+    #[serde(default)]
+    pub task: Option<Resources>,
+    /// An explicit list instead of a generator.
+    #[serde(default)]
+    pub tasks: Option<Vec<TaskItem>>,
+}
+
+/// One entry of an explicit task list.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskItem {
+    #[serde(default)]
+    pub at: Duration,
+    pub resources: Resources,
+    pub duration: DurationDist,
+    #[serde(default = "one_task")]
+    pub count: u32,
+}
+
+fn one_task() -> u32 {
+    1
+}
+
+/// A distribution of task run times.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DurationDist {
+    Fixed(Duration),
+    Exponential {
+        mean: Duration,
+    },
+    Lognormal {
+        median: Duration,
+        sigma: f64,
+    },
+    Uniform {
+        min: Duration,
+        max: Duration,
+    },
+    /// Runs until killed.
+    Endless,
+}
+
+/// A recorded workload trace; the readers arrive with the workload work.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceSpec {
+    pub format: String,
+    pub path: String,
+}
+
+/// A timed operator action: `at` plus exactly one action key.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSpec {
+    pub at: Duration,
+    #[serde(default)]
+    pub add_agent: Option<AddAgent>,
+    #[serde(default)]
+    pub remove_agent: Option<String>,
+    #[serde(default)]
+    pub add_framework: Option<String>,
+    #[serde(default)]
+    pub set_weight: Option<SetWeight>,
+    #[serde(default)]
+    pub set_quota: Option<SetQuota>,
+    #[serde(default)]
+    pub suppress: Option<String>,
+    #[serde(default)]
+    pub revive: Option<String>,
+}
+
+/// The action keys of an event, in documentation order.
+pub const EVENT_ACTIONS: [&str; 7] = [
+    "add_agent",
+    "remove_agent",
+    "add_framework",
+    "set_weight",
+    "set_quota",
+    "suppress",
+    "revive",
+];
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddAgent {
+    pub name: String,
+    pub resources: Resources,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetWeight {
+    pub role: String,
+    pub weight: f64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetQuota {
+    pub role: String,
+    #[serde(default)]
+    pub guarantee: Option<Resources>,
+    #[serde(default)]
+    pub limit: Option<Resources>,
+}
+
+/// What an event does, once validated.
+#[derive(Clone, Debug)]
+pub enum Action {
+    AddAgent(AddAgent),
+    RemoveAgent(String),
+    AddFramework(String),
+    SetWeight(SetWeight),
+    SetQuota(SetQuota),
+    Suppress(String),
+    Revive(String),
+}
+
+impl EventSpec {
+    /// The action keys present, in documentation order.
+    pub fn present(&self) -> Vec<&'static str> {
+        let flags = [
+            self.add_agent.is_some(),
+            self.remove_agent.is_some(),
+            self.add_framework.is_some(),
+            self.set_weight.is_some(),
+            self.set_quota.is_some(),
+            self.suppress.is_some(),
+            self.revive.is_some(),
+        ];
+        EVENT_ACTIONS
+            .iter()
+            .zip(flags)
+            .filter(|(_, on)| *on)
+            .map(|(name, _)| *name)
+            .collect()
+    }
+
+    /// The one action; call after validation.
+    pub fn action(&self) -> Action {
+        if let Some(a) = &self.add_agent {
+            return Action::AddAgent(a.clone());
+        }
+        if let Some(a) = &self.remove_agent {
+            return Action::RemoveAgent(a.clone());
+        }
+        if let Some(a) = &self.add_framework {
+            return Action::AddFramework(a.clone());
+        }
+        if let Some(a) = &self.set_weight {
+            return Action::SetWeight(a.clone());
+        }
+        if let Some(a) = &self.set_quota {
+            return Action::SetQuota(a.clone());
+        }
+        if let Some(a) = &self.suppress {
+            return Action::Suppress(a.clone());
+        }
+        if let Some(a) = &self.revive {
+            return Action::Revive(a.clone());
+        }
+        unreachable!("validation requires exactly one action")
+    }
+}

@@ -1,0 +1,619 @@
+//! Checks a typed scenario against everything its types cannot express: references between
+//! sections, value ranges and combinations of keys. Every error points at the value at fault.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::de::{Error, suggest};
+use super::schema::{
+    DurationDist, EVENT_ACTIONS, FrameworkKind, FrameworkSpec, Scenario, Start, SyntheticSpec, WorkloadSpec,
+};
+use super::yaml::{Node, Span};
+use crate::resources::{self, Resources};
+use crate::time::Duration;
+
+/// Finds where to point: the node at `path`, or its deepest ancestor present in the file
+/// (a defaulted key points at the map that would hold it).
+pub fn span_of(doc: &Node, path: &[&str]) -> Span {
+    let mut node = doc;
+    for key in path {
+        match node.at_path(&[key]) {
+            Some(child) => node = child,
+            None => break,
+        }
+    }
+    node.span
+}
+
+struct Checker<'a> {
+    doc: &'a Node,
+}
+
+impl Checker<'_> {
+    fn err(&self, path: &[&str], msg: impl Into<String>) -> Error {
+        Error::at(span_of(self.doc, path), msg)
+    }
+}
+
+/// A name that ends up in file names and CSV cells.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+fn did_you_mean(word: &str, candidates: &[&str]) -> String {
+    match suggest(word, candidates) {
+        Some(s) => format!(" (did you mean \"{s}\"?)"),
+        None => String::new(),
+    }
+}
+
+/// Quota and min-allocatable sets are plain quantities: unreserved scalars only.
+fn quantities_only(r: &Resources) -> Result<(), String> {
+    if r.ranges().next().is_some() {
+        return Err(format!(
+            "\"{r}\" has ranges; only scalar quantities are allowed here"
+        ));
+    }
+    if r.reserved_roles().next().is_some() {
+        return Err(format!(
+            "\"{r}\" has reservations; only unreserved quantities are allowed here"
+        ));
+    }
+    Ok(())
+}
+
+pub fn validate(s: &Scenario, doc: &Node) -> Result<(), Error> {
+    let c = Checker { doc };
+    if !plain_name(&s.name) {
+        return Err(c.err(
+            &["name"],
+            format!(
+                "invalid name \"{}\": use letters, digits, '.', '_' and '-' (it names the report folder)",
+                s.name
+            ),
+        ));
+    }
+    if s.duration.is_zero() {
+        return Err(c.err(&["duration"], "duration must be more than 0s"));
+    }
+    check_master(s, &c)?;
+    let roles = check_roles(s, &c)?;
+    check_network(s, &c)?;
+    let mut agents = check_cluster(s, &c, &roles)?;
+    let frameworks = check_frameworks(s, &c, &roles)?;
+    check_events(s, &c, &roles, &mut agents, &frameworks)?;
+    if !s.faults.is_empty() {
+        return Err(c.err(
+            &["faults", "0"],
+            "fault injection is not available yet: leave faults empty",
+        ));
+    }
+    not_yet_available(s, &c)
+}
+
+/// Parts of the format whose behaviour is still being built: refused rather than ignored.
+fn not_yet_available(s: &Scenario, c: &Checker) -> Result<(), Error> {
+    if !s.frameworks.is_empty() {
+        return Err(c.err(
+            &["frameworks", "0"],
+            "frameworks are not available in this build yet",
+        ));
+    }
+    for (i, e) in s.events.iter().enumerate() {
+        let i = i.to_string();
+        for key in ["add_framework", "set_weight", "set_quota", "suppress", "revive"] {
+            if e.present().contains(&key) {
+                return Err(c.err(
+                    &["events", i.as_str(), key],
+                    format!("{key} is not available in this build yet"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_master(s: &Scenario, c: &Checker) -> Result<(), Error> {
+    let m = &s.master;
+    if m.allocation_interval.is_zero() {
+        return Err(c.err(
+            &["master", "allocation_interval"],
+            "allocation_interval must be more than 0s",
+        ));
+    }
+    if m.agent_ping_timeout.is_zero() {
+        return Err(c.err(
+            &["master", "agent_ping_timeout"],
+            "agent_ping_timeout must be more than 0s",
+        ));
+    }
+    if m.max_agent_ping_timeouts == 0 {
+        return Err(c.err(
+            &["master", "max_agent_ping_timeouts"],
+            "max_agent_ping_timeouts must be at least 1",
+        ));
+    }
+    for alternative in m.min_allocatable.alternatives() {
+        quantities_only(alternative).map_err(|e| c.err(&["master", "min_allocatable"], e))?;
+    }
+    Ok(())
+}
+
+/// Declared roles and their parents, for reference checks.
+struct Roles {
+    declared: BTreeSet<String>,
+}
+
+impl Roles {
+    fn knows(&self, role: &str) -> bool {
+        role == resources::UNRESERVED_ROLE || self.declared.contains(role)
+    }
+
+    fn unknown(&self, c: &Checker, path: &[&str], role: &str) -> Error {
+        let names: Vec<&str> = self.declared.iter().map(String::as_str).collect();
+        c.err(
+            path,
+            format!(
+                "role \"{role}\" is not declared under roles{}",
+                did_you_mean(role, &names)
+            ),
+        )
+    }
+}
+
+fn check_roles(s: &Scenario, c: &Checker) -> Result<Roles, Error> {
+    let mut declared = BTreeSet::new();
+    for (i, role) in s.roles.iter().enumerate() {
+        let i = i.to_string();
+        let at = |key: &'static str| vec!["roles", i.as_str(), key];
+        if role.name == resources::UNRESERVED_ROLE {
+            return Err(c.err(&at("name"), "\"*\" is the default role and cannot be declared"));
+        }
+        resources::validate_role(&role.name)
+            .map_err(|why| c.err(&at("name"), format!("invalid role name \"{}\": {why}", role.name)))?;
+        if !declared.insert(role.name.clone()) {
+            return Err(c.err(&at("name"), format!("role \"{}\" is declared twice", role.name)));
+        }
+        if !(role.weight.is_finite() && role.weight > 0.0) {
+            return Err(c.err(
+                &at("weight"),
+                format!("weight must be a positive number, found {}", role.weight),
+            ));
+        }
+        if let Some(quota) = &role.quota {
+            check_quota(
+                c,
+                &["roles", i.as_str(), "quota"],
+                &role.name,
+                &quota.guarantee,
+                &quota.limit,
+            )?;
+        }
+    }
+    // Parents of hierarchical roles exist implicitly.
+    let parents: Vec<String> = declared
+        .iter()
+        .flat_map(|r| {
+            r.match_indices('/')
+                .map(|(i, _)| r[..i].to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    declared.extend(parents);
+    Ok(Roles { declared })
+}
+
+fn check_quota(
+    c: &Checker,
+    at: &[&str],
+    role: &str,
+    guarantee: &Option<Resources>,
+    limit: &Option<Resources>,
+) -> Result<(), Error> {
+    if role.contains('/') {
+        return Err(c.err(
+            at,
+            format!("quota applies to top-level roles only, and \"{role}\" is nested"),
+        ));
+    }
+    let mut path = at.to_vec();
+    for (key, r) in [("guarantee", guarantee), ("limit", limit)] {
+        if let Some(r) = r {
+            path.push(key);
+            quantities_only(r).map_err(|e| c.err(&path, e))?;
+            path.pop();
+        }
+    }
+    if let (Some(g), Some(l)) = (guarantee, limit) {
+        for (name, _, amount) in g.scalars() {
+            if l.scalar(name) < amount && l.scalar_names().any(|n| n == name) {
+                path.push("limit");
+                return Err(c.err(
+                    &path,
+                    format!("the limit {l} is below the guarantee {g} for {name}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_network(s: &Scenario, c: &Checker) -> Result<(), Error> {
+    let n = &s.network;
+    if n.latency.min > n.latency.max {
+        return Err(c.err(
+            &["network", "latency", "min"],
+            format!("latency min {} is above max {}", n.latency.min, n.latency.max),
+        ));
+    }
+    for (key, p) in [
+        ("drop_probability", n.drop_probability),
+        ("duplicate_probability", n.duplicate_probability),
+    ] {
+        if !(0.0..1.0).contains(&p) {
+            return Err(c.err(&["network", key], format!("{key} must be in [0, 1), found {p}")));
+        }
+    }
+    Ok(())
+}
+
+/// Agent names, in the order they come to exist.
+type Agents = BTreeSet<String>;
+
+fn check_reserved_roles(c: &Checker, at: &[&str], r: &Resources, roles: &Roles) -> Result<(), Error> {
+    for role in r.reserved_roles() {
+        if !roles.knows(role) {
+            return Err(roles.unknown(c, at, role));
+        }
+    }
+    Ok(())
+}
+
+fn check_cluster(s: &Scenario, c: &Checker, roles: &Roles) -> Result<Agents, Error> {
+    let mut classes = BTreeSet::new();
+    let mut agents = Agents::new();
+    for (i, class) in s.cluster.iter().enumerate() {
+        let i = i.to_string();
+        let at = |key: &'static str| vec!["cluster", i.as_str(), key];
+        if !plain_name(&class.class) {
+            return Err(c.err(
+                &at("class"),
+                format!(
+                    "invalid class \"{}\": use letters, digits, '.', '_' and '-'",
+                    class.class
+                ),
+            ));
+        }
+        if !classes.insert(class.class.clone()) {
+            return Err(c.err(
+                &at("class"),
+                format!("class \"{}\" is declared twice", class.class),
+            ));
+        }
+        if class.resources.is_empty() {
+            return Err(c.err(&at("resources"), "a machine needs some resources"));
+        }
+        check_reserved_roles(c, &at("resources"), &class.resources, roles)?;
+        if class.racks == 0 {
+            return Err(c.err(&at("racks"), "racks must be at least 1"));
+        }
+        for n in 1..=class.count {
+            agents.insert(format!("{}-{n}", class.class));
+        }
+    }
+    Ok(agents)
+}
+
+/// Framework name → its spec, for event checks.
+type Frameworks<'a> = BTreeMap<&'a str, &'a FrameworkSpec>;
+
+fn check_frameworks<'a>(s: &'a Scenario, c: &Checker, roles: &Roles) -> Result<Frameworks<'a>, Error> {
+    let mut seen = Frameworks::new();
+    for (i, f) in s.frameworks.iter().enumerate() {
+        let i = i.to_string();
+        let at = |key: &'static str| vec!["frameworks", i.as_str(), key];
+        if !plain_name(&f.name) {
+            return Err(c.err(
+                &at("name"),
+                format!(
+                    "invalid framework name \"{}\": use letters, digits, '.', '_' and '-'",
+                    f.name
+                ),
+            ));
+        }
+        if seen.insert(f.name.as_str(), f).is_some() {
+            return Err(c.err(&at("name"), format!("framework \"{}\" is declared twice", f.name)));
+        }
+        if !roles.knows(&f.role) {
+            return Err(roles.unknown(c, &at("role"), &f.role));
+        }
+        let not_for = |key: &'static str| {
+            c.err(
+                &at(key),
+                format!("\"{key}\" does not apply to {} frameworks", f.kind.name()),
+            )
+        };
+        match f.kind {
+            FrameworkKind::Scripted => {
+                if f.on_offer.is_none() {
+                    return Err(c.err(
+                        &["frameworks", i.as_str()],
+                        "a scripted framework needs on_offer: hold or decline",
+                    ));
+                }
+                if f.workload.is_some() {
+                    return Err(not_for("workload"));
+                }
+                if f.max_tasks_per_offer.is_some() {
+                    return Err(not_for("max_tasks_per_offer"));
+                }
+            }
+            FrameworkKind::Batch => {
+                if f.on_offer.is_some() {
+                    return Err(not_for("on_offer"));
+                }
+                if f.max_tasks_per_offer == Some(0) {
+                    return Err(c.err(
+                        &at("max_tasks_per_offer"),
+                        "max_tasks_per_offer must be at least 1",
+                    ));
+                }
+                match &f.workload {
+                    None => {
+                        return Err(c.err(&["frameworks", i.as_str()], "a batch framework needs a workload"));
+                    }
+                    Some(WorkloadSpec::Synthetic(syn)) => {
+                        check_synthetic(c, &["frameworks", i.as_str(), "workload", "synthetic"], syn)?;
+                    }
+                    Some(WorkloadSpec::Trace(_)) => {
+                        return Err(c.err(
+                            &["frameworks", i.as_str(), "workload", "trace"],
+                            "trace replay is not available in this build yet: use a synthetic workload",
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(seen)
+}
+
+fn check_synthetic(c: &Checker, at: &[&str], syn: &SyntheticSpec) -> Result<(), Error> {
+    let path = |key: &'static str| {
+        let mut p = at.to_vec();
+        p.push(key);
+        p
+    };
+    if let Some(tasks) = &syn.tasks {
+        for key in ["arrival_rate_per_s", "count", "duration", "task"] {
+            let given = match key {
+                "arrival_rate_per_s" => syn.arrival_rate_per_s.is_some(),
+                "count" => syn.count.is_some(),
+                "duration" => syn.duration.is_some(),
+                _ => syn.task.is_some(),
+            };
+            if given {
+                return Err(c.err(
+                    &path(key),
+                    format!("\"{key}\" does not apply with an explicit task list"),
+                ));
+            }
+        }
+        for (j, item) in tasks.iter().enumerate() {
+            let j = j.to_string();
+            let mut p = path("tasks");
+            p.push(&j);
+            if item.resources.is_empty() {
+                p.push("resources");
+                return Err(c.err(&p, "a task needs some resources"));
+            }
+            p.push("duration");
+            check_dist(c, &p, &item.duration)?;
+        }
+        return Ok(());
+    }
+    let Some(task) = &syn.task else {
+        return Err(c.err(
+            at,
+            "a synthetic workload needs task (the resources of each task) or tasks (a list)",
+        ));
+    };
+    if task.is_empty() {
+        return Err(c.err(&path("task"), "a task needs some resources"));
+    }
+    let Some(dist) = &syn.duration else {
+        return Err(c.err(
+            at,
+            "a synthetic workload needs duration (how long each task runs)",
+        ));
+    };
+    check_dist(c, &path("duration"), dist)?;
+    match (syn.arrival_rate_per_s, syn.count) {
+        (Some(rate), _) if !(rate.is_finite() && rate > 0.0) => Err(c.err(
+            &path("arrival_rate_per_s"),
+            format!("arrival_rate_per_s must be a positive number, found {rate}"),
+        )),
+        (None, None) => Err(c.err(
+            at,
+            "a synthetic workload needs arrival_rate_per_s, count, or both",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_dist(c: &Checker, at: &[&str], dist: &DurationDist) -> Result<(), Error> {
+    match dist {
+        DurationDist::Exponential { mean } if mean.is_zero() => {
+            Err(c.err(at, "an exponential mean must be more than 0s"))
+        }
+        DurationDist::Lognormal { median, sigma } => {
+            if median.is_zero() {
+                return Err(c.err(at, "a lognormal median must be more than 0s"));
+            }
+            if !(sigma.is_finite() && *sigma >= 0.0) {
+                return Err(c.err(
+                    at,
+                    format!("a lognormal sigma must be a non-negative number, found {sigma}"),
+                ));
+            }
+            Ok(())
+        }
+        DurationDist::Uniform { min, max } if min > max => {
+            Err(c.err(at, format!("a uniform min {min} is above its max {max}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_events(
+    s: &Scenario,
+    c: &Checker,
+    roles: &Roles,
+    agents: &mut Agents,
+    frameworks: &Frameworks,
+) -> Result<(), Error> {
+    // Events run in time order, same-time events in file order.
+    let mut order: Vec<usize> = (0..s.events.len()).collect();
+    order.sort_by_key(|&i| (s.events[i].at, i));
+    let mut added_frameworks = BTreeSet::new();
+    let framework_names: Vec<&str> = frameworks.keys().copied().collect();
+    let unknown_framework = |path: &[&str], name: &str| {
+        c.err(
+            path,
+            format!(
+                "no framework is named \"{name}\"{}",
+                did_you_mean(name, &framework_names)
+            ),
+        )
+    };
+    for i in order {
+        let e = &s.events[i];
+        let i = i.to_string();
+        let at = |key: &'static str| vec!["events", i.as_str(), key];
+        if e.at > s.duration {
+            return Err(c.err(
+                &at("at"),
+                format!(
+                    "at {} is after the end of the scenario (duration {})",
+                    e.at, s.duration
+                ),
+            ));
+        }
+        let present = e.present();
+        match present.as_slice() {
+            [] => {
+                return Err(c.err(
+                    &["events", i.as_str()],
+                    format!("an event needs one action: {}", EVENT_ACTIONS.join(", ")),
+                ));
+            }
+            [_] => {}
+            many => {
+                return Err(c.err(
+                    &at(many[1]),
+                    format!(
+                        "an event has one action, found {}: write them as separate events",
+                        many.join(" and ")
+                    ),
+                ));
+            }
+        }
+        if let Some(add) = &e.add_agent {
+            if !plain_name(&add.name) {
+                return Err(c.err(
+                    &["events", i.as_str(), "add_agent", "name"],
+                    format!("invalid agent name \"{}\"", add.name),
+                ));
+            }
+            if !agents.insert(add.name.clone()) {
+                return Err(c.err(
+                    &["events", i.as_str(), "add_agent", "name"],
+                    format!("an agent named \"{}\" already exists", add.name),
+                ));
+            }
+            if add.resources.is_empty() {
+                return Err(c.err(
+                    &["events", i.as_str(), "add_agent", "resources"],
+                    "a machine needs some resources",
+                ));
+            }
+            check_reserved_roles(
+                c,
+                &["events", i.as_str(), "add_agent", "resources"],
+                &add.resources,
+                roles,
+            )?;
+        }
+        if let Some(name) = &e.remove_agent
+            && !agents.remove(name)
+        {
+            let names: Vec<&str> = agents.iter().map(String::as_str).collect();
+            return Err(c.err(
+                &at("remove_agent"),
+                format!(
+                    "no agent is named \"{name}\" at {}{}",
+                    e.at,
+                    did_you_mean(name, &names)
+                ),
+            ));
+        }
+        if let Some(name) = &e.add_framework {
+            let Some(f) = frameworks.get(name.as_str()) else {
+                return Err(unknown_framework(&at("add_framework"), name));
+            };
+            if f.start != Start::Never {
+                return Err(c.err(
+                    &at("add_framework"),
+                    format!(
+                        "framework \"{name}\" already starts by itself; give it start: never to add it here"
+                    ),
+                ));
+            }
+            if !added_frameworks.insert(name.clone()) {
+                return Err(c.err(
+                    &at("add_framework"),
+                    format!("framework \"{name}\" is added twice"),
+                ));
+            }
+        }
+        if let Some(w) = &e.set_weight {
+            if !roles.knows(&w.role) || w.role == resources::UNRESERVED_ROLE {
+                return Err(roles.unknown(c, &["events", i.as_str(), "set_weight", "role"], &w.role));
+            }
+            if !(w.weight.is_finite() && w.weight > 0.0) {
+                return Err(c.err(
+                    &["events", i.as_str(), "set_weight", "weight"],
+                    format!("weight must be a positive number, found {}", w.weight),
+                ));
+            }
+        }
+        if let Some(q) = &e.set_quota {
+            if !roles.knows(&q.role) || q.role == resources::UNRESERVED_ROLE {
+                return Err(roles.unknown(c, &["events", i.as_str(), "set_quota", "role"], &q.role));
+            }
+            check_quota(
+                c,
+                &["events", i.as_str(), "set_quota"],
+                &q.role,
+                &q.guarantee,
+                &q.limit,
+            )?;
+        }
+        for (key, name) in [("suppress", &e.suppress), ("revive", &e.revive)] {
+            if let Some(name) = name
+                && !frameworks.contains_key(name.as_str())
+            {
+                return Err(unknown_framework(&at(key), name));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Decline filters over 365 days are clamped, as Mesos does.
+pub fn clamp_refuse(d: Duration) -> Duration {
+    d.min(Duration::from_days(365))
+}

@@ -14,7 +14,7 @@ pub mod network;
 pub mod queue;
 mod timers;
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 
 pub use digest::Digest;
 pub use machine::Machine;
@@ -179,17 +179,22 @@ impl<M: Message> Kernel<M> {
     }
 }
 
-/// A process behind a type-erased face, with its timers, random stream and effect buffer.
-trait Node<M> {
-    fn start(&mut self, k: &mut Kernel<M>, me: NodeId);
-    fn message(&mut self, k: &mut Kernel<M>, me: NodeId, from: NodeId, msg: M);
+/// All processes of one type, stored contiguously in creation order, behind a type-erased
+/// face: a `Vec<Cell<P>>`. Contiguity keeps thousands of agents cache- and TLB-friendly
+/// whatever the allocator did before.
+trait Arena<M> {
+    fn start(&mut self, i: u32, k: &mut Kernel<M>, me: NodeId);
+    fn message(&mut self, i: u32, k: &mut Kernel<M>, me: NodeId, from: NodeId, msg: M);
     /// True if the timer fired (rather than being stale or deferred).
-    fn timer(&mut self, k: &mut Kernel<M>, me: NodeId, slot: u32, seq: u64) -> bool;
-    fn task_exit(&mut self, k: &mut Kernel<M>, me: NodeId, exit: TaskExit);
-    fn check(&self) -> Result<(), String>;
-    fn is_up(&self) -> bool;
-    fn crash(&mut self);
+    fn timer(&mut self, i: u32, k: &mut Kernel<M>, me: NodeId, slot: u32, seq: u64) -> bool;
+    fn task_exit(&mut self, i: u32, k: &mut Kernel<M>, me: NodeId, exit: TaskExit);
+    fn check(&self, i: u32) -> Result<(), String>;
+    fn is_up(&self, i: u32) -> bool;
+    fn crash(&mut self, i: u32);
+    /// Where cell `i` lives, for prefetching.
+    fn address(&self, i: u32) -> *const u8;
     fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
 /// Field order is memory order, hot first. The random stream (a few hundred bytes of ChaCha
@@ -289,60 +294,83 @@ impl<P: Process + 'static> Cell<P> {
             self.crash();
         }
     }
+
+    fn crash(&mut self) {
+        self.up = false;
+        self.timers.clear();
+    }
 }
 
-impl<P: Process + 'static> Node<P::Msg> for Cell<P> {
-    fn start(&mut self, k: &mut Kernel<P::Msg>, me: NodeId) {
-        self.handle(k, me, |p, ctx| p.on_start(ctx));
+impl<P: Process + 'static> Arena<P::Msg> for Vec<Cell<P>> {
+    fn start(&mut self, i: u32, k: &mut Kernel<P::Msg>, me: NodeId) {
+        self[i as usize].handle(k, me, |p, ctx| p.on_start(ctx));
     }
 
-    fn message(&mut self, k: &mut Kernel<P::Msg>, me: NodeId, from: NodeId, msg: P::Msg) {
-        self.handle(k, me, |p, ctx| p.on_message(ctx, from, msg));
+    fn message(&mut self, i: u32, k: &mut Kernel<P::Msg>, me: NodeId, from: NodeId, msg: P::Msg) {
+        self[i as usize].handle(k, me, |p, ctx| p.on_message(ctx, from, msg));
     }
 
-    fn timer(&mut self, k: &mut Kernel<P::Msg>, me: NodeId, slot: u32, seq: u64) -> bool {
+    fn timer(&mut self, i: u32, k: &mut Kernel<P::Msg>, me: NodeId, slot: u32, seq: u64) -> bool {
+        let cell = &mut self[i as usize];
         let now = k.now;
-        let popped = self.timers.pop(slot, seq, now, |at, slot| {
+        let popped = cell.timers.pop(slot, seq, now, |at, slot| {
             k.queue.push(at, Payload::Timer { node: me, slot })
         });
         match popped {
             Popped::Fire(timer) => {
-                self.handle(k, me, |p, ctx| p.on_timer(ctx, timer));
-                self.timers.fired_done();
+                cell.handle(k, me, |p, ctx| p.on_timer(ctx, timer));
+                cell.timers.fired_done();
                 true
             }
             Popped::Stale | Popped::Deferred => false,
         }
     }
 
-    fn task_exit(&mut self, k: &mut Kernel<P::Msg>, me: NodeId, exit: TaskExit) {
-        self.handle(k, me, |p, ctx| p.on_task_exit(ctx, exit));
+    fn task_exit(&mut self, i: u32, k: &mut Kernel<P::Msg>, me: NodeId, exit: TaskExit) {
+        self[i as usize].handle(k, me, |p, ctx| p.on_task_exit(ctx, exit));
     }
 
-    fn check(&self) -> Result<(), String> {
-        self.process.check_invariants()
+    fn check(&self, i: u32) -> Result<(), String> {
+        self[i as usize].process.check_invariants()
     }
 
-    fn is_up(&self) -> bool {
-        self.up
+    fn is_up(&self, i: u32) -> bool {
+        self[i as usize].up
     }
 
-    fn crash(&mut self) {
-        self.up = false;
-        self.timers.clear();
+    fn crash(&mut self, i: u32) {
+        self[i as usize].crash();
+    }
+
+    fn address(&self, i: u32) -> *const u8 {
+        (&self[i as usize] as *const Cell<P>).cast()
     }
 
     fn as_any(&self) -> &dyn Any {
-        &self.process
+        self
     }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// Where a process lives: its arena and its index there.
+#[derive(Clone, Copy)]
+struct Place {
+    arena: u32,
+    index: u32,
 }
 
 /// A discrete-event simulation of processes exchanging messages of type `M`.
 pub struct Sim<M> {
     seed: u64,
     k: Kernel<M>,
-    /// The processes, by node index: 16 bytes each, so the dispatch table stays in cache.
-    nodes: Vec<Box<dyn Node<M>>>,
+    /// One arena per process type, in the order types first appear.
+    arenas: Vec<Box<dyn Arena<M>>>,
+    arena_types: Vec<TypeId>,
+    /// Where each process lives, by node index.
+    places: Vec<Place>,
     names: Vec<String>,
     digest: Digest,
     events: u64,
@@ -362,7 +390,9 @@ impl<M: Message> Sim<M> {
                 observer: None,
                 injected_links: Vec::new(),
             },
-            nodes: Vec::new(),
+            arenas: Vec::new(),
+            arena_types: Vec::new(),
+            places: Vec::new(),
             names: Vec::new(),
             digest: Digest::default(),
             events: 0,
@@ -412,7 +442,7 @@ impl<M: Message> Sim<M> {
         process: P,
     ) -> NodeId {
         let name = name.into();
-        let id = NodeId(u32::try_from(self.nodes.len()).expect("fewer than 2^32 processes"));
+        let id = NodeId(u32::try_from(self.places.len()).expect("fewer than 2^32 processes"));
         let cell = Cell {
             up: true,
             timers: TimerTable::default(),
@@ -424,7 +454,24 @@ impl<M: Message> Sim<M> {
                 rng: None,
             },
         };
-        self.nodes.push(Box::new(cell));
+        let arena = match self.arena_types.iter().position(|t| *t == TypeId::of::<P>()) {
+            Some(a) => a,
+            None => {
+                self.arena_types.push(TypeId::of::<P>());
+                self.arenas.push(Box::new(Vec::<Cell<P>>::new()));
+                self.arenas.len() - 1
+            }
+        };
+        let cells: &mut Vec<Cell<P>> = self.arenas[arena]
+            .as_any_mut()
+            .downcast_mut()
+            .expect("the arena of P holds cells of P");
+        let index = u32::try_from(cells.len()).expect("fewer than 2^32 processes");
+        cells.push(cell);
+        self.places.push(Place {
+            arena: arena as u32,
+            index,
+        });
         self.names.push(name);
         self.k.machine_of.push(None);
         self.k.queue.push(self.k.now, Payload::Start { node: id });
@@ -469,7 +516,7 @@ impl<M: Message> Sim<M> {
     }
 
     pub fn process_count(&self) -> usize {
-        self.nodes.len()
+        self.places.len()
     }
 
     pub fn name(&self, node: NodeId) -> &str {
@@ -477,17 +524,21 @@ impl<M: Message> Sim<M> {
     }
 
     pub fn is_up(&self, node: NodeId) -> bool {
-        self.nodes[node.index()].is_up()
+        let place = self.places[node.index()];
+        self.arenas[place.arena as usize].is_up(place.index)
     }
 
     /// A read-only look at a process, for tests and final reports.
-    pub fn process<P: 'static>(&self, node: NodeId) -> Option<&P> {
-        self.nodes.get(node.index())?.as_any().downcast_ref()
+    pub fn process<P: Process + 'static>(&self, node: NodeId) -> Option<&P> {
+        let place = self.places.get(node.index())?;
+        let cells: &Vec<Cell<P>> = self.arenas[place.arena as usize].as_any().downcast_ref()?;
+        Some(&cells[place.index as usize].process)
     }
 
     /// Stops a process abruptly: its timers are dropped, messages to it are discarded.
     pub fn crash(&mut self, node: NodeId) {
-        self.nodes[node.index()].crash();
+        let place = self.places[node.index()];
+        self.arenas[place.arena as usize].crash(place.index);
     }
 
     /// Runs events until the next one is after `limit`, `budget` events have been handled,
@@ -509,28 +560,30 @@ impl<M: Message> Sim<M> {
             self.prefetch_next();
             let (node, kind) = match payload {
                 Payload::Start { node } => {
-                    let entry = &mut self.nodes[node.index()];
-                    if !entry.is_up() {
+                    let Place { arena, index } = self.places[node.index()];
+                    let arena = &mut self.arenas[arena as usize];
+                    if !arena.is_up(index) {
                         continue;
                     }
-                    entry.start(&mut self.k, node);
+                    arena.start(index, &mut self.k, node);
                     (node, KIND_START)
                 }
                 Payload::Deliver { from, to, msg } => {
-                    let entry = &mut self.nodes[to.index()];
-                    if !entry.is_up() {
+                    let Place { arena, index } = self.places[to.index()];
+                    let arena = &mut self.arenas[arena as usize];
+                    if !arena.is_up(index) {
                         continue;
                     }
                     let kind = KIND_MESSAGE + u32::from(msg.tag());
                     if let Some(observer) = &mut self.k.observer {
                         observer.message(time, from, to, &msg);
                     }
-                    entry.message(&mut self.k, to, from, msg);
+                    arena.message(index, &mut self.k, to, from, msg);
                     (to, kind)
                 }
                 Payload::Timer { node, slot } => {
-                    let entry = &mut self.nodes[node.index()];
-                    if !entry.timer(&mut self.k, node, slot, seq) {
+                    let Place { arena, index } = self.places[node.index()];
+                    if !self.arenas[arena as usize].timer(index, &mut self.k, node, slot, seq) {
                         continue;
                     }
                     (node, KIND_TIMER)
@@ -562,11 +615,10 @@ impl<M: Message> Sim<M> {
             self.events += 1;
             handled += 1;
             self.digest.fold(time, node, kind);
-            let broken = self
-                .k
-                .violation
-                .take()
-                .or_else(|| self.nodes[node.index()].check().err());
+            let broken = self.k.violation.take().or_else(|| {
+                let place = self.places[node.index()];
+                self.arenas[place.arena as usize].check(place.index).err()
+            });
             if let Some(message) = broken {
                 let process = self.names[node.index()].clone();
                 return Stop::Violation(Violation {
@@ -592,8 +644,8 @@ impl<M: Message> Sim<M> {
             ) => *node,
             _ => return,
         };
-        if let Some(entry) = self.nodes.get(node.index()) {
-            let cell = (&**entry as *const dyn Node<M>).cast::<u8>();
+        if let Some(place) = self.places.get(node.index()) {
+            let cell = self.arenas[place.arena as usize].address(place.index);
             prefetch(cell);
             prefetch(cell.wrapping_add(64));
             prefetch(cell.wrapping_add(128));
@@ -604,9 +656,10 @@ impl<M: Message> Sim<M> {
         if let Some(observer) = &mut self.k.observer {
             observer.task_exit(self.k.now, node, &exit);
         }
-        let entry = &mut self.nodes[node.index()];
-        if entry.is_up() {
-            entry.task_exit(&mut self.k, node, exit);
+        let Place { arena, index } = self.places[node.index()];
+        let arena = &mut self.arenas[arena as usize];
+        if arena.is_up(index) {
+            arena.task_exit(index, &mut self.k, node, exit);
         }
     }
 }

@@ -6,11 +6,10 @@
 //! delivery per connection holds. Drops and duplicates exist for fault experiments and are off
 //! by default. A process sending to itself sees no latency.
 
-use rand::RngExt;
 use smallvec::SmallVec;
 
 use crate::ids::NodeId;
-use crate::rng::Rng;
+use crate::rng::{FastRng, Rng};
 use crate::time::{Duration, Instant};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -51,7 +50,8 @@ pub struct NetworkStats {
 
 pub struct Network {
     config: NetworkConfig,
-    rng: Rng,
+    /// Drawn from on every message: a fast generator seeded from the network's stream.
+    rng: FastRng,
     pub stats: NetworkStats,
 }
 
@@ -63,7 +63,7 @@ impl Network {
         );
         Network {
             config,
-            rng,
+            rng: FastRng::from_stream(rng),
             stats: NetworkStats::default(),
         }
     }
@@ -79,13 +79,12 @@ impl Network {
         if from == to {
             return Delivery::Once(now);
         }
-        if self.config.drop_probability > 0.0 && self.rng.random_bool(self.config.drop_probability) {
+        if self.config.drop_probability > 0.0 && self.rng.chance(self.config.drop_probability) {
             self.stats.dropped += 1;
             return Delivery::Dropped;
         }
         let at = self.arrival(to, now, links);
-        if self.config.duplicate_probability > 0.0 && self.rng.random_bool(self.config.duplicate_probability)
-        {
+        if self.config.duplicate_probability > 0.0 && self.rng.chance(self.config.duplicate_probability) {
             self.stats.duplicated += 1;
             let again = self.arrival(to, now, links);
             return Delivery::Twice(at, again);
@@ -98,7 +97,8 @@ impl Network {
         if min == max {
             return now + min; // a constant latency keeps every link FIFO by itself
         }
-        let latency = Duration::from_nanos(self.rng.random_range(min.as_nanos()..=max.as_nanos()));
+        let span = (max.as_nanos() - min.as_nanos()).saturating_add(1);
+        let latency = min + Duration::from_nanos(self.rng.below(span));
         let last = links.last_delivery(to);
         let at = (now + latency).max(*last);
         *last = at;

@@ -1,25 +1,26 @@
 //! The event queue: earliest time first, then insertion order.
 //!
-//! A hierarchical timing wheel, shaped for discrete-event simulation where most events are
-//! scheduled a little ahead (message latencies) or a fixed period ahead (heartbeats, timeouts):
+//! A hierarchical timing wheel over a slab, shaped for discrete-event simulation where most
+//! events are scheduled a little ahead (message latencies) or a fixed period ahead
+//! (heartbeats, timeouts):
 //!
-//! - `near`: a binary heap ordered by (time, sequence) holding every event before `cursor`,
-//!   the end of the current level-0 tick; it holds a millisecond's worth of events, so it is
-//!   tiny and stays in cache;
-//! - level 0: [`SLOTS`] unsorted buckets of 2^20 ns (~1 ms), for events in the current
-//!   level-1 tick;
-//! - level 1: [`SLOTS`] unsorted buckets of 2^32 ns (~4.3 s), for events in the current
-//!   level-2 tick (2^44 ns, ~4.9 h);
-//! - `far`: a binary heap for everything later.
+//! - every queued event lives in one slab slot from push to pop; slots are recycled through
+//!   a free list, so the queue allocates nothing once warm, and payloads never move;
+//! - `near`: a binary heap of (time, sequence, slot) keys for every event before `cursor`,
+//!   the end of the current level-0 tick; it holds about a millisecond's worth of events;
+//! - level 0: [`SLOTS`] buckets of 2^20 ns (~1 ms) for events in the current level-1 tick;
+//! - level 1: [`SLOTS`] buckets of 2^32 ns (~4.3 s) for events in the current level-2 tick
+//!   (2^44 ns, ~4.9 h);
+//! - `far`: a binary heap of keys for everything later.
 //!
-//! An event is appended to a bucket in O(1) and moves at most three times (far → level 1 →
-//! level 0 → near), always in bulk: when the cursor enters a tick, that tick's bucket on the
-//! level above is spread into the level below.
+//! A bucket is a singly linked list threaded through the slab: pushing is O(1), and when the
+//! cursor enters a tick its bucket on the level above is relinked into the level below (or
+//! into `near`) without touching payloads. An event is relinked at most three times.
 //!
 //! Ties never depend on addresses or hashing: `near` orders by (time, push sequence), and
 //! every event passes through `near` before it pops.
 
-use std::cmp::Ordering;
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use crate::time::Instant;
@@ -31,157 +32,100 @@ const L0_SHIFT: u32 = 20;
 const L1_SHIFT: u32 = L0_SHIFT + SLOT_BITS;
 const L2_SHIFT: u32 = L1_SHIFT + SLOT_BITS;
 
-struct Entry<P> {
+/// The end of a list.
+const NONE: u32 = u32::MAX;
+
+struct Slot<P> {
     time: u64,
     seq: u64,
-    payload: P,
+    /// The next slot in the same bucket (or the free list).
+    next: u32,
+    payload: Option<P>,
 }
 
-impl<P> PartialEq for Entry<P> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.time, self.seq) == (other.time, other.seq)
-    }
+/// What the heaps order: (time, sequence), with the slot alongside.
+type Key = Reverse<(u64, u64, u32)>;
+
+/// A min-heap of (time << 64 | sequence, slot), for the few events due before the cursor.
+/// Packing the order into one `u128` makes every comparison two instructions.
+#[derive(Default)]
+struct NearHeap {
+    items: Vec<(u128, u32)>,
 }
 
-impl<P> Eq for Entry<P> {}
-
-impl<P> Ord for Entry<P> {
-    /// Reversed, so that std's max-heap pops the earliest (time, seq) first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.time, other.seq).cmp(&(self.time, self.seq))
-    }
-}
-
-impl<P> PartialOrd for Entry<P> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-/// Up to this many events, `near` is an unsorted vector scanned for its minimum (typically it
-/// holds a handful); beyond, a binary heap.
-const NEAR_SMALL: usize = 8;
-
-/// The events before the cursor, earliest first.
-enum Near<P> {
-    /// Unsorted, with the index of the earliest cached.
-    Small {
-        entries: Vec<Entry<P>>,
-        min: usize,
-    },
-    Heap(BinaryHeap<Entry<P>>),
-}
-
-impl<P> Near<P> {
+impl NearHeap {
     fn is_empty(&self) -> bool {
-        match self {
-            Near::Small { entries, .. } => entries.is_empty(),
-            Near::Heap(heap) => heap.is_empty(),
-        }
+        self.items.is_empty()
     }
 
-    fn push(&mut self, entry: Entry<P>) {
-        match self {
-            Near::Small { entries, min } => {
-                if entries.len() == NEAR_SMALL {
-                    let mut heap = BinaryHeap::from(std::mem::take(entries));
-                    heap.push(entry);
-                    *self = Near::Heap(heap);
-                    return;
-                }
-                // `Entry`'s order is reversed for the max-heap: "greater" is earlier.
-                if entries.is_empty() || entry > entries[*min] {
-                    *min = entries.len();
-                }
-                entries.push(entry);
+    fn peek(&self) -> Option<(u64, u64, u32)> {
+        self.items
+            .first()
+            .map(|&(key, slot)| ((key >> 64) as u64, key as u64, slot))
+    }
+
+    fn push(&mut self, time: u64, seq: u64, slot: u32) {
+        let key = (u128::from(time) << 64) | u128::from(seq);
+        let mut i = self.items.len();
+        self.items.push((key, slot));
+        while i > 0 {
+            let parent = (i - 1) / 2;
+            if self.items[parent].0 <= key {
+                break;
             }
-            Near::Heap(heap) => heap.push(entry),
+            self.items.swap(i, parent);
+            i = parent;
         }
     }
 
-    fn extend(&mut self, bucket: &mut Vec<Entry<P>>) {
-        for entry in bucket.drain(..) {
-            self.push(entry);
+    fn pop(&mut self) {
+        let last = self.items.pop().expect("pop on an empty heap");
+        let n = self.items.len();
+        if n == 0 {
+            return;
         }
-    }
-
-    fn peek(&self) -> Option<&Entry<P>> {
-        match self {
-            Near::Small { entries, min } => entries.get(*min),
-            Near::Heap(heap) => heap.peek(),
-        }
-    }
-
-    fn pop(&mut self) -> Option<Entry<P>> {
-        match self {
-            Near::Small { entries, min } => {
-                if entries.is_empty() {
-                    return None;
-                }
-                let entry = entries.swap_remove(*min);
-                *min = (0..entries.len())
-                    .max_by(|&a, &b| entries[a].cmp(&entries[b]))
-                    .unwrap_or(0);
-                Some(entry)
+        let mut i = 0;
+        loop {
+            let left = 2 * i + 1;
+            if left >= n {
+                break;
             }
-            Near::Heap(heap) => {
-                let entry = heap.pop();
-                if heap.is_empty() {
-                    let mut entries = std::mem::take(heap).into_vec();
-                    entries.clear();
-                    *self = Near::Small { entries, min: 0 };
-                }
-                entry
+            let child = if left + 1 < n && self.items[left + 1].0 < self.items[left].0 {
+                left + 1
+            } else {
+                left
+            };
+            if self.items[child].0 >= last.0 {
+                break;
             }
+            self.items[i] = self.items[child];
+            i = child;
         }
+        self.items[i] = last;
     }
 }
 
-/// One level of the wheel: buckets and a bitmap of the non-empty ones.
-struct Level<P> {
-    buckets: Vec<Vec<Entry<P>>>,
+/// One level of the wheel: bucket heads and a bitmap of the non-empty buckets.
+struct Level {
+    heads: Box<[u32; SLOTS]>,
     occupied: [u64; SLOTS / 64],
-    /// Drained buckets kept for reuse while their memory is warm; bounded, and per level so
-    /// that the large buckets of level 1 never bloat level 0.
-    pool: Vec<Vec<Entry<P>>>,
 }
 
-const POOL_MAX: usize = 16;
-
-impl<P> Level<P> {
+impl Level {
     fn new() -> Self {
         Level {
-            buckets: (0..SLOTS).map(|_| Vec::new()).collect(),
+            heads: Box::new([NONE; SLOTS]),
             occupied: [0; SLOTS / 64],
-            pool: Vec::new(),
         }
     }
 
-    fn push(&mut self, slot: usize, entry: Entry<P>) {
-        let bucket = &mut self.buckets[slot];
-        if bucket.capacity() == 0
-            && let Some(recycled) = self.pool.pop()
-        {
-            *bucket = recycled;
-        }
-        bucket.push(entry);
-        self.occupied[slot / 64] |= 1 << (slot % 64);
+    /// Takes the list of bucket `i`, leaving it empty.
+    fn take(&mut self, i: usize) -> u32 {
+        self.occupied[i / 64] &= !(1 << (i % 64));
+        std::mem::replace(&mut self.heads[i], NONE)
     }
 
-    /// Takes the bucket at `slot`; hand it back to [`Level::recycle`] once drained.
-    fn take(&mut self, slot: usize) -> Vec<Entry<P>> {
-        self.occupied[slot / 64] &= !(1 << (slot % 64));
-        std::mem::take(&mut self.buckets[slot])
-    }
-
-    fn recycle(&mut self, bucket: Vec<Entry<P>>) {
-        debug_assert!(bucket.is_empty());
-        if self.pool.len() < POOL_MAX && bucket.capacity() > 0 {
-            self.pool.push(bucket);
-        }
-    }
-
-    /// The first non-empty slot at or after `from`.
+    /// The first non-empty bucket at or after `from`.
     fn first_from(&self, from: usize) -> Option<usize> {
         let (mut word, bit) = (from / 64, from % 64);
         let mut bits = self.occupied[word] & (u64::MAX << bit);
@@ -199,14 +143,17 @@ impl<P> Level<P> {
 }
 
 pub struct EventQueue<P> {
+    slab: Vec<Slot<P>>,
+    /// Head of the free list of slab slots.
+    free: u32,
     /// Events before `cursor`, earliest first.
-    near: Near<P>,
+    near: NearHeap,
     /// The first time not yet loaded into `near`; level 0 holds events from here to the end
     /// of the cursor's level-1 tick, level 1 those from there to the end of its level-2 tick.
     cursor: u64,
-    level0: Level<P>,
-    level1: Level<P>,
-    far: BinaryHeap<Entry<P>>,
+    level0: Level,
+    level1: Level,
+    far: BinaryHeap<Key>,
     len: usize,
     next_seq: u64,
 }
@@ -214,10 +161,9 @@ pub struct EventQueue<P> {
 impl<P> Default for EventQueue<P> {
     fn default() -> Self {
         EventQueue {
-            near: Near::Small {
-                entries: Vec::new(),
-                min: 0,
-            },
+            slab: Vec::new(),
+            free: NONE,
+            near: NearHeap::default(),
             cursor: 0,
             level0: Level::new(),
             level1: Level::new(),
@@ -228,7 +174,7 @@ impl<P> Default for EventQueue<P> {
     }
 }
 
-fn slot(time: u64, shift: u32) -> usize {
+fn bucket(time: u64, shift: u32) -> usize {
     ((time >> shift) as usize) & (SLOTS - 1)
 }
 
@@ -242,24 +188,58 @@ impl<P> EventQueue<P> {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.len += 1;
-        self.place(Entry {
-            time: time.as_nanos(),
-            seq,
-            payload,
-        });
+        let time = time.as_nanos();
+        let i = if self.free == NONE {
+            self.slab.push(Slot {
+                time,
+                seq,
+                next: NONE,
+                payload: Some(payload),
+            });
+            u32::try_from(self.slab.len() - 1).expect("fewer than 2^32 queued events")
+        } else {
+            let i = self.free;
+            let slot = &mut self.slab[i as usize];
+            self.free = slot.next;
+            slot.time = time;
+            slot.seq = seq;
+            slot.next = NONE;
+            // A free slot's payload is None: nothing to drop, so skip the drop glue.
+            std::mem::forget(slot.payload.replace(payload));
+            i
+        };
+        self.place(i);
         seq
     }
 
-    fn place(&mut self, entry: Entry<P>) {
-        let t = entry.time;
-        if t < self.cursor {
-            self.near.push(entry);
+    /// Files slot `i` where its time belongs.
+    #[inline(always)]
+    fn place(&mut self, i: u32) {
+        let slot = &mut self.slab[i as usize];
+        let t = slot.time;
+        let level = if t < self.cursor {
+            self.near.push(t, slot.seq, i);
+            return;
         } else if t >> L1_SHIFT == self.cursor >> L1_SHIFT {
-            self.level0.push(slot(t, L0_SHIFT), entry);
+            (&mut self.level0, bucket(t, L0_SHIFT))
         } else if t >> L2_SHIFT == self.cursor >> L2_SHIFT {
-            self.level1.push(slot(t, L1_SHIFT), entry);
+            (&mut self.level1, bucket(t, L1_SHIFT))
         } else {
-            self.far.push(entry);
+            self.far.push(Reverse((t, slot.seq, i)));
+            return;
+        };
+        let (level, b) = level;
+        slot.next = level.heads[b];
+        level.heads[b] = i;
+        level.occupied[b / 64] |= 1 << (b % 64);
+    }
+
+    /// Files every slot of the list starting at `head` anew.
+    fn place_list(&mut self, mut head: u32) {
+        while head != NONE {
+            let next = self.slab[head as usize].next;
+            self.place(head);
+            head = next;
         }
     }
 
@@ -269,51 +249,43 @@ impl<P> EventQueue<P> {
         debug_assert!(to >= from);
         self.cursor = to;
         if to >> L2_SHIFT != from >> L2_SHIFT {
-            while let Some(first) = self.far.peek() {
-                if first.time >> L2_SHIFT != to >> L2_SHIFT {
+            while let Some(&Reverse((t, _, i))) = self.far.peek() {
+                if t >> L2_SHIFT != to >> L2_SHIFT {
                     break;
                 }
-                let entry = self.far.pop().expect("peeked");
-                self.place(entry);
+                self.far.pop();
+                self.place(i);
             }
         }
         if to >> L1_SHIFT != from >> L1_SHIFT {
-            let mut bucket = self.level1.take(slot(to, L1_SHIFT));
-            for entry in bucket.drain(..) {
-                self.place(entry);
-            }
-            self.level1.recycle(bucket);
+            let head = self.level1.take(bucket(to, L1_SHIFT));
+            self.place_list(head);
         }
     }
 
-    /// Loads the next non-empty level-0 slot into `near`; false if nothing is queued.
+    /// Loads the next non-empty level-0 bucket into `near`; false if nothing is queued.
     fn advance(&mut self) -> bool {
         loop {
-            if let Some(i) = self.level0.first_from(slot(self.cursor, L0_SHIFT)) {
-                let tick_start = (self.cursor >> L1_SHIFT << L1_SHIFT) | ((i as u64) << L0_SHIFT);
-                let mut bucket = self.level0.take(i);
+            if let Some(b) = self.level0.first_from(bucket(self.cursor, L0_SHIFT)) {
+                let tick_start = (self.cursor >> L1_SHIFT << L1_SHIFT) | ((b as u64) << L0_SHIFT);
+                let head = self.level0.take(b);
                 self.move_cursor(tick_start + (1 << L0_SHIFT));
-                self.near.extend(&mut bucket);
-                self.level0.recycle(bucket);
+                self.place_list(head); // every entry is now before the cursor: into `near`
                 return true;
             }
             // Level 0 is empty for the rest of this level-1 tick: enter the next busy one.
             let next_l1 = (self.cursor >> L1_SHIFT) + 1;
-            let from = if next_l1 >> SLOT_BITS == self.cursor >> L2_SHIFT {
-                Some(slot(next_l1 << L1_SHIFT, L1_SHIFT))
-            } else {
-                None
-            };
-            if let Some(j) = from.and_then(|from| self.level1.first_from(from)) {
-                self.move_cursor((self.cursor >> L2_SHIFT << L2_SHIFT) | ((j as u64) << L1_SHIFT));
+            if next_l1 >> SLOT_BITS == self.cursor >> L2_SHIFT
+                && let Some(b) = self.level1.first_from(bucket(next_l1 << L1_SHIFT, L1_SHIFT))
+            {
+                self.move_cursor((self.cursor >> L2_SHIFT << L2_SHIFT) | ((b as u64) << L1_SHIFT));
                 continue;
             }
             // Level 1 is empty too: jump to the level-2 tick of the earliest far event.
-            let Some(first) = self.far.peek() else {
+            let Some(&Reverse((t, _, _))) = self.far.peek() else {
                 return false;
             };
-            let to = first.time >> L2_SHIFT << L2_SHIFT;
-            self.move_cursor(to.max(self.cursor));
+            self.move_cursor((t >> L2_SHIFT << L2_SHIFT).max(self.cursor));
         }
     }
 
@@ -324,18 +296,23 @@ impl<P> EventQueue<P> {
                 return None;
             }
         }
-        let first = self.near.peek().expect("not empty");
-        if first.time > limit.as_nanos() {
+        let (t, seq, i) = self.near.peek().expect("not empty");
+        if t > limit.as_nanos() {
             return None;
         }
-        let entry = self.near.pop().expect("not empty");
+        self.near.pop();
         self.len -= 1;
-        Some((Instant::from_nanos(entry.time), entry.seq, entry.payload))
+        let slot = &mut self.slab[i as usize];
+        let payload = slot.payload.take().expect("a queued slot holds its payload");
+        slot.next = self.free;
+        self.free = i;
+        Some((Instant::from_nanos(t), seq, payload))
     }
 
     /// The payload that pops next, if it is already known without turning the wheel.
     pub fn peek_near(&self) -> Option<&P> {
-        self.near.peek().map(|e| &e.payload)
+        let (_, _, i) = self.near.peek()?;
+        self.slab[i as usize].payload.as_ref()
     }
 
     /// Pops the earliest event.

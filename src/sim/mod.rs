@@ -182,19 +182,36 @@ impl<M: Message> Kernel<M> {
 /// All processes of one type, stored contiguously in creation order, behind a type-erased
 /// face: a `Vec<Cell<P>>`. Contiguity keeps thousands of agents cache- and TLB-friendly
 /// whatever the allocator did before.
+///
+/// Each handler call checks that the process is up, handles the event and checks the
+/// process's invariants, all in one virtual call.
 trait Arena<M> {
-    fn start(&mut self, i: u32, k: &mut Kernel<M>, me: NodeId);
-    fn message(&mut self, i: u32, k: &mut Kernel<M>, me: NodeId, from: NodeId, msg: M);
-    /// True if the timer fired (rather than being stale or deferred).
-    fn timer(&mut self, i: u32, k: &mut Kernel<M>, me: NodeId, slot: u32, seq: u64) -> bool;
-    fn task_exit(&mut self, i: u32, k: &mut Kernel<M>, me: NodeId, exit: TaskExit);
-    fn check(&self, i: u32) -> Result<(), String>;
+    fn start(&mut self, i: u32, k: &mut Kernel<M>, me: NodeId) -> Handled;
+    fn message(&mut self, i: u32, k: &mut Kernel<M>, me: NodeId, from: NodeId, msg: M) -> Handled;
+    fn timer(&mut self, i: u32, k: &mut Kernel<M>, me: NodeId, slot: u32, seq: u64) -> Handled;
+    fn task_exit(&mut self, i: u32, k: &mut Kernel<M>, me: NodeId, exit: TaskExit) -> Handled;
     fn is_up(&self, i: u32) -> bool;
     fn crash(&mut self, i: u32);
-    /// Where cell `i` lives, for prefetching.
-    fn address(&self, i: u32) -> *const u8;
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+/// What became of an event handed to a process.
+enum Handled {
+    /// Not an event: the process is down, or the timer was stale or deferred.
+    Skipped,
+    Done,
+    /// The process's invariants broke.
+    Broken(String),
+}
+
+impl Handled {
+    fn after_check(check: Result<(), String>) -> Handled {
+        match check {
+            Ok(()) => Handled::Done,
+            Err(e) => Handled::Broken(e),
+        }
+    }
 }
 
 /// Field order is memory order, hot first. The random stream (a few hundred bytes of ChaCha
@@ -302,15 +319,28 @@ impl<P: Process + 'static> Cell<P> {
 }
 
 impl<P: Process + 'static> Arena<P::Msg> for Vec<Cell<P>> {
-    fn start(&mut self, i: u32, k: &mut Kernel<P::Msg>, me: NodeId) {
-        self[i as usize].handle(k, me, |p, ctx| p.on_start(ctx));
+    fn start(&mut self, i: u32, k: &mut Kernel<P::Msg>, me: NodeId) -> Handled {
+        let cell = &mut self[i as usize];
+        if !cell.up {
+            return Handled::Skipped;
+        }
+        cell.handle(k, me, |p, ctx| p.on_start(ctx));
+        Handled::after_check(cell.process.check_invariants())
     }
 
-    fn message(&mut self, i: u32, k: &mut Kernel<P::Msg>, me: NodeId, from: NodeId, msg: P::Msg) {
-        self[i as usize].handle(k, me, |p, ctx| p.on_message(ctx, from, msg));
+    fn message(&mut self, i: u32, k: &mut Kernel<P::Msg>, me: NodeId, from: NodeId, msg: P::Msg) -> Handled {
+        let cell = &mut self[i as usize];
+        if !cell.up {
+            return Handled::Skipped;
+        }
+        if let Some(observer) = &mut k.observer {
+            observer.message(k.now, from, me, &msg);
+        }
+        cell.handle(k, me, |p, ctx| p.on_message(ctx, from, msg));
+        Handled::after_check(cell.process.check_invariants())
     }
 
-    fn timer(&mut self, i: u32, k: &mut Kernel<P::Msg>, me: NodeId, slot: u32, seq: u64) -> bool {
+    fn timer(&mut self, i: u32, k: &mut Kernel<P::Msg>, me: NodeId, slot: u32, seq: u64) -> Handled {
         let cell = &mut self[i as usize];
         let now = k.now;
         let popped = cell.timers.pop(slot, seq, now, |at, slot| {
@@ -320,18 +350,19 @@ impl<P: Process + 'static> Arena<P::Msg> for Vec<Cell<P>> {
             Popped::Fire(timer) => {
                 cell.handle(k, me, |p, ctx| p.on_timer(ctx, timer));
                 cell.timers.fired_done();
-                true
+                Handled::after_check(cell.process.check_invariants())
             }
-            Popped::Stale | Popped::Deferred => false,
+            Popped::Stale | Popped::Deferred => Handled::Skipped,
         }
     }
 
-    fn task_exit(&mut self, i: u32, k: &mut Kernel<P::Msg>, me: NodeId, exit: TaskExit) {
-        self[i as usize].handle(k, me, |p, ctx| p.on_task_exit(ctx, exit));
-    }
-
-    fn check(&self, i: u32) -> Result<(), String> {
-        self[i as usize].process.check_invariants()
+    fn task_exit(&mut self, i: u32, k: &mut Kernel<P::Msg>, me: NodeId, exit: TaskExit) -> Handled {
+        let cell = &mut self[i as usize];
+        if !cell.up {
+            return Handled::Skipped;
+        }
+        cell.handle(k, me, |p, ctx| p.on_task_exit(ctx, exit));
+        Handled::after_check(cell.process.check_invariants())
     }
 
     fn is_up(&self, i: u32) -> bool {
@@ -340,10 +371,6 @@ impl<P: Process + 'static> Arena<P::Msg> for Vec<Cell<P>> {
 
     fn crash(&mut self, i: u32) {
         self[i as usize].crash();
-    }
-
-    fn address(&self, i: u32) -> *const u8 {
-        (&self[i as usize] as *const Cell<P>).cast()
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -369,6 +396,9 @@ pub struct Sim<M> {
     /// One arena per process type, in the order types first appear.
     arenas: Vec<Box<dyn Arena<M>>>,
     arena_types: Vec<TypeId>,
+    /// (address of the first cell, size of a cell) per arena, for prefetching without a
+    /// virtual call; refreshed whenever an arena grows.
+    arena_layout: Vec<(usize, usize)>,
     /// Where each process lives, by node index.
     places: Vec<Place>,
     names: Vec<String>,
@@ -392,6 +422,7 @@ impl<M: Message> Sim<M> {
             },
             arenas: Vec::new(),
             arena_types: Vec::new(),
+            arena_layout: Vec::new(),
             places: Vec::new(),
             names: Vec::new(),
             digest: Digest::default(),
@@ -459,6 +490,7 @@ impl<M: Message> Sim<M> {
             None => {
                 self.arena_types.push(TypeId::of::<P>());
                 self.arenas.push(Box::new(Vec::<Cell<P>>::new()));
+                self.arena_layout.push((0, std::mem::size_of::<Cell<P>>()));
                 self.arenas.len() - 1
             }
         };
@@ -558,53 +590,49 @@ impl<M: Message> Sim<M> {
             };
             self.k.now = time;
             self.prefetch_next();
-            let (node, kind) = match payload {
+            let (node, kind, handled_by) = match payload {
                 Payload::Start { node } => {
                     let Place { arena, index } = self.places[node.index()];
-                    let arena = &mut self.arenas[arena as usize];
-                    if !arena.is_up(index) {
-                        continue;
-                    }
-                    arena.start(index, &mut self.k, node);
-                    (node, KIND_START)
+                    (
+                        node,
+                        KIND_START,
+                        self.arenas[arena as usize].start(index, &mut self.k, node),
+                    )
                 }
                 Payload::Deliver { from, to, msg } => {
                     let Place { arena, index } = self.places[to.index()];
-                    let arena = &mut self.arenas[arena as usize];
-                    if !arena.is_up(index) {
-                        continue;
-                    }
                     let kind = KIND_MESSAGE + u32::from(msg.tag());
-                    if let Some(observer) = &mut self.k.observer {
-                        observer.message(time, from, to, &msg);
-                    }
-                    arena.message(index, &mut self.k, to, from, msg);
-                    (to, kind)
+                    (
+                        to,
+                        kind,
+                        self.arenas[arena as usize].message(index, &mut self.k, to, from, msg),
+                    )
                 }
                 Payload::Timer { node, slot } => {
                     let Place { arena, index } = self.places[node.index()];
-                    if !self.arenas[arena as usize].timer(index, &mut self.k, node, slot, seq) {
-                        continue;
-                    }
-                    (node, KIND_TIMER)
+                    (
+                        node,
+                        KIND_TIMER,
+                        self.arenas[arena as usize].timer(index, &mut self.k, node, slot, seq),
+                    )
                 }
                 Payload::TaskDone { node, key, reason } => {
                     let m = self.k.machine_of[node.index()].expect("a completing task has a machine");
                     if !self.k.machines[m].complete(key, seq) {
                         continue;
                     }
-                    self.deliver_exit(node, TaskExit { key, reason });
-                    (node, KIND_TASK_EXIT)
+                    (
+                        node,
+                        KIND_TASK_EXIT,
+                        self.deliver_exit(node, TaskExit { key, reason }),
+                    )
                 }
                 Payload::TaskKilled { node, key } => {
-                    self.deliver_exit(
-                        node,
-                        TaskExit {
-                            key,
-                            reason: ExitReason::Killed,
-                        },
-                    );
-                    (node, KIND_TASK_EXIT)
+                    let exit = TaskExit {
+                        key,
+                        reason: ExitReason::Killed,
+                    };
+                    (node, KIND_TASK_EXIT, self.deliver_exit(node, exit))
                 }
                 Payload::External { id } => {
                     self.events += 1;
@@ -612,13 +640,20 @@ impl<M: Message> Sim<M> {
                     return Stop::External(id);
                 }
             };
+            let broken = match handled_by {
+                Handled::Skipped => {
+                    if self.k.violation.is_none() {
+                        continue;
+                    }
+                    None
+                }
+                Handled::Done => None,
+                Handled::Broken(message) => Some(message),
+            };
             self.events += 1;
             handled += 1;
             self.digest.fold(time, node, kind);
-            let broken = self.k.violation.take().or_else(|| {
-                let place = self.places[node.index()];
-                self.arenas[place.arena as usize].check(place.index).err()
-            });
+            let broken = self.k.violation.take().or(broken);
             if let Some(message) = broken {
                 let process = self.names[node.index()].clone();
                 return Stop::Violation(Violation {
@@ -645,22 +680,20 @@ impl<M: Message> Sim<M> {
             _ => return,
         };
         if let Some(place) = self.places.get(node.index()) {
-            let cell = self.arenas[place.arena as usize].address(place.index);
+            let (base, stride) = self.arena_layout[place.arena as usize];
+            let cell = base.wrapping_add(place.index as usize * stride) as *const u8;
             prefetch(cell);
             prefetch(cell.wrapping_add(64));
             prefetch(cell.wrapping_add(128));
         }
     }
 
-    fn deliver_exit(&mut self, node: NodeId, exit: TaskExit) {
+    fn deliver_exit(&mut self, node: NodeId, exit: TaskExit) -> Handled {
         if let Some(observer) = &mut self.k.observer {
             observer.task_exit(self.k.now, node, &exit);
         }
         let Place { arena, index } = self.places[node.index()];
-        let arena = &mut self.arenas[arena as usize];
-        if arena.is_up(index) {
-            arena.task_exit(index, &mut self.k, node, exit);
-        }
+        self.arenas[arena as usize].task_exit(index, &mut self.k, node, exit)
     }
 }
 

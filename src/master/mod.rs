@@ -37,6 +37,8 @@ pub enum MasterTimer {
 pub struct Master {
     config: MasterConfig,
     agents: agents::Registry,
+    /// The agent the last event changed, so that its record can be checked in O(1).
+    touched: Option<AgentId>,
 }
 
 impl Master {
@@ -44,6 +46,7 @@ impl Master {
         Master {
             config,
             agents: agents::Registry::default(),
+            touched: None,
         }
     }
 
@@ -70,12 +73,14 @@ impl Process for Master {
     fn on_start(&mut self, _ctx: &mut MasterCtx<'_>) {}
 
     fn on_message(&mut self, ctx: &mut MasterCtx<'_>, from: NodeId, msg: Msg) {
+        self.touched = self.agents.by_node(from);
         match msg {
             Msg::RegisterAgent(register) => {
                 let RegisterAgent { name, resources } = *register;
                 let (agent, is_new) = self
                     .agents
                     .register(from, name.clone(), resources.clone(), ctx.now());
+                self.touched = Some(agent);
                 ctx.send(from, Msg::AgentRegistered { agent });
                 if is_new {
                     ctx.publish(Msg::Event(Box::new(OperatorEvent::AgentAdded {
@@ -95,9 +100,14 @@ impl Process for Master {
         }
     }
 
+    fn check_invariants(&self) -> Result<(), String> {
+        self.check_touched_agent()
+    }
+
     fn on_timer(&mut self, ctx: &mut MasterCtx<'_>, timer: MasterTimer) {
         match timer {
             MasterTimer::Ping(agent) => {
+                self.touched = Some(agent);
                 let max = self.config.max_agent_ping_timeouts;
                 let health = self.agents.health_mut(agent);
                 if health.state != AgentState::Active {
@@ -115,6 +125,25 @@ impl Process for Master {
 }
 
 impl Master {
+    /// The record of the agent the last event changed must be self-consistent.
+    fn check_touched_agent(&self) -> Result<(), String> {
+        let Some(agent) = self.touched else { return Ok(()) };
+        let health = self.agents.health(agent);
+        if self.agents.by_node(health.node) != Some(agent) {
+            return Err(format!(
+                "agent {agent} at {} is not found by its own address",
+                health.node
+            ));
+        }
+        if health.state == AgentState::Active && health.missed_pings >= self.config.max_agent_ping_timeouts {
+            return Err(format!(
+                "agent {agent} missed {} pings (the limit is {}) and is still active",
+                health.missed_pings, self.config.max_agent_ping_timeouts
+            ));
+        }
+        Ok(())
+    }
+
     fn ping(&mut self, ctx: &mut MasterCtx<'_>, agent: AgentId) {
         let health = self.agents.health_mut(agent);
         health.pinged = true;
@@ -122,3 +151,6 @@ impl Master {
         ctx.set_timer_after(MasterTimer::Ping(agent), self.config.agent_ping_timeout);
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -78,35 +78,16 @@ mod tests {
     use super::*;
     use rand::Rng as _;
 
+    fn draws(seed: u64, name: &str) -> Vec<u64> {
+        let mut r = stream(seed, name);
+        (0..4).map(|_| r.next_u64()).collect()
+    }
+
     #[test]
     fn streams_are_stable_and_independent() {
-        let a1: Vec<u64> = (0..4)
-            .map({
-                let mut r = stream(7, "agent-1");
-                move |_| r.next_u64()
-            })
-            .collect();
-        let a2: Vec<u64> = (0..4)
-            .map({
-                let mut r = stream(7, "agent-1");
-                move |_| r.next_u64()
-            })
-            .collect();
-        let b: Vec<u64> = (0..4)
-            .map({
-                let mut r = stream(7, "agent-2");
-                move |_| r.next_u64()
-            })
-            .collect();
-        let c: Vec<u64> = (0..4)
-            .map({
-                let mut r = stream(8, "agent-1");
-                move |_| r.next_u64()
-            })
-            .collect();
-        assert_eq!(a1, a2);
-        assert_ne!(a1, b);
-        assert_ne!(a1, c);
+        assert_eq!(draws(7, "agent-1"), draws(7, "agent-1"));
+        assert_ne!(draws(7, "agent-1"), draws(7, "agent-2"));
+        assert_ne!(draws(7, "agent-1"), draws(8, "agent-1"));
     }
 
     #[test]

@@ -10,6 +10,8 @@
 
 // Production code: knows nothing of any driver.
 pub mod agent;
+pub mod allocator;
+pub mod frameworks;
 pub mod ids;
 pub mod lookup;
 pub mod master;
@@ -28,3 +30,4 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod sim;
+pub mod workload;

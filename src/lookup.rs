@@ -13,6 +13,14 @@ pub struct LookupMap<K, V> {
     inner: hashbrown::HashMap<K, V, FxBuildHasher>,
 }
 
+impl<K: Clone, V: Clone> Clone for LookupMap<K, V> {
+    fn clone(&self) -> Self {
+        LookupMap {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
 impl<K, V> Default for LookupMap<K, V> {
     fn default() -> Self {
         LookupMap {

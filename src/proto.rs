@@ -1,16 +1,29 @@
-//! Every message between frameworks, master and agents.
+//! Every message between frameworks, master, agents and the people who use them.
 //!
 //! Plain serde data (architecture invariant): the simulator moves these values, the live
-//! driver serialises them onto TCP unchanged.
+//! driver serialises them onto TCP unchanged. Large or rare messages travel boxed so that
+//! [`Msg`] stays small for the frequent ones (pings, acknowledgements).
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::AgentId;
-use crate::process::Message;
+use crate::ids::{AgentId, FrameworkId};
+use crate::process::{Message, TaskRun};
 use crate::resources::Resources;
+use crate::time::{Duration, Instant};
+
+/// A framework's name for one of its tasks; unique within the framework.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TaskId(pub u64);
+
+/// The master's name for an offer; unique for the life of a master.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OfferId(pub u64);
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Msg {
+    // --- agent ↔ master -------------------------------------------------------------
     /// Agent → master: first registration, retried with backoff until acknowledged.
     RegisterAgent(Box<RegisterAgent>),
     /// Master → agent: registration accepted.
@@ -19,43 +32,61 @@ pub enum Msg {
     Ping,
     /// Agent → master: alive. (Mesos's PongSlaveMessage.)
     Pong,
-    /// Published on the master's operator stream, never sent (Mesos's operator API events).
-    Event(Box<OperatorEvent>),
-}
-
-/// What the master tells observers: the basis of every report, so that metrics never reach
-/// into the master's state.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum OperatorEvent {
-    AgentAdded {
-        agent: AgentId,
-        name: String,
-        resources: Resources,
+    /// Master → agent: start this task.
+    RunTask(Box<RunTask>),
+    /// Master → agent: kill this task.
+    KillTask { framework: FrameworkId, task: TaskId },
+    /// Agent → master: a task changed state; retried until acknowledged.
+    AgentUpdate(Box<StatusUpdate>),
+    /// Master → agent: the framework acknowledged this update.
+    AgentAck {
+        framework: FrameworkId,
+        task: TaskId,
+        uuid: u64,
     },
-    /// Missed too many pings.
-    AgentUnreachable { agent: AgentId },
-}
 
-impl Message for Msg {
-    fn tag(&self) -> u16 {
-        match self {
-            Msg::RegisterAgent(_) => 0,
-            Msg::AgentRegistered { .. } => 1,
-            Msg::Ping => 2,
-            Msg::Pong => 3,
-            Msg::Event(_) => 4,
-        }
-    }
+    // --- framework ↔ master (the scheduler API) -------------------------------------------
+    /// Framework → master: registration, retried with backoff until acknowledged.
+    RegisterFramework(Box<RegisterFramework>),
+    /// Master → framework: registration accepted.
+    FrameworkRegistered { framework: FrameworkId },
+    /// Master → framework: resources it may use.
+    Offers(Box<Vec<Offer>>),
+    /// Master → framework: an offer is no longer valid.
+    Rescind { offer: OfferId },
+    /// Framework → master: launch tasks on (part of) an offer; the rest is declined with
+    /// `refuse_seconds` (the master's default if absent).
+    Accept(Box<Accept>),
+    /// Framework → master: none of this offer, and no offer containing it for
+    /// `refuse_seconds` (the master's default if absent; zero: no filter).
+    Decline {
+        offer: OfferId,
+        refuse_seconds: Option<Duration>,
+    },
+    /// Framework → master: send me no offers until I revive.
+    Suppress,
+    /// Framework → master: send me offers again, and forget my decline filters.
+    Revive,
+    /// Framework → master: kill a task.
+    Kill { task: TaskId },
+    /// Master → framework: a task changed state. `uuid` is set when the update must be
+    /// acknowledged (it came from an agent); reconciliation answers carry none.
+    Update(Box<StatusUpdate>),
+    /// Framework → master: I have this update (from this agent). The master relays it to
+    /// the agent, even for a task it no longer knows, so that the agent stops retrying.
+    Acknowledge { agent: AgentId, task: TaskId, uuid: u64 },
+    /// Framework → master: tell me the state of these tasks (all of mine if empty).
+    Reconcile(Box<Vec<TaskId>>),
 
-    fn kind(&self) -> &'static str {
-        match self {
-            Msg::RegisterAgent(_) => "register_agent",
-            Msg::AgentRegistered { .. } => "agent_registered",
-            Msg::Ping => "ping",
-            Msg::Pong => "pong",
-            Msg::Event(_) => "event",
-        }
-    }
+    // --- users and operators ------------------------------------------------------------
+    /// User → framework: run these tasks.
+    Submit(Box<Vec<TaskRequest>>),
+    /// Operator → master or framework: an administrative call.
+    Operator(Box<OperatorCall>),
+
+    // --- observation ---------------------------------------------------------------------
+    /// Published on an operator stream, never sent (Mesos's operator API events).
+    Event(Box<Event>),
 }
 
 /// Rare and large messages travel boxed, so that [`Msg`] stays small for the hot ones.
@@ -65,12 +96,313 @@ pub struct RegisterAgent {
     pub resources: Resources,
 }
 
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegisterFramework {
+    pub name: String,
+    pub role: String,
+    /// How long the master keeps this framework's tasks after it disconnects.
+    pub failover_timeout: Duration,
+}
+
+/// What a framework may use on one agent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Offer {
+    pub id: OfferId,
+    pub agent: AgentId,
+    pub resources: Resources,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Accept {
+    pub offer: OfferId,
+    pub tasks: Vec<TaskInfo>,
+    pub refuse_seconds: Option<Duration>,
+}
+
+/// A task as a framework launches it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskInfo {
+    pub id: TaskId,
+    pub resources: Resources,
+    /// What it does once started (in simulation: how long it runs and how it ends).
+    pub run: TaskRun,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunTask {
+    pub framework: FrameworkId,
+    pub task: TaskInfo,
+}
+
+/// Mesos's task states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum TaskState {
+    Staging,
+    Starting,
+    Running,
+    Killing,
+    Finished,
+    Failed,
+    Killed,
+    Error,
+    Dropped,
+    Lost,
+    Unreachable,
+    Gone,
+    Unknown,
+}
+
+impl TaskState {
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            TaskState::Finished
+                | TaskState::Failed
+                | TaskState::Killed
+                | TaskState::Error
+                | TaskState::Dropped
+                | TaskState::Lost
+                | TaskState::Gone
+        )
+    }
+
+    /// Mesos's name, as in `TASK_RUNNING`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskState::Staging => "TASK_STAGING",
+            TaskState::Starting => "TASK_STARTING",
+            TaskState::Running => "TASK_RUNNING",
+            TaskState::Killing => "TASK_KILLING",
+            TaskState::Finished => "TASK_FINISHED",
+            TaskState::Failed => "TASK_FAILED",
+            TaskState::Killed => "TASK_KILLED",
+            TaskState::Error => "TASK_ERROR",
+            TaskState::Dropped => "TASK_DROPPED",
+            TaskState::Lost => "TASK_LOST",
+            TaskState::Unreachable => "TASK_UNREACHABLE",
+            TaskState::Gone => "TASK_GONE",
+            TaskState::Unknown => "TASK_UNKNOWN",
+        }
+    }
+
+    /// Whether a task may go from `self` to `next`. A terminal state is final; a task
+    /// reported unreachable may come back when its agent does.
+    pub fn may_become(self, next: TaskState) -> bool {
+        if self.is_terminal() {
+            return false;
+        }
+        match (self, next) {
+            (TaskState::Staging, _) => true,
+            (TaskState::Starting, TaskState::Staging) => false,
+            (TaskState::Running, TaskState::Staging | TaskState::Starting) => false,
+            (TaskState::Killing, TaskState::Staging | TaskState::Starting | TaskState::Running) => false,
+            _ => true,
+        }
+    }
+}
+
+/// Why a task is in its state (Mesos's reasons, the ones this cluster can produce).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reason {
+    /// Launched with an offer that no longer exists.
+    InvalidOffers,
+    /// The task itself is malformed (duplicate id, no resources, too big for its offer).
+    TaskInvalid,
+    /// The framework asked to kill it.
+    TaskKilled,
+    /// Its agent stopped answering.
+    AgentUnreachable,
+    /// Its agent was removed.
+    AgentRemoved,
+    /// The agent could not start it.
+    ExecutorFailed,
+    /// Answer to an explicit reconciliation for a task the master does not know.
+    Reconciliation,
+}
+
+/// A task's new state, from the agent that runs it (or the master, on the agent's behalf).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusUpdate {
+    pub framework: FrameworkId,
+    pub task: TaskId,
+    pub agent: Option<AgentId>,
+    pub state: TaskState,
+    pub reason: Option<Reason>,
+    pub message: String,
+    /// Identifies an update that must be acknowledged; `None` for reconciliation answers.
+    pub uuid: Option<u64>,
+}
+
+/// A unit of work a user hands to a framework.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskRequest {
+    pub resources: Resources,
+    pub run: TaskRun,
+}
+
+/// An operator's call (Mesos's operator API, the parts a scenario uses).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum OperatorCall {
+    /// To the master.
+    SetWeight { role: String, weight: f64 },
+    /// To the master.
+    SetQuota {
+        role: String,
+        guarantee: Option<Resources>,
+        limit: Option<crate::allocator::Limits>,
+    },
+    /// To a framework: stop asking for offers.
+    Suppress,
+    /// To a framework: ask for offers again.
+    Revive,
+}
+
+/// How an offer ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OfferEnd {
+    Accepted,
+    Declined,
+    Rescinded,
+}
+
+/// What processes tell observers: the basis of every report, so that metrics never reach
+/// into a process's state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Event {
+    // The master's operator stream.
+    AgentAdded {
+        agent: AgentId,
+        name: String,
+        resources: Resources,
+    },
+    /// Missed too many pings.
+    AgentUnreachable { agent: AgentId },
+    FrameworkAdded {
+        framework: FrameworkId,
+        name: String,
+        role: String,
+    },
+    OfferMade {
+        offer: OfferId,
+        framework: FrameworkId,
+        agent: AgentId,
+        resources: Resources,
+    },
+    /// An offer ended: accepted (the part used is in `TaskAdded`s), declined, or rescinded.
+    OfferEnded {
+        offer: OfferId,
+        framework: FrameworkId,
+        agent: AgentId,
+        resources: Resources,
+        how: OfferEnd,
+    },
+    /// A task was accepted by the master and sent to its agent.
+    TaskAdded {
+        framework: FrameworkId,
+        task: TaskId,
+        agent: AgentId,
+        resources: Resources,
+    },
+    /// A task the master knows changed state.
+    TaskUpdated {
+        framework: FrameworkId,
+        task: TaskId,
+        state: TaskState,
+    },
+    /// A task the master refused before it reached an agent.
+    TaskRefused {
+        framework: FrameworkId,
+        task: TaskId,
+        state: TaskState,
+        reason: Reason,
+    },
+    // A framework's own stream.
+    /// A user's request entered the framework's queue under this id.
+    TaskSubmitted {
+        framework: FrameworkId,
+        task: TaskId,
+        at: Instant,
+        resources: Resources,
+    },
+}
+
+impl Message for Msg {
+    fn tag(&self) -> u16 {
+        match self {
+            Msg::RegisterAgent(_) => 0,
+            Msg::AgentRegistered { .. } => 1,
+            Msg::Ping => 2,
+            Msg::Pong => 3,
+            Msg::RunTask(_) => 4,
+            Msg::KillTask { .. } => 5,
+            Msg::AgentUpdate(_) => 6,
+            Msg::AgentAck { .. } => 7,
+            Msg::RegisterFramework(_) => 8,
+            Msg::FrameworkRegistered { .. } => 9,
+            Msg::Offers(_) => 10,
+            Msg::Rescind { .. } => 11,
+            Msg::Accept(_) => 12,
+            Msg::Decline { .. } => 13,
+            Msg::Suppress => 14,
+            Msg::Revive => 15,
+            Msg::Kill { .. } => 16,
+            Msg::Update(_) => 17,
+            Msg::Acknowledge { .. } => 18,
+            Msg::Reconcile(_) => 19,
+            Msg::Submit(_) => 20,
+            Msg::Operator(_) => 21,
+            Msg::Event(_) => 22,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Msg::RegisterAgent(_) => "register_agent",
+            Msg::AgentRegistered { .. } => "agent_registered",
+            Msg::Ping => "ping",
+            Msg::Pong => "pong",
+            Msg::RunTask(_) => "run_task",
+            Msg::KillTask { .. } => "kill_task",
+            Msg::AgentUpdate(_) => "agent_update",
+            Msg::AgentAck { .. } => "agent_ack",
+            Msg::RegisterFramework(_) => "register_framework",
+            Msg::FrameworkRegistered { .. } => "framework_registered",
+            Msg::Offers(_) => "offers",
+            Msg::Rescind { .. } => "rescind",
+            Msg::Accept(_) => "accept",
+            Msg::Decline { .. } => "decline",
+            Msg::Suppress => "suppress",
+            Msg::Revive => "revive",
+            Msg::Kill { .. } => "kill",
+            Msg::Update(_) => "update",
+            Msg::Acknowledge { .. } => "acknowledge",
+            Msg::Reconcile(_) => "reconcile",
+            Msg::Submit(_) => "submit",
+            Msg::Operator(_) => "operator",
+            Msg::Event(_) => "event",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn messages_stay_small() {
-        assert!(std::mem::size_of::<Msg>() <= 16, "{}", std::mem::size_of::<Msg>());
+        assert!(std::mem::size_of::<Msg>() <= 32, "{}", std::mem::size_of::<Msg>());
+    }
+
+    #[test]
+    fn terminal_states_are_final_and_running_never_goes_back() {
+        use TaskState::*;
+        for terminal in [Finished, Failed, Killed, Error, Dropped, Lost, Gone] {
+            assert!(terminal.is_terminal());
+            assert!(!terminal.may_become(Running));
+        }
+        assert!(Staging.may_become(Running));
+        assert!(Running.may_become(Finished));
+        assert!(!Running.may_become(Staging));
+        assert!(Unreachable.may_become(Running));
     }
 }

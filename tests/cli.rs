@@ -84,7 +84,7 @@ fn check_determinism_runs_twice_and_says_so() {
     assert!(output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
-        stdout.contains("determinism: two runs gave byte-identical summaries"),
+        stdout.contains("determinism: two runs gave byte-identical reports"),
         "{stdout}"
     );
 }

@@ -1,16 +1,24 @@
-//! The production agent: registers its machine with the master and proves it is alive.
+//! The production agent: registers its machine, runs tasks on it, and reports their states
+//! until they are acknowledged.
 //!
 //! Registration is retried as Mesos's agent does: the first attempt after a random delay in
 //! `[0, registration_backoff_factor]`, each later one after a random delay in `[0, b]` where
 //! `b` doubles from the factor up to one minute. Once registered, the agent answers the
 //! master's pings; if none arrives for `master_ping_timeout` (15 s × 5 by default) it takes
 //! the master for lost and registers again.
+//!
+//! Status updates follow Mesos's status update manager: each task has an ordered stream of
+//! updates; the head is sent and re-sent (after 10 s, doubling up to 10 min) until the
+//! framework's acknowledgement comes back through the master, then the next one goes.
+
+use std::collections::{BTreeMap, VecDeque};
 
 use rand::RngExt;
 
-use crate::ids::{AgentId, NodeId};
-use crate::process::{Ctx, Process};
-use crate::proto::{Msg, RegisterAgent};
+use crate::ids::{AgentId, FrameworkId, NodeId};
+use crate::lookup::LookupMap;
+use crate::process::{Ctx, ExitReason, Process, TaskExit, TaskKey, TaskSpec};
+use crate::proto::{Msg, Reason, RegisterAgent, RunTask, StatusUpdate, TaskId, TaskState};
 use crate::resources::Resources;
 use crate::time::Duration;
 
@@ -22,6 +30,8 @@ pub struct AgentConfig {
     pub registration_backoff_factor: Duration,
     pub registration_backoff_max: Duration,
     pub master_ping_timeout: Duration,
+    pub status_update_retry_min: Duration,
+    pub status_update_retry_max: Duration,
 }
 
 impl AgentConfig {
@@ -33,6 +43,8 @@ impl AgentConfig {
             registration_backoff_factor: Duration::from_secs(1),
             registration_backoff_max: Duration::from_mins(1),
             master_ping_timeout: Duration::from_secs(75),
+            status_update_retry_min: Duration::from_secs(10),
+            status_update_retry_max: Duration::from_mins(10),
         }
     }
 }
@@ -43,6 +55,8 @@ pub enum AgentTimer {
     Register,
     /// No ping from the master for `master_ping_timeout`.
     MasterPingTimeout,
+    /// The head update of a task's stream is still unacknowledged.
+    StatusRetry(FrameworkId, TaskId),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,11 +70,30 @@ pub enum Registration {
     },
 }
 
+/// A task this agent runs or still reports on.
+struct AgentTask {
+    key: TaskKey,
+    resources: Resources,
+    /// Still holding resources on the machine.
+    running: bool,
+    /// Updates not yet acknowledged, oldest first; the head is in flight.
+    pending: VecDeque<StatusUpdate>,
+    /// The wait before the head is sent again.
+    retry: Duration,
+}
+
 pub struct Agent {
     config: AgentConfig,
     registration: Registration,
     /// How many times this agent has (re-)registered.
     registrations: u32,
+    /// Tasks running here or with unacknowledged updates, in id order.
+    tasks: BTreeMap<(FrameworkId, TaskId), AgentTask>,
+    by_key: LookupMap<TaskKey, (FrameworkId, TaskId)>,
+    /// Resources held by running tasks.
+    used: Resources,
+    next_key: u64,
+    next_uuid: u64,
 }
 
 type AgentCtx<'a> = Ctx<'a, Msg, AgentTimer>;
@@ -72,6 +105,11 @@ impl Agent {
             config,
             registration: Registration::Pending { backoff },
             registrations: 0,
+            tasks: BTreeMap::new(),
+            by_key: LookupMap::default(),
+            used: Resources::new(),
+            next_key: 0,
+            next_uuid: 0,
         }
     }
 
@@ -87,11 +125,122 @@ impl Agent {
         &self.config.name
     }
 
+    /// Tasks holding resources on this agent's machine.
+    pub fn running_tasks(&self) -> usize {
+        self.tasks.values().filter(|t| t.running).count()
+    }
+
     /// Waits a random delay in `[0, backoff]`, then tries to register.
     fn schedule_registration(&mut self, ctx: &mut AgentCtx<'_>, backoff: Duration) {
         let delay = Duration::from_nanos(ctx.rng().random_range(0..=backoff.as_nanos()));
         self.registration = Registration::Pending { backoff };
         ctx.set_timer_after(AgentTimer::Register, delay);
+    }
+
+    fn agent_id(&self) -> Option<AgentId> {
+        match self.registration {
+            Registration::Registered { id } => Some(id),
+            Registration::Pending { .. } => None,
+        }
+    }
+
+    fn run_task(&mut self, ctx: &mut AgentCtx<'_>, run: RunTask) {
+        let RunTask { framework, task } = run;
+        let id = (framework, task.id);
+        if self.tasks.contains_key(&id) {
+            return; // a duplicate delivery of a task already here
+        }
+        let key = TaskKey(self.next_key);
+        self.next_key += 1;
+        let fits = self
+            .config
+            .resources
+            .contains(&(self.used.clone() + &task.resources));
+        let mut entry = AgentTask {
+            key,
+            resources: task.resources.clone(),
+            running: fits,
+            pending: VecDeque::new(),
+            retry: self.config.status_update_retry_min,
+        };
+        let (state, reason, message) = if fits {
+            self.used += &task.resources;
+            ctx.launch(TaskSpec {
+                key,
+                resources: task.resources,
+                run: task.run,
+            });
+            self.by_key.insert(key, id);
+            (TaskState::Running, None, String::new())
+        } else {
+            // The master never over-commits an agent; this guards against a view that
+            // diverged, and is reported rather than run.
+            let message = format!("agent has {} of {} in use", self.used, self.config.resources);
+            (TaskState::Error, Some(Reason::ExecutorFailed), message)
+        };
+        let update = self.new_update(framework, task.id, state, reason, message);
+        entry.pending.push_back(update);
+        self.tasks.insert(id, entry);
+        self.send_head(ctx, id);
+    }
+
+    fn new_update(
+        &mut self,
+        framework: FrameworkId,
+        task: TaskId,
+        state: TaskState,
+        reason: Option<Reason>,
+        message: String,
+    ) -> StatusUpdate {
+        self.next_uuid += 1;
+        StatusUpdate {
+            framework,
+            task,
+            agent: self.agent_id(),
+            state,
+            reason,
+            message,
+            uuid: Some(self.next_uuid),
+        }
+    }
+
+    /// Sends the head update of a task's stream and arms its retry.
+    fn send_head(&mut self, ctx: &mut AgentCtx<'_>, id: (FrameworkId, TaskId)) {
+        let Some(task) = self.tasks.get(&id) else { return };
+        let Some(head) = task.pending.front() else { return };
+        let mut head = head.clone();
+        head.agent = self.agent_id();
+        ctx.send(self.config.master, Msg::AgentUpdate(Box::new(head)));
+        ctx.set_timer_after(AgentTimer::StatusRetry(id.0, id.1), task.retry);
+    }
+
+    fn enqueue(&mut self, ctx: &mut AgentCtx<'_>, id: (FrameworkId, TaskId), update: StatusUpdate) {
+        let Some(task) = self.tasks.get_mut(&id) else {
+            return;
+        };
+        task.pending.push_back(update);
+        if task.pending.len() == 1 {
+            self.send_head(ctx, id);
+        }
+    }
+
+    fn acknowledged(&mut self, ctx: &mut AgentCtx<'_>, id: (FrameworkId, TaskId), uuid: u64) {
+        let Some(task) = self.tasks.get_mut(&id) else {
+            return;
+        };
+        if task.pending.front().and_then(|u| u.uuid) != Some(uuid) {
+            return; // a late acknowledgement of an update already retired
+        }
+        let done = task.pending.pop_front().expect("checked");
+        task.retry = self.config.status_update_retry_min;
+        if !task.pending.is_empty() {
+            self.send_head(ctx, id);
+        } else {
+            ctx.cancel_timer(AgentTimer::StatusRetry(id.0, id.1));
+            if done.state.is_terminal() {
+                self.tasks.remove(&id);
+            }
+        }
     }
 }
 
@@ -122,7 +271,20 @@ impl Process for Agent {
                     ctx.set_timer_after(AgentTimer::MasterPingTimeout, self.config.master_ping_timeout);
                 }
             }
-            Msg::RegisterAgent(_) | Msg::Pong | Msg::Event(_) => {}
+            Msg::RunTask(run) if self.agent_id().is_some() => self.run_task(ctx, *run),
+            Msg::KillTask { framework, task } => {
+                if let Some(t) = self.tasks.get(&(framework, task))
+                    && t.running
+                {
+                    ctx.kill(t.key);
+                }
+            }
+            Msg::AgentAck {
+                framework,
+                task,
+                uuid,
+            } => self.acknowledged(ctx, (framework, task), uuid),
+            _ => {}
         }
     }
 
@@ -143,6 +305,42 @@ impl Process for Agent {
             AgentTimer::MasterPingTimeout => {
                 self.schedule_registration(ctx, self.config.registration_backoff_factor);
             }
+            AgentTimer::StatusRetry(framework, task) => {
+                let max = self.config.status_update_retry_max;
+                if let Some(t) = self.tasks.get_mut(&(framework, task)) {
+                    t.retry = t.retry.saturating_mul(2).min(max);
+                }
+                self.send_head(ctx, (framework, task));
+            }
         }
+    }
+
+    fn on_task_exit(&mut self, ctx: &mut AgentCtx<'_>, exit: TaskExit) {
+        let Some(id) = self.by_key.remove(&exit.key) else {
+            return;
+        };
+        let Some(task) = self.tasks.get_mut(&id) else {
+            return;
+        };
+        task.running = false;
+        let resources = task.resources.clone();
+        self.used -= &resources;
+        let (state, reason) = match exit.reason {
+            ExitReason::Finished => (TaskState::Finished, None),
+            ExitReason::Failed => (TaskState::Failed, None),
+            ExitReason::Killed => (TaskState::Killed, Some(Reason::TaskKilled)),
+        };
+        let update = self.new_update(id.0, id.1, state, reason, String::new());
+        self.enqueue(ctx, id, update);
+    }
+
+    fn check_invariants(&self) -> Result<(), String> {
+        if !self.config.resources.contains(&self.used) {
+            return Err(format!(
+                "agent {} uses {} of {}",
+                self.config.name, self.used, self.config.resources
+            ));
+        }
+        Ok(())
     }
 }

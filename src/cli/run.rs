@@ -25,7 +25,7 @@ pub struct RunArgs {
     /// Override a scenario key by its dotted path, e.g. master.allocator=binpack (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
-    /// Run twice and fail (exit 3) unless both runs give byte-identical summaries.
+    /// Run twice and fail (exit 3) unless both runs give byte-identical reports.
     #[arg(long)]
     check_determinism: bool,
     /// Print nothing but errors.
@@ -67,15 +67,28 @@ pub fn execute(args: &RunArgs) -> Result<(), Failure> {
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
 
     let started = wall_now();
-    let summary = simulate(s, show_progress, args)?;
+    let summary = simulate(s, &out, show_progress, args)?;
     let wall_s = started.elapsed().as_secs_f64();
     if args.check_determinism {
-        let again = simulate(s, show_progress, args)?;
+        let scratch = out.join(".determinism-check");
+        let again = simulate(s, &scratch, show_progress, args)?;
+        let mut differs: Vec<String> = Vec::new();
         if again.to_json() != summary.to_json() {
+            differs.push(format!(
+                "summary.json (digest {} then {})",
+                summary.digest, again.digest
+            ));
+        }
+        for file in ["tasks.csv", "offers.csv"] {
+            if std::fs::read(out.join(file)).ok() != std::fs::read(scratch.join(file)).ok() {
+                differs.push(file.to_owned());
+            }
+        }
+        let _ = std::fs::remove_dir_all(&scratch);
+        if !differs.is_empty() {
             return Err(Failure::bug(format!(
-                "error: determinism check failed: the same scenario and seed gave digest {} then {}\n  seed {}; {}",
-                summary.digest,
-                again.digest,
+                "error: determinism check failed: two runs of the same scenario and seed differ in {}\n  seed {}; {}",
+                differs.join(", "),
                 s.seed,
                 replay_command(args, s.seed)
             )));
@@ -116,7 +129,7 @@ pub fn execute(args: &RunArgs) -> Result<(), Failure> {
         );
         if args.check_determinism {
             println!(
-                "  determinism: two runs gave byte-identical summaries (digest {})",
+                "  determinism: two runs gave byte-identical reports (digest {})",
                 summary.digest
             );
         }
@@ -125,7 +138,7 @@ pub fn execute(args: &RunArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn simulate(s: &Scenario, show_progress: bool, args: &RunArgs) -> Result<Summary, Failure> {
+fn simulate(s: &Scenario, out: &Path, show_progress: bool, args: &RunArgs) -> Result<Summary, Failure> {
     let bar = if show_progress {
         let bar = ProgressBar::new(s.duration.as_secs_f64().ceil() as u64);
         bar.set_style(
@@ -140,7 +153,7 @@ fn simulate(s: &Scenario, show_progress: bool, args: &RunArgs) -> Result<Summary
     } else {
         None
     };
-    let outcome = run::run(s, |now| {
+    let outcome = run::run(s, Some(out), |now| {
         if let Some(bar) = &bar {
             bar.set_position(now.as_secs_f64() as u64);
         }
@@ -150,7 +163,8 @@ fn simulate(s: &Scenario, show_progress: bool, args: &RunArgs) -> Result<Summary
     }
     match outcome {
         Ok(outcome) => Ok(outcome.summary),
-        Err(v) => Err(Failure::bug(format!(
+        Err(run::Failure::Setup(e)) => Err(Failure::input(format!("error: {e}"))),
+        Err(run::Failure::Violation(v)) => Err(Failure::bug(format!(
             "error: invariant broken at {}s in {}: {}\n  this is a bug in mesosim; seed {}; replay: {}",
             v.time,
             v.process,

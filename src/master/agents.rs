@@ -1,17 +1,22 @@
 //! The master's table of agents, indexed by [`AgentId`].
 //!
 //! What the ping loop touches for every agent every 15 s (its address and health) lives in a
-//! dense array of small records, apart from what is read rarely (name, resources), so that
-//! health checks of tens of thousands of agents stay in cache.
+//! dense array of small records, apart from what is read rarely, so that health checks of
+//! tens of thousands of agents stay in cache.
 
-use crate::ids::{AgentId, NodeId};
+use std::collections::BTreeSet;
+
+use smallvec::SmallVec;
+
+use crate::ids::{AgentId, FrameworkId, NodeId};
+use crate::proto::{OfferId, TaskId};
 use crate::resources::Resources;
 use crate::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AgentState {
     Active,
-    /// Missed too many pings; its resources are not offered.
+    /// Missed too many pings; its resources are not offered and its tasks are lost.
     Unreachable {
         since: Instant,
     },
@@ -43,13 +48,19 @@ impl Health {
     }
 }
 
-/// The cold part of an agent's record.
+/// The rest of an agent's record: what it has, and what of it is handed out.
 #[derive(Clone, Debug)]
 pub struct AgentInfo {
     pub id: AgentId,
     pub name: String,
     pub total: Resources,
     pub registered_at: Instant,
+    /// Resources in outstanding offers.
+    pub offered: Resources,
+    /// Resources held by tasks the master launched here and has not seen end.
+    pub used: Resources,
+    pub offers: SmallVec<[OfferId; 2]>,
+    pub tasks: BTreeSet<(FrameworkId, TaskId)>,
 }
 
 #[derive(Default)]
@@ -78,6 +89,10 @@ impl Registry {
             name,
             total,
             registered_at: now,
+            offered: Resources::new(),
+            used: Resources::new(),
+            offers: SmallVec::new(),
+            tasks: BTreeSet::new(),
         });
         self.health.push(Health {
             node,
@@ -108,8 +123,38 @@ impl Registry {
         &self.info[agent.index()]
     }
 
+    pub fn info_mut(&mut self, agent: AgentId) -> &mut AgentInfo {
+        &mut self.info[agent.index()]
+    }
+
+    pub fn is_active(&self, agent: AgentId) -> bool {
+        self.health
+            .get(agent.index())
+            .is_some_and(|h| h.state == AgentState::Active)
+    }
+
     #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> usize {
         self.info.len()
+    }
+
+    /// An agent's books balance: its offers add up to what it has offered, and offered plus
+    /// used fits in what it has.
+    pub fn check(&self, agent: AgentId, offered_sum: &Resources) -> Result<(), String> {
+        let info = &self.info[agent.index()];
+        if *offered_sum != info.offered {
+            return Err(format!(
+                "agent {} has offers adding up to {offered_sum} but counts {} offered",
+                info.name, info.offered
+            ));
+        }
+        let handed_out = info.offered.clone() + &info.used;
+        if !info.total.contains(&handed_out) {
+            return Err(format!(
+                "agent {} over-committed: {} offered + {} used exceeds its {}",
+                info.name, info.offered, info.used, info.total
+            ));
+        }
+        Ok(())
     }
 }

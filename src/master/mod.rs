@@ -1,22 +1,58 @@
-//! The production master: the registry of agents and their health.
+//! The production master: agents and their health, frameworks and their offers, tasks and
+//! their states, and the allocation cycle that decides who is offered what.
 //!
-//! Health checking follows Mesos: the master pings every registered agent each
-//! `agent_ping_timeout` (15 s); an agent that has not answered `max_agent_ping_timeouts` (5)
-//! pings in a row is marked unreachable.
+//! Behaviour follows Apache Mesos's master:
+//!
+//! - Health: every registered agent is pinged each `agent_ping_timeout` (15 s); one that
+//!   misses `max_agent_ping_timeouts` (5) in a row is unreachable: its offers are rescinded,
+//!   its tasks are lost, its resources leave the allocator.
+//! - Allocation runs every `allocation_interval` over all agents, and at once when a
+//!   framework registers or revives (all agents) or an agent registers (that agent). Triggers
+//!   that arrive while one is pending merge into it. Declines, task ends and weight changes
+//!   wait for the next batch.
+//! - Offers: each cycle's allocations become one `Offers` message per framework. Accepting
+//!   launches tasks that fit in the offer; what the tasks leave unused goes back to the
+//!   allocator with the decline filter the framework asked for (the default otherwise).
+//! - Status updates from agents are forwarded to frameworks; their acknowledgements are
+//!   relayed to the agents, which retry until then.
+//!
+//! Handlers are split by caller: `agent_api.rs`, `scheduler_api.rs`, `operator_api.rs`.
 
+mod agent_api;
 mod agents;
+mod frameworks;
+mod offers;
+mod operator_api;
+mod scheduler_api;
+mod tasks;
 
-use crate::ids::{AgentId, NodeId};
+use crate::allocator::{self, Allocation, Allocator, AllocatorConfig, Candidates, Quota};
+use crate::ids::{AgentId, FrameworkId, NodeId};
 use crate::process::{Ctx, Process};
-use crate::proto::{Msg, OperatorEvent, RegisterAgent};
+use crate::proto::{Event, Msg, Offer};
 use crate::time::Duration;
 
 pub use agents::{AgentInfo, AgentState, Health};
+pub use frameworks::FrameworkEntry;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct MasterConfig {
     pub agent_ping_timeout: Duration,
     pub max_agent_ping_timeouts: u32,
+    /// The allocator's name (see [`allocator::NAMES`]).
+    pub allocator: String,
+    pub allocator_config: AllocatorConfig,
+    /// The decline filter for frameworks that do not name one.
+    pub refuse_seconds: Duration,
+    /// Roles' initial weights and quotas.
+    pub roles: Vec<RoleConfig>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoleConfig {
+    pub name: String,
+    pub weight: f64,
+    pub quota: Option<Quota>,
 }
 
 impl Default for MasterConfig {
@@ -24,6 +60,10 @@ impl Default for MasterConfig {
         MasterConfig {
             agent_ping_timeout: Duration::from_secs(15),
             max_agent_ping_timeouts: 5,
+            allocator: "drf".to_owned(),
+            allocator_config: AllocatorConfig::default(),
+            refuse_seconds: Duration::from_secs(5),
+            roles: Vec::new(),
         }
     }
 }
@@ -32,22 +72,55 @@ impl Default for MasterConfig {
 pub enum MasterTimer {
     /// The ping round of one agent is over: count a miss if it did not answer, ping again.
     Ping(AgentId),
+    /// The periodic allocation over all agents.
+    BatchAllocation,
+    /// An event-triggered allocation, merged with any others pending.
+    Allocate,
 }
 
 pub struct Master {
     config: MasterConfig,
     agents: agents::Registry,
-    /// The agent the last event changed, so that its record can be checked in O(1).
+    frameworks: frameworks::Registry,
+    offers: offers::Offers,
+    tasks: tasks::Tasks,
+    allocator: Box<dyn Allocator + Send>,
+    /// Agents of the pending event-triggered allocation, if one is pending.
+    pending: Option<Candidates>,
+    /// Reused across cycles.
+    allocations: Vec<Allocation>,
+    /// The agent the last event changed, so that its books can be checked in O(1).
     touched: Option<AgentId>,
+    /// A broken rule noticed while handling an event (an illegal task transition).
+    violation: Option<String>,
 }
 
+pub(crate) type MasterCtx<'a> = Ctx<'a, Msg, MasterTimer>;
+
 impl Master {
-    pub fn new(config: MasterConfig) -> Master {
-        Master {
+    /// A master with the allocator its configuration names; `Err` if there is no such
+    /// allocator.
+    pub fn new(config: MasterConfig) -> Result<Master, String> {
+        let mut allocator = allocator::build(&config.allocator, config.allocator_config.clone())
+            .ok_or_else(|| format!("no allocator is named \"{}\"", config.allocator))?;
+        for role in &config.roles {
+            allocator.set_weight(&role.name, role.weight);
+            if let Some(quota) = &role.quota {
+                allocator.set_quota(&role.name, quota.clone());
+            }
+        }
+        Ok(Master {
             config,
             agents: agents::Registry::default(),
+            frameworks: frameworks::Registry::default(),
+            offers: offers::Offers::default(),
+            tasks: tasks::Tasks::default(),
+            allocator,
+            pending: None,
+            allocations: Vec::new(),
             touched: None,
-        }
+            violation: None,
+        })
     }
 
     /// Agents ever registered.
@@ -62,70 +135,93 @@ impl Master {
     pub fn agent_health(&self, agent: AgentId) -> &Health {
         self.agents.health(agent)
     }
-}
 
-type MasterCtx<'a> = Ctx<'a, Msg, MasterTimer>;
+    pub fn framework_count(&self) -> usize {
+        self.frameworks.len()
+    }
 
-impl Process for Master {
-    type Msg = Msg;
-    type Timer = MasterTimer;
+    pub fn framework(&self, id: FrameworkId) -> &FrameworkEntry {
+        self.frameworks.get(id)
+    }
 
-    fn on_start(&mut self, _ctx: &mut MasterCtx<'_>) {}
+    pub fn outstanding_offers(&self) -> usize {
+        self.offers.outstanding()
+    }
 
-    fn on_message(&mut self, ctx: &mut MasterCtx<'_>, from: NodeId, msg: Msg) {
-        self.touched = self.agents.by_node(from);
-        match msg {
-            Msg::RegisterAgent(register) => {
-                let RegisterAgent { name, resources } = *register;
-                let (agent, is_new) = self
-                    .agents
-                    .register(from, name.clone(), resources.clone(), ctx.now());
-                self.touched = Some(agent);
-                ctx.send(from, Msg::AgentRegistered { agent });
-                if is_new {
-                    ctx.publish(Msg::Event(Box::new(OperatorEvent::AgentAdded {
-                        agent,
-                        name,
-                        resources,
-                    })));
-                    self.ping(ctx, agent);
-                }
+    /// Tasks the master currently knows of.
+    pub fn known_tasks(&self) -> usize {
+        self.tasks.len()
+    }
+
+    fn publish(ctx: &mut MasterCtx<'_>, event: Event) {
+        ctx.publish(Msg::Event(Box::new(event)));
+    }
+
+    /// Asks for an allocation over `candidates` as soon as the current event is handled;
+    /// requests made before it runs merge into one.
+    fn trigger_allocation(&mut self, ctx: &mut MasterCtx<'_>, candidates: Candidates) {
+        let merged = match (self.pending.take(), candidates) {
+            (None, c) => c,
+            (Some(Candidates::All), _) | (_, Candidates::All) => Candidates::All,
+            (Some(Candidates::Some(mut a)), Candidates::Some(b)) => {
+                a.extend(b);
+                a.sort_unstable();
+                a.dedup();
+                Candidates::Some(a)
             }
-            Msg::Pong => {
-                if let Some(agent) = self.agents.by_node(from) {
-                    self.agents.health_mut(agent).pong();
-                }
-            }
-            Msg::AgentRegistered { .. } | Msg::Ping | Msg::Event(_) => {} // not for the master
+        };
+        self.pending = Some(merged);
+        ctx.set_timer(MasterTimer::Allocate, ctx.now());
+    }
+
+    /// Runs one allocation cycle and sends the resulting offers, one message per framework.
+    fn allocate(&mut self, ctx: &mut MasterCtx<'_>, candidates: Candidates) {
+        let mut allocations = std::mem::take(&mut self.allocations);
+        let now = ctx.now();
+        self.allocator
+            .allocate(now, &candidates, ctx.rng(), &mut allocations);
+        // Group by framework, in the order each first appears.
+        let mut batches: Vec<(FrameworkId, Vec<Offer>)> = Vec::new();
+        let mut batch_of: Vec<Option<usize>> = vec![None; self.frameworks.len()];
+        for Allocation {
+            framework,
+            agent,
+            resources,
+        } in allocations.drain(..)
+        {
+            let id = self.offers.create(offers::OfferEntry {
+                framework,
+                agent,
+                resources: resources.clone(),
+            });
+            let info = self.agents.info_mut(agent);
+            info.offered += &resources;
+            info.offers.push(id);
+            self.frameworks.get_mut(framework).offers.push(id);
+            Self::publish(
+                ctx,
+                Event::OfferMade {
+                    offer: id,
+                    framework,
+                    agent,
+                    resources: resources.clone(),
+                },
+            );
+            let b = *batch_of[framework.index()].get_or_insert_with(|| {
+                batches.push((framework, Vec::new()));
+                batches.len() - 1
+            });
+            batches[b].1.push(Offer { id, agent, resources });
+            self.touched = Some(agent);
+        }
+        self.allocations = allocations;
+        for (framework, offers) in batches {
+            let node = self.frameworks.get(framework).node;
+            ctx.send(node, Msg::Offers(Box::new(offers)));
         }
     }
 
-    fn check_invariants(&self) -> Result<(), String> {
-        self.check_touched_agent()
-    }
-
-    fn on_timer(&mut self, ctx: &mut MasterCtx<'_>, timer: MasterTimer) {
-        match timer {
-            MasterTimer::Ping(agent) => {
-                self.touched = Some(agent);
-                let max = self.config.max_agent_ping_timeouts;
-                let health = self.agents.health_mut(agent);
-                if health.state != AgentState::Active {
-                    return;
-                }
-                if health.ping_timed_out(max) {
-                    health.state = AgentState::Unreachable { since: ctx.now() };
-                    ctx.publish(Msg::Event(Box::new(OperatorEvent::AgentUnreachable { agent })));
-                    return;
-                }
-                self.ping(ctx, agent);
-            }
-        }
-    }
-}
-
-impl Master {
-    /// The record of the agent the last event changed must be self-consistent.
+    /// The books of the agent the last event changed must balance.
     fn check_touched_agent(&self) -> Result<(), String> {
         let Some(agent) = self.touched else { return Ok(()) };
         let health = self.agents.health(agent);
@@ -141,14 +237,97 @@ impl Master {
                 health.missed_pings, self.config.max_agent_ping_timeouts
             ));
         }
-        Ok(())
+        let info = self.agents.info(agent);
+        let mut offered = crate::resources::Resources::new();
+        for id in &info.offers {
+            match self.offers.get(*id) {
+                Some(offer) if offer.agent == agent => offered += &offer.resources,
+                _ => {
+                    return Err(format!(
+                        "agent {} lists offer {id:?}, which is not outstanding there",
+                        info.name
+                    ));
+                }
+            }
+        }
+        self.agents.check(agent, &offered)
+    }
+}
+
+impl Process for Master {
+    type Msg = Msg;
+    type Timer = MasterTimer;
+
+    fn on_start(&mut self, ctx: &mut MasterCtx<'_>) {
+        ctx.set_timer_after(
+            MasterTimer::BatchAllocation,
+            self.config.allocator_config.allocation_interval,
+        );
     }
 
-    fn ping(&mut self, ctx: &mut MasterCtx<'_>, agent: AgentId) {
-        let health = self.agents.health_mut(agent);
-        health.pinged = true;
-        ctx.send(health.node, Msg::Ping);
-        ctx.set_timer_after(MasterTimer::Ping(agent), self.config.agent_ping_timeout);
+    fn on_message(&mut self, ctx: &mut MasterCtx<'_>, from: NodeId, msg: Msg) {
+        self.touched = self.agents.by_node(from);
+        match msg {
+            // From agents.
+            Msg::RegisterAgent(register) => self.register_agent(ctx, from, *register),
+            Msg::Pong => self.pong(from),
+            Msg::AgentUpdate(update) => self.agent_update(ctx, from, *update),
+            // From frameworks.
+            Msg::RegisterFramework(register) => self.register_framework(ctx, from, *register),
+            Msg::Accept(accept) => self.accept(ctx, from, *accept),
+            Msg::Decline {
+                offer,
+                refuse_seconds,
+            } => self.decline(ctx, from, offer, refuse_seconds),
+            Msg::Suppress => self.suppress(from),
+            Msg::Revive => self.revive(ctx, from),
+            Msg::Kill { task } => self.kill(ctx, from, task),
+            Msg::Acknowledge { agent, task, uuid } => self.acknowledge(ctx, from, agent, task, uuid),
+            Msg::Reconcile(tasks) => self.reconcile(ctx, from, &tasks),
+            // From operators.
+            Msg::Operator(call) => self.operator(ctx, *call),
+            // Not for the master.
+            Msg::AgentRegistered { .. }
+            | Msg::Ping
+            | Msg::RunTask(_)
+            | Msg::KillTask { .. }
+            | Msg::AgentAck { .. }
+            | Msg::FrameworkRegistered { .. }
+            | Msg::Offers(_)
+            | Msg::Rescind { .. }
+            | Msg::Update(_)
+            | Msg::Submit(_)
+            | Msg::Event(_) => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut MasterCtx<'_>, timer: MasterTimer) {
+        match timer {
+            MasterTimer::Ping(agent) => self.ping_round(ctx, agent),
+            MasterTimer::BatchAllocation => {
+                // The batch covers every agent, so a pending trigger is served by it.
+                self.pending = None;
+                ctx.cancel_timer(MasterTimer::Allocate);
+                self.allocate(ctx, Candidates::All);
+                ctx.set_timer_after(
+                    MasterTimer::BatchAllocation,
+                    self.config.allocator_config.allocation_interval,
+                );
+            }
+            MasterTimer::Allocate => {
+                if let Some(candidates) = self.pending.take() {
+                    self.allocate(ctx, candidates);
+                }
+            }
+        }
+    }
+
+    fn check_invariants(&self) -> Result<(), String> {
+        if let Some(v) = &self.violation {
+            return Err(v.clone());
+        }
+        self.check_touched_agent()?;
+        self.allocator.check_invariants()
     }
 }
 

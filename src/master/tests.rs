@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::process::{Effect, Recorder};
+use crate::proto::{Event as OperatorEvent, RegisterAgent};
 use crate::resources::Resources;
 use crate::time::Instant;
 
@@ -35,7 +36,7 @@ fn register(m: &mut Master, node: NodeId) -> Vec<Effect<Msg, MasterTimer>> {
 
 #[test]
 fn a_new_agent_is_acknowledged_announced_and_pinged() {
-    let mut m = Master::new(MasterConfig::default());
+    let mut m = Master::new(MasterConfig::default()).unwrap();
     let effects = register(&mut m, NodeId(7));
     let agent = AgentId(0);
     assert!(
@@ -62,7 +63,7 @@ fn a_new_agent_is_acknowledged_announced_and_pinged() {
 
 #[test]
 fn five_missed_pings_make_an_agent_unreachable_and_a_pong_resets_the_count() {
-    let mut m = Master::new(MasterConfig::default());
+    let mut m = Master::new(MasterConfig::default()).unwrap();
     register(&mut m, NodeId(3));
     let agent = AgentId(0);
     // Four silent rounds: pinged again each time.
@@ -98,9 +99,10 @@ fn five_missed_pings_make_an_agent_unreachable_and_a_pong_resets_the_count() {
 
 #[test]
 fn the_invariant_catches_an_agent_that_should_have_been_marked_unreachable() {
-    let mut m = Master::new(MasterConfig::default());
+    let mut m = Master::new(MasterConfig::default()).unwrap();
     register(&mut m, NodeId(3));
     m.agents.health_mut(AgentId(0)).missed_pings = 5;
+    m.touched = Some(AgentId(0));
     let err = m.check_invariants().unwrap_err();
     assert!(err.contains("missed 5 pings"), "{err}");
 }

@@ -38,33 +38,12 @@ pub struct Scenario {
     pub faults: Vec<serde::de::IgnoredAny>,
 }
 
-/// Which allocator the master uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AllocatorKind {
-    /// Mesos's hierarchical DRF.
-    Drf,
-    /// Fullest agents first, best fit on the dominant resource.
-    Binpack,
-    /// A seeded uniform choice.
-    Random,
-}
-
-impl AllocatorKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            AllocatorKind::Drf => "drf",
-            AllocatorKind::Binpack => "binpack",
-            AllocatorKind::Random => "random",
-        }
-    }
-}
-
 /// The master's settings; every default is Mesos's.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MasterSpec {
-    pub allocator: AllocatorKind,
+    /// The allocator's name: one of [`crate::allocator::NAMES`].
+    pub allocator: String,
     pub allocation_interval: Duration,
     pub min_allocatable: MinAllocatable,
     /// The decline filter a framework gets when it does not name one.
@@ -79,7 +58,7 @@ pub struct MasterSpec {
 impl Default for MasterSpec {
     fn default() -> Self {
         MasterSpec {
-            allocator: AllocatorKind::Drf,
+            allocator: "drf".to_owned(),
             allocation_interval: Duration::from_secs(1),
             min_allocatable: MinAllocatable::parse("cpus:0.01|mem:32").expect("a valid constant"),
             refuse_seconds: Duration::from_secs(5),
@@ -112,9 +91,9 @@ pub struct QuotaSpec {
     /// Held back for the role even when it does not use it.
     #[serde(default)]
     pub guarantee: Option<Resources>,
-    /// Never offered beyond.
+    /// Never offered beyond; `cpus:0` forbids cpus, an unnamed resource is unlimited.
     #[serde(default)]
-    pub limit: Option<Resources>,
+    pub limit: Option<crate::allocator::Limits>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -393,7 +372,7 @@ pub struct SetQuota {
     #[serde(default)]
     pub guarantee: Option<Resources>,
     #[serde(default)]
-    pub limit: Option<Resources>,
+    pub limit: Option<crate::allocator::Limits>,
 }
 
 /// What an event does, once validated.

@@ -91,33 +91,24 @@ pub fn validate(s: &Scenario, doc: &Node) -> Result<(), Error> {
             "fault injection is not available yet: leave faults empty",
         ));
     }
-    not_yet_available(s, &c)
-}
-
-/// Parts of the format whose behaviour is still being built: refused rather than ignored.
-fn not_yet_available(s: &Scenario, c: &Checker) -> Result<(), Error> {
-    if !s.frameworks.is_empty() {
-        return Err(c.err(
-            &["frameworks", "0"],
-            "frameworks are not available in this build yet",
-        ));
-    }
-    for (i, e) in s.events.iter().enumerate() {
-        let i = i.to_string();
-        for key in ["add_framework", "set_weight", "set_quota", "suppress", "revive"] {
-            if e.present().contains(&key) {
-                return Err(c.err(
-                    &["events", i.as_str(), key],
-                    format!("{key} is not available in this build yet"),
-                ));
-            }
-        }
-    }
     Ok(())
 }
 
 fn check_master(s: &Scenario, c: &Checker) -> Result<(), Error> {
     let m = &s.master;
+    if !crate::allocator::NAMES.contains(&m.allocator.as_str()) {
+        return Err(c.err(
+            &["master", "allocator"],
+            format!(
+                "unknown allocator \"{}\"{}",
+                m.allocator,
+                match suggest(&m.allocator, &crate::allocator::NAMES) {
+                    Some(s) => format!(" (did you mean \"{s}\"?)"),
+                    None => format!(" (expected one of: {})", crate::allocator::NAMES.join(", ")),
+                }
+            ),
+        ));
+    }
     if m.allocation_interval.is_zero() {
         return Err(c.err(
             &["master", "allocation_interval"],
@@ -211,7 +202,7 @@ fn check_quota(
     at: &[&str],
     role: &str,
     guarantee: &Option<Resources>,
-    limit: &Option<Resources>,
+    limit: &Option<crate::allocator::Limits>,
 ) -> Result<(), Error> {
     if role.contains('/') {
         return Err(c.err(
@@ -220,16 +211,14 @@ fn check_quota(
         ));
     }
     let mut path = at.to_vec();
-    for (key, r) in [("guarantee", guarantee), ("limit", limit)] {
-        if let Some(r) = r {
-            path.push(key);
-            quantities_only(r).map_err(|e| c.err(&path, e))?;
-            path.pop();
-        }
+    if let Some(g) = guarantee {
+        path.push("guarantee");
+        quantities_only(g).map_err(|e| c.err(&path, e))?;
+        path.pop();
     }
     if let (Some(g), Some(l)) = (guarantee, limit) {
         for (name, _, amount) in g.scalars() {
-            if l.scalar(name) < amount && l.scalar_names().any(|n| n == name) {
+            if l.get(name).is_some_and(|cap| cap < amount) {
                 path.push("limit");
                 return Err(c.err(
                     &path,

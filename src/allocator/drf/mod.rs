@@ -1,0 +1,438 @@
+//! Mesos's hierarchical DRF allocator (the `drf` allocator), as in Mesos 1.10/1.11.
+//!
+//! One cycle over the candidate agents (those with something available), in two stages:
+//!
+//! 1. **Quota guarantees**, only while some role's guarantee is unmet. Agents in a seeded
+//!    random order; for each, roles in DRF order, skipping roles without an unmet guarantee;
+//!    within a role, frameworks in DRF order. A framework gets the unreserved scalars that
+//!    advance its role's guarantee (plus its role's own reservations and non-scalars riding
+//!    along), and beyond the guarantee only what the role's limit and other roles' headroom
+//!    allow.
+//! 2. **Everyone.** Agents reshuffled; for each, roles then frameworks in DRF order. The first
+//!    eligible framework takes everything on the agent its role may use (reservations of its
+//!    role and of its ancestors included), its unreserved scalars chopped to the role's limit
+//!    and to the headroom other roles' unmet guarantees need.
+//!
+//! A framework is eligible if it is active and not suppressed, the offer passes the
+//! min-allocatable check, and no decline filter contains it. Shares and allocation counts
+//! change with every offer, so the next agent sees the new order (within one agent, the order
+//! of roles not yet visited is unchanged). Stage-1 and stage-2 parts for the same
+//! (framework, agent) make one offer.
+
+mod sorter;
+
+use std::collections::BTreeMap;
+
+use smol_str::SmolStr;
+
+use super::ledger::Ledger;
+use super::quantities::Quantities;
+use super::{Allocation, Allocator, AllocatorConfig, Candidates, Quota};
+use crate::ids::{AgentId, FrameworkId};
+use crate::resources::Resources;
+use crate::rng::Rng;
+use crate::time::{Duration, Instant};
+pub use sorter::{Share, Sorter, weight_millis};
+
+pub struct Drf {
+    ledger: Ledger,
+    sorter: Sorter,
+    /// `ledger.total_epoch` when the sorter last saw the total.
+    sorter_epoch: u64,
+    /// Names counted when the sorter last saw the exclusions.
+    sorter_names: usize,
+}
+
+/// Offers being built in one cycle, merged per (framework, agent).
+#[derive(Default)]
+struct Pending {
+    offers: Vec<Allocation>,
+    index: BTreeMap<(FrameworkId, AgentId), usize>,
+}
+
+impl Pending {
+    fn add(&mut self, framework: FrameworkId, agent: AgentId, r: Resources) {
+        match self.index.get(&(framework, agent)) {
+            Some(&i) => self.offers[i].resources += &r,
+            None => {
+                self.index.insert((framework, agent), self.offers.len());
+                self.offers.push(Allocation {
+                    framework,
+                    agent,
+                    resources: r,
+                });
+            }
+        }
+    }
+}
+
+/// The parts of what a role may use on an agent.
+struct Parts {
+    /// Reserved resources (any role), ranges, and other non-scalars: never chopped.
+    fixed: Resources,
+    /// Unreserved scalars: chopped to limits and headroom.
+    unreserved: Resources,
+}
+
+fn split(avail: &Resources, own_reservations_only: Option<&str>) -> Parts {
+    let mut fixed = Resources::new();
+    let mut unreserved = Resources::new();
+    for (name, role, amount) in avail.scalars() {
+        match role {
+            None => unreserved.add_scalar(name, None, amount),
+            Some(r) if own_reservations_only.is_none_or(|own| own == r) => {
+                fixed.add_scalar(name, Some(r), amount)
+            }
+            Some(_) => {}
+        }
+    }
+    for (name, role, ranges) in avail.ranges() {
+        if role.is_some() && own_reservations_only.is_some_and(|own| Some(own) != role) {
+            continue;
+        }
+        for &(first, last) in ranges {
+            fixed.add_range(name, role, first, last);
+        }
+    }
+    Parts { fixed, unreserved }
+}
+
+/// Per-cycle quota state.
+struct QuotaCycle {
+    required: Quantities,
+    headroom: Quantities,
+    /// Consumption of top-level roles with quota, as the cycle goes.
+    consumed: BTreeMap<SmolStr, Quantities>,
+}
+
+impl Drf {
+    pub fn new(config: AllocatorConfig) -> Drf {
+        Drf {
+            ledger: Ledger::new(config),
+            sorter: Sorter::default(),
+            sorter_epoch: u64::MAX,
+            sorter_names: 0,
+        }
+    }
+
+    /// Gives the sorter the current cluster total, if it changed.
+    fn refresh_sorter(&mut self) {
+        if self.sorter_epoch == self.ledger.total_epoch && self.sorter_names == self.ledger.names.len() {
+            return;
+        }
+        let excluded: Vec<bool> = (0..self.ledger.names.len())
+            .map(|i| {
+                self.ledger
+                    .config
+                    .fair_sharing_excluded
+                    .iter()
+                    .any(|n| n == self.ledger.names.name(i))
+            })
+            .collect();
+        self.sorter.set_total(&self.ledger.total, excluded);
+        self.sorter_epoch = self.ledger.total_epoch;
+        self.sorter_names = self.ledger.names.len();
+    }
+
+    /// Books an offer everywhere it counts.
+    fn offer(&mut self, pending: &mut Pending, framework: FrameworkId, agent: AgentId, r: Resources) {
+        self.ledger.book(framework, agent, &r);
+        let q = self.ledger.names.quantities(&r);
+        self.sorter.allocated(framework, &q);
+        pending.add(framework, agent, r);
+    }
+
+    fn eligible(&mut self, framework: FrameworkId, agent: AgentId, offer: &Resources, now: Instant) -> bool {
+        self.ledger.eligible(framework, agent, offer, now)
+    }
+
+    fn avail_for(&self, agent: AgentId, role: &str) -> Resources {
+        self.ledger.avail_for(agent, role)
+    }
+
+    fn stage1(&mut self, now: Instant, agents: &[AgentId], q: &mut QuotaCycle, pending: &mut Pending) {
+        for &agent in agents {
+            let mut walk = self.sorter.walk();
+            let mut seen: Vec<usize> = Vec::new();
+            while let Some(node) = self.sorter.next_role(&mut walk) {
+                if seen.contains(&node) {
+                    continue;
+                }
+                seen.push(node);
+                if self.ledger.agent(agent).is_none_or(|a| a.available.is_empty()) {
+                    break;
+                }
+                let role = SmolStr::new(self.sorter.path(node));
+                let Some(book) = self.ledger.roles.get(&role) else {
+                    continue;
+                };
+                if book.guarantee.is_zero() || role.contains('/') {
+                    continue;
+                }
+                let (guarantee, limit) = (book.guarantee.clone(), book.limit.clone());
+                let mut after = None;
+                while let Some(key) = self.sorter.next_framework(node, after.as_ref()) {
+                    after = Some(key.clone());
+                    let framework = key.3;
+                    let consumed = q.consumed.get(&role).cloned().unwrap_or_default();
+                    let unsat = guarantee.minus(&consumed);
+                    if unsat.is_zero() {
+                        break;
+                    }
+                    let avail = self.avail_for(agent, &role);
+                    if avail.is_empty() {
+                        break;
+                    }
+                    if !self.ledger.config.min_allocatable.is_allocatable(&avail) {
+                        continue;
+                    }
+                    let parts = split(&avail, Some(&role));
+                    let g = self.ledger.shrink(&parts.unreserved, &unsat);
+                    if g.is_empty() {
+                        continue;
+                    }
+                    let gq = self.ledger.names.quantities(&g);
+                    let mut extra = parts.unreserved.clone() - &g;
+                    if let Some(limit) = &limit {
+                        let mut used = consumed.clone();
+                        used.add(&gq);
+                        extra = self.ledger.shrink_to_caps(&extra, &limit.room(&used));
+                    }
+                    if !q.required.is_zero() && !extra.is_empty() {
+                        let room = q.headroom.minus(&q.required);
+                        extra = self.ledger.shrink(&extra, &room);
+                    }
+                    let to_offer = parts.fixed + &g + &extra;
+                    if !self.eligible(framework, agent, &to_offer, now) {
+                        continue;
+                    }
+                    let eq = self.ledger.names.quantities(&extra);
+                    self.ledger.check_offer(&role, &consumed, &to_offer);
+                    self.offer(pending, framework, agent, to_offer);
+                    let c = q.consumed.entry(role.clone()).or_default();
+                    c.add(&gq);
+                    c.add(&eq);
+                    q.required.sub(&gq);
+                    q.headroom.sub(&gq);
+                    q.headroom.sub(&eq);
+                }
+            }
+        }
+    }
+
+    fn stage2(&mut self, now: Instant, agents: &[AgentId], q: &mut QuotaCycle, pending: &mut Pending) {
+        let quota_in_play = !q.required.is_zero() || self.ledger.roles.values().any(|b| b.limit.is_some());
+        for &agent in agents {
+            let mut walk = self.sorter.walk();
+            let mut seen: Vec<usize> = Vec::new();
+            while let Some(node) = self.sorter.next_role(&mut walk) {
+                if seen.contains(&node) {
+                    continue;
+                }
+                seen.push(node);
+                if self.ledger.agent(agent).is_none_or(|a| a.available.is_empty()) {
+                    break;
+                }
+                let role = SmolStr::new(self.sorter.path(node));
+                let mut after = None;
+                let mut visited: smallvec::SmallVec<[FrameworkId; 4]> = smallvec::SmallVec::new();
+                while let Some(key) = self.sorter.next_framework(node, after.as_ref()) {
+                    after = Some(key.clone());
+                    let framework = key.3;
+                    // Re-keyed by its own offer, a framework may come up again: once per agent.
+                    if visited.contains(&framework) {
+                        continue;
+                    }
+                    visited.push(framework);
+                    let avail = self.avail_for(agent, &role);
+                    if avail.is_empty() {
+                        break;
+                    }
+                    if !self.ledger.config.min_allocatable.is_allocatable(&avail) {
+                        continue;
+                    }
+                    let to_offer = if quota_in_play {
+                        self.chop(&role, &avail, q)
+                    } else {
+                        avail
+                    };
+                    if !self.eligible(framework, agent, &to_offer, now) {
+                        continue;
+                    }
+                    if quota_in_play {
+                        let consumed = self.cycle_consumed(&role, q);
+                        self.ledger.check_offer(&role, &consumed, &to_offer);
+                        let extra = split(&to_offer, None).unreserved;
+                        let eq = self.ledger.names.quantities(&extra);
+                        if self.ledger.roles.get(&role).is_some_and(|b| b.has_quota()) {
+                            q.consumed.entry(role.clone()).or_default().add(&eq);
+                        }
+                        q.headroom.sub(&eq);
+                    }
+                    self.offer(pending, framework, agent, to_offer);
+                }
+            }
+        }
+    }
+
+    /// What stage 2 offers `role` out of `avail`: reservations and non-scalars whole, the
+    /// unreserved scalars within the role's own limit and the headroom others need.
+    fn chop(&mut self, role: &SmolStr, avail: &Resources, q: &QuotaCycle) -> Resources {
+        let parts = split(avail, None);
+        let mut extra = parts.unreserved;
+        if let Some(limit) = self.ledger.roles.get(role).and_then(|b| b.limit.clone()) {
+            let consumed = self.cycle_consumed(role, q);
+            extra = self.ledger.shrink_to_caps(&extra, &limit.room(&consumed));
+        }
+        if !q.required.is_zero() && !extra.is_empty() {
+            extra = self.ledger.shrink(&extra, &q.headroom.minus(&q.required));
+        }
+        parts.fixed + &extra
+    }
+
+    /// A role's consumption as this cycle reckons it: set at the start of the cycle and
+    /// charged for the role's own offers since (not its sub-roles', as in Mesos).
+    fn cycle_consumed(&self, role: &SmolStr, q: &QuotaCycle) -> Quantities {
+        q.consumed.get(role).cloned().unwrap_or_else(|| {
+            self.ledger
+                .roles
+                .get(role)
+                .map(|b| b.consumed())
+                .unwrap_or_default()
+        })
+    }
+
+    fn shuffle(agents: &mut [AgentId], rng: &mut Rng) {
+        use rand::RngExt;
+        for i in (1..agents.len()).rev() {
+            let j = rng.random_range(0..=i);
+            agents.swap(i, j);
+        }
+    }
+}
+
+impl Allocator for Drf {
+    fn name(&self) -> &'static str {
+        "drf"
+    }
+
+    fn add_agent(&mut self, agent: AgentId, total: &Resources, used: &[(FrameworkId, Resources)]) {
+        self.ledger.add_agent(agent, total, used);
+        for (framework, r) in used {
+            let q = self.ledger.names.quantities(r);
+            self.sorter.allocated(*framework, &q);
+        }
+    }
+
+    fn remove_agent(&mut self, agent: AgentId) {
+        for (framework, r) in self.ledger.remove_agent(agent) {
+            let q = self.ledger.names.quantities(&r);
+            self.sorter.unallocated(framework, &q);
+        }
+    }
+
+    fn add_framework(&mut self, framework: FrameworkId, name: &str, role: &str) {
+        self.ledger.add_framework(framework, name, role);
+        let weight = self.ledger.roles.get(role).map_or(1.0, |b| b.weight);
+        self.sorter.add_framework(framework, name, role);
+        self.sorter.set_weight(role, weight);
+    }
+
+    fn remove_framework(&mut self, framework: FrameworkId) {
+        self.ledger.remove_framework(framework);
+        self.sorter.remove_framework(framework);
+    }
+
+    fn set_framework_active(&mut self, framework: FrameworkId, active: bool) {
+        let Some(f) = self.ledger.framework_mut(framework) else {
+            return;
+        };
+        f.active = active;
+        let wants = f.wants_offers();
+        if !active {
+            self.ledger.filters.clear_framework(framework);
+        }
+        self.sorter.set_active(framework, wants);
+    }
+
+    fn suppress(&mut self, framework: FrameworkId) {
+        if let Some(f) = self.ledger.framework_mut(framework) {
+            f.suppressed = true;
+            self.sorter.set_active(framework, false);
+        }
+    }
+
+    fn revive(&mut self, framework: FrameworkId) {
+        if let Some(f) = self.ledger.framework_mut(framework) {
+            f.suppressed = false;
+            let wants = f.wants_offers();
+            self.ledger.filters.clear_framework(framework);
+            self.sorter.set_active(framework, wants);
+        }
+    }
+
+    fn set_weight(&mut self, role: &str, weight: f64) {
+        self.ledger.set_weight(role, weight);
+        self.sorter.set_weight(role, weight);
+    }
+
+    fn set_quota(&mut self, role: &str, quota: Quota) {
+        self.ledger.set_quota(role, quota);
+    }
+
+    fn recover(
+        &mut self,
+        framework: FrameworkId,
+        agent: AgentId,
+        resources: &Resources,
+        refuse: Option<Duration>,
+        now: Instant,
+    ) {
+        let back = self.ledger.recover(framework, agent, resources, refuse, now);
+        if !back.is_empty() {
+            let q = self.ledger.names.quantities(&back);
+            self.sorter.unallocated(framework, &q);
+        }
+    }
+
+    fn allocate(&mut self, now: Instant, candidates: &Candidates, rng: &mut Rng, out: &mut Vec<Allocation>) {
+        self.refresh_sorter();
+        let mut agents: Vec<AgentId> = match candidates {
+            Candidates::All => self.ledger.free.iter().copied().collect(),
+            Candidates::Some(list) => list
+                .iter()
+                .copied()
+                .filter(|a| self.ledger.free.contains(a))
+                .collect(),
+        };
+        if agents.is_empty() {
+            return;
+        }
+        let mut q = QuotaCycle {
+            required: self.ledger.required_headroom(),
+            headroom: self.ledger.available_headroom(),
+            consumed: self
+                .ledger
+                .roles
+                .iter()
+                .filter(|(name, b)| !name.contains('/') && b.has_quota())
+                .map(|(name, b)| (name.clone(), b.consumed()))
+                .collect(),
+        };
+        let mut pending = Pending::default();
+        if !q.required.is_zero() {
+            Self::shuffle(&mut agents, rng);
+            self.stage1(now, &agents, &mut q, &mut pending);
+        }
+        Self::shuffle(&mut agents, rng);
+        self.stage2(now, &agents, &mut q, &mut pending);
+        out.extend(pending.offers);
+    }
+
+    fn check_invariants(&self) -> Result<(), String> {
+        self.ledger.check_limits()
+    }
+}
+
+#[cfg(test)]
+mod tests;

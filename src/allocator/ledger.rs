@@ -1,0 +1,574 @@
+//! The books every allocator keeps: what each agent has and has handed out, what each
+//! framework and role holds, decline filters, and quota consumption.
+//!
+//! "Offered or allocated" (OOA) resources are those in an outstanding offer or held by a
+//! task: allocators do not distinguish the two. Quota consumption of a top-level role is, as
+//! in Mesos, its OOA unreserved scalars plus all its reservations (allocated or not), both
+//! including its sub-roles.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use smallvec::SmallVec;
+use smol_str::SmolStr;
+
+use super::filters::Filters;
+use super::quantities::{Names, Quantities};
+use super::{AllocatorConfig, Quota};
+use crate::ids::{AgentId, FrameworkId};
+use crate::resources::Resources;
+use crate::time::{Duration, Instant};
+
+pub struct AgentBook {
+    pub total: Resources,
+    /// `total` minus everything offered or allocated.
+    pub available: Resources,
+    /// Offered-or-allocated resources per framework.
+    pub allocated: SmallVec<[(FrameworkId, Resources); 2]>,
+}
+
+pub struct FrameworkBook {
+    pub name: SmolStr,
+    pub role: SmolStr,
+    pub active: bool,
+    pub suppressed: bool,
+}
+
+impl FrameworkBook {
+    /// Offered nothing while inactive or suppressed.
+    pub fn wants_offers(&self) -> bool {
+        self.active && !self.suppressed
+    }
+}
+
+/// A role's quota-related books (for every role with a quota, weight, reservation or
+/// framework, and its ancestors).
+#[derive(Clone, Debug, Default)]
+pub struct RoleBook {
+    pub weight: f64,
+    pub quota: Quota,
+    pub guarantee: Quantities,
+    /// `None`: no limit at all. Per resource index; `None` entries are unlimited.
+    pub limit: Option<Caps>,
+    /// Reservations to this role and its sub-roles, on every agent, allocated or not.
+    pub reservations: Quantities,
+    /// Offered-or-allocated unreserved scalars of this role and its sub-roles.
+    pub ooa_unreserved: Quantities,
+}
+
+impl RoleBook {
+    pub fn consumed(&self) -> Quantities {
+        let mut c = self.ooa_unreserved.clone();
+        c.add(&self.reservations);
+        c
+    }
+
+    pub fn has_quota(&self) -> bool {
+        !self.guarantee.is_zero() || self.limit.is_some()
+    }
+}
+
+/// The parent of a role path (`a/b` → `a`), if any.
+pub fn parent_role(role: &str) -> Option<&str> {
+    role.rfind('/').map(|i| &role[..i])
+}
+
+/// The top-level role of a path (`a/b/c` → `a`).
+pub fn top_role(role: &str) -> &str {
+    role.split('/').next().unwrap_or(role)
+}
+
+/// Per-resource caps by index: `None` is unlimited.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Caps(pub SmallVec<[Option<u64>; 4]>);
+
+impl Caps {
+    pub fn get(&self, i: usize) -> Option<u64> {
+        self.0.get(i).copied().flatten()
+    }
+
+    /// Room left under the caps after `used`; unlimited entries stay unlimited.
+    pub fn room(&self, used: &Quantities) -> Caps {
+        Caps(
+            self.0
+                .iter()
+                .enumerate()
+                .map(|(i, c)| c.map(|c| c.saturating_sub(used.get(i))))
+                .collect(),
+        )
+    }
+
+    /// True if `q` exceeds a cap.
+    pub fn exceeded_by(&self, q: &Quantities) -> bool {
+        self.0
+            .iter()
+            .enumerate()
+            .any(|(i, c)| c.is_some_and(|c| q.get(i) > c))
+    }
+}
+
+pub struct Ledger {
+    pub config: AllocatorConfig,
+    /// The first offer found to break a quota limit: a bug, reported by `check_limits`.
+    pub violation: Option<String>,
+    pub names: Names,
+    pub agents: Vec<Option<AgentBook>>,
+    pub frameworks: Vec<Option<FrameworkBook>>,
+    pub filters: Filters,
+    pub roles: BTreeMap<SmolStr, RoleBook>,
+    /// Every agent's total scalars (the denominator of shares).
+    pub total: Quantities,
+    /// Every reservation's scalars.
+    pub reservations: Quantities,
+    /// Every offered-or-allocated unreserved scalar.
+    pub ooa_unreserved: Quantities,
+    /// Agents with something available, in id order.
+    pub free: BTreeSet<AgentId>,
+    /// Bumped whenever `total` changes (shares must be recomputed).
+    pub total_epoch: u64,
+}
+
+impl Ledger {
+    pub fn new(config: AllocatorConfig) -> Ledger {
+        let mut names = Names::default();
+        for name in ["cpus", "mem", "disk", "gpus"] {
+            names.index(name);
+        }
+        Ledger {
+            config,
+            violation: None,
+            names,
+            agents: Vec::new(),
+            frameworks: Vec::new(),
+            filters: Filters::default(),
+            roles: BTreeMap::new(),
+            total: Quantities::default(),
+            reservations: Quantities::default(),
+            ooa_unreserved: Quantities::default(),
+            free: BTreeSet::new(),
+            total_epoch: 0,
+        }
+    }
+
+    /// The book of `role`, created (with its ancestors) on first use.
+    pub fn role_mut(&mut self, role: &str) -> &mut RoleBook {
+        let mut path = Some(role);
+        while let Some(p) = path {
+            if !self.roles.contains_key(p) {
+                self.roles.insert(
+                    SmolStr::new(p),
+                    RoleBook {
+                        weight: 1.0,
+                        ..RoleBook::default()
+                    },
+                );
+            }
+            path = parent_role(p);
+        }
+        self.roles.get_mut(role).expect("just inserted")
+    }
+
+    /// Applies `f` to `role` and each of its ancestors.
+    fn for_role_and_ancestors(&mut self, role: &str, mut f: impl FnMut(&mut RoleBook)) {
+        self.role_mut(role);
+        let mut path = Some(role);
+        while let Some(p) = path {
+            f(self.roles.get_mut(p).expect("created by role_mut"));
+            path = parent_role(p);
+        }
+    }
+
+    pub fn agent(&self, agent: AgentId) -> Option<&AgentBook> {
+        self.agents.get(agent.index()).and_then(|a| a.as_ref())
+    }
+
+    pub fn framework(&self, framework: FrameworkId) -> Option<&FrameworkBook> {
+        self.frameworks.get(framework.index()).and_then(|f| f.as_ref())
+    }
+
+    pub fn framework_mut(&mut self, framework: FrameworkId) -> Option<&mut FrameworkBook> {
+        self.frameworks
+            .get_mut(framework.index())
+            .and_then(|f| f.as_mut())
+    }
+
+    pub fn add_framework(&mut self, framework: FrameworkId, name: &str, role: &str) {
+        let i = framework.index();
+        if self.frameworks.len() <= i {
+            self.frameworks.resize_with(i + 1, || None);
+        }
+        self.role_mut(role);
+        self.frameworks[i] = Some(FrameworkBook {
+            name: SmolStr::new(name),
+            role: SmolStr::new(role),
+            active: true,
+            suppressed: false,
+        });
+    }
+
+    /// Adds an agent; its `used` allocations are booked like offers. Returns them as booked.
+    pub fn add_agent(&mut self, agent: AgentId, total: &Resources, used: &[(FrameworkId, Resources)]) {
+        let i = agent.index();
+        if self.agents.len() <= i {
+            self.agents.resize_with(i + 1, || None);
+        }
+        self.agents[i] = Some(AgentBook {
+            total: total.clone(),
+            available: total.clone(),
+            allocated: SmallVec::new(),
+        });
+        let q = self.names.quantities(total);
+        self.total.add(&q);
+        self.total_epoch += 1;
+        for role in total.reserved_roles().map(SmolStr::new).collect::<Vec<_>>() {
+            let rq = self.names.quantities(&total.reserved(&role));
+            self.reservations.add(&rq);
+            self.for_role_and_ancestors(&role, |b| b.reservations.add(&rq));
+        }
+        for (framework, r) in used {
+            self.book(*framework, agent, r);
+        }
+        self.refresh_free(agent);
+    }
+
+    /// Removes an agent and returns the allocations it carried.
+    pub fn remove_agent(&mut self, agent: AgentId) -> Vec<(FrameworkId, Resources)> {
+        let Some(book) = self.agents.get_mut(agent.index()).and_then(Option::take) else {
+            return Vec::new();
+        };
+        let allocated: Vec<(FrameworkId, Resources)> = book.allocated.into_iter().collect();
+        for (framework, r) in &allocated {
+            self.unbook_role(*framework, r);
+        }
+        let q = self.names.quantities(&book.total);
+        self.total.sub(&q);
+        self.total_epoch += 1;
+        for role in book.total.reserved_roles().map(SmolStr::new).collect::<Vec<_>>() {
+            let rq = self.names.quantities(&book.total.reserved(&role));
+            self.reservations.sub(&rq);
+            self.for_role_and_ancestors(&role, |b| b.reservations.sub(&rq));
+        }
+        self.filters.clear_agent(agent);
+        self.free.remove(&agent);
+        allocated
+    }
+
+    /// Books `r` on `agent` as offered-or-allocated to `framework`.
+    pub fn book(&mut self, framework: FrameworkId, agent: AgentId, r: &Resources) {
+        let role = self
+            .framework(framework)
+            .map(|f| f.role.clone())
+            .unwrap_or_default();
+        let book = self.agents[agent.index()].as_mut().expect("a known agent");
+        book.available -= r;
+        match book.allocated.iter_mut().find(|(f, _)| *f == framework) {
+            Some((_, held)) => *held += r,
+            None => book.allocated.push((framework, r.clone())),
+        }
+        let uq = self.names.unreserved_quantities(r);
+        self.ooa_unreserved.add(&uq);
+        if !role.is_empty() {
+            self.for_role_and_ancestors(&role, |b| b.ooa_unreserved.add(&uq));
+        }
+        self.refresh_free(agent);
+    }
+
+    /// Takes back `r` from `framework` on `agent` (clamped to what it held there); returns
+    /// what was actually taken back.
+    pub fn unbook(&mut self, framework: FrameworkId, agent: AgentId, r: &Resources) -> Resources {
+        let Some(book) = self.agents.get_mut(agent.index()).and_then(|a| a.as_mut()) else {
+            return Resources::new();
+        };
+        let Some(pos) = book.allocated.iter().position(|(f, _)| *f == framework) else {
+            return Resources::new();
+        };
+        let held = &mut book.allocated[pos].1;
+        let back = r.clone() - &(r.clone() - &*held); // r ∩ held
+        *held -= &back;
+        if held.is_empty() {
+            book.allocated.swap_remove(pos);
+        }
+        book.available += &back;
+        self.unbook_role(framework, &back);
+        self.refresh_free(agent);
+        back
+    }
+
+    fn unbook_role(&mut self, framework: FrameworkId, r: &Resources) {
+        let role = self
+            .framework(framework)
+            .map(|f| f.role.clone())
+            .unwrap_or_default();
+        let uq = self.names.unreserved_quantities(r);
+        self.ooa_unreserved.sub(&uq);
+        if !role.is_empty() {
+            self.for_role_and_ancestors(&role, |b| b.ooa_unreserved.sub(&uq));
+        }
+    }
+
+    fn refresh_free(&mut self, agent: AgentId) {
+        let has = self.agent(agent).is_some_and(|a| !a.available.is_empty());
+        if has {
+            self.free.insert(agent);
+        } else {
+            self.free.remove(&agent);
+        }
+    }
+
+    /// Installs a decline filter, as [`Filters::add`].
+    pub fn filter(
+        &mut self,
+        framework: FrameworkId,
+        agent: AgentId,
+        refused: Resources,
+        now: Instant,
+        refuse: Duration,
+    ) {
+        let interval = self.config.allocation_interval;
+        self.filters.add(framework, agent, refused, now, refuse, interval);
+    }
+
+    pub fn set_quota(&mut self, role: &str, quota: Quota) {
+        let guarantee = self.names.quantities(&quota.guarantee);
+        let limit = quota.limit.as_ref().map(|l| {
+            let mut caps = Caps::default();
+            for (name, v) in &l.0 {
+                let i = self.names.index(name);
+                if caps.0.len() <= i {
+                    caps.0.resize(i + 1, None);
+                }
+                caps.0[i] = Some(v.millis());
+            }
+            caps
+        });
+        let book = self.role_mut(role);
+        book.guarantee = guarantee;
+        book.limit = limit;
+        book.quota = quota;
+    }
+
+    pub fn set_weight(&mut self, role: &str, weight: f64) {
+        self.role_mut(role).weight = weight;
+    }
+
+    /// Unallocated unreserved scalars cluster-wide: what headroom can come from.
+    pub fn available_headroom(&self) -> Quantities {
+        let mut a = self.total.clone();
+        a.sub(&self.reservations);
+        a.sub(&self.ooa_unreserved);
+        a
+    }
+
+    /// Σ over top-level roles of what their guarantees still lack.
+    pub fn required_headroom(&self) -> Quantities {
+        let mut required = Quantities::default();
+        for (name, book) in &self.roles {
+            if !name.contains('/') && !book.guarantee.is_zero() {
+                required.add(&book.guarantee.minus(&book.consumed()));
+            }
+        }
+        required
+    }
+
+    /// Shrinks the unreserved scalars `extra` to quantities `room` (absent: nothing).
+    pub fn shrink(&mut self, extra: &Resources, room: &Quantities) -> Resources {
+        self.shrink_by(extra, |i| room.get(i))
+    }
+
+    /// Shrinks the unreserved scalars `extra` under `caps` (absent: unlimited).
+    pub fn shrink_to_caps(&mut self, extra: &Resources, caps: &Caps) -> Resources {
+        self.shrink_by(extra, |i| caps.0.get(i).copied().flatten().unwrap_or(u64::MAX))
+    }
+
+    fn shrink_by(&mut self, extra: &Resources, fits: impl Fn(usize) -> u64) -> Resources {
+        let mut out = Resources::new();
+        for (name, role, amount) in extra.scalars() {
+            debug_assert!(role.is_none(), "only unreserved scalars are shrunk");
+            let i = self.names.index(name);
+            let v = amount.millis().min(fits(i));
+            if v > 0 {
+                out.add_scalar(name, None, crate::resources::Scalar::from_millis(v));
+            }
+        }
+        out
+    }
+
+    /// Records a broken limit if an offer of `offered` to `role` takes the consumption the
+    /// allocator reckoned with (`consumed`) past the role's limit in some unreserved resource
+    /// the offer adds. A role's limit binds only its own offers, never its sub-roles'.
+    pub fn check_offer(&mut self, role: &str, consumed: &Quantities, offered: &Resources) {
+        if self.violation.is_some() {
+            return;
+        }
+        let Some(caps) = self.roles.get(role).and_then(|b| b.limit.clone()) else {
+            return;
+        };
+        let added = self.names.unreserved_quantities(offered);
+        for (i, &a) in added.0.iter().enumerate() {
+            if let Some(cap) = caps.get(i)
+                && a > 0
+                && consumed.get(i) + a > cap
+            {
+                self.violation = Some(format!(
+                    "an offer of {offered} takes role {role} to {} of {}, beyond its limit {}",
+                    milli(consumed.get(i) + a),
+                    self.names.name(i),
+                    milli(cap)
+                ));
+                return;
+            }
+        }
+    }
+
+    /// Unreserved scalars of `avail` within `role`'s own limit (reservations and
+    /// non-scalars whole), consumption as booked now.
+    pub fn within_limit(&mut self, role: &str, avail: &Resources) -> Resources {
+        let Some(limit) = self.roles.get(role).and_then(|b| b.limit.clone()) else {
+            return avail.clone();
+        };
+        let consumed = self.roles[role].consumed();
+        let mut fixed = Resources::new();
+        let mut unreserved = Resources::new();
+        for (name, r, amount) in avail.scalars() {
+            match r {
+                None => unreserved.add_scalar(name, None, amount),
+                Some(r) => fixed.add_scalar(name, Some(r), amount),
+            }
+        }
+        for (name, r, ranges) in avail.ranges() {
+            for &(first, last) in ranges {
+                fixed.add_range(name, r, first, last);
+            }
+        }
+        fixed + &self.shrink_to_caps(&unreserved, &limit.room(&consumed))
+    }
+
+    /// What `agent` has that `role` may use.
+    pub fn avail_for(&self, agent: AgentId, role: &str) -> Resources {
+        match self.agent(agent) {
+            Some(a) if a.available.reserved_roles().next().is_none() => a.available.clone(),
+            Some(a) => a.available.allocatable_to(role),
+            None => Resources::new(),
+        }
+    }
+
+    /// The common part of every allocator's `recover`.
+    pub fn recover(
+        &mut self,
+        framework: FrameworkId,
+        agent: AgentId,
+        r: &Resources,
+        refuse: Option<Duration>,
+        now: Instant,
+    ) -> Resources {
+        let back = self.unbook(framework, agent, r);
+        if let Some(refuse) = refuse
+            && !refuse.is_zero()
+            && self.agent(agent).is_some()
+        {
+            self.filter(framework, agent, r.clone(), now, refuse);
+        }
+        back
+    }
+
+    /// Frameworks that want offers, in id order.
+    pub fn wanting(&self) -> Vec<FrameworkId> {
+        self.frameworks
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.as_ref().is_some_and(|f| f.wants_offers()))
+            .map(|(i, _)| FrameworkId(i as u32))
+            .collect()
+    }
+
+    /// Whether `offer` may go to `framework` on `agent` now: not empty, allocatable, and not
+    /// blocked by a decline filter.
+    pub fn eligible(
+        &mut self,
+        framework: FrameworkId,
+        agent: AgentId,
+        offer: &Resources,
+        now: Instant,
+    ) -> bool {
+        !offer.is_empty()
+            && self.config.min_allocatable.is_allocatable(offer)
+            && !self.filters.blocks(framework, agent, offer, now)
+    }
+
+    /// Forgets a framework and gives back all it held.
+    pub fn remove_framework(&mut self, framework: FrameworkId) {
+        for agent in 0..self.agents.len() as u32 {
+            let agent = AgentId(agent);
+            let held = self.agent(agent).and_then(|a| {
+                a.allocated
+                    .iter()
+                    .find(|(f, _)| *f == framework)
+                    .map(|(_, r)| r.clone())
+            });
+            if let Some(r) = held {
+                self.unbook(framework, agent, &r);
+            }
+        }
+        self.filters.clear_framework(framework);
+        if let Some(f) = self.frameworks.get_mut(framework.index()) {
+            *f = None;
+        }
+    }
+
+    /// No offer has taken a role past its limit.
+    pub fn check_limits(&self) -> Result<(), String> {
+        match &self.violation {
+            Some(v) => Err(v.clone()),
+            None => Ok(()),
+        }
+    }
+}
+
+fn milli(v: u64) -> String {
+    crate::resources::Scalar::from_millis(v).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(t: &str) -> Resources {
+        Resources::parse(t).unwrap()
+    }
+
+    #[test]
+    fn booking_moves_resources_between_available_and_allocated() {
+        let mut l = Ledger::new(AllocatorConfig::default());
+        l.add_framework(FrameworkId(0), "f", "a/b");
+        l.add_agent(AgentId(0), &r("cpus:4;mem:4096;cpus(a):2"), &[]);
+        l.book(FrameworkId(0), AgentId(0), &r("cpus:1;mem:1024;cpus(a):2"));
+        let a = l.agent(AgentId(0)).unwrap();
+        assert_eq!(a.available, r("cpus:3;mem:3072"));
+        assert_eq!(l.roles["a"].ooa_unreserved, l.roles["a/b"].ooa_unreserved);
+        assert_eq!(
+            l.roles["a"].consumed().get(0),
+            3000,
+            "1 unreserved cpu + 2 reserved"
+        );
+        let back = l.unbook(FrameworkId(0), AgentId(0), &r("cpus:5"));
+        assert_eq!(back, r("cpus:1"), "only what it held comes back");
+        assert_eq!(l.agent(AgentId(0)).unwrap().available, r("cpus:4;mem:3072"));
+    }
+
+    #[test]
+    fn headroom_is_what_guarantees_still_lack() {
+        let mut l = Ledger::new(AllocatorConfig::default());
+        l.add_agent(AgentId(0), &r("cpus:4;mem:4096"), &[]);
+        l.set_quota(
+            "q",
+            Quota {
+                guarantee: r("cpus:2;mem:1024"),
+                limit: None,
+            },
+        );
+        assert_eq!(l.required_headroom().get(0), 2000);
+        l.add_framework(FrameworkId(0), "f", "q");
+        l.book(FrameworkId(0), AgentId(0), &r("cpus:1"));
+        assert_eq!(l.required_headroom().get(0), 1000);
+        assert_eq!(l.available_headroom().get(0), 3000);
+    }
+}

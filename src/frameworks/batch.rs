@@ -1,0 +1,268 @@
+//! A batch framework: users submit tasks; the framework queues them and packs them into the
+//! offers it receives.
+//!
+//! - Packing is first fit in queue order: each offer takes the earliest queued tasks that fit
+//!   in what is left of it, up to `max_tasks_per_offer`. To keep a long queue of large tasks
+//!   from making every offer cost O(queue), a scan gives up after [`SCAN_LIMIT`] tasks that
+//!   do not fit.
+//! - What an accept leaves unused, and every offer it cannot use, is declined with
+//!   `refuse_seconds`.
+//! - It suppresses offers when its queue is empty and revives when work arrives.
+//! - Tasks lost to infrastructure (agent lost, offer gone) are queued again under a new id;
+//!   tasks that fail, are killed or are malformed are not retried.
+
+use std::collections::VecDeque;
+
+use super::registration::Registrar;
+use crate::ids::{FrameworkId, NodeId};
+use crate::process::{Ctx, Process};
+use crate::proto::{
+    Accept, Event, Msg, Offer, OperatorCall, RegisterFramework, TaskId, TaskInfo, TaskRequest, TaskState,
+};
+use crate::time::{Duration, Instant};
+
+/// Tasks that do not fit an offer before the scan of the queue stops.
+pub const SCAN_LIMIT: usize = 64;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchConfig {
+    pub name: String,
+    pub role: String,
+    pub master: NodeId,
+    /// At most this many tasks per offer; `None`: as many as fit.
+    pub max_tasks_per_offer: Option<u32>,
+    /// The decline filter to ask for; `None`: the master's default.
+    pub refuse_seconds: Option<Duration>,
+    pub failover_timeout: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum BatchTimer {
+    Register,
+}
+
+struct Queued {
+    id: TaskId,
+    request: TaskRequest,
+}
+
+/// What a batch framework has done, for tests and summaries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BatchStats {
+    pub submitted: u64,
+    pub launched: u64,
+    pub finished: u64,
+    pub failed: u64,
+    pub retried: u64,
+}
+
+pub struct Batch {
+    config: BatchConfig,
+    registrar: Registrar,
+    queue: VecDeque<Queued>,
+    /// Submissions made before registration, published once the framework has an id.
+    unannounced: Vec<(TaskId, Instant, crate::resources::Resources)>,
+    /// Launched tasks not yet ended, with what they asked for (to retry them if lost).
+    in_flight: std::collections::BTreeMap<TaskId, TaskRequest>,
+    suppressed: bool,
+    next_task: u64,
+    stats: BatchStats,
+}
+
+type BatchCtx<'a> = Ctx<'a, Msg, BatchTimer>;
+
+impl Batch {
+    pub fn new(config: BatchConfig) -> Batch {
+        let request = RegisterFramework {
+            name: config.name.clone(),
+            role: config.role.clone(),
+            failover_timeout: config.failover_timeout,
+        };
+        Batch {
+            registrar: Registrar::new(config.master, request),
+            config,
+            queue: VecDeque::new(),
+            unannounced: Vec::new(),
+            in_flight: std::collections::BTreeMap::new(),
+            suppressed: false,
+            next_task: 0,
+            stats: BatchStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> BatchStats {
+        self.stats
+    }
+
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    fn framework(&self) -> Option<FrameworkId> {
+        self.registrar.framework
+    }
+
+    fn enqueue(&mut self, ctx: &mut BatchCtx<'_>, request: TaskRequest) {
+        let id = TaskId(self.next_task);
+        self.next_task += 1;
+        let now = ctx.now();
+        match self.framework() {
+            Some(framework) => ctx.publish(Msg::Event(Box::new(Event::TaskSubmitted {
+                framework,
+                task: id,
+                at: now,
+                resources: request.resources.clone(),
+            }))),
+            None => self.unannounced.push((id, now, request.resources.clone())),
+        }
+        self.queue.push_back(Queued { id, request });
+    }
+
+    /// Asks for offers again if there is work and we had stopped asking.
+    fn revive_if_needed(&mut self, ctx: &mut BatchCtx<'_>) {
+        if self.suppressed && !self.queue.is_empty() && self.framework().is_some() {
+            self.suppressed = false;
+            ctx.send(self.config.master, Msg::Revive);
+        }
+    }
+
+    fn suppress_if_idle(&mut self, ctx: &mut BatchCtx<'_>) {
+        if !self.suppressed && self.queue.is_empty() && self.framework().is_some() {
+            self.suppressed = true;
+            ctx.send(self.config.master, Msg::Suppress);
+        }
+    }
+
+    /// First fit of queued tasks into one offer.
+    fn pack(&mut self, offer: &Offer) -> Vec<TaskInfo> {
+        let max = self.config.max_tasks_per_offer.map_or(usize::MAX, |m| m as usize);
+        let mut left = offer.resources.clone();
+        let mut tasks = Vec::new();
+        let mut misses = 0;
+        let mut i = 0;
+        while i < self.queue.len() && tasks.len() < max && misses < SCAN_LIMIT {
+            if left.contains(&self.queue[i].request.resources) {
+                let q = self.queue.remove(i).expect("in range");
+                left -= &q.request.resources;
+                self.in_flight.insert(q.id, q.request.clone());
+                tasks.push(TaskInfo {
+                    id: q.id,
+                    resources: q.request.resources,
+                    run: q.request.run,
+                });
+            } else {
+                misses += 1;
+                i += 1;
+            }
+        }
+        tasks
+    }
+
+    /// Registration accepted: announce what was submitted before it, stop offers if idle.
+    fn on_registered(&mut self, ctx: &mut BatchCtx<'_>, framework: FrameworkId) {
+        if !self.registrar.registered(ctx, BatchTimer::Register, framework) {
+            return;
+        }
+        for (task, at, resources) in std::mem::take(&mut self.unannounced) {
+            ctx.publish(Msg::Event(Box::new(Event::TaskSubmitted {
+                framework,
+                task,
+                at,
+                resources,
+            })));
+        }
+        self.suppress_if_idle(ctx);
+    }
+
+    fn task_ended(&mut self, ctx: &mut BatchCtx<'_>, task: TaskId, state: TaskState) {
+        let Some(request) = self.in_flight.remove(&task) else {
+            return;
+        };
+        match state {
+            TaskState::Finished => self.stats.finished += 1,
+            TaskState::Lost | TaskState::Dropped | TaskState::Gone => {
+                self.stats.retried += 1;
+                self.enqueue(ctx, request);
+                self.revive_if_needed(ctx);
+            }
+            _ => self.stats.failed += 1,
+        }
+    }
+}
+
+impl Process for Batch {
+    type Msg = Msg;
+    type Timer = BatchTimer;
+
+    fn on_start(&mut self, ctx: &mut BatchCtx<'_>) {
+        self.registrar.start(ctx, BatchTimer::Register);
+    }
+
+    fn on_message(&mut self, ctx: &mut BatchCtx<'_>, from: NodeId, msg: Msg) {
+        let master = self.config.master;
+        match msg {
+            Msg::FrameworkRegistered { framework } if from == master => self.on_registered(ctx, framework),
+            Msg::Submit(requests) => {
+                for request in *requests {
+                    self.stats.submitted += 1;
+                    self.enqueue(ctx, request);
+                }
+                self.revive_if_needed(ctx);
+            }
+            Msg::Offers(offers) if from == master => {
+                let refuse_seconds = self.config.refuse_seconds;
+                for offer in offers.iter() {
+                    let tasks = self.pack(offer);
+                    let reply = if tasks.is_empty() {
+                        Msg::Decline {
+                            offer: offer.id,
+                            refuse_seconds,
+                        }
+                    } else {
+                        self.stats.launched += tasks.len() as u64;
+                        Msg::Accept(Box::new(Accept {
+                            offer: offer.id,
+                            tasks,
+                            refuse_seconds,
+                        }))
+                    };
+                    ctx.send(master, reply);
+                }
+                self.suppress_if_idle(ctx);
+            }
+            Msg::Update(update) if from == master => {
+                if let (Some(uuid), Some(agent)) = (update.uuid, update.agent) {
+                    ctx.send(
+                        master,
+                        Msg::Acknowledge {
+                            agent,
+                            task: update.task,
+                            uuid,
+                        },
+                    );
+                }
+                if update.state.is_terminal() {
+                    self.task_ended(ctx, update.task, update.state);
+                }
+            }
+            Msg::Operator(call) => match *call {
+                OperatorCall::Suppress => {
+                    self.suppressed = true;
+                    ctx.send(master, Msg::Suppress);
+                }
+                OperatorCall::Revive => {
+                    self.suppressed = false;
+                    ctx.send(master, Msg::Revive);
+                }
+                OperatorCall::SetWeight { .. } | OperatorCall::SetQuota { .. } => {}
+            },
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut BatchCtx<'_>, timer: BatchTimer) {
+        match timer {
+            BatchTimer::Register => self.registrar.attempt(ctx, BatchTimer::Register),
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! A framework that answers every offer the same way, so that allocator behaviour can be
+//! written down and checked exactly.
+
+use super::registration::Registrar;
+use crate::ids::NodeId;
+use crate::process::{Ctx, Process, TaskOutcome, TaskRun};
+use crate::proto::{Accept, Msg, OperatorCall, RegisterFramework, TaskId, TaskInfo};
+use crate::time::Duration;
+
+/// How a scripted framework answers offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnOffer {
+    /// Accept the whole offer and keep it with one task that never ends.
+    Hold,
+    /// Decline it with `refuse_seconds`.
+    Decline,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScriptedConfig {
+    pub name: String,
+    pub role: String,
+    pub master: NodeId,
+    pub on_offer: OnOffer,
+    /// The decline filter to ask for; `None`: the master's default.
+    pub refuse_seconds: Option<Duration>,
+    pub failover_timeout: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ScriptedTimer {
+    Register,
+}
+
+pub struct Scripted {
+    config: ScriptedConfig,
+    registrar: Registrar,
+    next_task: u64,
+    offers_seen: u64,
+}
+
+impl Scripted {
+    pub fn new(config: ScriptedConfig) -> Scripted {
+        let request = RegisterFramework {
+            name: config.name.clone(),
+            role: config.role.clone(),
+            failover_timeout: config.failover_timeout,
+        };
+        Scripted {
+            registrar: Registrar::new(config.master, request),
+            config,
+            next_task: 0,
+            offers_seen: 0,
+        }
+    }
+
+    pub fn offers_seen(&self) -> u64 {
+        self.offers_seen
+    }
+}
+
+type ScriptedCtx<'a> = Ctx<'a, Msg, ScriptedTimer>;
+
+impl Process for Scripted {
+    type Msg = Msg;
+    type Timer = ScriptedTimer;
+
+    fn on_start(&mut self, ctx: &mut ScriptedCtx<'_>) {
+        self.registrar.start(ctx, ScriptedTimer::Register);
+    }
+
+    fn on_message(&mut self, ctx: &mut ScriptedCtx<'_>, from: NodeId, msg: Msg) {
+        let master = self.config.master;
+        match msg {
+            Msg::FrameworkRegistered { framework } if from == master => {
+                self.registrar.registered(ctx, ScriptedTimer::Register, framework);
+            }
+            Msg::Offers(offers) if from == master => {
+                for offer in *offers {
+                    self.offers_seen += 1;
+                    let refuse_seconds = self.config.refuse_seconds;
+                    let reply = match self.config.on_offer {
+                        OnOffer::Hold => {
+                            let task = TaskInfo {
+                                id: TaskId(self.next_task),
+                                resources: offer.resources,
+                                run: TaskRun {
+                                    duration: None,
+                                    outcome: TaskOutcome::Succeed,
+                                },
+                            };
+                            self.next_task += 1;
+                            Msg::Accept(Box::new(Accept {
+                                offer: offer.id,
+                                tasks: vec![task],
+                                refuse_seconds,
+                            }))
+                        }
+                        OnOffer::Decline => Msg::Decline {
+                            offer: offer.id,
+                            refuse_seconds,
+                        },
+                    };
+                    ctx.send(master, reply);
+                }
+            }
+            Msg::Update(update) if from == master => {
+                if let (Some(uuid), Some(agent)) = (update.uuid, update.agent) {
+                    ctx.send(
+                        master,
+                        Msg::Acknowledge {
+                            agent,
+                            task: update.task,
+                            uuid,
+                        },
+                    );
+                }
+            }
+            Msg::Operator(call) => match *call {
+                OperatorCall::Suppress => ctx.send(master, Msg::Suppress),
+                OperatorCall::Revive => ctx.send(master, Msg::Revive),
+                OperatorCall::SetWeight { .. } | OperatorCall::SetQuota { .. } => {}
+            },
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut ScriptedCtx<'_>, timer: ScriptedTimer) {
+        match timer {
+            ScriptedTimer::Register => self.registrar.attempt(ctx, ScriptedTimer::Register),
+        }
+    }
+}

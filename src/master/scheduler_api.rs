@@ -1,0 +1,349 @@
+//! What frameworks ask of the master (Mesos's scheduler API): register, accept, decline,
+//! suppress, revive, kill, acknowledge, reconcile.
+
+use super::offers::OfferEntry;
+use super::tasks::TaskEntry;
+use super::{Master, MasterCtx};
+use crate::allocator::Candidates;
+use crate::ids::{AgentId, FrameworkId, NodeId};
+use crate::proto::{
+    Accept, Event, Msg, OfferEnd, OfferId, Reason, RegisterFramework, StatusUpdate, TaskId, TaskState,
+};
+use crate::resources::Resources;
+use crate::time::Duration;
+
+/// Decline filters longer than a year are clamped, as Mesos does.
+const MAX_REFUSE: Duration = Duration::from_days(365);
+
+impl Master {
+    pub(super) fn register_framework(
+        &mut self,
+        ctx: &mut MasterCtx<'_>,
+        from: NodeId,
+        register: RegisterFramework,
+    ) {
+        let RegisterFramework {
+            name,
+            role,
+            failover_timeout,
+        } = register;
+        let (framework, is_new) =
+            self.frameworks
+                .register(from, name.clone(), role.clone(), failover_timeout, ctx.now());
+        ctx.send(from, Msg::FrameworkRegistered { framework });
+        if is_new {
+            self.allocator.add_framework(framework, &name, &role);
+            Self::publish(
+                ctx,
+                Event::FrameworkAdded {
+                    framework,
+                    name,
+                    role: role.clone(),
+                },
+            );
+            self.trigger_allocation(ctx, Candidates::All);
+        }
+    }
+
+    /// The framework at `from`, if it is registered.
+    fn caller(&self, from: NodeId) -> Option<FrameworkId> {
+        self.frameworks.by_node(from)
+    }
+
+    /// Takes an outstanding offer out of every table; `None` if it is not `framework`'s.
+    fn take_offer(&mut self, framework: FrameworkId, id: OfferId) -> Option<OfferEntry> {
+        if self.offers.get(id)?.framework != framework {
+            return None;
+        }
+        let offer = self.offers.remove(id).expect("checked");
+        self.frameworks.get_mut(framework).offers.retain(|o| *o != id);
+        let info = self.agents.info_mut(offer.agent);
+        info.offers.retain(|o| *o != id);
+        info.offered -= &offer.resources;
+        self.touched = Some(offer.agent);
+        Some(offer)
+    }
+
+    fn refuse_filter(&self, refuse_seconds: Option<Duration>) -> Option<Duration> {
+        let d = refuse_seconds
+            .unwrap_or(self.config.refuse_seconds)
+            .min(MAX_REFUSE);
+        (!d.is_zero()).then_some(d)
+    }
+
+    /// Tells a framework that a task never reached an agent.
+    fn refuse_task(
+        ctx: &mut MasterCtx<'_>,
+        node: NodeId,
+        framework: FrameworkId,
+        task: TaskId,
+        state: TaskState,
+        reason: Reason,
+        message: String,
+    ) {
+        Self::publish(
+            ctx,
+            Event::TaskRefused {
+                framework,
+                task,
+                state,
+                reason,
+            },
+        );
+        let update = StatusUpdate {
+            framework,
+            task,
+            agent: None,
+            state,
+            reason: Some(reason),
+            message,
+            uuid: None,
+        };
+        ctx.send(node, Msg::Update(Box::new(update)));
+    }
+
+    pub(super) fn accept(&mut self, ctx: &mut MasterCtx<'_>, from: NodeId, accept: Accept) {
+        let Some(framework) = self.caller(from) else {
+            return;
+        };
+        let Accept {
+            offer: offer_id,
+            tasks,
+            refuse_seconds,
+        } = accept;
+        let Some(offer) = self.take_offer(framework, offer_id) else {
+            for task in tasks {
+                let message = "the offer is no longer valid".to_owned();
+                Self::refuse_task(
+                    ctx,
+                    from,
+                    framework,
+                    task.id,
+                    TaskState::Dropped,
+                    Reason::InvalidOffers,
+                    message,
+                );
+            }
+            return;
+        };
+        let agent = offer.agent;
+        Self::publish(
+            ctx,
+            Event::OfferEnded {
+                offer: offer_id,
+                framework,
+                agent,
+                resources: offer.resources.clone(),
+                how: OfferEnd::Accepted,
+            },
+        );
+        let agent_node = self.agents.health(agent).node;
+        let mut left = offer.resources;
+        for task in tasks {
+            let invalid = if self.tasks.get(framework, task.id).is_some() {
+                Some(format!("task id {:?} is already in use", task.id))
+            } else if task.resources.is_empty() {
+                Some("a task needs some resources".to_owned())
+            } else if !left.contains(&task.resources) {
+                Some(format!(
+                    "the task needs {}, but only {left} is left of the offer",
+                    task.resources
+                ))
+            } else {
+                None
+            };
+            if let Some(message) = invalid {
+                Self::refuse_task(
+                    ctx,
+                    from,
+                    framework,
+                    task.id,
+                    TaskState::Error,
+                    Reason::TaskInvalid,
+                    message,
+                );
+                continue;
+            }
+            left -= &task.resources;
+            let resources = task.resources.clone();
+            self.tasks.insert(
+                framework,
+                task.id,
+                TaskEntry {
+                    agent,
+                    resources: resources.clone(),
+                    state: TaskState::Staging,
+                    last_uuid: None,
+                },
+            );
+            self.frameworks.get_mut(framework).tasks.insert(task.id);
+            let info = self.agents.info_mut(agent);
+            info.used += &resources;
+            info.tasks.insert((framework, task.id));
+            Self::publish(
+                ctx,
+                Event::TaskAdded {
+                    framework,
+                    task: task.id,
+                    agent,
+                    resources,
+                },
+            );
+            ctx.send(
+                agent_node,
+                Msg::RunTask(Box::new(crate::proto::RunTask { framework, task })),
+            );
+        }
+        if !left.is_empty() {
+            let filter = self.refuse_filter(refuse_seconds);
+            self.allocator.recover(framework, agent, &left, filter, ctx.now());
+        }
+    }
+
+    pub(super) fn decline(
+        &mut self,
+        ctx: &mut MasterCtx<'_>,
+        from: NodeId,
+        offer: OfferId,
+        refuse_seconds: Option<Duration>,
+    ) {
+        let Some(framework) = self.caller(from) else {
+            return;
+        };
+        let Some(entry) = self.take_offer(framework, offer) else {
+            return;
+        };
+        Self::publish(
+            ctx,
+            Event::OfferEnded {
+                offer,
+                framework,
+                agent: entry.agent,
+                resources: entry.resources.clone(),
+                how: OfferEnd::Declined,
+            },
+        );
+        let filter = self.refuse_filter(refuse_seconds);
+        self.allocator
+            .recover(framework, entry.agent, &entry.resources, filter, ctx.now());
+    }
+
+    pub(super) fn suppress(&mut self, from: NodeId) {
+        if let Some(framework) = self.caller(from) {
+            self.frameworks.get_mut(framework).suppressed = true;
+            self.allocator.suppress(framework);
+        }
+    }
+
+    pub(super) fn revive(&mut self, ctx: &mut MasterCtx<'_>, from: NodeId) {
+        if let Some(framework) = self.caller(from) {
+            self.frameworks.get_mut(framework).suppressed = false;
+            self.allocator.revive(framework);
+            self.trigger_allocation(ctx, Candidates::All);
+        }
+    }
+
+    pub(super) fn kill(&mut self, ctx: &mut MasterCtx<'_>, from: NodeId, task: TaskId) {
+        let Some(framework) = self.caller(from) else {
+            return;
+        };
+        match self.tasks.get(framework, task) {
+            Some(entry) if !entry.state.is_terminal() => {
+                let node = self.agents.health(entry.agent).node;
+                ctx.send(node, Msg::KillTask { framework, task });
+            }
+            Some(_) => {}
+            None => {
+                let update = StatusUpdate {
+                    framework,
+                    task,
+                    agent: None,
+                    state: TaskState::Lost,
+                    reason: Some(Reason::Reconciliation),
+                    message: "the master does not know this task".to_owned(),
+                    uuid: None,
+                };
+                ctx.send(from, Msg::Update(Box::new(update)));
+            }
+        }
+    }
+
+    /// Relays an acknowledgement to the agent, and forgets a task whose terminal update is
+    /// now acknowledged.
+    pub(super) fn acknowledge(
+        &mut self,
+        ctx: &mut MasterCtx<'_>,
+        from: NodeId,
+        agent: AgentId,
+        task: TaskId,
+        uuid: u64,
+    ) {
+        let Some(framework) = self.caller(from) else {
+            return;
+        };
+        if agent.index() < self.agents.len() && self.agents.is_active(agent) {
+            ctx.send(
+                self.agents.health(agent).node,
+                Msg::AgentAck {
+                    framework,
+                    task,
+                    uuid,
+                },
+            );
+        }
+        if let Some(entry) = self.tasks.get(framework, task)
+            && entry.state.is_terminal()
+            && entry.last_uuid == Some(uuid)
+        {
+            self.tasks.remove(framework, task);
+            self.frameworks.get_mut(framework).tasks.remove(&task);
+        }
+    }
+
+    /// Answers with the master's latest view: of the named tasks (unknown ones are lost), or
+    /// of all the framework's tasks if none is named.
+    pub(super) fn reconcile(&mut self, ctx: &mut MasterCtx<'_>, from: NodeId, tasks: &[TaskId]) {
+        let Some(framework) = self.caller(from) else {
+            return;
+        };
+        let named: Vec<TaskId> = if tasks.is_empty() {
+            self.frameworks.get(framework).tasks.iter().copied().collect()
+        } else {
+            tasks.to_vec()
+        };
+        for task in named {
+            let update = match self.tasks.get(framework, task) {
+                Some(entry) => StatusUpdate {
+                    framework,
+                    task,
+                    agent: Some(entry.agent),
+                    state: entry.state,
+                    reason: Some(Reason::Reconciliation),
+                    message: String::new(),
+                    uuid: None,
+                },
+                None => StatusUpdate {
+                    framework,
+                    task,
+                    agent: None,
+                    state: TaskState::Lost,
+                    reason: Some(Reason::Reconciliation),
+                    message: "the master does not know this task".to_owned(),
+                    uuid: None,
+                },
+            };
+            ctx.send(from, Msg::Update(Box::new(update)));
+        }
+    }
+
+    /// Resources a framework holds, by agent: for tests and reports.
+    pub fn offered_to(&self, framework: FrameworkId) -> Vec<(AgentId, Resources)> {
+        self.frameworks
+            .get(framework)
+            .offers
+            .iter()
+            .filter_map(|id| self.offers.get(*id))
+            .map(|o| (o.agent, o.resources.clone()))
+            .collect()
+    }
+}

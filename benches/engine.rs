@@ -23,7 +23,10 @@ use rand::{RngExt, SeedableRng};
 
 fn heartbeat_world(agents: u32, network: NetworkConfig) -> Sim<Msg> {
     let mut sim = Sim::new(1, network);
-    let master = sim.add_process("master", Master::new(MasterConfig::default()).expect("drf exists"));
+    let master = sim.add_process(
+        "master",
+        Master::new(MasterConfig::default()).expect("drf exists"),
+    );
     let resources = Resources::parse("cpus:16;mem:65536;disk:512000").unwrap();
     for i in 1..=agents {
         let name = format!("agent-{i}");

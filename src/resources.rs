@@ -227,6 +227,9 @@ fn normalize_role(role: Option<&str>) -> Option<&str> {
 
 /// Sort rank of an entry inside its role group: the four well-known scalars, other scalars,
 /// then ranges. The rank of a well-known scalar implies its name.
+/// The well-known scalar names, in their canonical order: `scalars_indexed` numbers them.
+pub const WELL_KNOWN: [&str; 4] = ["cpus", "mem", "disk", "gpus"];
+
 const RANK_CPUS: u8 = 0;
 const RANK_MEM: u8 = 1;
 const RANK_DISK: u8 = 2;
@@ -636,6 +639,19 @@ impl Resources {
     pub fn scalars(&self) -> impl Iterator<Item = (&str, Option<&str>, Scalar)> + '_ {
         self.entries.iter().filter_map(|e| match e.value {
             Value::Scalar(v) => Some((e.name.as_str(), e.role(), v)),
+            Value::Ranges(_) => None,
+        })
+    }
+
+    /// Every scalar as (well-known index, name, role, amount): the index is 0, 1, 2, 3 for
+    /// cpus, mem, disk, gpus (see [`WELL_KNOWN`]) and `None` for any other name, so that
+    /// hot loops can skip comparing names.
+    pub fn scalars_indexed(&self) -> impl Iterator<Item = (Option<usize>, &str, Option<&str>, Scalar)> + '_ {
+        self.entries.iter().filter_map(|e| match e.value {
+            Value::Scalar(v) => {
+                let known = (usize::from(e.rank) < WELL_KNOWN.len()).then_some(usize::from(e.rank));
+                Some((known, e.name.as_str(), e.role(), v))
+            }
             Value::Ranges(_) => None,
         })
     }

@@ -120,11 +120,11 @@ impl Allocator for Binpack {
             return;
         }
         let agents: Vec<AgentId> = match candidates {
-            Candidates::All => self.ledger.free.iter().copied().collect(),
+            Candidates::All => self.ledger.free.iter().collect(),
             Candidates::Some(list) => list
                 .iter()
                 .copied()
-                .filter(|a| self.ledger.free.contains(a))
+                .filter(|a| self.ledger.free.contains(*a))
                 .collect(),
         };
         let mut ranked: Vec<(AgentId, (u64, u64))> =
@@ -157,7 +157,7 @@ impl Allocator for Binpack {
                     .map(|b| b.consumed())
                     .unwrap_or_default();
                 self.ledger.check_offer(&role, &consumed, &offer);
-                self.ledger.book(framework, agent, &offer);
+                let _ = self.ledger.book(framework, agent, &offer);
                 out.push(Allocation {
                     framework,
                     agent,

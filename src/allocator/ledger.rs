@@ -6,7 +6,7 @@
 //! in Mesos, its OOA unreserved scalars plus all its reservations (allocated or not), both
 //! including its sub-roles.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use smallvec::SmallVec;
 use smol_str::SmolStr;
@@ -18,6 +18,7 @@ use crate::ids::{AgentId, FrameworkId};
 use crate::resources::Resources;
 use crate::time::{Duration, Instant};
 
+#[derive(Clone)]
 pub struct AgentBook {
     pub total: Resources,
     /// `total` minus everything offered or allocated.
@@ -26,9 +27,12 @@ pub struct AgentBook {
     pub allocated: SmallVec<[(FrameworkId, Resources); 2]>,
 }
 
+#[derive(Clone)]
 pub struct FrameworkBook {
     pub name: SmolStr,
     pub role: SmolStr,
+    /// The role's index in [`Roles`].
+    pub role_id: usize,
     pub active: bool,
     pub suppressed: bool,
 }
@@ -44,6 +48,8 @@ impl FrameworkBook {
 /// framework, and its ancestors).
 #[derive(Clone, Debug, Default)]
 pub struct RoleBook {
+    pub name: SmolStr,
+    pub parent: Option<usize>,
     pub weight: f64,
     pub quota: Quota,
     pub guarantee: Quantities,
@@ -64,6 +70,103 @@ impl RoleBook {
 
     pub fn has_quota(&self) -> bool {
         !self.guarantee.is_zero() || self.limit.is_some()
+    }
+}
+
+/// Role books by dense id, found by name when needed.
+#[derive(Clone, Debug, Default)]
+pub struct Roles {
+    books: Vec<RoleBook>,
+    index: BTreeMap<SmolStr, usize>,
+}
+
+impl Roles {
+    pub fn get(&self, name: &str) -> Option<&RoleBook> {
+        self.index.get(name).map(|&i| &self.books[i])
+    }
+
+    pub fn id(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    pub fn by_id(&self, id: usize) -> &RoleBook {
+        &self.books[id]
+    }
+
+    /// Books in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&SmolStr, &RoleBook)> {
+        self.index.iter().map(|(name, &i)| (name, &self.books[i]))
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &RoleBook> {
+        self.books.iter()
+    }
+
+    /// The id of `role`, created (with its ancestors) on first use.
+    fn ensure(&mut self, role: &str) -> usize {
+        if let Some(&i) = self.index.get(role) {
+            return i;
+        }
+        let parent = parent_role(role).map(|p| self.ensure(p));
+        self.books.push(RoleBook {
+            name: SmolStr::new(role),
+            parent,
+            weight: 1.0,
+            ..RoleBook::default()
+        });
+        self.index.insert(SmolStr::new(role), self.books.len() - 1);
+        self.books.len() - 1
+    }
+
+    /// Applies `f` to role `id` and each of its ancestors.
+    fn for_self_and_ancestors(&mut self, id: usize, mut f: impl FnMut(&mut RoleBook)) {
+        let mut at = Some(id);
+        while let Some(i) = at {
+            f(&mut self.books[i]);
+            at = self.books[i].parent;
+        }
+    }
+}
+
+/// Agent ids as a bitset: O(1) membership changes, iteration in id order.
+#[derive(Clone, Debug, Default)]
+pub struct AgentSet {
+    words: Vec<u64>,
+}
+
+impl AgentSet {
+    pub fn insert(&mut self, a: AgentId) {
+        let (w, b) = (a.index() / 64, a.index() % 64);
+        if self.words.len() <= w {
+            self.words.resize(w + 1, 0);
+        }
+        self.words[w] |= 1 << b;
+    }
+
+    pub fn remove(&mut self, a: AgentId) {
+        if let Some(word) = self.words.get_mut(a.index() / 64) {
+            *word &= !(1 << (a.index() % 64));
+        }
+    }
+
+    pub fn contains(&self, a: AgentId) -> bool {
+        self.words
+            .get(a.index() / 64)
+            .is_some_and(|w| w & (1 << (a.index() % 64)) != 0)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = AgentId> + '_ {
+        self.words.iter().enumerate().flat_map(|(w, &word)| {
+            let mut bits = word;
+            std::iter::from_fn(move || {
+                if bits == 0 {
+                    return None;
+                }
+                let b = bits.trailing_zeros();
+                bits &= bits - 1;
+                Some(AgentId((w * 64) as u32 + b))
+            })
+        })
     }
 }
 
@@ -106,6 +209,7 @@ impl Caps {
     }
 }
 
+#[derive(Clone)]
 pub struct Ledger {
     pub config: AllocatorConfig,
     /// The first offer found to break a quota limit: a bug, reported by `check_limits`.
@@ -114,25 +218,22 @@ pub struct Ledger {
     pub agents: Vec<Option<AgentBook>>,
     pub frameworks: Vec<Option<FrameworkBook>>,
     pub filters: Filters,
-    pub roles: BTreeMap<SmolStr, RoleBook>,
+    pub roles: Roles,
     /// Every agent's total scalars (the denominator of shares).
     pub total: Quantities,
     /// Every reservation's scalars.
     pub reservations: Quantities,
     /// Every offered-or-allocated unreserved scalar.
     pub ooa_unreserved: Quantities,
-    /// Agents with something available, in id order.
-    pub free: BTreeSet<AgentId>,
+    /// Agents with something available.
+    pub free: AgentSet,
     /// Bumped whenever `total` changes (shares must be recomputed).
     pub total_epoch: u64,
 }
 
 impl Ledger {
     pub fn new(config: AllocatorConfig) -> Ledger {
-        let mut names = Names::default();
-        for name in ["cpus", "mem", "disk", "gpus"] {
-            names.index(name);
-        }
+        let names = Names::default();
         Ledger {
             config,
             violation: None,
@@ -140,41 +241,25 @@ impl Ledger {
             agents: Vec::new(),
             frameworks: Vec::new(),
             filters: Filters::default(),
-            roles: BTreeMap::new(),
+            roles: Roles::default(),
             total: Quantities::default(),
             reservations: Quantities::default(),
             ooa_unreserved: Quantities::default(),
-            free: BTreeSet::new(),
+            free: AgentSet::default(),
             total_epoch: 0,
         }
     }
 
     /// The book of `role`, created (with its ancestors) on first use.
     pub fn role_mut(&mut self, role: &str) -> &mut RoleBook {
-        let mut path = Some(role);
-        while let Some(p) = path {
-            if !self.roles.contains_key(p) {
-                self.roles.insert(
-                    SmolStr::new(p),
-                    RoleBook {
-                        weight: 1.0,
-                        ..RoleBook::default()
-                    },
-                );
-            }
-            path = parent_role(p);
-        }
-        self.roles.get_mut(role).expect("just inserted")
+        let id = self.roles.ensure(role);
+        &mut self.roles.books[id]
     }
 
     /// Applies `f` to `role` and each of its ancestors.
-    fn for_role_and_ancestors(&mut self, role: &str, mut f: impl FnMut(&mut RoleBook)) {
-        self.role_mut(role);
-        let mut path = Some(role);
-        while let Some(p) = path {
-            f(self.roles.get_mut(p).expect("created by role_mut"));
-            path = parent_role(p);
-        }
+    fn for_role_and_ancestors(&mut self, role: &str, f: impl FnMut(&mut RoleBook)) {
+        let id = self.roles.ensure(role);
+        self.roles.for_self_and_ancestors(id, f);
     }
 
     pub fn agent(&self, agent: AgentId) -> Option<&AgentBook> {
@@ -196,10 +281,11 @@ impl Ledger {
         if self.frameworks.len() <= i {
             self.frameworks.resize_with(i + 1, || None);
         }
-        self.role_mut(role);
+        let role_id = self.roles.ensure(role);
         self.frameworks[i] = Some(FrameworkBook {
             name: SmolStr::new(name),
             role: SmolStr::new(role),
+            role_id,
             active: true,
             suppressed: false,
         });
@@ -225,7 +311,7 @@ impl Ledger {
             self.for_role_and_ancestors(&role, |b| b.reservations.add(&rq));
         }
         for (framework, r) in used {
-            self.book(*framework, agent, r);
+            let _ = self.book(*framework, agent, r);
         }
         self.refresh_free(agent);
     }
@@ -248,28 +334,45 @@ impl Ledger {
             self.for_role_and_ancestors(&role, |b| b.reservations.sub(&rq));
         }
         self.filters.clear_agent(agent);
-        self.free.remove(&agent);
+        self.free.remove(agent);
         allocated
     }
 
-    /// Books `r` on `agent` as offered-or-allocated to `framework`.
-    pub fn book(&mut self, framework: FrameworkId, agent: AgentId, r: &Resources) {
-        let role = self
-            .framework(framework)
-            .map(|f| f.role.clone())
-            .unwrap_or_default();
+    /// Books `r` on `agent` as offered-or-allocated to `framework`; returns its scalar
+    /// quantities (all of them), which callers need too.
+    pub fn book(&mut self, framework: FrameworkId, agent: AgentId, r: &Resources) -> Quantities {
         let book = self.agents[agent.index()].as_mut().expect("a known agent");
-        book.available -= r;
+        if book.available == *r {
+            book.available = Resources::new(); // the whole agent is offered
+        } else {
+            book.available -= r;
+        }
+        self.book_taken(framework, agent, r)
+    }
+
+    /// Books `r`, already taken out of `agent`'s available resources.
+    pub fn book_taken(&mut self, framework: FrameworkId, agent: AgentId, r: &Resources) -> Quantities {
+        let role = self.framework(framework).map(|f| f.role_id);
+        let book = self.agents[agent.index()].as_mut().expect("a known agent");
         match book.allocated.iter_mut().find(|(f, _)| *f == framework) {
             Some((_, held)) => *held += r,
             None => book.allocated.push((framework, r.clone())),
         }
-        let uq = self.names.unreserved_quantities(r);
-        self.ooa_unreserved.add(&uq);
-        if !role.is_empty() {
-            self.for_role_and_ancestors(&role, |b| b.ooa_unreserved.add(&uq));
+        let (all, unreserved) = self.names.split_quantities(r);
+        self.ooa_unreserved.add(&unreserved);
+        if let Some(role) = role {
+            self.roles
+                .for_self_and_ancestors(role, |b| b.ooa_unreserved.add(&unreserved));
         }
         self.refresh_free(agent);
+        all
+    }
+
+    /// Everything `agent` has available, taken out: book it at once with
+    /// [`Ledger::book_taken`].
+    pub fn take_available(&mut self, agent: AgentId) -> Resources {
+        let book = self.agents[agent.index()].as_mut().expect("a known agent");
+        std::mem::take(&mut book.available)
     }
 
     /// Takes back `r` from `framework` on `agent` (clamped to what it held there); returns
@@ -294,14 +397,12 @@ impl Ledger {
     }
 
     fn unbook_role(&mut self, framework: FrameworkId, r: &Resources) {
-        let role = self
-            .framework(framework)
-            .map(|f| f.role.clone())
-            .unwrap_or_default();
+        let role = self.framework(framework).map(|f| f.role_id);
         let uq = self.names.unreserved_quantities(r);
         self.ooa_unreserved.sub(&uq);
-        if !role.is_empty() {
-            self.for_role_and_ancestors(&role, |b| b.ooa_unreserved.sub(&uq));
+        if let Some(role) = role {
+            self.roles
+                .for_self_and_ancestors(role, |b| b.ooa_unreserved.sub(&uq));
         }
     }
 
@@ -310,7 +411,7 @@ impl Ledger {
         if has {
             self.free.insert(agent);
         } else {
-            self.free.remove(&agent);
+            self.free.remove(agent);
         }
     }
 
@@ -361,7 +462,7 @@ impl Ledger {
     /// Σ over top-level roles of what their guarantees still lack.
     pub fn required_headroom(&self) -> Quantities {
         let mut required = Quantities::default();
-        for (name, book) in &self.roles {
+        for (name, book) in self.roles.iter() {
             if !name.contains('/') && !book.guarantee.is_zero() {
                 required.add(&book.guarantee.minus(&book.consumed()));
             }
@@ -425,7 +526,7 @@ impl Ledger {
         let Some(limit) = self.roles.get(role).and_then(|b| b.limit.clone()) else {
             return avail.clone();
         };
-        let consumed = self.roles[role].consumed();
+        let consumed = self.roles.get(role).map(RoleBook::consumed).unwrap_or_default();
         let mut fixed = Resources::new();
         let mut unreserved = Resources::new();
         for (name, r, amount) in avail.scalars() {
@@ -540,12 +641,15 @@ mod tests {
         let mut l = Ledger::new(AllocatorConfig::default());
         l.add_framework(FrameworkId(0), "f", "a/b");
         l.add_agent(AgentId(0), &r("cpus:4;mem:4096;cpus(a):2"), &[]);
-        l.book(FrameworkId(0), AgentId(0), &r("cpus:1;mem:1024;cpus(a):2"));
+        let _ = l.book(FrameworkId(0), AgentId(0), &r("cpus:1;mem:1024;cpus(a):2"));
         let a = l.agent(AgentId(0)).unwrap();
         assert_eq!(a.available, r("cpus:3;mem:3072"));
-        assert_eq!(l.roles["a"].ooa_unreserved, l.roles["a/b"].ooa_unreserved);
         assert_eq!(
-            l.roles["a"].consumed().get(0),
+            l.roles.get("a").unwrap().ooa_unreserved,
+            l.roles.get("a/b").unwrap().ooa_unreserved
+        );
+        assert_eq!(
+            l.roles.get("a").unwrap().consumed().get(0),
             3000,
             "1 unreserved cpu + 2 reserved"
         );
@@ -567,7 +671,7 @@ mod tests {
         );
         assert_eq!(l.required_headroom().get(0), 2000);
         l.add_framework(FrameworkId(0), "f", "q");
-        l.book(FrameworkId(0), AgentId(0), &r("cpus:1"));
+        let _ = l.book(FrameworkId(0), AgentId(0), &r("cpus:1"));
         assert_eq!(l.required_headroom().get(0), 1000);
         assert_eq!(l.available_headroom().get(0), 3000);
     }

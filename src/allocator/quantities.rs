@@ -7,15 +7,32 @@
 use smallvec::SmallVec;
 use smol_str::SmolStr;
 
-use crate::resources::Resources;
+use crate::resources::{Resources, WELL_KNOWN};
 
-/// Resource names, in the order first seen; an index never changes.
-#[derive(Clone, Debug, Default)]
+/// Resource names, in the order first seen; an index never changes. The well-known names
+/// (cpus, mem, disk, gpus) always hold indices 0 to 3.
+#[derive(Clone, Debug)]
 pub struct Names {
     names: Vec<SmolStr>,
 }
 
+impl Default for Names {
+    fn default() -> Self {
+        Names {
+            names: WELL_KNOWN.iter().copied().map(SmolStr::new).collect(),
+        }
+    }
+}
+
 impl Names {
+    /// The index of a scalar from [`Resources::scalars_indexed`].
+    fn index_of(&mut self, known: Option<usize>, name: &str) -> usize {
+        match known {
+            Some(i) => i,
+            None => self.index(name),
+        }
+    }
+
     pub fn index(&mut self, name: &str) -> usize {
         match self.names.iter().position(|n| n == name) {
             Some(i) => i,
@@ -44,12 +61,26 @@ impl Names {
 
     /// The scalar amounts of `r` (all reservations together), by index.
     pub fn quantities(&mut self, r: &Resources) -> Quantities {
-        let mut q = Quantities::default();
-        for (name, _, amount) in r.scalars() {
-            let i = self.index(name);
+        let mut q = Quantities::zeros(self.names.len());
+        for (known, name, _, amount) in r.scalars_indexed() {
+            let i = self.index_of(known, name);
             q.add_at(i, amount.millis());
         }
         q
+    }
+
+    /// The scalar amounts of `r`: (all of them, the unreserved part), in one pass.
+    pub fn split_quantities(&mut self, r: &Resources) -> (Quantities, Quantities) {
+        let mut all = Quantities::zeros(self.names.len());
+        let mut unreserved = Quantities::zeros(self.names.len());
+        for (known, name, role, amount) in r.scalars_indexed() {
+            let i = self.index_of(known, name);
+            all.add_at(i, amount.millis());
+            if role.is_none() {
+                unreserved.add_at(i, amount.millis());
+            }
+        }
+        (all, unreserved)
     }
 
     /// The scalar amounts of `r`'s unreserved part only.
@@ -82,6 +113,11 @@ impl Names {
 pub struct Quantities(pub SmallVec<[u64; 4]>);
 
 impl Quantities {
+    /// `n` zeros: sized for every name known, so that adds do not grow it.
+    pub fn zeros(n: usize) -> Quantities {
+        Quantities(SmallVec::from_elem(0, n))
+    }
+
     pub fn get(&self, i: usize) -> u64 {
         self.0.get(i).copied().unwrap_or(0)
     }

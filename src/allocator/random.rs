@@ -101,11 +101,11 @@ impl Allocator for RandomAllocator {
             return;
         }
         let mut agents: Vec<AgentId> = match candidates {
-            Candidates::All => self.ledger.free.iter().copied().collect(),
+            Candidates::All => self.ledger.free.iter().collect(),
             Candidates::Some(list) => list
                 .iter()
                 .copied()
-                .filter(|a| self.ledger.free.contains(a))
+                .filter(|a| self.ledger.free.contains(*a))
                 .collect(),
         };
         shuffle(&mut agents, rng);
@@ -128,7 +128,7 @@ impl Allocator for RandomAllocator {
                     .map(|b| b.consumed())
                     .unwrap_or_default();
                 self.ledger.check_offer(&role, &consumed, &offer);
-                self.ledger.book(framework, agent, &offer);
+                let _ = self.ledger.book(framework, agent, &offer);
                 out.push(Allocation {
                     framework,
                     agent,

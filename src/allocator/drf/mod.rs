@@ -19,6 +19,7 @@
 //! of roles not yet visited is unchanged). Stage-1 and stage-2 parts for the same
 //! (framework, agent) make one offer.
 
+mod heap;
 mod sorter;
 
 use std::collections::BTreeMap;
@@ -32,8 +33,9 @@ use crate::ids::{AgentId, FrameworkId};
 use crate::resources::Resources;
 use crate::rng::Rng;
 use crate::time::{Duration, Instant};
-pub use sorter::{Share, Sorter, weight_millis};
+pub use sorter::{FrameworkWalk, RoleWalk, Share, Sorter, weight_millis};
 
+#[derive(Clone)]
 pub struct Drf {
     ledger: Ledger,
     sorter: Sorter,
@@ -47,13 +49,23 @@ pub struct Drf {
 #[derive(Default)]
 struct Pending {
     offers: Vec<Allocation>,
-    index: BTreeMap<(FrameworkId, AgentId), usize>,
+    /// Stage 1 ran, so stage 2 may add to an offer it made: merge per (framework, agent).
+    merge: bool,
+    index: crate::lookup::LookupMap<(FrameworkId, AgentId), usize>,
 }
 
 impl Pending {
     fn add(&mut self, framework: FrameworkId, agent: AgentId, r: Resources) {
-        match self.index.get(&(framework, agent)) {
-            Some(&i) => self.offers[i].resources += &r,
+        if !self.merge {
+            self.offers.push(Allocation {
+                framework,
+                agent,
+                resources: r,
+            });
+            return;
+        }
+        match self.index.get(&(framework, agent)).copied() {
+            Some(i) => self.offers[i].resources += &r,
             None => {
                 self.index.insert((framework, agent), self.offers.len());
                 self.offers.push(Allocation {
@@ -97,6 +109,15 @@ fn split(avail: &Resources, own_reservations_only: Option<&str>) -> Parts {
     Parts { fixed, unreserved }
 }
 
+/// The walks of one stage, reused agent after agent.
+#[derive(Default)]
+struct Walks {
+    roles: RoleWalk,
+    frameworks: FrameworkWalk,
+    visited_roles: Vec<usize>,
+    visited_frameworks: Vec<FrameworkId>,
+}
+
 /// Per-cycle quota state.
 struct QuotaCycle {
     required: Quantities,
@@ -115,9 +136,23 @@ impl Drf {
         }
     }
 
+    /// Books `r` on `agent` as offered to `framework`, outside any cycle: for replaying a
+    /// known state (benchmarks, recovery tests).
+    pub fn book_for_replay(&mut self, framework: FrameworkId, agent: AgentId, r: &Resources) {
+        let q = self.ledger.book(framework, agent, r);
+        self.sorter.allocated(framework, &q);
+    }
+
+    /// Brings the sorter up to date with the cluster total now rather than at the next cycle
+    /// (allocation does it anyway; benchmarks call it to measure a cycle in steady state).
+    pub fn prepare(&mut self) {
+        self.refresh_sorter();
+    }
+
     /// Gives the sorter the current cluster total, if it changed.
     fn refresh_sorter(&mut self) {
         if self.sorter_epoch == self.ledger.total_epoch && self.sorter_names == self.ledger.names.len() {
+            self.sorter.refresh();
             return;
         }
         let excluded: Vec<bool> = (0..self.ledger.names.len())
@@ -136,8 +171,7 @@ impl Drf {
 
     /// Books an offer everywhere it counts.
     fn offer(&mut self, pending: &mut Pending, framework: FrameworkId, agent: AgentId, r: Resources) {
-        self.ledger.book(framework, agent, &r);
-        let q = self.ledger.names.quantities(&r);
+        let q = self.ledger.book(framework, agent, &r);
         self.sorter.allocated(framework, &q);
         pending.add(framework, agent, r);
     }
@@ -151,128 +185,207 @@ impl Drf {
     }
 
     fn stage1(&mut self, now: Instant, agents: &[AgentId], q: &mut QuotaCycle, pending: &mut Pending) {
+        let mut walks = Walks::default();
         for &agent in agents {
-            let mut walk = self.sorter.walk();
-            let mut seen: Vec<usize> = Vec::new();
-            while let Some(node) = self.sorter.next_role(&mut walk) {
-                if seen.contains(&node) {
-                    continue;
-                }
-                seen.push(node);
-                if self.ledger.agent(agent).is_none_or(|a| a.available.is_empty()) {
-                    break;
-                }
-                let role = SmolStr::new(self.sorter.path(node));
-                let Some(book) = self.ledger.roles.get(&role) else {
-                    continue;
-                };
-                if book.guarantee.is_zero() || role.contains('/') {
-                    continue;
-                }
-                let (guarantee, limit) = (book.guarantee.clone(), book.limit.clone());
-                let mut after = None;
-                while let Some(key) = self.sorter.next_framework(node, after.as_ref()) {
-                    after = Some(key.clone());
-                    let framework = key.3;
-                    let consumed = q.consumed.get(&role).cloned().unwrap_or_default();
-                    let unsat = guarantee.minus(&consumed);
-                    if unsat.is_zero() {
-                        break;
-                    }
-                    let avail = self.avail_for(agent, &role);
-                    if avail.is_empty() {
-                        break;
-                    }
-                    if !self.ledger.config.min_allocatable.is_allocatable(&avail) {
+            walks.visited_roles.clear();
+            walks.visited_frameworks.clear();
+            'restart: loop {
+                self.sorter.restart(&mut walks.roles);
+                while let Some(node) = self.sorter.next_role(&mut walks.roles) {
+                    if walks.visited_roles.contains(&node) {
                         continue;
                     }
-                    let parts = split(&avail, Some(&role));
-                    let g = self.ledger.shrink(&parts.unreserved, &unsat);
-                    if g.is_empty() {
-                        continue;
+                    if self.ledger.agent(agent).is_none_or(|a| a.available.is_empty()) {
+                        break 'restart;
                     }
-                    let gq = self.ledger.names.quantities(&g);
-                    let mut extra = parts.unreserved.clone() - &g;
-                    if let Some(limit) = &limit {
-                        let mut used = consumed.clone();
-                        used.add(&gq);
-                        extra = self.ledger.shrink_to_caps(&extra, &limit.room(&used));
+                    if self.stage1_role(now, agent, node, q, pending, &mut walks) {
+                        continue 'restart; // an offer changed the order
                     }
-                    if !q.required.is_zero() && !extra.is_empty() {
-                        let room = q.headroom.minus(&q.required);
-                        extra = self.ledger.shrink(&extra, &room);
-                    }
-                    let to_offer = parts.fixed + &g + &extra;
-                    if !self.eligible(framework, agent, &to_offer, now) {
-                        continue;
-                    }
-                    let eq = self.ledger.names.quantities(&extra);
-                    self.ledger.check_offer(&role, &consumed, &to_offer);
-                    self.offer(pending, framework, agent, to_offer);
-                    let c = q.consumed.entry(role.clone()).or_default();
-                    c.add(&gq);
-                    c.add(&eq);
-                    q.required.sub(&gq);
-                    q.headroom.sub(&gq);
-                    q.headroom.sub(&eq);
+                    walks.visited_roles.push(node);
                 }
+                break;
             }
         }
     }
 
+    /// Stage 1 for one role on one agent; true if an offer was made.
+    fn stage1_role(
+        &mut self,
+        now: Instant,
+        agent: AgentId,
+        node: usize,
+        q: &mut QuotaCycle,
+        pending: &mut Pending,
+        walks: &mut Walks,
+    ) -> bool {
+        let role = SmolStr::new(self.sorter.path(node));
+        let Some(book) = self.ledger.roles.get(&role) else {
+            return false;
+        };
+        if book.guarantee.is_zero() || role.contains('/') {
+            return false;
+        }
+        let (guarantee, limit) = (book.guarantee.clone(), book.limit.clone());
+        self.sorter.start_frameworks(&mut walks.frameworks, node);
+        while let Some(framework) = self.sorter.next_framework(&mut walks.frameworks, node) {
+            if walks.visited_frameworks.contains(&framework) {
+                continue;
+            }
+            walks.visited_frameworks.push(framework);
+            let consumed = q.consumed.get(&role).cloned().unwrap_or_default();
+            let unsat = guarantee.minus(&consumed);
+            if unsat.is_zero() {
+                return false;
+            }
+            let avail = self.avail_for(agent, &role);
+            if avail.is_empty() {
+                return false;
+            }
+            if !self.ledger.config.min_allocatable.is_allocatable(&avail) {
+                continue;
+            }
+            let parts = split(&avail, Some(&role));
+            let g = self.ledger.shrink(&parts.unreserved, &unsat);
+            if g.is_empty() {
+                continue;
+            }
+            let gq = self.ledger.names.quantities(&g);
+            let mut extra = parts.unreserved.clone() - &g;
+            if let Some(limit) = &limit {
+                let mut used = consumed.clone();
+                used.add(&gq);
+                extra = self.ledger.shrink_to_caps(&extra, &limit.room(&used));
+            }
+            if !q.required.is_zero() && !extra.is_empty() {
+                let room = q.headroom.minus(&q.required);
+                extra = self.ledger.shrink(&extra, &room);
+            }
+            let to_offer = parts.fixed + &g + &extra;
+            if !self.eligible(framework, agent, &to_offer, now) {
+                continue;
+            }
+            let eq = self.ledger.names.quantities(&extra);
+            self.ledger.check_offer(&role, &consumed, &to_offer);
+            self.offer(pending, framework, agent, to_offer);
+            let c = q.consumed.entry(role.clone()).or_default();
+            c.add(&gq);
+            c.add(&eq);
+            q.required.sub(&gq);
+            q.headroom.sub(&gq);
+            q.headroom.sub(&eq);
+            return true;
+        }
+        false
+    }
+
     fn stage2(&mut self, now: Instant, agents: &[AgentId], q: &mut QuotaCycle, pending: &mut Pending) {
         let quota_in_play = !q.required.is_zero() || self.ledger.roles.values().any(|b| b.limit.is_some());
+        let mut walks = Walks::default();
         for &agent in agents {
-            let mut walk = self.sorter.walk();
-            let mut seen: Vec<usize> = Vec::new();
-            while let Some(node) = self.sorter.next_role(&mut walk) {
-                if seen.contains(&node) {
-                    continue;
-                }
-                seen.push(node);
-                if self.ledger.agent(agent).is_none_or(|a| a.available.is_empty()) {
-                    break;
-                }
-                let role = SmolStr::new(self.sorter.path(node));
-                let mut after = None;
-                let mut visited: smallvec::SmallVec<[FrameworkId; 4]> = smallvec::SmallVec::new();
-                while let Some(key) = self.sorter.next_framework(node, after.as_ref()) {
-                    after = Some(key.clone());
-                    let framework = key.3;
-                    // Re-keyed by its own offer, a framework may come up again: once per agent.
-                    if visited.contains(&framework) {
+            walks.visited_roles.clear();
+            walks.visited_frameworks.clear();
+            'restart: loop {
+                self.sorter.restart(&mut walks.roles);
+                while let Some(node) = self.sorter.next_role(&mut walks.roles) {
+                    if walks.visited_roles.contains(&node) {
                         continue;
                     }
-                    visited.push(framework);
-                    let avail = self.avail_for(agent, &role);
-                    if avail.is_empty() {
-                        break;
+                    if self.ledger.agent(agent).is_none_or(|a| a.available.is_empty()) {
+                        break 'restart;
                     }
-                    if !self.ledger.config.min_allocatable.is_allocatable(&avail) {
-                        continue;
+                    if self.stage2_role(now, agent, node, quota_in_play, q, pending, &mut walks) {
+                        continue 'restart; // an offer changed the order
                     }
-                    let to_offer = if quota_in_play {
-                        self.chop(&role, &avail, q)
-                    } else {
-                        avail
-                    };
-                    if !self.eligible(framework, agent, &to_offer, now) {
-                        continue;
-                    }
-                    if quota_in_play {
-                        let consumed = self.cycle_consumed(&role, q);
-                        self.ledger.check_offer(&role, &consumed, &to_offer);
-                        let extra = split(&to_offer, None).unreserved;
-                        let eq = self.ledger.names.quantities(&extra);
-                        if self.ledger.roles.get(&role).is_some_and(|b| b.has_quota()) {
-                            q.consumed.entry(role.clone()).or_default().add(&eq);
-                        }
-                        q.headroom.sub(&eq);
-                    }
-                    self.offer(pending, framework, agent, to_offer);
+                    walks.visited_roles.push(node);
                 }
+                break;
             }
         }
+    }
+
+    /// Stage 2 for one role on one agent; true if an offer was made.
+    #[allow(clippy::too_many_arguments)]
+    fn stage2_role(
+        &mut self,
+        now: Instant,
+        agent: AgentId,
+        node: usize,
+        quota_in_play: bool,
+        q: &mut QuotaCycle,
+        pending: &mut Pending,
+        walks: &mut Walks,
+    ) -> bool {
+        let role = SmolStr::new(self.sorter.path(node));
+        self.sorter.start_frameworks(&mut walks.frameworks, node);
+        while let Some(framework) = self.sorter.next_framework(&mut walks.frameworks, node) {
+            // A framework is considered once per agent, as in Mesos's one pass.
+            if walks.visited_frameworks.contains(&framework) {
+                continue;
+            }
+            walks.visited_frameworks.push(framework);
+            if !quota_in_play && let Some(offered) = self.offer_whole_agent(now, framework, agent, pending) {
+                if offered {
+                    return true;
+                }
+                continue;
+            }
+            let avail = self.avail_for(agent, &role);
+            if avail.is_empty() {
+                return false;
+            }
+            if !self.ledger.config.min_allocatable.is_allocatable(&avail) {
+                continue;
+            }
+            let to_offer = if quota_in_play {
+                self.chop(&role, &avail, q)
+            } else {
+                avail
+            };
+            if !self.eligible(framework, agent, &to_offer, now) {
+                continue;
+            }
+            if quota_in_play {
+                let consumed = self.cycle_consumed(&role, q);
+                self.ledger.check_offer(&role, &consumed, &to_offer);
+                let extra = split(&to_offer, None).unreserved;
+                let eq = self.ledger.names.quantities(&extra);
+                if self.ledger.roles.get(&role).is_some_and(|b| b.has_quota()) {
+                    q.consumed.entry(role.clone()).or_default().add(&eq);
+                }
+                q.headroom.sub(&eq);
+            }
+            self.offer(pending, framework, agent, to_offer);
+            return true;
+        }
+        false
+    }
+
+    /// Stage 2's common case: no quota in play and no reservations on the agent, so the
+    /// offer is everything the agent has. Checked in place and moved, not copied. `None` if
+    /// the case does not apply; otherwise whether an offer was made.
+    fn offer_whole_agent(
+        &mut self,
+        now: Instant,
+        framework: FrameworkId,
+        agent: AgentId,
+        pending: &mut Pending,
+    ) -> Option<bool> {
+        let book = self.ledger.agents[agent.index()].as_ref()?;
+        if book.available.reserved_roles().next().is_some() {
+            return None;
+        }
+        let avail = &book.available;
+        if avail.is_empty()
+            || !self.ledger.config.min_allocatable.is_allocatable(avail)
+            || self.ledger.filters.blocks(framework, agent, avail, now)
+        {
+            return Some(false);
+        }
+        let r = self.ledger.take_available(agent);
+        let q = self.ledger.book_taken(framework, agent, &r);
+        self.sorter.allocated(framework, &q);
+        pending.add(framework, agent, r);
+        Some(true)
     }
 
     /// What stage 2 offers `role` out of `avail`: reservations and non-scalars whole, the
@@ -398,11 +511,11 @@ impl Allocator for Drf {
     fn allocate(&mut self, now: Instant, candidates: &Candidates, rng: &mut Rng, out: &mut Vec<Allocation>) {
         self.refresh_sorter();
         let mut agents: Vec<AgentId> = match candidates {
-            Candidates::All => self.ledger.free.iter().copied().collect(),
+            Candidates::All => self.ledger.free.iter().collect(),
             Candidates::Some(list) => list
                 .iter()
                 .copied()
-                .filter(|a| self.ledger.free.contains(a))
+                .filter(|a| self.ledger.free.contains(*a))
                 .collect(),
         };
         if agents.is_empty() {
@@ -420,7 +533,9 @@ impl Allocator for Drf {
                 .collect(),
         };
         let mut pending = Pending::default();
+        pending.offers.reserve(agents.len());
         if !q.required.is_zero() {
+            pending.merge = true;
             Self::shuffle(&mut agents, rng);
             self.stage1(now, &agents, &mut q, &mut pending);
         }

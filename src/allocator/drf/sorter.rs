@@ -2,28 +2,35 @@
 //! role, both by dominant share, then allocation count, then name.
 //!
 //! - A share is (offered-or-allocated ÷ cluster total) of the client's dominant resource,
-//!   divided by its weight. Shares are exact rationals compared by cross-multiplication, so
-//!   ties are real ties (Mesos's own tests rely on 1/6 tying with (2/6)/2).
+//!   divided by its weight. Shares are exact rationals (see [`Share`]), so ties are real
+//!   ties (Mesos's own tests rely on 1/6 tying with (2/6)/2).
 //! - The allocation count is the number of offers ever made to the client (never reset);
 //!   a parent's count and allocation are the sums over its subtree.
 //! - A role with frameworks of its own *and* sub-roles competes with its children through a
 //!   virtual leaf named `<role>/.` with weight 1.
 //!
-//! Orders are kept incrementally: every change re-keys the client and its ancestors
-//! (O(depth · log n)); a change of the cluster total re-keys everything, lazily.
+//! Each node keeps its children, and each role its active frameworks, in an indexed heap
+//! ([`Heap`]): an offer re-keys one framework and the path of roles above it in O(log n)
+//! each, and walks visit entries in order without disturbing the heaps. Names enter keys as
+//! ranks (their order as strings), recomputed, with every key, when a name is added or the
+//! cluster total changes ("dirty"), lazily before the next use.
 
 use std::cmp::Ordering;
-use std::collections::BTreeSet;
-use std::ops::Bound;
 
 use smol_str::SmolStr;
 
 use super::super::quantities::Quantities;
+use super::heap::{Cursor, Heap};
 use crate::ids::FrameworkId;
 
 /// An exact dominant share: `alloc / total / (weight / 1000)`.
+///
+/// Compared through `approx` (the quotient in floating point) when that settles it, and
+/// exactly, by cross-multiplication, when the two are within a few parts in 10^12: floating
+/// point only ever speeds the comparison up, it never decides a near-tie.
 #[derive(Clone, Copy, Debug)]
 pub struct Share {
+    approx: f64,
     alloc: u64,
     total: u64,
     weight: u64,
@@ -31,6 +38,7 @@ pub struct Share {
 
 impl Share {
     pub const ZERO: Share = Share {
+        approx: 0.0,
         alloc: 0,
         total: 1,
         weight: 1000,
@@ -38,33 +46,39 @@ impl Share {
 
     /// The dominant share of `alloc` in `total`, resources flagged in `excluded` left out.
     pub fn of(alloc: &Quantities, total: &Quantities, excluded: &[bool], weight: u64) -> Share {
-        let mut best = Share {
-            alloc: 0,
-            total: 1,
-            weight,
-        };
+        let (mut best_alloc, mut best_total) = (0u64, 1u64);
         for (i, &t) in total.0.iter().enumerate() {
             if t == 0 || excluded.get(i).copied().unwrap_or(false) {
                 continue;
             }
             let a = alloc.get(i);
-            // a / t > best.alloc / best.total ?
-            if u128::from(a) * u128::from(best.total) > u128::from(best.alloc) * u128::from(t) {
-                best.alloc = a;
-                best.total = t;
+            // a / t > best_alloc / best_total ?
+            if u128::from(a) * u128::from(best_total) > u128::from(best_alloc) * u128::from(t) {
+                best_alloc = a;
+                best_total = t;
             }
         }
-        best
+        let approx = best_alloc as f64 / best_total as f64 / (weight as f64 / 1000.0);
+        Share {
+            approx,
+            alloc: best_alloc,
+            total: best_total,
+            weight,
+        }
     }
 
     /// The share as a float, for reports only.
     pub fn as_f64(self) -> f64 {
-        self.alloc as f64 / self.total as f64 / (self.weight as f64 / 1000.0)
+        self.approx
     }
 }
 
 impl Ord for Share {
     fn cmp(&self, other: &Share) -> Ordering {
+        let (a, b) = (self.approx, other.approx);
+        if (a - b).abs() > 1e-12 * a.max(b) {
+            return if a < b { Ordering::Less } else { Ordering::Greater };
+        }
         // a/(t·w) vs b/(u·v)  ⇔  a·u·v vs b·t·w; every factor is below 2^46 or a weight in
         // thousandths below 2^30, so the products fit in 128 bits.
         let lhs = u128::from(self.alloc) * u128::from(other.total) * u128::from(other.weight);
@@ -92,20 +106,27 @@ pub fn weight_millis(weight: f64) -> u64 {
     ((weight * 1000.0).round() as u64).clamp(1, 1_000_000_000)
 }
 
-/// What a tree entry stands for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Target {
-    /// The node's own frameworks (the node itself, as a client).
-    Own,
-    Child(usize),
-}
+/// What a tree entry stands for: a child node's index, or [`OWN`] for the node's own
+/// frameworks (the node itself, as a client).
+const OWN: u32 = u32::MAX;
+/// The heap slot of a node's own entry; child `k` of a node sits at slot `k + 1`.
+const OWN_SLOT: u32 = 0;
 
-type EntryKey = (Share, u64, SmolStr, Target);
-type FrameworkKey = (Share, u64, SmolStr, FrameworkId);
+/// (share, allocation count, name rank, target).
+type EntryKey = (Share, u64, u32, u32);
+/// (share, allocation count, name rank, framework).
+type FrameworkKey = (Share, u64, u32, FrameworkId);
 
+#[derive(Clone)]
 struct RoleNode {
     path: SmolStr,
+    /// Rank of `path` among all entry names (tie-break in the parent).
+    path_rank: u32,
+    /// Rank of `<path>/.`, the name of this node's own entry.
+    own_rank: u32,
     parent: Option<usize>,
+    /// This node's slot in its parent's heap.
+    slot: u32,
     weight: u64,
     /// Frameworks registered in exactly this role.
     clients: usize,
@@ -115,33 +136,50 @@ struct RoleNode {
     own_count: u64,
     sub_alloc: Quantities,
     sub_count: u64,
-    /// Entries for this node's own frameworks and for its children with clients.
-    children: BTreeSet<EntryKey>,
-    own_key: Option<EntryKey>,
-    key_in_parent: Option<EntryKey>,
-    /// Active frameworks of this role, in order.
-    frameworks: BTreeSet<FrameworkKey>,
+    /// Child nodes, by slot − 1.
+    kids: Vec<usize>,
+    /// The own entry (if this role has clients) and the children with clients.
+    children: Heap<EntryKey>,
+    /// This role's frameworks, by slot.
+    members: Vec<Option<FrameworkId>>,
+    /// The active ones, keyed.
+    frameworks: Heap<FrameworkKey>,
 }
 
+#[derive(Clone)]
 struct FrameworkRec {
     name: SmolStr,
+    rank: u32,
     node: usize,
+    /// Slot in its role's `frameworks` heap.
+    slot: u32,
     alloc: Quantities,
     count: u64,
     active: bool,
-    key: Option<FrameworkKey>,
 }
 
 /// Where a walk over the role order is.
+#[derive(Clone, Debug, Default)]
 pub struct RoleWalk {
-    stack: Vec<(usize, Option<EntryKey>)>,
+    stack: Vec<(usize, Cursor<EntryKey>)>,
+    depth: usize,
 }
 
+/// Where a walk over one role's frameworks is.
+#[derive(Clone, Debug, Default)]
+pub struct FrameworkWalk {
+    cursor: Cursor<FrameworkKey>,
+}
+
+#[derive(Clone)]
 pub struct Sorter {
     nodes: Vec<RoleNode>,
     frameworks: Vec<Option<FrameworkRec>>,
     total: Quantities,
     excluded: Vec<bool>,
+    /// Names or the total changed: ranks and keys are rebuilt before the next use, and
+    /// re-keying is skipped until then.
+    dirty: bool,
 }
 
 const ROOT: usize = 0;
@@ -149,30 +187,34 @@ const ROOT: usize = 0;
 impl Default for Sorter {
     fn default() -> Self {
         Sorter {
-            nodes: vec![Self::new_node(SmolStr::default(), None, 1000)],
+            nodes: vec![Self::new_node(SmolStr::default(), None, 0)],
             frameworks: Vec::new(),
             total: Quantities::default(),
             excluded: Vec::new(),
+            dirty: true,
         }
     }
 }
 
 impl Sorter {
-    fn new_node(path: SmolStr, parent: Option<usize>, weight: u64) -> RoleNode {
+    fn new_node(path: SmolStr, parent: Option<usize>, slot: u32) -> RoleNode {
         RoleNode {
             path,
+            path_rank: 0,
+            own_rank: 0,
             parent,
-            weight,
+            slot,
+            weight: 1000,
             clients: 0,
             subtree_clients: 0,
             own_alloc: Quantities::default(),
             own_count: 0,
             sub_alloc: Quantities::default(),
             sub_count: 0,
-            children: BTreeSet::new(),
-            own_key: None,
-            key_in_parent: None,
-            frameworks: BTreeSet::new(),
+            kids: Vec::new(),
+            children: Heap::default(),
+            members: Vec::new(),
+            frameworks: Heap::default(),
         }
     }
 
@@ -185,12 +227,21 @@ impl Sorter {
                 prefix.push('/');
             }
             prefix.push_str(part);
-            node = match self.nodes.iter().position(|n| n.path == prefix) {
-                Some(i) => i,
+            node = match self.nodes[node]
+                .kids
+                .iter()
+                .copied()
+                .find(|&k| self.nodes[k].path == prefix)
+            {
+                Some(k) => k,
                 None => {
+                    let slot = self.nodes[node].kids.len() as u32 + 1;
                     self.nodes
-                        .push(Self::new_node(SmolStr::new(&prefix), Some(node), 1000));
-                    self.nodes.len() - 1
+                        .push(Self::new_node(SmolStr::new(&prefix), Some(node), slot));
+                    let k = self.nodes.len() - 1;
+                    self.nodes[node].kids.push(k);
+                    self.dirty = true;
+                    k
                 }
             };
         }
@@ -211,8 +262,7 @@ impl Sorter {
 
     fn own_entry(&self, node: usize) -> EntryKey {
         let n = &self.nodes[node];
-        let path = SmolStr::new(format!("{}/.", n.path));
-        (self.share(&n.own_alloc, 1000), n.own_count, path, Target::Own)
+        (self.share(&n.own_alloc, 1000), n.own_count, n.own_rank, OWN)
     }
 
     fn child_entry(&self, node: usize) -> EntryKey {
@@ -220,53 +270,63 @@ impl Sorter {
         (
             self.share(&n.sub_alloc, n.weight),
             n.sub_count,
-            n.path.clone(),
-            Target::Child(node),
+            n.path_rank,
+            node as u32,
         )
     }
 
     fn framework_key(&self, id: FrameworkId) -> FrameworkKey {
         let f = self.frameworks[id.index()].as_ref().expect("a known framework");
-        (self.share(&f.alloc, 1000), f.count, f.name.clone(), id)
+        (self.share(&f.alloc, 1000), f.count, f.rank, id)
     }
 
-    /// Puts `node`'s own entry where its current figures say.
+    /// Puts `node`'s own entry where its current figures say. A leaf role's own entry is
+    /// alone in its heap, where its key cannot matter; a first child's arrival rebuilds every
+    /// key anyway.
     fn rekey_own(&mut self, node: usize) {
-        if let Some(old) = self.nodes[node].own_key.take() {
-            self.nodes[node].children.remove(&old);
+        if self.dirty
+            || (self.nodes[node].kids.is_empty()
+                && !self.nodes[node].children.is_empty()
+                && self.nodes[node].clients > 0)
+        {
+            return;
         }
         if self.nodes[node].clients > 0 {
             let key = self.own_entry(node);
-            self.nodes[node].children.insert(key.clone());
-            self.nodes[node].own_key = Some(key);
+            self.nodes[node].children.set(OWN_SLOT, key);
+        } else {
+            self.nodes[node].children.remove(OWN_SLOT);
         }
     }
 
     /// Puts `node`'s entry in its parent where its current figures say.
     fn rekey_in_parent(&mut self, node: usize) {
+        if self.dirty {
+            return;
+        }
         let Some(parent) = self.nodes[node].parent else {
             return;
         };
-        if let Some(old) = self.nodes[node].key_in_parent.take() {
-            self.nodes[parent].children.remove(&old);
-        }
+        let slot = self.nodes[node].slot;
         if self.nodes[node].subtree_clients > 0 {
             let key = self.child_entry(node);
-            self.nodes[parent].children.insert(key.clone());
-            self.nodes[node].key_in_parent = Some(key);
+            self.nodes[parent].children.set(slot, key);
+        } else {
+            self.nodes[parent].children.remove(slot);
         }
     }
 
     fn rekey_framework(&mut self, id: FrameworkId) {
-        let f = self.frameworks[id.index()].as_mut().expect("a known framework");
-        let node = f.node;
-        if let Some(old) = f.key.take() {
-            self.nodes[node].frameworks.remove(&old);
+        if self.dirty {
+            return;
         }
-        if self.frameworks[id.index()].as_ref().expect("known").active {
+        let f = self.frameworks[id.index()].as_ref().expect("a known framework");
+        let (node, slot, active) = (f.node, f.slot, f.active);
+        if active {
             let key = self.framework_key(id);
-            self.nodes[node].frameworks.insert(key.clone());
-            self.frameworks[id.index()].as_mut().expect("known").key = Some(key);
+            self.nodes[node].frameworks.set(slot, key);
+        } else {
+            self.nodes[node].frameworks.remove(slot);
         }
     }
 
@@ -285,23 +345,31 @@ impl Sorter {
         if self.frameworks.len() <= i {
             self.frameworks.resize_with(i + 1, || None);
         }
+        let members = &mut self.nodes[node].members;
+        let slot = match members.iter().position(Option::is_none) {
+            Some(s) => s,
+            None => {
+                members.push(None);
+                members.len() - 1
+            }
+        };
+        members[slot] = Some(id);
         self.frameworks[i] = Some(FrameworkRec {
             name: SmolStr::new(name),
+            rank: 0,
             node,
+            slot: slot as u32,
             alloc: Quantities::default(),
             count: 0,
             active: true,
-            key: None,
         });
+        self.dirty = true;
         self.nodes[node].clients += 1;
         let mut n = Some(node);
         while let Some(x) = n {
             self.nodes[x].subtree_clients += 1;
             n = self.nodes[x].parent;
         }
-        self.rekey_own(node);
-        self.rekey_up(node);
-        self.rekey_framework(id);
     }
 
     pub fn remove_framework(&mut self, id: FrameworkId) {
@@ -309,17 +377,15 @@ impl Sorter {
             return;
         };
         let node = f.node;
-        if let Some(key) = &f.key {
-            self.nodes[node].frameworks.remove(key);
-        }
+        self.nodes[node].frameworks.remove(f.slot);
+        self.nodes[node].members[f.slot as usize] = None;
+        self.dirty = true;
         self.nodes[node].clients -= 1;
         let mut n = Some(node);
         while let Some(x) = n {
             self.nodes[x].subtree_clients -= 1;
             n = self.nodes[x].parent;
         }
-        self.rekey_own(node);
-        self.rekey_up(node);
     }
 
     /// An active framework is sorted (offered to); an inactive one keeps its allocation.
@@ -384,71 +450,111 @@ impl Sorter {
     pub fn set_total(&mut self, total: &Quantities, excluded: Vec<bool>) {
         self.total = total.clone();
         self.excluded = excluded;
+        self.dirty = true;
+        self.refresh();
+    }
+
+    /// Rebuilds name ranks and every key if anything made them stale.
+    pub fn refresh(&mut self) {
+        if !self.dirty {
+            return;
+        }
+        // Entry names: each node's path and, for its own entry, `<path>/.`; ranked as strings.
+        let mut names: Vec<(String, usize, bool)> = Vec::new();
+        for (i, n) in self.nodes.iter().enumerate().skip(1) {
+            names.push((n.path.to_string(), i, false));
+            names.push((format!("{}/.", n.path), i, true));
+        }
+        names.sort();
+        for (rank, (_, i, own)) in names.into_iter().enumerate() {
+            if own {
+                self.nodes[i].own_rank = rank as u32;
+            } else {
+                self.nodes[i].path_rank = rank as u32;
+            }
+        }
+        let mut fws: Vec<(SmolStr, usize)> = self
+            .frameworks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.as_ref().map(|f| (f.name.clone(), i)))
+            .collect();
+        fws.sort();
+        for (rank, (_, i)) in fws.into_iter().enumerate() {
+            self.frameworks[i].as_mut().expect("listed").rank = rank as u32;
+        }
+        self.dirty = false;
         for node in 0..self.nodes.len() {
             self.nodes[node].children.clear();
             self.nodes[node].frameworks.clear();
-            self.nodes[node].own_key = None;
-            self.nodes[node].key_in_parent = None;
         }
         for node in 0..self.nodes.len() {
             self.rekey_own(node);
             self.rekey_in_parent(node);
         }
         for i in 0..self.frameworks.len() {
-            if let Some(f) = self.frameworks[i].as_mut() {
-                f.key = None;
+            if self.frameworks[i].is_some() {
                 self.rekey_framework(FrameworkId(i as u32));
             }
         }
     }
 
+    /// A walk over the roles in DRF order, from the first.
     pub fn walk(&self) -> RoleWalk {
-        RoleWalk {
-            stack: vec![(ROOT, None)],
-        }
+        let mut walk = RoleWalk::default();
+        self.restart(&mut walk);
+        walk
     }
 
-    /// The next role in DRF order (a node whose own frameworks compete), after the ones the
-    /// walk has already returned. Entries re-keyed behind the walk's position may come up
-    /// again; callers skip what they have already handled.
+    /// Starts `walk` over again from the first role, reusing its memory.
+    pub fn restart(&self, walk: &mut RoleWalk) {
+        walk.depth = 0;
+        self.descend(walk, ROOT);
+    }
+
+    fn descend(&self, walk: &mut RoleWalk, node: usize) {
+        if walk.stack.len() <= walk.depth {
+            walk.stack.push((node, Cursor::default()));
+        }
+        let (n, cursor) = &mut walk.stack[walk.depth];
+        *n = node;
+        cursor.start(&self.nodes[node].children);
+        walk.depth += 1;
+    }
+
+    /// The next role in DRF order (a node whose own frameworks compete). The walk is valid
+    /// until the sorter changes; after an offer, callers restart it and skip what they have
+    /// already handled.
     pub fn next_role(&self, walk: &mut RoleWalk) -> Option<usize> {
         loop {
-            let (node, last) = walk.stack.last_mut()?;
-            let children = &self.nodes[*node].children;
-            let next = match last {
-                None => children.iter().next(),
-                Some(k) => children.range((Bound::Excluded(&*k), Bound::Unbounded)).next(),
+            if walk.depth == 0 {
+                return None;
             }
-            .cloned();
-            match next {
-                None => {
-                    walk.stack.pop();
-                }
-                Some(entry) => {
-                    let target = entry.3;
-                    let here = *node;
-                    *last = Some(entry);
-                    match target {
-                        Target::Own => return Some(here),
-                        Target::Child(c) => walk.stack.push((c, None)),
-                    }
-                }
+            let (node, cursor) = &mut walk.stack[walk.depth - 1];
+            let node = *node;
+            match cursor.next(&self.nodes[node].children) {
+                None => walk.depth -= 1,
+                Some((key, _)) if key.3 == OWN => return Some(node),
+                Some((key, _)) => self.descend(walk, key.3 as usize),
             }
         }
     }
 
-    /// The active framework of `role` that sorts right after `after` (first if `None`).
-    pub fn next_framework(&self, role: usize, after: Option<&FrameworkKey>) -> Option<FrameworkKey> {
-        let set = &self.nodes[role].frameworks;
-        match after {
-            None => set.iter().next(),
-            Some(k) => set.range((Bound::Excluded(k), Bound::Unbounded)).next(),
-        }
-        .cloned()
+    /// Starts a walk over `role`'s active frameworks in DRF order.
+    pub fn start_frameworks(&self, walk: &mut FrameworkWalk, role: usize) {
+        walk.cursor.start(&self.nodes[role].frameworks);
+    }
+
+    /// The next active framework of `role`, valid until the sorter changes.
+    pub fn next_framework(&self, walk: &mut FrameworkWalk, role: usize) -> Option<FrameworkId> {
+        walk.cursor
+            .next(&self.nodes[role].frameworks)
+            .map(|(key, _)| key.3)
     }
 
     /// Roles in DRF order, for tests and reports.
-    pub fn role_order(&self) -> Vec<String> {
+    pub fn role_order(&mut self) -> Vec<String> {
+        self.refresh();
         let mut walk = self.walk();
         let mut out = Vec::new();
         while let Some(node) = self.next_role(&mut walk) {
@@ -544,10 +650,12 @@ mod tests {
         s.add_framework(FrameworkId(1), "f1", "r");
         s.allocated(FrameworkId(0), &q(5, 5));
         s.set_active(FrameworkId(1), false);
+        s.refresh();
         let role = s.find_role("r").unwrap();
-        let first = s.next_framework(role, None).unwrap();
-        assert_eq!(first.3, FrameworkId(0));
-        assert!(s.next_framework(role, Some(&first)).is_none());
+        let mut walk = FrameworkWalk::default();
+        s.start_frameworks(&mut walk, role);
+        assert_eq!(s.next_framework(&mut walk, role), Some(FrameworkId(0)));
+        assert_eq!(s.next_framework(&mut walk, role), None);
         assert_eq!(s.role_share("r"), Some(0.5));
     }
 }

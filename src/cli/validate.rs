@@ -25,7 +25,7 @@ pub fn execute(args: &ValidateArgs) -> Result<(), Failure> {
         loaded.file,
         agents,
         s.cluster.len(),
-        s.frameworks.len(),
+        s.expanded_frameworks().len(),
         s.events.len(),
         s.duration
     );

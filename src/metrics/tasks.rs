@@ -67,6 +67,8 @@ pub struct TaskTracker {
     pub counts: TaskCounts,
     /// Queue delays in nanoseconds, in launch order.
     delays: Vec<u64>,
+    /// When the latest launch happened.
+    pub last_launch: Option<Instant>,
 }
 
 impl TaskTracker {
@@ -109,6 +111,7 @@ impl TaskTracker {
             t.launched = Some(now);
             let delay = t.submitted.map(|s| (now - s).as_nanos());
             self.counts.launched += 1;
+            self.last_launch = Some(now);
             if let Some(d) = delay {
                 self.delays.push(d);
             }

@@ -57,6 +57,8 @@ pub struct TasksSummary {
     pub lost: u64,
     pub error: u64,
     pub dropped: u64,
+    /// When the last submitted task reached TASK_RUNNING, if every one did; else null.
+    pub all_launched_s: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -88,7 +88,7 @@ pub fn run(
             registered: c.agents_added,
             unreachable: c.agents_unreachable,
         },
-        frameworks: scenario.frameworks.len() as u64,
+        frameworks: scenario.expanded_frameworks().len() as u64,
         tasks: TasksSummary {
             submitted: t.submitted,
             launched: t.launched,
@@ -98,6 +98,7 @@ pub fn run(
             lost: t.lost,
             error: t.error,
             dropped: t.dropped,
+            all_launched_s: c.all_launched_at().map(|at| at.as_secs_f64()),
         },
         offers: OffersSummary {
             made: c.offers.made,

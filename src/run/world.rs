@@ -104,9 +104,9 @@ impl World {
             },
             refuse_seconds: s.master.refuse_seconds,
             roles: s
-                .roles
-                .iter()
-                .map(|r| RoleConfig {
+                .expanded_roles()
+                .into_iter()
+                .map(|(_, r)| RoleConfig {
                     name: r.name.clone(),
                     weight: r.weight,
                     quota: r.quota.as_ref().map(|q| Quota {
@@ -132,12 +132,9 @@ impl World {
             agent_template,
             default_refuse: s.master.refuse_seconds,
             frameworks: s
-                .frameworks
-                .iter()
-                .map(|f| FrameworkSlot {
-                    spec: f.clone(),
-                    node: None,
-                })
+                .expanded_frameworks()
+                .into_iter()
+                .map(|(_, spec)| FrameworkSlot { spec, node: None })
                 .collect(),
             actions: Vec::new(),
             feeds: Vec::new(),
@@ -151,11 +148,7 @@ impl World {
         for (i, e) in s.events.iter().enumerate() {
             let action = match e.action() {
                 Action::AddFramework(name) => {
-                    let f = s
-                        .frameworks
-                        .iter()
-                        .position(|f| f.name == name)
-                        .expect("validated");
+                    let f = world.frameworks.iter().position(|f| f.spec.name == name).expect("validated");
                     WorldAction::StartFramework(f)
                 }
                 other => WorldAction::Scenario(other),
@@ -163,7 +156,7 @@ impl World {
             timed.push((Instant::ZERO + e.at, i, action));
         }
         // Frameworks that start by themselves come before same-time events.
-        for (i, f) in s.frameworks.iter().enumerate() {
+        for (i, f) in world.frameworks.iter().map(|f| &f.spec).enumerate() {
             if let Start::At(at) = f.start {
                 timed.push((Instant::ZERO + at, 0, WorldAction::StartFramework(i)));
             }

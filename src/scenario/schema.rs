@@ -73,8 +73,11 @@ impl Default for MasterSpec {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoleSpec {
-    /// Hierarchical with `/`: `eng/web`.
+    /// Hierarchical with `/`: `eng/web`. With `instances`, `{i}` in it becomes 1, 2, ...
     pub name: String,
+    /// Declares this many roles at once (`name` must hold `{i}`).
+    #[serde(default)]
+    pub instances: Option<u32>,
     #[serde(default = "one")]
     pub weight: f64,
     #[serde(default)]
@@ -214,9 +217,14 @@ pub enum OnOffer {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FrameworkSpec {
+    /// With `instances`, each copy is named `<name>-<i>` (or `name` with `{i}` replaced).
     pub name: String,
+    /// With `instances`, `{i}` in it becomes the copy's number.
     #[serde(default = "default_role")]
     pub role: String,
+    /// Runs this many identical frameworks (a fleet), numbered from 1.
+    #[serde(default)]
+    pub instances: Option<u32>,
     #[serde(rename = "type")]
     pub kind: FrameworkKind,
     #[serde(default = "start_now")]
@@ -385,6 +393,49 @@ pub enum Action {
     SetQuota(SetQuota),
     Suppress(String),
     Revive(String),
+}
+
+impl Scenario {
+    /// Roles with `instances` expanded, each with the index of the entry it came from.
+    pub fn expanded_roles(&self) -> Vec<(usize, RoleSpec)> {
+        let mut out = Vec::new();
+        for (k, r) in self.roles.iter().enumerate() {
+            match r.instances {
+                None => out.push((k, r.clone())),
+                Some(n) => {
+                    for i in 1..=n {
+                        let mut copy = r.clone();
+                        copy.name = r.name.replace("{i}", &i.to_string());
+                        copy.instances = None;
+                        out.push((k, copy));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Frameworks with `instances` expanded, each with the index of the entry it came from.
+    pub fn expanded_frameworks(&self) -> Vec<(usize, FrameworkSpec)> {
+        let mut out = Vec::new();
+        for (k, f) in self.frameworks.iter().enumerate() {
+            match f.instances {
+                None => out.push((k, f.clone())),
+                Some(n) => {
+                    for i in 1..=n {
+                        let mut copy = f.clone();
+                        let i = i.to_string();
+                        copy.name =
+                            if f.name.contains("{i}") { f.name.replace("{i}", &i) } else { format!("{}-{i}", f.name) };
+                        copy.role = f.role.replace("{i}", &i);
+                        copy.instances = None;
+                        out.push((k, copy));
+                    }
+                }
+            }
+        }
+        out
+    }
 }
 
 impl EventSpec {

@@ -83,7 +83,13 @@ pub fn validate(s: &Scenario, doc: &Node) -> Result<(), Error> {
     let roles = check_roles(s, &c)?;
     check_network(s, &c)?;
     let mut agents = check_cluster(s, &c, &roles)?;
-    let frameworks = check_frameworks(s, &c, &roles)?;
+    for (i, f) in s.frameworks.iter().enumerate() {
+        if f.instances == Some(0) {
+            return Err(c.err(&["frameworks", &i.to_string(), "instances"], "instances must be at least 1"));
+        }
+    }
+    let expanded = s.expanded_frameworks();
+    let frameworks = check_frameworks(&expanded, &c, &roles)?;
     check_events(s, &c, &roles, &mut agents, &frameworks)?;
     if !s.faults.is_empty() {
         return Err(c.err(
@@ -158,6 +164,19 @@ impl Roles {
 fn check_roles(s: &Scenario, c: &Checker) -> Result<Roles, Error> {
     let mut declared = BTreeSet::new();
     for (i, role) in s.roles.iter().enumerate() {
+        let i = i.to_string();
+        match role.instances {
+            Some(0) => return Err(c.err(&["roles", i.as_str(), "instances"], "instances must be at least 1")),
+            Some(_) if !role.name.contains("{i}") => {
+                return Err(c.err(
+                    &["roles", i.as_str(), "name"],
+                    format!("\"{}\" declares several roles, so its name needs {{i}} for their numbers", role.name),
+                ));
+            }
+            _ => {}
+        }
+    }
+    for (i, role) in s.expanded_roles() {
         let i = i.to_string();
         let at = |key: &'static str| vec!["roles", i.as_str(), key];
         if role.name == resources::UNRESERVED_ROLE {
@@ -299,9 +318,13 @@ fn check_cluster(s: &Scenario, c: &Checker, roles: &Roles) -> Result<Agents, Err
 /// Framework name → its spec, for event checks.
 type Frameworks<'a> = BTreeMap<&'a str, &'a FrameworkSpec>;
 
-fn check_frameworks<'a>(s: &'a Scenario, c: &Checker, roles: &Roles) -> Result<Frameworks<'a>, Error> {
+fn check_frameworks<'a>(
+    expanded: &'a [(usize, FrameworkSpec)],
+    c: &Checker,
+    roles: &Roles,
+) -> Result<Frameworks<'a>, Error> {
     let mut seen = Frameworks::new();
-    for (i, f) in s.frameworks.iter().enumerate() {
+    for (i, f) in expanded {
         let i = i.to_string();
         let at = |key: &'static str| vec!["frameworks", i.as_str(), key];
         if !plain_name(&f.name) {

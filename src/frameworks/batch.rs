@@ -7,7 +7,11 @@
 //!   do not fit.
 //! - What an accept leaves unused, and every offer it cannot use, is declined with
 //!   `refuse_seconds`.
-//! - It suppresses offers when its queue is empty and revives when work arrives.
+//! - It suppresses offers once its queue has been empty for `suppress_after`, and revives
+//!   when work arrives, at most once per `min_revive_interval` (a revive clears the
+//!   framework's decline filters and makes the master offer every agent, so a framework that
+//!   revived on every arrival would flood itself with offers; Marathon limits revives the
+//!   same way).
 //! - Tasks lost to infrastructure (agent lost, offer gone) are queued again under a new id;
 //!   tasks that fail, are killed or are malformed are not retried.
 
@@ -34,11 +38,35 @@ pub struct BatchConfig {
     /// The decline filter to ask for; `None`: the master's default.
     pub refuse_seconds: Option<Duration>,
     pub failover_timeout: Duration,
+    /// Suppress offers once the queue has been empty this long (zero: at once).
+    pub suppress_after: Duration,
+    /// Revive at most this often.
+    pub min_revive_interval: Duration,
+}
+
+impl BatchConfig {
+    /// A batch framework with the defaults: suppress after 10 s idle, revive at most every 5 s.
+    pub fn new(name: impl Into<String>, role: impl Into<String>, master: NodeId) -> BatchConfig {
+        BatchConfig {
+            name: name.into(),
+            role: role.into(),
+            master,
+            max_tasks_per_offer: None,
+            refuse_seconds: None,
+            failover_timeout: Duration::ZERO,
+            suppress_after: Duration::from_secs(10),
+            min_revive_interval: Duration::from_secs(5),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BatchTimer {
     Register,
+    /// The queue has been empty since this timer was armed: time to suppress.
+    Idle,
+    /// A revive held back by `min_revive_interval` is due.
+    Revive,
 }
 
 struct Queued {
@@ -65,6 +93,7 @@ pub struct Batch {
     /// Launched tasks not yet ended, with what they asked for (to retry them if lost).
     in_flight: std::collections::BTreeMap<TaskId, TaskRequest>,
     suppressed: bool,
+    last_revive: Option<Instant>,
     next_task: u64,
     stats: BatchStats,
 }
@@ -85,6 +114,7 @@ impl Batch {
             unannounced: Vec::new(),
             in_flight: std::collections::BTreeMap::new(),
             suppressed: false,
+            last_revive: None,
             next_task: 0,
             stats: BatchStats::default(),
         }
@@ -118,19 +148,43 @@ impl Batch {
         self.queue.push_back(Queued { id, request });
     }
 
-    /// Asks for offers again if there is work and we had stopped asking.
+    /// Asks for offers again if there is work and we had stopped asking, no sooner than
+    /// `min_revive_interval` after the last revive.
     fn revive_if_needed(&mut self, ctx: &mut BatchCtx<'_>) {
-        if self.suppressed && !self.queue.is_empty() && self.framework().is_some() {
-            self.suppressed = false;
-            ctx.send(self.config.master, Msg::Revive);
+        if self.queue.is_empty() || self.framework().is_none() {
+            return;
+        }
+        ctx.cancel_timer(BatchTimer::Idle);
+        if !self.suppressed {
+            return;
+        }
+        let now = ctx.now();
+        match self.last_revive {
+            Some(last) if now < last + self.config.min_revive_interval => {
+                ctx.set_timer(BatchTimer::Revive, last + self.config.min_revive_interval);
+            }
+            _ => {
+                self.suppressed = false;
+                self.last_revive = Some(now);
+                ctx.send(self.config.master, Msg::Revive);
+            }
         }
     }
 
+    /// Starts the idle countdown once the queue is empty; suppresses at its end.
     fn suppress_if_idle(&mut self, ctx: &mut BatchCtx<'_>) {
         if !self.suppressed && self.queue.is_empty() && self.framework().is_some() {
-            self.suppressed = true;
-            ctx.send(self.config.master, Msg::Suppress);
+            if self.config.suppress_after.is_zero() {
+                self.suppress(ctx);
+            } else {
+                ctx.set_timer_after(BatchTimer::Idle, self.config.suppress_after);
+            }
         }
+    }
+
+    fn suppress(&mut self, ctx: &mut BatchCtx<'_>) {
+        self.suppressed = true;
+        ctx.send(self.config.master, Msg::Suppress);
     }
 
     /// First fit of queued tasks into one offer.
@@ -263,6 +317,12 @@ impl Process for Batch {
     fn on_timer(&mut self, ctx: &mut BatchCtx<'_>, timer: BatchTimer) {
         match timer {
             BatchTimer::Register => self.registrar.attempt(ctx, BatchTimer::Register),
+            BatchTimer::Idle => {
+                if !self.suppressed && self.queue.is_empty() {
+                    self.suppress(ctx);
+                }
+            }
+            BatchTimer::Revive => self.revive_if_needed(ctx),
         }
     }
 }

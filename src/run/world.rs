@@ -200,14 +200,16 @@ impl World {
                 self.sim.add_process(name, Scripted::new(config))
             }
             FrameworkKind::Batch => {
-                let config = BatchConfig {
-                    name: spec.name.clone(),
-                    role: spec.role.clone(),
-                    master: self.master,
-                    max_tasks_per_offer: spec.max_tasks_per_offer,
-                    refuse_seconds: spec.refuse_seconds,
-                    failover_timeout: spec.failover_timeout,
-                };
+                let mut config = BatchConfig::new(spec.name.clone(), spec.role.clone(), self.master);
+                config.max_tasks_per_offer = spec.max_tasks_per_offer;
+                config.refuse_seconds = spec.refuse_seconds;
+                config.failover_timeout = spec.failover_timeout;
+                if let Some(d) = spec.suppress_after {
+                    config.suppress_after = d;
+                }
+                if let Some(d) = spec.min_revive_interval {
+                    config.min_revive_interval = d;
+                }
                 self.sim.add_process(name, Batch::new(config))
             }
         };

@@ -244,6 +244,12 @@ pub struct FrameworkSpec {
     /// `batch` only: at most this many tasks launched per offer (absent: unlimited).
     #[serde(default)]
     pub max_tasks_per_offer: Option<u32>,
+    /// `batch` only: suppress offers once the queue has been empty this long (default 10s).
+    #[serde(default)]
+    pub suppress_after: Option<Duration>,
+    /// `batch` only: revive at most this often (default 5s).
+    #[serde(default)]
+    pub min_revive_interval: Option<Duration>,
 }
 
 fn default_role() -> String {

@@ -362,6 +362,12 @@ fn check_frameworks<'a>(
                 if f.max_tasks_per_offer.is_some() {
                     return Err(not_for("max_tasks_per_offer"));
                 }
+                if f.suppress_after.is_some() {
+                    return Err(not_for("suppress_after"));
+                }
+                if f.min_revive_interval.is_some() {
+                    return Err(not_for("min_revive_interval"));
+                }
             }
             FrameworkKind::Batch => {
                 if f.on_offer.is_some() {

@@ -344,3 +344,6 @@ impl Process for Agent {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -106,3 +106,284 @@ fn the_invariant_catches_an_agent_that_should_have_been_marked_unreachable() {
     let err = m.check_invariants().unwrap_err();
     assert!(err.contains("missed 5 pings"), "{err}");
 }
+
+// --- The scheduler API ----------------------------------------------------------------
+
+use crate::process::{TaskOutcome, TaskRun};
+use crate::proto::{Accept, OfferId, Reason, StatusUpdate, TaskId, TaskInfo, TaskState};
+
+const AGENT: NodeId = NodeId(10);
+const FRAMEWORK: NodeId = NodeId(20);
+
+fn fw_register(m: &mut Master) -> Vec<Effect<Msg, MasterTimer>> {
+    let msg = Msg::RegisterFramework(Box::new(crate::proto::RegisterFramework {
+        name: "f".into(),
+        role: "*".into(),
+        failover_timeout: Duration::ZERO,
+    }));
+    deliver(m, at(1), FRAMEWORK, msg)
+}
+
+/// A master with one agent (cpus:4;mem:4096) and one framework that holds an offer of it.
+fn offered() -> (Master, OfferId) {
+    let mut m = Master::new(MasterConfig::default()).unwrap();
+    let msg = Msg::RegisterAgent(Box::new(RegisterAgent {
+        name: "a".into(),
+        resources: Resources::parse("cpus:4;mem:4096").unwrap(),
+    }));
+    deliver(&mut m, at(0), AGENT, msg);
+    fw_register(&mut m);
+    let effects = fire(&mut m, at(1), MasterTimer::Allocate);
+    let offer = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Send {
+                to,
+                msg: Msg::Offers(offers),
+            } if *to == FRAMEWORK => Some(offers[0].id),
+            _ => None,
+        })
+        .expect("the framework is offered the agent");
+    (m, offer)
+}
+
+fn task(id: u64, resources: &str) -> TaskInfo {
+    TaskInfo {
+        id: TaskId(id),
+        resources: Resources::parse(resources).unwrap(),
+        run: TaskRun {
+            duration: None,
+            outcome: TaskOutcome::Succeed,
+        },
+    }
+}
+
+fn updates_to_framework(effects: &[Effect<Msg, MasterTimer>]) -> Vec<(TaskId, TaskState, Option<Reason>)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send {
+                to,
+                msg: Msg::Update(u),
+            } if *to == FRAMEWORK => Some((u.task, u.state, u.reason)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn accept_launches_what_fits_and_refuses_the_rest_without_crashing() {
+    let (mut m, offer) = offered();
+    let accept = Accept {
+        offer,
+        tasks: vec![
+            task(1, "cpus:1;mem:1024"),
+            task(2, "cpus:8;mem:1024"),
+            task(1, "cpus:1;mem:1024"),
+            task(3, ""),
+        ],
+        refuse_seconds: None,
+    };
+    let effects = deliver(&mut m, at(2), FRAMEWORK, Msg::Accept(Box::new(accept)));
+    let launched: Vec<TaskId> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send {
+                to: AGENT,
+                msg: Msg::RunTask(run),
+            } => Some(run.task.id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(launched, vec![TaskId(1)]);
+    assert_eq!(
+        updates_to_framework(&effects),
+        vec![
+            (TaskId(2), TaskState::Error, Some(Reason::TaskInvalid)),
+            (TaskId(1), TaskState::Error, Some(Reason::TaskInvalid)),
+            (TaskId(3), TaskState::Error, Some(Reason::TaskInvalid)),
+        ]
+    );
+    assert_eq!(m.known_tasks(), 1);
+    assert_eq!(m.outstanding_offers(), 0);
+}
+
+#[test]
+fn tasks_on_a_gone_offer_are_dropped() {
+    let (mut m, offer) = offered();
+    deliver(
+        &mut m,
+        at(2),
+        FRAMEWORK,
+        Msg::Decline {
+            offer,
+            refuse_seconds: None,
+        },
+    );
+    let accept = Accept {
+        offer,
+        tasks: vec![task(1, "cpus:1")],
+        refuse_seconds: None,
+    };
+    let effects = deliver(&mut m, at(3), FRAMEWORK, Msg::Accept(Box::new(accept)));
+    assert_eq!(
+        updates_to_framework(&effects),
+        vec![(TaskId(1), TaskState::Dropped, Some(Reason::InvalidOffers))]
+    );
+    assert_eq!(m.known_tasks(), 0);
+}
+
+fn agent_update(task: u64, state: TaskState, uuid: u64) -> Msg {
+    Msg::AgentUpdate(Box::new(StatusUpdate {
+        framework: crate::ids::FrameworkId(0),
+        task: TaskId(task),
+        agent: Some(AgentId(0)),
+        state,
+        reason: None,
+        message: String::new(),
+        uuid: Some(uuid),
+    }))
+}
+
+#[test]
+fn updates_are_forwarded_acknowledgements_relayed_and_ended_tasks_forgotten() {
+    let (mut m, offer) = offered();
+    let accept = Accept {
+        offer,
+        tasks: vec![task(1, "cpus:1;mem:1024")],
+        refuse_seconds: None,
+    };
+    deliver(&mut m, at(2), FRAMEWORK, Msg::Accept(Box::new(accept)));
+    let effects = deliver(&mut m, at(3), AGENT, agent_update(1, TaskState::Running, 7));
+    assert_eq!(
+        updates_to_framework(&effects),
+        vec![(TaskId(1), TaskState::Running, None)]
+    );
+    let effects = deliver(
+        &mut m,
+        at(3),
+        FRAMEWORK,
+        Msg::Acknowledge {
+            agent: AgentId(0),
+            task: TaskId(1),
+            uuid: 7,
+        },
+    );
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Send {
+            to: AGENT,
+            msg: Msg::AgentAck { uuid: 7, .. }
+        }
+    )));
+    deliver(&mut m, at(4), AGENT, agent_update(1, TaskState::Finished, 8));
+    assert_eq!(
+        m.known_tasks(),
+        1,
+        "kept until the terminal update is acknowledged"
+    );
+    deliver(
+        &mut m,
+        at(4),
+        FRAMEWORK,
+        Msg::Acknowledge {
+            agent: AgentId(0),
+            task: TaskId(1),
+            uuid: 8,
+        },
+    );
+    assert_eq!(m.known_tasks(), 0);
+    assert!(m.agent_info(AgentId(0)).used.is_empty(), "its resources are back");
+}
+
+#[test]
+fn kill_and_reconciliation_answer_from_the_masters_view() {
+    let (mut m, offer) = offered();
+    let accept = Accept {
+        offer,
+        tasks: vec![task(1, "cpus:1;mem:1024")],
+        refuse_seconds: None,
+    };
+    deliver(&mut m, at(2), FRAMEWORK, Msg::Accept(Box::new(accept)));
+    deliver(&mut m, at(3), AGENT, agent_update(1, TaskState::Running, 1));
+    let effects = deliver(&mut m, at(4), FRAMEWORK, Msg::Kill { task: TaskId(1) });
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Send {
+            to: AGENT,
+            msg: Msg::KillTask { task: TaskId(1), .. }
+        }
+    )));
+    let effects = deliver(&mut m, at(4), FRAMEWORK, Msg::Kill { task: TaskId(9) });
+    assert_eq!(
+        updates_to_framework(&effects),
+        vec![(TaskId(9), TaskState::Lost, Some(Reason::Reconciliation))]
+    );
+    let effects = deliver(
+        &mut m,
+        at(5),
+        FRAMEWORK,
+        Msg::Reconcile(Box::new(vec![TaskId(1), TaskId(9)])),
+    );
+    assert_eq!(
+        updates_to_framework(&effects),
+        vec![
+            (TaskId(1), TaskState::Running, Some(Reason::Reconciliation)),
+            (TaskId(9), TaskState::Lost, Some(Reason::Reconciliation))
+        ]
+    );
+    let implicit = deliver(&mut m, at(5), FRAMEWORK, Msg::Reconcile(Box::default()));
+    assert_eq!(
+        updates_to_framework(&implicit),
+        vec![(TaskId(1), TaskState::Running, Some(Reason::Reconciliation))]
+    );
+}
+
+#[test]
+fn a_lost_agent_takes_its_offers_and_tasks_with_it() {
+    let (mut m, offer) = offered();
+    let accept = Accept {
+        offer,
+        tasks: vec![task(1, "cpus:1;mem:1024")],
+        refuse_seconds: Some(Duration::ZERO),
+    };
+    deliver(&mut m, at(2), FRAMEWORK, Msg::Accept(Box::new(accept)));
+    fire(&mut m, at(3), MasterTimer::BatchAllocation);
+    assert_eq!(m.outstanding_offers(), 1, "the unused part is offered again");
+    let mut effects = Vec::new();
+    for round in 1..=5 {
+        effects = fire(&mut m, at(15 * round), MasterTimer::Ping(AgentId(0)));
+    }
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Send {
+            to: FRAMEWORK,
+            msg: Msg::Rescind { .. }
+        }
+    )));
+    assert_eq!(
+        updates_to_framework(&effects),
+        vec![(TaskId(1), TaskState::Lost, Some(Reason::AgentUnreachable))]
+    );
+    assert_eq!((m.outstanding_offers(), m.known_tasks()), (0, 0));
+}
+
+#[test]
+fn an_illegal_task_transition_breaks_an_invariant() {
+    let (mut m, offer) = offered();
+    let accept = Accept {
+        offer,
+        tasks: vec![task(1, "cpus:1;mem:1024")],
+        refuse_seconds: None,
+    };
+    deliver(&mut m, at(2), FRAMEWORK, Msg::Accept(Box::new(accept)));
+    deliver(&mut m, at(3), AGENT, agent_update(1, TaskState::Finished, 1));
+    let mut rec = Rec::new(1, "master");
+    m.on_message(
+        &mut Ctx::new(at(4), NodeId(0), &mut rec),
+        AGENT,
+        agent_update(1, TaskState::Running, 2),
+    );
+    let err = m.check_invariants().unwrap_err();
+    assert!(err.contains("went from TASK_FINISHED to TASK_RUNNING"), "{err}");
+}

@@ -305,7 +305,11 @@ impl Collector {
     /// When the last submitted task was launched, if every submitted task was.
     pub fn all_launched_at(&self) -> Option<Instant> {
         let c = self.tasks.counts;
-        if c.submitted > 0 && c.launched >= c.submitted { self.tasks.last_launch } else { None }
+        if c.submitted > 0 && c.launched >= c.submitted {
+            self.tasks.last_launch
+        } else {
+            None
+        }
     }
 
     pub fn queue_delay(&mut self) -> DelayStats {

@@ -148,7 +148,11 @@ impl World {
         for (i, e) in s.events.iter().enumerate() {
             let action = match e.action() {
                 Action::AddFramework(name) => {
-                    let f = world.frameworks.iter().position(|f| f.spec.name == name).expect("validated");
+                    let f = world
+                        .frameworks
+                        .iter()
+                        .position(|f| f.spec.name == name)
+                        .expect("validated");
                     WorldAction::StartFramework(f)
                 }
                 other => WorldAction::Scenario(other),

@@ -431,8 +431,11 @@ impl Scenario {
                     for i in 1..=n {
                         let mut copy = f.clone();
                         let i = i.to_string();
-                        copy.name =
-                            if f.name.contains("{i}") { f.name.replace("{i}", &i) } else { format!("{}-{i}", f.name) };
+                        copy.name = if f.name.contains("{i}") {
+                            f.name.replace("{i}", &i)
+                        } else {
+                            format!("{}-{i}", f.name)
+                        };
                         copy.role = f.role.replace("{i}", &i);
                         copy.instances = None;
                         out.push((k, copy));

@@ -85,7 +85,10 @@ pub fn validate(s: &Scenario, doc: &Node) -> Result<(), Error> {
     let mut agents = check_cluster(s, &c, &roles)?;
     for (i, f) in s.frameworks.iter().enumerate() {
         if f.instances == Some(0) {
-            return Err(c.err(&["frameworks", &i.to_string(), "instances"], "instances must be at least 1"));
+            return Err(c.err(
+                &["frameworks", &i.to_string(), "instances"],
+                "instances must be at least 1",
+            ));
         }
     }
     let expanded = s.expanded_frameworks();
@@ -166,11 +169,19 @@ fn check_roles(s: &Scenario, c: &Checker) -> Result<Roles, Error> {
     for (i, role) in s.roles.iter().enumerate() {
         let i = i.to_string();
         match role.instances {
-            Some(0) => return Err(c.err(&["roles", i.as_str(), "instances"], "instances must be at least 1")),
+            Some(0) => {
+                return Err(c.err(
+                    &["roles", i.as_str(), "instances"],
+                    "instances must be at least 1",
+                ));
+            }
             Some(_) if !role.name.contains("{i}") => {
                 return Err(c.err(
                     &["roles", i.as_str(), "name"],
-                    format!("\"{}\" declares several roles, so its name needs {{i}} for their numbers", role.name),
+                    format!(
+                        "\"{}\" declares several roles, so its name needs {{i}} for their numbers",
+                        role.name
+                    ),
                 ));
             }
             _ => {}

@@ -326,3 +326,6 @@ impl Process for Batch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

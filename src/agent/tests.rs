@@ -1,0 +1,203 @@
+//! The agent driven directly through the seam.
+
+use super::*;
+use crate::process::{Effect, Recorder, TaskOutcome, TaskRun};
+use crate::proto::TaskInfo;
+use crate::time::Instant;
+
+const MASTER: NodeId = NodeId(0);
+type Effects = Vec<Effect<Msg, AgentTimer>>;
+
+fn at(secs: u64) -> Instant {
+    Instant::ZERO + Duration::from_secs(secs)
+}
+
+fn call(
+    agent: &mut Agent,
+    now: Instant,
+    f: impl FnOnce(&mut Agent, &mut Ctx<'_, Msg, AgentTimer>),
+) -> Effects {
+    let mut rec = Recorder::new(1, "agent");
+    f(agent, &mut Ctx::new(now, NodeId(5), &mut rec));
+    agent.check_invariants().expect("invariants hold");
+    rec.effects
+}
+
+fn registered() -> Agent {
+    let mut a = Agent::new(AgentConfig::new(
+        "a",
+        Resources::parse("cpus:4;mem:4096").unwrap(),
+        MASTER,
+    ));
+    call(&mut a, at(0), |a, ctx| a.on_start(ctx));
+    call(&mut a, at(0), |a, ctx| {
+        a.on_message(ctx, MASTER, Msg::AgentRegistered { agent: AgentId(3) })
+    });
+    a
+}
+
+fn run(id: u64, resources: &str) -> Msg {
+    Msg::RunTask(Box::new(RunTask {
+        framework: FrameworkId(1),
+        task: TaskInfo {
+            id: TaskId(id),
+            resources: Resources::parse(resources).unwrap(),
+            run: TaskRun {
+                duration: Some(Duration::from_secs(60)),
+                outcome: TaskOutcome::Succeed,
+            },
+        },
+    }))
+}
+
+fn sent_updates(effects: &Effects) -> Vec<(TaskState, u64)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send {
+                msg: Msg::AgentUpdate(u),
+                ..
+            } => Some((u.state, u.uuid.unwrap())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn updates_are_retried_with_doubling_backoff_until_acknowledged() {
+    let mut a = registered();
+    let effects = call(&mut a, at(1), |a, ctx| {
+        a.on_message(ctx, MASTER, run(7, "cpus:1;mem:1024"))
+    });
+    assert!(effects.iter().any(|e| matches!(e, Effect::Launch(spec) if spec.resources == Resources::parse("cpus:1;mem:1024").unwrap())));
+    let (state, uuid) = sent_updates(&effects)[0];
+    assert_eq!(state, TaskState::Running);
+    let retry = AgentTimer::StatusRetry(FrameworkId(1), TaskId(7));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::SetTimer { timer, at: t } if *timer == retry && *t == at(11)))
+    );
+    // Unacknowledged: re-sent after 10 s, then 20 s, 40 s ...
+    let mut now = 11;
+    for wait in [20u64, 40, 80] {
+        let effects = call(&mut a, at(now), |a, ctx| a.on_timer(ctx, retry.clone()));
+        assert_eq!(sent_updates(&effects), vec![(TaskState::Running, uuid)]);
+        assert!(
+            effects
+                .iter()
+                .any(|e| matches!(e, Effect::SetTimer { at: t, .. } if *t == at(now + wait)))
+        );
+        now += wait;
+    }
+    // Acknowledged: the retry stops.
+    let effects = call(&mut a, at(now), |a, ctx| {
+        a.on_message(
+            ctx,
+            MASTER,
+            Msg::AgentAck {
+                framework: FrameworkId(1),
+                task: TaskId(7),
+                uuid,
+            },
+        )
+    });
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::CancelTimer { timer } if *timer == retry))
+    );
+    assert_eq!(a.running_tasks(), 1);
+}
+
+#[test]
+fn the_retry_backoff_is_capped_at_ten_minutes() {
+    let mut a = registered();
+    call(&mut a, at(1), |a, ctx| {
+        a.on_message(ctx, MASTER, run(7, "cpus:1"))
+    });
+    let retry = AgentTimer::StatusRetry(FrameworkId(1), TaskId(7));
+    let mut last = Duration::ZERO;
+    for _ in 0..12 {
+        let effects = call(&mut a, at(1000), |a, ctx| a.on_timer(ctx, retry.clone()));
+        last = effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::SetTimer { at: t, .. } => Some(*t - at(1000)),
+                _ => None,
+            })
+            .unwrap();
+    }
+    assert_eq!(last, Duration::from_mins(10));
+}
+
+#[test]
+fn an_ended_task_reports_in_order_and_is_forgotten_once_acknowledged() {
+    let mut a = registered();
+    let effects = call(&mut a, at(1), |a, ctx| {
+        a.on_message(ctx, MASTER, run(7, "cpus:1"))
+    });
+    let (_, running) = sent_updates(&effects)[0];
+    let key = effects
+        .iter()
+        .find_map(|e| {
+            if let Effect::Launch(s) = e {
+                Some(s.key)
+            } else {
+                None
+            }
+        })
+        .unwrap();
+    // The task finishes before RUNNING is acknowledged: FINISHED waits its turn.
+    let effects = call(&mut a, at(61), |a, ctx| {
+        a.on_task_exit(
+            ctx,
+            TaskExit {
+                key,
+                reason: ExitReason::Finished,
+            },
+        )
+    });
+    assert!(
+        sent_updates(&effects).is_empty(),
+        "one update in flight at a time"
+    );
+    let effects = call(&mut a, at(62), |a, ctx| {
+        a.on_message(
+            ctx,
+            MASTER,
+            Msg::AgentAck {
+                framework: FrameworkId(1),
+                task: TaskId(7),
+                uuid: running,
+            },
+        )
+    });
+    let (state, finished) = sent_updates(&effects)[0];
+    assert_eq!(state, TaskState::Finished);
+    call(&mut a, at(63), |a, ctx| {
+        a.on_message(
+            ctx,
+            MASTER,
+            Msg::AgentAck {
+                framework: FrameworkId(1),
+                task: TaskId(7),
+                uuid: finished,
+            },
+        )
+    });
+    assert!(a.tasks.is_empty());
+}
+
+#[test]
+fn a_task_that_does_not_fit_is_refused_not_run() {
+    let mut a = registered();
+    call(&mut a, at(1), |a, ctx| {
+        a.on_message(ctx, MASTER, run(1, "cpus:3"))
+    });
+    let effects = call(&mut a, at(1), |a, ctx| {
+        a.on_message(ctx, MASTER, run(2, "cpus:3"))
+    });
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Launch(_))));
+    assert_eq!(sent_updates(&effects)[0].0, TaskState::Error);
+}

@@ -1,0 +1,175 @@
+//! The batch framework driven directly through the seam.
+
+use super::*;
+use crate::ids::AgentId;
+use crate::process::{Effect, Recorder, TaskOutcome, TaskRun};
+use crate::proto::OfferId;
+use crate::resources::Resources;
+
+const MASTER: NodeId = NodeId(0);
+type Effects = Vec<Effect<Msg, BatchTimer>>;
+
+fn at(ms: u64) -> Instant {
+    Instant::ZERO + Duration::from_millis(ms)
+}
+
+fn call(b: &mut Batch, now: Instant, f: impl FnOnce(&mut Batch, &mut Ctx<'_, Msg, BatchTimer>)) -> Effects {
+    let mut rec = Recorder::new(1, "framework");
+    f(b, &mut Ctx::new(now, NodeId(9), &mut rec));
+    rec.effects
+}
+
+fn framework(max: Option<u32>) -> Batch {
+    let mut config = BatchConfig::new("b", "r", MASTER);
+    config.max_tasks_per_offer = max;
+    let mut b = Batch::new(config);
+    call(&mut b, at(0), |b, ctx| b.on_start(ctx));
+    call(&mut b, at(0), |b, ctx| {
+        b.on_message(
+            ctx,
+            MASTER,
+            Msg::FrameworkRegistered {
+                framework: FrameworkId(0),
+            },
+        )
+    });
+    b
+}
+
+fn submit(b: &mut Batch, now: Instant, shapes: &[&str]) -> Effects {
+    let tasks = shapes
+        .iter()
+        .map(|r| TaskRequest {
+            resources: Resources::parse(r).unwrap(),
+            run: TaskRun {
+                duration: None,
+                outcome: TaskOutcome::Succeed,
+            },
+        })
+        .collect();
+    call(b, now, |b, ctx| {
+        b.on_message(ctx, NodeId(7), Msg::Submit(Box::new(tasks)))
+    })
+}
+
+fn offer(b: &mut Batch, now: Instant, resources: &str) -> Effects {
+    let o = Offer {
+        id: OfferId(1),
+        agent: AgentId(0),
+        resources: Resources::parse(resources).unwrap(),
+    };
+    call(b, now, |b, ctx| {
+        b.on_message(ctx, MASTER, Msg::Offers(Box::new(vec![o])))
+    })
+}
+
+fn launched(effects: &Effects) -> Vec<u64> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send {
+                msg: Msg::Accept(a), ..
+            } => Some(a.tasks.iter().map(|t| t.id.0).collect::<Vec<_>>()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+#[test]
+fn packs_queued_tasks_first_fit_into_an_offer() {
+    let mut b = framework(None);
+    submit(&mut b, at(1), &["cpus:2", "cpus:8", "cpus:1", "cpus:1"]);
+    // 4 cpus: task 0 (2) fits, task 1 (8) does not, tasks 2 and 3 (1 each) fill the rest.
+    assert_eq!(launched(&offer(&mut b, at(2), "cpus:4")), vec![0, 2, 3]);
+    assert_eq!(b.queued(), 1);
+}
+
+#[test]
+fn max_tasks_per_offer_caps_each_accept_and_unusable_offers_are_declined() {
+    let mut b = framework(Some(1));
+    submit(&mut b, at(1), &["cpus:1", "cpus:1"]);
+    assert_eq!(launched(&offer(&mut b, at(2), "cpus:4")), vec![0]);
+    let effects = offer(&mut b, at(3), "mem:10");
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Send {
+            msg: Msg::Decline { .. },
+            ..
+        }
+    )));
+}
+
+#[test]
+fn suppresses_once_idle_and_revives_at_most_every_interval() {
+    let mut b = framework(None);
+    // Registered with nothing queued: the idle countdown starts, then it suppresses.
+    let effects = call(&mut b, at(10_000), |b, ctx| b.on_timer(ctx, BatchTimer::Idle));
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Send {
+            msg: Msg::Suppress,
+            ..
+        }
+    )));
+    // Work arrives: revive at once.
+    let effects = submit(&mut b, at(11_000), &["cpus:1"]);
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Send { msg: Msg::Revive, .. }))
+    );
+    offer(&mut b, at(11_100), "cpus:4");
+    call(&mut b, at(21_200), |b, ctx| b.on_timer(ctx, BatchTimer::Idle));
+    // More work 1 s after: within the 5 s interval, the revive is held back to 16 s.
+    let effects = submit(&mut b, at(12_000), &["cpus:1"]);
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::Send { msg: Msg::Revive, .. }))
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::SetTimer { timer: BatchTimer::Revive, at: t } if *t == at(16_000)))
+    );
+    let effects = call(&mut b, at(16_000), |b, ctx| b.on_timer(ctx, BatchTimer::Revive));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Send { msg: Msg::Revive, .. }))
+    );
+}
+
+#[test]
+fn lost_tasks_are_queued_again_and_failed_ones_are_not() {
+    let mut b = framework(None);
+    submit(&mut b, at(1), &["cpus:1", "cpus:1"]);
+    offer(&mut b, at(2), "cpus:2");
+    let update = |task: u64, state| {
+        Msg::Update(Box::new(crate::proto::StatusUpdate {
+            framework: FrameworkId(0),
+            task: TaskId(task),
+            agent: Some(AgentId(0)),
+            state,
+            reason: None,
+            message: String::new(),
+            uuid: Some(1),
+        }))
+    };
+    let effects = call(&mut b, at(3), |b, ctx| {
+        b.on_message(ctx, MASTER, update(0, TaskState::Lost))
+    });
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Send {
+            msg: Msg::Acknowledge { .. },
+            ..
+        }
+    )));
+    call(&mut b, at(3), |b, ctx| {
+        b.on_message(ctx, MASTER, update(1, TaskState::Failed))
+    });
+    assert_eq!(b.queued(), 1, "the lost task is back in the queue");
+    assert_eq!((b.stats().retried, b.stats().failed), (1, 1));
+}

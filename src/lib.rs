@@ -31,3 +31,8 @@ pub mod run;
 pub mod scenario;
 pub mod sim;
 pub mod workload;
+
+/// docs/allocators.md, whose examples compile and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/allocators.md")]
+pub struct AllocatorsGuide;

@@ -12,6 +12,8 @@
 //! held:                                                   # tasks still running at the end
 //!   A: { count: 3, resources: "cpus:3;mem:12288" }
 //! never_offered: [agent3]                                 # agents no offer ever named
+//! task_states:                                            # tasks.csv rows per state, exact
+//!   A: { TASK_RUNNING: 3, QUEUED: 17 }
 //! summary:                                                # a subset of summary.json, exact
 //!   tasks: { launched: 5 }
 //! ```
@@ -36,6 +38,8 @@ struct Expect {
     held: BTreeMap<String, Held>,
     #[serde(default)]
     never_offered: Vec<String>,
+    #[serde(default)]
+    task_states: BTreeMap<String, BTreeMap<String, usize>>,
     #[serde(default)]
     summary: Option<serde_json::Value>,
 }
@@ -100,6 +104,21 @@ fn read_held(dir: &Path) -> BTreeMap<String, (usize, Resources)> {
         }
     }
     held
+}
+
+/// Rows of tasks.csv per framework and state.
+fn read_states(dir: &Path) -> BTreeMap<String, BTreeMap<String, usize>> {
+    let mut reader = csv::Reader::from_path(dir.join("tasks.csv")).unwrap();
+    let mut states: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for r in reader.records() {
+        let r = r.unwrap();
+        *states
+            .entry(r[1].to_owned())
+            .or_default()
+            .entry(r[7].to_owned())
+            .or_default() += 1;
+    }
+    states
 }
 
 /// `expected` must be a subset of `actual` (objects key by key, everything else exactly).
@@ -204,6 +223,15 @@ fn check(name: &str, scenario_path: &Path, expect_path: &Path) -> Vec<String> {
                     "{framework} ends holding {resources}, expected {expected}"
                 ));
             }
+        }
+    }
+    let states = read_states(&out);
+    for (framework, expected) in &expect.task_states {
+        let actual = states.get(framework).cloned().unwrap_or_default();
+        if &actual != expected {
+            errors.push(format!(
+                "{framework}'s tasks end as {actual:?}, expected {expected:?}"
+            ));
         }
     }
     for agent in &expect.never_offered {

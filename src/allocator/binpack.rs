@@ -7,128 +7,56 @@
 //! order (as the batch framework does) fills partly used machines before empty ones, and
 //! empty machines stay empty for large tasks or for being switched off.
 //!
-//! Like every allocator here it honours decline filters, suppression, min-allocatable,
+//! Like every [`Policy`] it honours decline filters, suppression, min-allocatable,
 //! reservations (offered only to their role) and quota limits; it does not hold headroom for
 //! quota guarantees.
 
+use super::Allocation;
 use super::ledger::Ledger;
-use super::{Allocation, Allocator, AllocatorConfig, Candidates, Quota};
+use super::policy::Policy;
 use crate::ids::{AgentId, FrameworkId};
-use crate::resources::Resources;
 use crate::rng::Rng;
-use crate::time::{Duration, Instant};
+use crate::time::Instant;
 
+#[derive(Default)]
 pub struct Binpack {
-    ledger: Ledger,
     /// Where the round-robin over frameworks starts next cycle.
     turn: usize,
 }
 
-impl Binpack {
-    pub fn new(config: AllocatorConfig) -> Binpack {
-        Binpack {
-            ledger: Ledger::new(config),
-            turn: 0,
+/// The fraction of the agent's dominant resource handed out, as (used, total).
+fn fullness(books: &mut Ledger, agent: AgentId) -> (u64, u64) {
+    let book = books.agent(agent).expect("a candidate");
+    let (total, available) = (book.total.clone(), book.available.clone());
+    let t = books.names.quantities(&total);
+    let a = books.names.quantities(&available);
+    let mut best = (0u64, 1u64);
+    for (i, &tot) in t.0.iter().enumerate() {
+        if tot == 0 {
+            continue;
+        }
+        let used = tot - a.get(i).min(tot);
+        if u128::from(used) * u128::from(best.1) > u128::from(best.0) * u128::from(tot) {
+            best = (used, tot);
         }
     }
-
-    /// The fraction of the agent's dominant resource handed out, as (used, total).
-    fn fullness(&mut self, agent: AgentId) -> (u64, u64) {
-        let book = self.ledger.agent(agent).expect("a candidate");
-        let (total, available) = (book.total.clone(), book.available.clone());
-        let t = self.ledger.names.quantities(&total);
-        let a = self.ledger.names.quantities(&available);
-        let mut best = (0u64, 1u64);
-        for (i, &tot) in t.0.iter().enumerate() {
-            if tot == 0 {
-                continue;
-            }
-            let used = tot - a.get(i).min(tot);
-            if u128::from(used) * u128::from(best.1) > u128::from(best.0) * u128::from(tot) {
-                best = (used, tot);
-            }
-        }
-        best
-    }
+    best
 }
 
-impl Allocator for Binpack {
-    fn name(&self) -> &'static str {
-        "binpack"
-    }
+impl Policy for Binpack {
+    const NAME: &'static str = "binpack";
 
-    fn add_agent(&mut self, agent: AgentId, total: &Resources, used: &[(FrameworkId, Resources)]) {
-        self.ledger.add_agent(agent, total, used);
-    }
-
-    fn remove_agent(&mut self, agent: AgentId) {
-        self.ledger.remove_agent(agent);
-    }
-
-    fn add_framework(&mut self, framework: FrameworkId, name: &str, role: &str) {
-        self.ledger.add_framework(framework, name, role);
-    }
-
-    fn remove_framework(&mut self, framework: FrameworkId) {
-        self.ledger.remove_framework(framework);
-    }
-
-    fn set_framework_active(&mut self, framework: FrameworkId, active: bool) {
-        if let Some(f) = self.ledger.framework_mut(framework) {
-            f.active = active;
-            if !active {
-                self.ledger.filters.clear_framework(framework);
-            }
-        }
-    }
-
-    fn suppress(&mut self, framework: FrameworkId) {
-        if let Some(f) = self.ledger.framework_mut(framework) {
-            f.suppressed = true;
-        }
-    }
-
-    fn revive(&mut self, framework: FrameworkId) {
-        if let Some(f) = self.ledger.framework_mut(framework) {
-            f.suppressed = false;
-            self.ledger.filters.clear_framework(framework);
-        }
-    }
-
-    fn set_weight(&mut self, role: &str, weight: f64) {
-        self.ledger.set_weight(role, weight);
-    }
-
-    fn set_quota(&mut self, role: &str, quota: Quota) {
-        self.ledger.set_quota(role, quota);
-    }
-
-    fn recover(
+    fn allocate(
         &mut self,
-        framework: FrameworkId,
-        agent: AgentId,
-        r: &Resources,
-        refuse: Option<Duration>,
+        books: &mut Ledger,
         now: Instant,
+        agents: Vec<AgentId>,
+        frameworks: Vec<FrameworkId>,
+        _rng: &mut Rng,
+        out: &mut Vec<Allocation>,
     ) {
-        self.ledger.recover(framework, agent, r, refuse, now);
-    }
-
-    fn allocate(&mut self, now: Instant, candidates: &Candidates, _rng: &mut Rng, out: &mut Vec<Allocation>) {
-        let frameworks = self.ledger.wanting();
-        if frameworks.is_empty() {
-            return;
-        }
-        let agents: Vec<AgentId> = match candidates {
-            Candidates::All => self.ledger.free.iter().collect(),
-            Candidates::Some(list) => list
-                .iter()
-                .copied()
-                .filter(|a| self.ledger.free.contains(*a))
-                .collect(),
-        };
         let mut ranked: Vec<(AgentId, (u64, u64))> =
-            agents.into_iter().map(|a| (a, self.fullness(a))).collect();
+            agents.into_iter().map(|a| (a, fullness(books, a))).collect();
         ranked.sort_by(|(a, (ua, ta)), (b, (ub, tb))| {
             // Fuller first: ua/ta > ub/tb.
             (u128::from(*ub) * u128::from(*ta))
@@ -140,36 +68,15 @@ impl Allocator for Binpack {
         self.turn = self.turn.wrapping_add(1);
         for (agent, _) in ranked {
             for k in 0..n {
-                if self.ledger.agent(agent).is_none_or(|a| a.available.is_empty()) {
+                if !books.has_available(agent) {
                     break;
                 }
-                let framework = frameworks[(next + k) % n];
-                let role = self.ledger.framework(framework).expect("wanting").role.clone();
-                let avail = self.ledger.avail_for(agent, &role);
-                let offer = self.ledger.within_limit(&role, &avail);
-                if !self.ledger.eligible(framework, agent, &offer, now) {
-                    continue;
+                if let Some(offer) = books.offer(frameworks[(next + k) % n], agent, now) {
+                    out.push(offer);
+                    next = (next + k + 1) % n;
+                    break;
                 }
-                let consumed = self
-                    .ledger
-                    .roles
-                    .get(&role)
-                    .map(|b| b.consumed())
-                    .unwrap_or_default();
-                self.ledger.check_offer(&role, &consumed, &offer);
-                let _ = self.ledger.book(framework, agent, &offer);
-                out.push(Allocation {
-                    framework,
-                    agent,
-                    resources: offer,
-                });
-                next = (next + k + 1) % n;
-                break;
             }
         }
-    }
-
-    fn check_invariants(&self) -> Result<(), String> {
-        self.ledger.check_limits()
     }
 }

@@ -13,7 +13,7 @@ use smol_str::SmolStr;
 
 use super::filters::Filters;
 use super::quantities::{Names, Quantities};
-use super::{AllocatorConfig, Quota};
+use super::{Allocation, AllocatorConfig, Candidates, Quota};
 use crate::ids::{AgentId, FrameworkId};
 use crate::resources::Resources;
 use crate::time::{Duration, Instant};
@@ -569,6 +569,39 @@ impl Ledger {
             self.filter(framework, agent, r.clone(), now, refuse);
         }
         back
+    }
+
+    /// The agents among `candidates` with something available, in ascending id order.
+    pub fn candidates(&self, candidates: &Candidates) -> Vec<AgentId> {
+        match candidates {
+            Candidates::All => self.free.iter().collect(),
+            Candidates::Some(list) => list.iter().copied().filter(|a| self.free.contains(*a)).collect(),
+        }
+    }
+
+    /// Whether `agent` still has anything to offer.
+    pub fn has_available(&self, agent: AgentId) -> bool {
+        self.agent(agent).is_some_and(|a| !a.available.is_empty())
+    }
+
+    /// Offers `framework` all that its role may use on `agent` (its reservations and the
+    /// unreserved rest, cut to the role's quota limit), and books it, unless that is empty,
+    /// below min-allocatable or blocked by a decline filter.
+    pub fn offer(&mut self, framework: FrameworkId, agent: AgentId, now: Instant) -> Option<Allocation> {
+        let role = self.framework(framework)?.role.clone();
+        let avail = self.avail_for(agent, &role);
+        let offer = self.within_limit(&role, &avail);
+        if !self.eligible(framework, agent, &offer, now) {
+            return None;
+        }
+        let consumed = self.roles.get(&role).map(|b| b.consumed()).unwrap_or_default();
+        self.check_offer(&role, &consumed, &offer);
+        let _ = self.book(framework, agent, &offer);
+        Some(Allocation {
+            framework,
+            agent,
+            resources: offer,
+        })
     }
 
     /// Frameworks that want offers, in id order.

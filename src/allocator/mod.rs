@@ -5,14 +5,16 @@
 //! runs an allocation cycle it returns allocations: (framework, agent, resources). Offered
 //! resources count as allocated to their framework until they come back.
 //!
-//! Adding an allocator: implement [`Allocator`] in one file of this folder and name it in
-//! [`NAMES`] and [`build`]; scenarios then select it with `master: { allocator: <name> }`.
-//! docs/allocators.md walks through an example.
+//! Adding an allocator: implement [`policy::Policy`] (just the decisions; the books are kept
+//! for you) or, for full control, [`Allocator`] itself, in one file of this folder, and name
+//! it in [`NAMES`] and [`build`]; scenarios then select it with
+//! `master: { allocator: <name> }`. docs/allocators.md walks through an example.
 
 pub mod binpack;
 pub mod drf;
 pub mod filters;
 pub mod ledger;
+pub mod policy;
 pub mod quantities;
 pub mod random;
 
@@ -49,8 +51,8 @@ impl Default for AllocatorConfig {
 pub fn build(name: &str, config: AllocatorConfig) -> Option<Box<dyn Allocator + Send>> {
     Some(match name {
         "drf" => Box::new(drf::Drf::new(config)),
-        "binpack" => Box::new(binpack::Binpack::new(config)),
-        "random" => Box::new(random::RandomAllocator::new(config)),
+        "binpack" => Box::new(policy::Booked::new(config, binpack::Binpack::default())),
+        "random" => Box::new(policy::Booked::new(config, random::Random)),
         _ => return None,
     })
 }
@@ -188,3 +190,6 @@ pub trait Allocator {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

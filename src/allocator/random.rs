@@ -7,24 +7,15 @@
 
 use rand::RngExt;
 
+use super::Allocation;
 use super::ledger::Ledger;
-use super::{Allocation, Allocator, AllocatorConfig, Candidates, Quota};
+use super::policy::Policy;
 use crate::ids::{AgentId, FrameworkId};
-use crate::resources::Resources;
 use crate::rng::Rng;
-use crate::time::{Duration, Instant};
+use crate::time::Instant;
 
-pub struct RandomAllocator {
-    ledger: Ledger,
-}
-
-impl RandomAllocator {
-    pub fn new(config: AllocatorConfig) -> RandomAllocator {
-        RandomAllocator {
-            ledger: Ledger::new(config),
-        }
-    }
-}
+#[derive(Default)]
+pub struct Random;
 
 fn shuffle<T>(items: &mut [T], rng: &mut Rng) {
     for i in (1..items.len()).rev() {
@@ -33,112 +24,27 @@ fn shuffle<T>(items: &mut [T], rng: &mut Rng) {
     }
 }
 
-impl Allocator for RandomAllocator {
-    fn name(&self) -> &'static str {
-        "random"
-    }
+impl Policy for Random {
+    const NAME: &'static str = "random";
 
-    fn add_agent(&mut self, agent: AgentId, total: &Resources, used: &[(FrameworkId, Resources)]) {
-        self.ledger.add_agent(agent, total, used);
-    }
-
-    fn remove_agent(&mut self, agent: AgentId) {
-        self.ledger.remove_agent(agent);
-    }
-
-    fn add_framework(&mut self, framework: FrameworkId, name: &str, role: &str) {
-        self.ledger.add_framework(framework, name, role);
-    }
-
-    fn remove_framework(&mut self, framework: FrameworkId) {
-        self.ledger.remove_framework(framework);
-    }
-
-    fn set_framework_active(&mut self, framework: FrameworkId, active: bool) {
-        if let Some(f) = self.ledger.framework_mut(framework) {
-            f.active = active;
-            if !active {
-                self.ledger.filters.clear_framework(framework);
-            }
-        }
-    }
-
-    fn suppress(&mut self, framework: FrameworkId) {
-        if let Some(f) = self.ledger.framework_mut(framework) {
-            f.suppressed = true;
-        }
-    }
-
-    fn revive(&mut self, framework: FrameworkId) {
-        if let Some(f) = self.ledger.framework_mut(framework) {
-            f.suppressed = false;
-            self.ledger.filters.clear_framework(framework);
-        }
-    }
-
-    fn set_weight(&mut self, role: &str, weight: f64) {
-        self.ledger.set_weight(role, weight);
-    }
-
-    fn set_quota(&mut self, role: &str, quota: Quota) {
-        self.ledger.set_quota(role, quota);
-    }
-
-    fn recover(
+    fn allocate(
         &mut self,
-        framework: FrameworkId,
-        agent: AgentId,
-        r: &Resources,
-        refuse: Option<Duration>,
+        books: &mut Ledger,
         now: Instant,
+        mut agents: Vec<AgentId>,
+        mut frameworks: Vec<FrameworkId>,
+        rng: &mut Rng,
+        out: &mut Vec<Allocation>,
     ) {
-        self.ledger.recover(framework, agent, r, refuse, now);
-    }
-
-    fn allocate(&mut self, now: Instant, candidates: &Candidates, rng: &mut Rng, out: &mut Vec<Allocation>) {
-        let mut frameworks = self.ledger.wanting();
-        if frameworks.is_empty() {
-            return;
-        }
-        let mut agents: Vec<AgentId> = match candidates {
-            Candidates::All => self.ledger.free.iter().collect(),
-            Candidates::Some(list) => list
-                .iter()
-                .copied()
-                .filter(|a| self.ledger.free.contains(*a))
-                .collect(),
-        };
         shuffle(&mut agents, rng);
         for agent in agents {
             shuffle(&mut frameworks, rng);
             for &framework in &frameworks {
-                if self.ledger.agent(agent).is_none_or(|a| a.available.is_empty()) {
+                if !books.has_available(agent) {
                     break;
                 }
-                let role = self.ledger.framework(framework).expect("wanting").role.clone();
-                let avail = self.ledger.avail_for(agent, &role);
-                let offer = self.ledger.within_limit(&role, &avail);
-                if !self.ledger.eligible(framework, agent, &offer, now) {
-                    continue;
-                }
-                let consumed = self
-                    .ledger
-                    .roles
-                    .get(&role)
-                    .map(|b| b.consumed())
-                    .unwrap_or_default();
-                self.ledger.check_offer(&role, &consumed, &offer);
-                let _ = self.ledger.book(framework, agent, &offer);
-                out.push(Allocation {
-                    framework,
-                    agent,
-                    resources: offer,
-                });
+                out.extend(books.offer(framework, agent, now));
             }
         }
-    }
-
-    fn check_invariants(&self) -> Result<(), String> {
-        self.ledger.check_limits()
     }
 }

@@ -274,7 +274,13 @@ impl Collector {
             t.submitted.map(|s| s.secs_string()).unwrap_or_default(),
             t.launched.map(|s| s.secs_string()).unwrap_or_default(),
             t.ended.map(|s| s.secs_string()).unwrap_or_default(),
-            t.state.name().to_owned(),
+            // A task never launched and still waiting has no Mesos state yet.
+            if t.launched.is_none() && t.ended.is_none() {
+                "QUEUED"
+            } else {
+                t.state.name()
+            }
+            .to_owned(),
             t.resources.to_string(),
         ];
         let result = self.sinks.as_mut().expect("checked").tasks.write_record(&record);

@@ -83,17 +83,29 @@ struct AgentTask {
 }
 
 pub struct Agent {
-    config: AgentConfig,
+    // What a ping touches stays inline; the rest is boxed, so that ten thousand agents'
+    // hot state fits in fewer cache lines (pings are most of a quiet cluster's events).
+    master: NodeId,
     registration: Registration,
     /// How many times this agent has (re-)registered.
     registrations: u32,
+    master_ping_timeout: Duration,
+    /// The last event changed the resources in use: the invariants check them.
+    used_changed: bool,
+    config: Box<AgentConfig>,
+    work: Box<Work>,
+}
+
+/// The agent's tasks and its bookkeeping for them.
+#[derive(Default)]
+struct Work {
     /// Tasks running here or with unacknowledged updates, in id order.
     tasks: BTreeMap<(FrameworkId, TaskId), AgentTask>,
     by_key: LookupMap<TaskKey, (FrameworkId, TaskId)>,
     /// Resources held by running tasks.
     used: Resources,
     next_key: u64,
-    next_uuid: u64,
+    next_uuid: u32,
 }
 
 type AgentCtx<'a> = Ctx<'a, Msg, AgentTimer>;
@@ -102,14 +114,13 @@ impl Agent {
     pub fn new(config: AgentConfig) -> Agent {
         let backoff = config.registration_backoff_factor;
         Agent {
-            config,
+            master: config.master,
             registration: Registration::Pending { backoff },
             registrations: 0,
-            tasks: BTreeMap::new(),
-            by_key: LookupMap::default(),
-            used: Resources::new(),
-            next_key: 0,
-            next_uuid: 0,
+            master_ping_timeout: config.master_ping_timeout,
+            used_changed: false,
+            config: Box::new(config),
+            work: Box::default(),
         }
     }
 
@@ -127,7 +138,7 @@ impl Agent {
 
     /// Tasks holding resources on this agent's machine.
     pub fn running_tasks(&self) -> usize {
-        self.tasks.values().filter(|t| t.running).count()
+        self.work.tasks.values().filter(|t| t.running).count()
     }
 
     /// Waits a random delay in `[0, backoff]`, then tries to register.
@@ -147,15 +158,15 @@ impl Agent {
     fn run_task(&mut self, ctx: &mut AgentCtx<'_>, run: RunTask) {
         let RunTask { framework, task } = run;
         let id = (framework, task.id);
-        if self.tasks.contains_key(&id) {
+        if self.work.tasks.contains_key(&id) {
             return; // a duplicate delivery of a task already here
         }
-        let key = TaskKey(self.next_key);
-        self.next_key += 1;
+        let key = TaskKey(self.work.next_key);
+        self.work.next_key += 1;
         let fits = self
             .config
             .resources
-            .contains(&(self.used.clone() + &task.resources));
+            .contains(&(self.work.used.clone() + &task.resources));
         let mut entry = AgentTask {
             key,
             resources: task.resources.clone(),
@@ -164,23 +175,24 @@ impl Agent {
             retry: self.config.status_update_retry_min,
         };
         let (state, reason, message) = if fits {
-            self.used += &task.resources;
+            self.work.used += &task.resources;
+            self.used_changed = true;
             ctx.launch(TaskSpec {
                 key,
                 resources: task.resources,
                 run: task.run,
             });
-            self.by_key.insert(key, id);
+            self.work.by_key.insert(key, id);
             (TaskState::Running, None, String::new())
         } else {
             // The master never over-commits an agent; this guards against a view that
             // diverged, and is reported rather than run.
-            let message = format!("agent has {} of {} in use", self.used, self.config.resources);
+            let message = format!("agent has {} of {} in use", self.work.used, self.config.resources);
             (TaskState::Error, Some(Reason::ExecutorFailed), message)
         };
         let update = self.new_update(framework, task.id, state, reason, message);
         entry.pending.push_back(update);
-        self.tasks.insert(id, entry);
+        self.work.tasks.insert(id, entry);
         self.send_head(ctx, id);
     }
 
@@ -192,7 +204,7 @@ impl Agent {
         reason: Option<Reason>,
         message: String,
     ) -> StatusUpdate {
-        self.next_uuid += 1;
+        self.work.next_uuid = self.work.next_uuid.wrapping_add(1);
         StatusUpdate {
             framework,
             task,
@@ -200,22 +212,24 @@ impl Agent {
             state,
             reason,
             message,
-            uuid: Some(self.next_uuid),
+            uuid: Some(self.work.next_uuid),
         }
     }
 
     /// Sends the head update of a task's stream and arms its retry.
     fn send_head(&mut self, ctx: &mut AgentCtx<'_>, id: (FrameworkId, TaskId)) {
-        let Some(task) = self.tasks.get(&id) else { return };
+        let Some(task) = self.work.tasks.get(&id) else {
+            return;
+        };
         let Some(head) = task.pending.front() else { return };
         let mut head = head.clone();
         head.agent = self.agent_id();
-        ctx.send(self.config.master, Msg::AgentUpdate(Box::new(head)));
+        ctx.send(self.master, Msg::AgentUpdate(Box::new(head)));
         ctx.set_timer_after(AgentTimer::StatusRetry(id.0, id.1), task.retry);
     }
 
     fn enqueue(&mut self, ctx: &mut AgentCtx<'_>, id: (FrameworkId, TaskId), update: StatusUpdate) {
-        let Some(task) = self.tasks.get_mut(&id) else {
+        let Some(task) = self.work.tasks.get_mut(&id) else {
             return;
         };
         task.pending.push_back(update);
@@ -224,8 +238,8 @@ impl Agent {
         }
     }
 
-    fn acknowledged(&mut self, ctx: &mut AgentCtx<'_>, id: (FrameworkId, TaskId), uuid: u64) {
-        let Some(task) = self.tasks.get_mut(&id) else {
+    fn acknowledged(&mut self, ctx: &mut AgentCtx<'_>, id: (FrameworkId, TaskId), uuid: u32) {
+        let Some(task) = self.work.tasks.get_mut(&id) else {
             return;
         };
         if task.pending.front().and_then(|u| u.uuid) != Some(uuid) {
@@ -238,7 +252,7 @@ impl Agent {
         } else {
             ctx.cancel_timer(AgentTimer::StatusRetry(id.0, id.1));
             if done.state.is_terminal() {
-                self.tasks.remove(&id);
+                self.work.tasks.remove(&id);
             }
         }
     }
@@ -253,7 +267,8 @@ impl Process for Agent {
     }
 
     fn on_message(&mut self, ctx: &mut AgentCtx<'_>, from: NodeId, msg: Msg) {
-        if from != self.config.master {
+        self.used_changed = false;
+        if from != self.master {
             return;
         }
         match msg {
@@ -262,18 +277,18 @@ impl Process for Agent {
                     self.registration = Registration::Registered { id: agent };
                     self.registrations += 1;
                     ctx.cancel_timer(AgentTimer::Register);
-                    ctx.set_timer_after(AgentTimer::MasterPingTimeout, self.config.master_ping_timeout);
+                    ctx.set_timer_after(AgentTimer::MasterPingTimeout, self.master_ping_timeout);
                 }
             }
             Msg::Ping => {
                 ctx.send(from, Msg::Pong);
                 if let Registration::Registered { .. } = self.registration {
-                    ctx.set_timer_after(AgentTimer::MasterPingTimeout, self.config.master_ping_timeout);
+                    ctx.set_timer_after(AgentTimer::MasterPingTimeout, self.master_ping_timeout);
                 }
             }
             Msg::RunTask(run) if self.agent_id().is_some() => self.run_task(ctx, *run),
             Msg::KillTask { framework, task } => {
-                if let Some(t) = self.tasks.get(&(framework, task))
+                if let Some(t) = self.work.tasks.get(&(framework, task))
                     && t.running
                 {
                     ctx.kill(t.key);
@@ -289,6 +304,7 @@ impl Process for Agent {
     }
 
     fn on_timer(&mut self, ctx: &mut AgentCtx<'_>, timer: AgentTimer) {
+        self.used_changed = false;
         match timer {
             AgentTimer::Register => {
                 let Registration::Pending { backoff } = self.registration else {
@@ -298,7 +314,7 @@ impl Process for Agent {
                     name: self.config.name.clone(),
                     resources: self.config.resources.clone(),
                 }));
-                ctx.send(self.config.master, msg);
+                ctx.send(self.master, msg);
                 let next = (backoff.saturating_mul(2)).min(self.config.registration_backoff_max);
                 self.schedule_registration(ctx, next);
             }
@@ -307,7 +323,7 @@ impl Process for Agent {
             }
             AgentTimer::StatusRetry(framework, task) => {
                 let max = self.config.status_update_retry_max;
-                if let Some(t) = self.tasks.get_mut(&(framework, task)) {
+                if let Some(t) = self.work.tasks.get_mut(&(framework, task)) {
                     t.retry = t.retry.saturating_mul(2).min(max);
                 }
                 self.send_head(ctx, (framework, task));
@@ -316,15 +332,17 @@ impl Process for Agent {
     }
 
     fn on_task_exit(&mut self, ctx: &mut AgentCtx<'_>, exit: TaskExit) {
-        let Some(id) = self.by_key.remove(&exit.key) else {
+        self.used_changed = false;
+        let Some(id) = self.work.by_key.remove(&exit.key) else {
             return;
         };
-        let Some(task) = self.tasks.get_mut(&id) else {
+        let Some(task) = self.work.tasks.get_mut(&id) else {
             return;
         };
         task.running = false;
         let resources = task.resources.clone();
-        self.used -= &resources;
+        self.work.used -= &resources;
+        self.used_changed = true;
         let (state, reason) = match exit.reason {
             ExitReason::Finished => (TaskState::Finished, None),
             ExitReason::Failed => (TaskState::Failed, None),
@@ -335,10 +353,10 @@ impl Process for Agent {
     }
 
     fn check_invariants(&self) -> Result<(), String> {
-        if !self.config.resources.contains(&self.used) {
+        if self.used_changed && !self.config.resources.contains(&self.work.used) {
             return Err(format!(
                 "agent {} uses {} of {}",
-                self.config.name, self.used, self.config.resources
+                self.config.name, self.work.used, self.config.resources
             ));
         }
         Ok(())

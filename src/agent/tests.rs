@@ -36,7 +36,7 @@ fn registered() -> Agent {
     a
 }
 
-fn run(id: u64, resources: &str) -> Msg {
+fn run(id: u32, resources: &str) -> Msg {
     Msg::RunTask(Box::new(RunTask {
         framework: FrameworkId(1),
         task: TaskInfo {
@@ -50,7 +50,7 @@ fn run(id: u64, resources: &str) -> Msg {
     }))
 }
 
-fn sent_updates(effects: &Effects) -> Vec<(TaskState, u64)> {
+fn sent_updates(effects: &Effects) -> Vec<(TaskState, u32)> {
     effects
         .iter()
         .filter_map(|e| match e {
@@ -186,7 +186,7 @@ fn an_ended_task_reports_in_order_and_is_forgotten_once_acknowledged() {
             },
         )
     });
-    assert!(a.tasks.is_empty());
+    assert!(a.work.tasks.is_empty());
 }
 
 #[test]

@@ -35,7 +35,7 @@ pub enum ScriptedTimer {
 pub struct Scripted {
     config: ScriptedConfig,
     registrar: Registrar,
-    next_task: u64,
+    next_task: u32,
     offers_seen: u64,
 }
 
@@ -89,7 +89,7 @@ impl Process for Scripted {
                                     outcome: TaskOutcome::Succeed,
                                 },
                             };
-                            self.next_task += 1;
+                            self.next_task = self.next_task.wrapping_add(1);
                             Msg::Accept(Box::new(Accept {
                                 offer: offer.id,
                                 tasks: vec![task],
@@ -98,7 +98,7 @@ impl Process for Scripted {
                         }
                         OnOffer::Decline => Msg::Decline {
                             offer: offer.id,
-                            refuse_seconds,
+                            refuse_seconds: crate::proto::Refuse::new(refuse_seconds),
                         },
                     };
                     ctx.send(master, reply);

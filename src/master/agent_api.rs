@@ -13,7 +13,6 @@ impl Master {
         let (agent, is_new) = self
             .agents
             .register(from, name.clone(), resources.clone(), ctx.now());
-        self.touched = Some(agent);
         ctx.send(from, Msg::AgentRegistered { agent });
         if is_new {
             Self::publish(
@@ -32,7 +31,7 @@ impl Master {
 
     pub(super) fn pong(&mut self, from: NodeId) {
         if let Some(agent) = self.agents.by_node(from) {
-            self.agents.health_mut(agent).pong();
+            self.agents.pong(agent);
         }
     }
 
@@ -46,7 +45,6 @@ impl Master {
     /// The end of a ping round: a miss if the agent did not answer; unreachable after too
     /// many in a row; otherwise another ping.
     pub(super) fn ping_round(&mut self, ctx: &mut MasterCtx<'_>, agent: AgentId) {
-        self.touched = Some(agent);
         let max = self.config.max_agent_ping_timeouts;
         let health = self.agents.health_mut(agent);
         if health.state != AgentState::Active {

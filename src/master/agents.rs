@@ -69,6 +69,16 @@ pub struct Registry {
     health: Vec<Health>,
     /// Agent of each node, by node index.
     by_node: Vec<Option<AgentId>>,
+    /// Agents whose health or books changed since [`Registry::clear_touched`]: the
+    /// invariants after an event check just these.
+    health_touched: Vec<AgentId>,
+    books_touched: Vec<AgentId>,
+}
+
+fn touch(list: &mut Vec<AgentId>, agent: AgentId) {
+    if list.last() != Some(&agent) {
+        list.push(agent);
+    }
 }
 
 impl Registry {
@@ -104,6 +114,8 @@ impl Registry {
             self.by_node.resize(node.index() + 1, None);
         }
         self.by_node[node.index()] = Some(id);
+        touch(&mut self.health_touched, id);
+        touch(&mut self.books_touched, id);
         (id, true)
     }
 
@@ -116,7 +128,14 @@ impl Registry {
     }
 
     pub fn health_mut(&mut self, agent: AgentId) -> &mut Health {
+        touch(&mut self.health_touched, agent);
         &mut self.health[agent.index()]
+    }
+
+    /// The agent answered a ping: nothing an invariant watches can break, so the agent is
+    /// not marked touched (pongs are most of a quiet cluster's events).
+    pub fn pong(&mut self, agent: AgentId) {
+        self.health[agent.index()].pong();
     }
 
     pub fn info(&self, agent: AgentId) -> &AgentInfo {
@@ -124,7 +143,24 @@ impl Registry {
     }
 
     pub fn info_mut(&mut self, agent: AgentId) -> &mut AgentInfo {
+        touch(&mut self.books_touched, agent);
         &mut self.info[agent.index()]
+    }
+
+    /// Agents whose health changed since the last [`Registry::clear_touched`].
+    pub fn health_touched(&self) -> &[AgentId] {
+        &self.health_touched
+    }
+
+    /// Agents whose books (offers, used resources) changed since the last
+    /// [`Registry::clear_touched`].
+    pub fn books_touched(&self) -> &[AgentId] {
+        &self.books_touched
+    }
+
+    pub fn clear_touched(&mut self) {
+        self.health_touched.clear();
+        self.books_touched.clear();
     }
 
     pub fn is_active(&self, agent: AgentId) -> bool {

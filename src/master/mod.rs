@@ -89,8 +89,6 @@ pub struct Master {
     pending: Option<Candidates>,
     /// Reused across cycles.
     allocations: Vec<Allocation>,
-    /// The agent the last event changed, so that its books can be checked in O(1).
-    touched: Option<AgentId>,
     /// A broken rule noticed while handling an event (an illegal task transition).
     violation: Option<String>,
 }
@@ -118,7 +116,6 @@ impl Master {
             allocator,
             pending: None,
             allocations: Vec::new(),
-            touched: None,
             violation: None,
         })
     }
@@ -212,7 +209,6 @@ impl Master {
                 batches.len() - 1
             });
             batches[b].1.push(Offer { id, agent, resources });
-            self.touched = Some(agent);
         }
         self.allocations = allocations;
         for (framework, offers) in batches {
@@ -221,36 +217,43 @@ impl Master {
         }
     }
 
-    /// The books of the agent the last event changed must balance.
-    fn check_touched_agent(&self) -> Result<(), String> {
-        let Some(agent) = self.touched else { return Ok(()) };
-        let health = self.agents.health(agent);
-        if self.agents.by_node(health.node) != Some(agent) {
-            return Err(format!(
-                "agent {agent} at {} is not found by its own address",
-                health.node
-            ));
-        }
-        if health.state == AgentState::Active && health.missed_pings >= self.config.max_agent_ping_timeouts {
-            return Err(format!(
-                "agent {agent} missed {} pings (the limit is {}) and is still active",
-                health.missed_pings, self.config.max_agent_ping_timeouts
-            ));
-        }
-        let info = self.agents.info(agent);
-        let mut offered = crate::resources::Resources::new();
-        for id in &info.offers {
-            match self.offers.get(*id) {
-                Some(offer) if offer.agent == agent => offered += &offer.resources,
-                _ => {
-                    return Err(format!(
-                        "agent {} lists offer {id:?}, which is not outstanding there",
-                        info.name
-                    ));
-                }
+    /// The agents the last event changed must be healthy by the rules and their books must
+    /// balance: checked for just those agents, so the cost follows the work done.
+    fn check_touched_agents(&self) -> Result<(), String> {
+        for &agent in self.agents.health_touched() {
+            let health = self.agents.health(agent);
+            if self.agents.by_node(health.node) != Some(agent) {
+                return Err(format!(
+                    "agent {agent} at {} is not found by its own address",
+                    health.node
+                ));
+            }
+            if health.state == AgentState::Active
+                && health.missed_pings >= self.config.max_agent_ping_timeouts
+            {
+                return Err(format!(
+                    "agent {agent} missed {} pings (the limit is {}) and is still active",
+                    health.missed_pings, self.config.max_agent_ping_timeouts
+                ));
             }
         }
-        self.agents.check(agent, &offered)
+        for &agent in self.agents.books_touched() {
+            let info = self.agents.info(agent);
+            let mut offered = crate::resources::Resources::new();
+            for id in &info.offers {
+                match self.offers.get(*id) {
+                    Some(offer) if offer.agent == agent => offered += &offer.resources,
+                    _ => {
+                        return Err(format!(
+                            "agent {} lists offer {id:?}, which is not outstanding there",
+                            info.name
+                        ));
+                    }
+                }
+            }
+            self.agents.check(agent, &offered)?;
+        }
+        Ok(())
     }
 }
 
@@ -266,7 +269,7 @@ impl Process for Master {
     }
 
     fn on_message(&mut self, ctx: &mut MasterCtx<'_>, from: NodeId, msg: Msg) {
-        self.touched = self.agents.by_node(from);
+        self.agents.clear_touched();
         match msg {
             // From agents.
             Msg::RegisterAgent(register) => self.register_agent(ctx, from, *register),
@@ -278,7 +281,7 @@ impl Process for Master {
             Msg::Decline {
                 offer,
                 refuse_seconds,
-            } => self.decline(ctx, from, offer, refuse_seconds),
+            } => self.decline(ctx, from, offer, refuse_seconds.get()),
             Msg::Suppress => self.suppress(from),
             Msg::Revive => self.revive(ctx, from),
             Msg::Kill { task } => self.kill(ctx, from, task),
@@ -302,6 +305,7 @@ impl Process for Master {
     }
 
     fn on_timer(&mut self, ctx: &mut MasterCtx<'_>, timer: MasterTimer) {
+        self.agents.clear_touched();
         match timer {
             MasterTimer::Ping(agent) => self.ping_round(ctx, agent),
             MasterTimer::BatchAllocation => {
@@ -326,7 +330,7 @@ impl Process for Master {
         if let Some(v) = &self.violation {
             return Err(v.clone());
         }
-        self.check_touched_agent()?;
+        self.check_touched_agents()?;
         self.allocator.check_invariants()
     }
 }

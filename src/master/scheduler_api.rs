@@ -60,7 +60,6 @@ impl Master {
         let info = self.agents.info_mut(offer.agent);
         info.offers.retain(|o| *o != id);
         info.offered -= &offer.resources;
-        self.touched = Some(offer.agent);
         Some(offer)
     }
 
@@ -276,7 +275,7 @@ impl Master {
         from: NodeId,
         agent: AgentId,
         task: TaskId,
-        uuid: u64,
+        uuid: u32,
     ) {
         let Some(framework) = self.caller(from) else {
             return;

@@ -11,7 +11,7 @@ pub struct TaskEntry {
     pub resources: Resources,
     pub state: TaskState,
     /// The last agent update applied, so a re-sent update is recognised.
-    pub last_uuid: Option<u64>,
+    pub last_uuid: Option<u32>,
 }
 
 #[derive(Default)]

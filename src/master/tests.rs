@@ -102,15 +102,33 @@ fn the_invariant_catches_an_agent_that_should_have_been_marked_unreachable() {
     let mut m = Master::new(MasterConfig::default()).unwrap();
     register(&mut m, NodeId(3));
     m.agents.health_mut(AgentId(0)).missed_pings = 5;
-    m.touched = Some(AgentId(0));
     let err = m.check_invariants().unwrap_err();
     assert!(err.contains("missed 5 pings"), "{err}");
+}
+
+#[test]
+fn the_invariant_catches_books_that_do_not_balance_on_a_touched_agent_only() {
+    let mut m = Master::new(MasterConfig::default()).unwrap();
+    register(&mut m, NodeId(3));
+    register(&mut m, NodeId(4));
+    // A later event touches only agent 1: agent 0 is not re-checked.
+    deliver(&mut m, at(1), NodeId(4), Msg::Pong);
+    m.check_invariants().unwrap();
+    m.agents.info_mut(AgentId(1)).used += &Resources::parse("cpus:64").unwrap();
+    let err = m.check_invariants().unwrap_err();
+    assert!(err.contains("over-committed"), "{err}");
+    // The next event starts a fresh list of touched agents.
+    deliver(&mut m, at(2), NodeId(3), Msg::Pong);
+    m.check_invariants().unwrap();
+    m.agents.info_mut(AgentId(0)).offered += &Resources::parse("cpus:1").unwrap();
+    let err = m.check_invariants().unwrap_err();
+    assert!(err.contains("offers adding up to"), "{err}");
 }
 
 // --- The scheduler API ----------------------------------------------------------------
 
 use crate::process::{TaskOutcome, TaskRun};
-use crate::proto::{Accept, OfferId, Reason, StatusUpdate, TaskId, TaskInfo, TaskState};
+use crate::proto::{Accept, OfferId, Reason, Refuse, StatusUpdate, TaskId, TaskInfo, TaskState};
 
 const AGENT: NodeId = NodeId(10);
 const FRAMEWORK: NodeId = NodeId(20);
@@ -147,7 +165,7 @@ fn offered() -> (Master, OfferId) {
     (m, offer)
 }
 
-fn task(id: u64, resources: &str) -> TaskInfo {
+fn task(id: u32, resources: &str) -> TaskInfo {
     TaskInfo {
         id: TaskId(id),
         resources: Resources::parse(resources).unwrap(),
@@ -217,7 +235,7 @@ fn tasks_on_a_gone_offer_are_dropped() {
         FRAMEWORK,
         Msg::Decline {
             offer,
-            refuse_seconds: None,
+            refuse_seconds: Refuse::DEFAULT,
         },
     );
     let accept = Accept {
@@ -233,7 +251,7 @@ fn tasks_on_a_gone_offer_are_dropped() {
     assert_eq!(m.known_tasks(), 0);
 }
 
-fn agent_update(task: u64, state: TaskState, uuid: u64) -> Msg {
+fn agent_update(task: u32, state: TaskState, uuid: u32) -> Msg {
     Msg::AgentUpdate(Box::new(StatusUpdate {
         framework: crate::ids::FrameworkId(0),
         task: TaskId(task),

@@ -682,9 +682,11 @@ impl<M: Message> Sim<M> {
         if let Some(place) = self.places.get(node.index()) {
             let (base, stride) = self.arena_layout[place.arena as usize];
             let cell = base.wrapping_add(place.index as usize * stride) as *const u8;
-            prefetch(cell);
-            prefetch(cell.wrapping_add(64));
-            prefetch(cell.wrapping_add(128));
+            let mut offset = 0;
+            while offset < stride.min(512) {
+                prefetch(cell.wrapping_add(offset));
+                offset += 64;
+            }
         }
     }
 

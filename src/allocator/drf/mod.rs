@@ -509,6 +509,10 @@ impl Allocator for Drf {
     }
 
     fn allocate(&mut self, now: Instant, candidates: &Candidates, rng: &mut Rng, out: &mut Vec<Allocation>) {
+        // Nobody to offer to (no frameworks yet, or all suppressed): skip the agent shuffle.
+        if !self.ledger.frameworks.iter().flatten().any(|f| f.wants_offers()) {
+            return;
+        }
         self.refresh_sorter();
         let mut agents: Vec<AgentId> = match candidates {
             Candidates::All => self.ledger.free.iter().collect(),

@@ -94,7 +94,7 @@ pub struct Batch {
     in_flight: std::collections::BTreeMap<TaskId, TaskRequest>,
     suppressed: bool,
     last_revive: Option<Instant>,
-    next_task: u64,
+    next_task: u32,
     stats: BatchStats,
 }
 
@@ -134,7 +134,9 @@ impl Batch {
 
     fn enqueue(&mut self, ctx: &mut BatchCtx<'_>, request: TaskRequest) {
         let id = TaskId(self.next_task);
-        self.next_task += 1;
+        // Four billion tasks of one framework: beyond any trace (a month of a Google cell is
+        // 25 million); ids would wrap rather than stop the run.
+        self.next_task = self.next_task.wrapping_add(1);
         let now = ctx.now();
         match self.framework() {
             Some(framework) => ctx.publish(Msg::Event(Box::new(Event::TaskSubmitted {
@@ -270,7 +272,7 @@ impl Process for Batch {
                     let reply = if tasks.is_empty() {
                         Msg::Decline {
                             offer: offer.id,
-                            refuse_seconds,
+                            refuse_seconds: crate::proto::Refuse::new(refuse_seconds),
                         }
                     } else {
                         self.stats.launched += tasks.len() as u64;

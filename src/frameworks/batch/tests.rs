@@ -63,7 +63,7 @@ fn offer(b: &mut Batch, now: Instant, resources: &str) -> Effects {
     })
 }
 
-fn launched(effects: &Effects) -> Vec<u64> {
+fn launched(effects: &Effects) -> Vec<u32> {
     effects
         .iter()
         .filter_map(|e| match e {
@@ -146,7 +146,7 @@ fn lost_tasks_are_queued_again_and_failed_ones_are_not() {
     let mut b = framework(None);
     submit(&mut b, at(1), &["cpus:1", "cpus:1"]);
     offer(&mut b, at(2), "cpus:2");
-    let update = |task: u64, state| {
+    let update = |task: u32, state| {
         Msg::Update(Box::new(crate::proto::StatusUpdate {
             framework: FrameworkId(0),
             task: TaskId(task),

@@ -16,7 +16,12 @@
 //!   A: { TASK_RUNNING: 3, QUEUED: 17 }
 //! summary:                                                # a subset of summary.json, exact
 //!   tasks: { launched: 5 }
+//! summary_min: { utilisation: { cpus: { allocated_mean: 0.7 } } }   # lower bounds
+//! summary_max: { queue_delay_s: { p99: 5 } }                        # upper bounds
 //! ```
+//!
+//! Bundled scenarios (`scenarios/<name>.yaml`) are checked the same way against
+//! `tests/acceptance/bundled/<name>.expect.yaml`; every bundled scenario must have one.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -42,6 +47,10 @@ struct Expect {
     task_states: BTreeMap<String, BTreeMap<String, usize>>,
     #[serde(default)]
     summary: Option<serde_json::Value>,
+    #[serde(default)]
+    summary_min: Option<serde_json::Value>,
+    #[serde(default)]
+    summary_max: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,6 +128,39 @@ fn read_states(dir: &Path) -> BTreeMap<String, BTreeMap<String, usize>> {
             .or_default() += 1;
     }
     states
+}
+
+/// Every number in `bounds` bounds the number at the same path of `actual`: from below
+/// (`min`) or above.
+fn bounded(
+    bounds: &serde_json::Value,
+    actual: &serde_json::Value,
+    path: &str,
+    min: bool,
+    errors: &mut Vec<String>,
+) {
+    match bounds {
+        serde_json::Value::Object(b) => {
+            for (k, v) in b {
+                match actual.get(k) {
+                    Some(av) => bounded(v, av, &format!("{path}.{k}"), min, errors),
+                    None => errors.push(format!("summary{path}.{k} is missing")),
+                }
+            }
+        }
+        b => {
+            let (Some(bound), Some(value)) = (b.as_f64(), actual.as_f64()) else {
+                errors.push(format!(
+                    "summary{path} is {actual}, expected a number to compare with {b}"
+                ));
+                return;
+            };
+            if (min && value < bound) || (!min && value > bound) {
+                let word = if min { "at least" } else { "at most" };
+                errors.push(format!("summary{path} is {value}, expected {word} {bound}"));
+            }
+        }
+    }
 }
 
 /// `expected` must be a subset of `actual` (objects key by key, everything else exactly).
@@ -239,21 +281,22 @@ fn check(name: &str, scenario_path: &Path, expect_path: &Path) -> Vec<String> {
             errors.push(format!("{agent} was offered, expected never"));
         }
     }
+    let actual: serde_json::Value = serde_json::from_slice(&outcome.summary.to_json()).unwrap();
     if let Some(expected) = &expect.summary {
-        let actual = serde_json::to_value(
-            serde_json::from_slice::<serde_json::Value>(&outcome.summary.to_json()).unwrap(),
-        )
-        .unwrap();
         subset(expected, &actual, "", &mut errors);
+    }
+    if let Some(bounds) = &expect.summary_min {
+        bounded(bounds, &actual, "", true, &mut errors);
+    }
+    if let Some(bounds) = &expect.summary_max {
+        bounded(bounds, &actual, "", false, &mut errors);
     }
     let _ = std::fs::remove_dir_all(&out);
     errors
 }
 
-#[test]
-fn acceptance_scenarios_produce_their_expected_outcomes() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/acceptance");
-    let mut scenarios: Vec<PathBuf> = std::fs::read_dir(&dir)
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| {
@@ -261,7 +304,14 @@ fn acceptance_scenarios_produce_their_expected_outcomes() {
                 .is_some_and(|s| s.ends_with(".yaml") && !s.ends_with(".expect.yaml"))
         })
         .collect();
-    scenarios.sort();
+    files.sort();
+    files
+}
+
+#[test]
+fn acceptance_scenarios_produce_their_expected_outcomes() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/acceptance");
+    let scenarios = yaml_files(&dir);
     assert!(
         scenarios.len() >= 12,
         "acceptance scenarios went missing: {scenarios:?}"
@@ -272,6 +322,25 @@ fn acceptance_scenarios_produce_their_expected_outcomes() {
         let expect = dir.join(format!("{name}.expect.yaml"));
         assert!(expect.exists(), "{name} has no {name}.expect.yaml");
         for e in check(&name, path, &expect) {
+            failures.push(format!("{name}: {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn bundled_scenarios_produce_their_expected_figures() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let expectations = root.join("tests/acceptance/bundled");
+    let mut failures = Vec::new();
+    for path in yaml_files(&root.join("scenarios")) {
+        let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        let expect = expectations.join(format!("{name}.expect.yaml"));
+        assert!(
+            expect.exists(),
+            "the bundled scenario {name} has no tests/acceptance/bundled/{name}.expect.yaml"
+        );
+        for e in check(&name, &path, &expect) {
             failures.push(format!("{name}: {e}"));
         }
     }

@@ -93,6 +93,9 @@ pub struct Batch {
     /// Launched tasks not yet ended, with what they asked for (to retry them if lost).
     in_flight: std::collections::BTreeMap<TaskId, TaskRequest>,
     suppressed: bool,
+    /// The idle countdown is running (armed once when the queue empties, never pushed
+    /// back by later offers).
+    idle_armed: bool,
     last_revive: Option<Instant>,
     next_task: u32,
     stats: BatchStats,
@@ -114,6 +117,7 @@ impl Batch {
             unannounced: Vec::new(),
             in_flight: std::collections::BTreeMap::new(),
             suppressed: false,
+            idle_armed: false,
             last_revive: None,
             next_task: 0,
             stats: BatchStats::default(),
@@ -157,6 +161,7 @@ impl Batch {
             return;
         }
         ctx.cancel_timer(BatchTimer::Idle);
+        self.idle_armed = false;
         if !self.suppressed {
             return;
         }
@@ -173,12 +178,14 @@ impl Batch {
         }
     }
 
-    /// Starts the idle countdown once the queue is empty; suppresses at its end.
+    /// Starts the idle countdown once the queue is empty; suppresses at its end. Offers
+    /// arriving meanwhile do not restart it.
     fn suppress_if_idle(&mut self, ctx: &mut BatchCtx<'_>) {
-        if !self.suppressed && self.queue.is_empty() && self.framework().is_some() {
+        if !self.suppressed && !self.idle_armed && self.queue.is_empty() && self.framework().is_some() {
             if self.config.suppress_after.is_zero() {
                 self.suppress(ctx);
             } else {
+                self.idle_armed = true;
                 ctx.set_timer_after(BatchTimer::Idle, self.config.suppress_after);
             }
         }
@@ -320,6 +327,7 @@ impl Process for Batch {
         match timer {
             BatchTimer::Register => self.registrar.attempt(ctx, BatchTimer::Register),
             BatchTimer::Idle => {
+                self.idle_armed = false;
                 if !self.suppressed && self.queue.is_empty() {
                     self.suppress(ctx);
                 }

@@ -100,6 +100,44 @@ fn max_tasks_per_offer_caps_each_accept_and_unusable_offers_are_declined() {
     )));
 }
 
+fn arms_idle(effects: &Effects) -> bool {
+    effects.iter().any(|e| {
+        matches!(
+            e,
+            Effect::SetTimer {
+                timer: BatchTimer::Idle,
+                ..
+            }
+        )
+    })
+}
+
+#[test]
+fn offers_to_an_idle_framework_do_not_restart_its_countdown() {
+    let mut b = framework(None);
+    submit(&mut b, at(1_000), &["cpus:1"]);
+    // The offer empties the queue: the countdown starts (10 s, to 12 s).
+    let effects = offer(&mut b, at(2_000), "cpus:4");
+    assert!(arms_idle(&effects));
+    // Offers keep coming every second and are declined; the countdown stands.
+    for t in 3..12 {
+        let effects = offer(&mut b, at(t * 1_000), "cpus:4");
+        assert!(!arms_idle(&effects), "re-armed at {t} s");
+    }
+    let effects = call(&mut b, at(12_000), |b, ctx| b.on_timer(ctx, BatchTimer::Idle));
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Send {
+            msg: Msg::Suppress,
+            ..
+        }
+    )));
+    // New work cancels a countdown; the next idle spell starts a fresh one.
+    submit(&mut b, at(13_000), &["cpus:1"]);
+    let effects = offer(&mut b, at(18_000), "cpus:4");
+    assert!(arms_idle(&effects));
+}
+
 #[test]
 fn suppresses_once_idle_and_revives_at_most_every_interval() {
     let mut b = framework(None);

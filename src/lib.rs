@@ -30,6 +30,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod sim;
+pub mod trace;
 pub mod workload;
 
 /// docs/allocators.md, whose examples compile and run as doctests.

@@ -220,6 +220,8 @@ pub struct TaskRun {
 pub enum TaskOutcome {
     Succeed,
     Fail,
+    /// Killed when its time is up (a trace's kills and evictions end tasks this way).
+    Killed,
 }
 
 /// A backend report: a task is no longer running.
@@ -244,6 +246,7 @@ impl From<TaskOutcome> for ExitReason {
         match outcome {
             TaskOutcome::Succeed => ExitReason::Finished,
             TaskOutcome::Fail => ExitReason::Failed,
+            TaskOutcome::Killed => ExitReason::Killed,
         }
     }
 }

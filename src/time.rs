@@ -194,6 +194,14 @@ impl Duration {
         Duration(self.0.saturating_sub(d.0))
     }
 
+    /// `self - d`, or `None` if `d` is longer.
+    pub const fn checked_sub(self, d: Duration) -> Option<Duration> {
+        match self.0.checked_sub(d.0) {
+            Some(ns) => Some(Duration(ns)),
+            None => None,
+        }
+    }
+
     /// Parses `250ms`, `15s`, `1.5s`, `5m`, `2h`, `29d`, `200us`, `10ns`; `0` alone is zero.
     pub fn parse(text: &str) -> Result<Duration, ParseDurationError> {
         let err = |why: &'static str| ParseDurationError {

@@ -18,6 +18,7 @@
 //!   tasks: { launched: 5 }
 //! summary_min: { utilisation: { cpus: { allocated_mean: 0.7 } } }   # lower bounds
 //! summary_max: { queue_delay_s: { p99: 5 } }                        # upper bounds
+//! sets: ["duration=10m"]                                  # --set overrides for the check
 //! ```
 //!
 //! Bundled scenarios (`scenarios/<name>.yaml`) are checked the same way against
@@ -51,6 +52,10 @@ struct Expect {
     summary_min: Option<serde_json::Value>,
     #[serde(default)]
     summary_max: Option<serde_json::Value>,
+    /// Overrides applied to the scenario for the check (a long bundled scenario is checked
+    /// over a prefix).
+    #[serde(default)]
+    sets: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -188,16 +193,16 @@ fn subset(expected: &serde_json::Value, actual: &serde_json::Value, path: &str, 
 }
 
 fn check(name: &str, scenario_path: &Path, expect_path: &Path) -> Vec<String> {
-    let loaded = scenario::load(scenario_path, &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let out = std::env::temp_dir().join(format!("mesosim-acceptance-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
-    let outcome = mesosim::run::run(&loaded.scenario, Some(&out), |_| {})
-        .unwrap_or_else(|e| panic!("{name}: the run failed: {e:?}"));
     let text = std::fs::read_to_string(expect_path).unwrap();
     let node = yaml::parse(&text, 0)
         .unwrap_or_else(|e| panic!("{}", e.render(&expect_path.display().to_string(), &[])));
     let expect: Expect = de::from_node(&node)
         .unwrap_or_else(|e| panic!("{}", e.render(&expect_path.display().to_string(), &[])));
+    let loaded = scenario::load(scenario_path, &expect.sets).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let out = std::env::temp_dir().join(format!("mesosim-acceptance-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let outcome = mesosim::run::run(&loaded.scenario, Some(&out), |_| {})
+        .unwrap_or_else(|e| panic!("{name}: the run failed: {e:?}"));
     let offers = read_offers(&out);
     let mut errors = Vec::new();
 

@@ -155,6 +155,21 @@ impl AgentSet {
             .is_some_and(|w| w & (1 << (a.index() % 64)) != 0)
     }
 
+    /// Members of `self` not in `other`, in id order.
+    pub fn difference<'a>(&'a self, other: &'a AgentSet) -> impl Iterator<Item = AgentId> + 'a {
+        self.words.iter().enumerate().flat_map(move |(w, &word)| {
+            let mut bits = word & !other.words.get(w).copied().unwrap_or(0);
+            std::iter::from_fn(move || {
+                if bits == 0 {
+                    return None;
+                }
+                let b = bits.trailing_zeros();
+                bits &= bits - 1;
+                Some(AgentId((w * 64) as u32 + b))
+            })
+        })
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = AgentId> + '_ {
         self.words.iter().enumerate().flat_map(|(w, &word)| {
             let mut bits = word;
@@ -227,6 +242,13 @@ pub struct Ledger {
     pub ooa_unreserved: Quantities,
     /// Agents with something available.
     pub free: AgentSet,
+    /// Free agents a full cycle found nothing to offer on, unchanged since: the same cycle
+    /// would find nothing again, so cycles skip them. An agent leaves the set when its
+    /// available resources change or a decline filter on it expires; every agent leaves it
+    /// when frameworks or roles change (see [`Ledger::unsettle_all`]).
+    pub settled: AgentSet,
+    /// When each decline filter stops blocking, with its agent: the agent is unsettled then.
+    expiries: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, AgentId)>>,
     /// Bumped whenever `total` changes (shares must be recomputed).
     pub total_epoch: u64,
 }
@@ -246,6 +268,8 @@ impl Ledger {
             reservations: Quantities::default(),
             ooa_unreserved: Quantities::default(),
             free: AgentSet::default(),
+            settled: AgentSet::default(),
+            expiries: std::collections::BinaryHeap::new(),
             total_epoch: 0,
         }
     }
@@ -277,6 +301,7 @@ impl Ledger {
     }
 
     pub fn add_framework(&mut self, framework: FrameworkId, name: &str, role: &str) {
+        self.unsettle_all();
         let i = framework.index();
         if self.frameworks.len() <= i {
             self.frameworks.resize_with(i + 1, || None);
@@ -335,6 +360,7 @@ impl Ledger {
         }
         self.filters.clear_agent(agent);
         self.free.remove(agent);
+        self.settled.remove(agent);
         allocated
     }
 
@@ -407,6 +433,7 @@ impl Ledger {
     }
 
     fn refresh_free(&mut self, agent: AgentId) {
+        self.settled.remove(agent);
         let has = self.agent(agent).is_some_and(|a| !a.available.is_empty());
         if has {
             self.free.insert(agent);
@@ -426,9 +453,41 @@ impl Ledger {
     ) {
         let interval = self.config.allocation_interval;
         self.filters.add(framework, agent, refused, now, refuse, interval);
+        // A filter of exactly one interval still blocks at its expiry instant.
+        let d = refuse.max(interval);
+        let inactive_at = now
+            + d
+            + if d == interval {
+                Duration::from_nanos(1)
+            } else {
+                Duration::ZERO
+            };
+        self.expiries.push(std::cmp::Reverse((inactive_at, agent)));
+    }
+
+    /// Every agent may have something to offer again (frameworks or roles changed).
+    pub fn unsettle_all(&mut self) {
+        self.settled = AgentSet::default();
+    }
+
+    /// Unsettles the agents whose decline filters have stopped blocking by `now`.
+    pub fn expire_filters(&mut self, now: Instant) {
+        while let Some(&std::cmp::Reverse((at, agent))) = self.expiries.peek() {
+            if at > now {
+                break;
+            }
+            self.expiries.pop();
+            self.settled.remove(agent);
+        }
+    }
+
+    /// Free agents that are not settled, in id order.
+    pub fn unsettled(&self) -> Vec<AgentId> {
+        self.free.difference(&self.settled).collect()
     }
 
     pub fn set_quota(&mut self, role: &str, quota: Quota) {
+        self.unsettle_all();
         let guarantee = self.names.quantities(&quota.guarantee);
         let limit = quota.limit.as_ref().map(|l| {
             let mut caps = Caps::default();
@@ -448,6 +507,7 @@ impl Ledger {
     }
 
     pub fn set_weight(&mut self, role: &str, weight: f64) {
+        self.unsettle_all();
         self.role_mut(role).weight = weight;
     }
 
@@ -630,6 +690,7 @@ impl Ledger {
 
     /// Forgets a framework and gives back all it held.
     pub fn remove_framework(&mut self, framework: FrameworkId) {
+        self.unsettle_all();
         for agent in 0..self.agents.len() as u32 {
             let agent = AgentId(agent);
             let held = self.agent(agent).and_then(|a| {

@@ -66,6 +66,12 @@ impl Tasks {
                         cmd.args(["-c", "sleep \"$1\"; exit 1", "sh", &secs]);
                         (cmd, true)
                     }
+                    // Ends by a signal, as a killed task does.
+                    TaskOutcome::Killed => {
+                        let mut cmd = Command::new("sh");
+                        cmd.args(["-c", "sleep \"$1\"; kill -TERM $$", "sh", &secs]);
+                        (cmd, true)
+                    }
                 }
             }
         };
@@ -87,7 +93,7 @@ impl Tasks {
         if let Ok(Some(status)) = task.child.try_wait() {
             return Some(TaskExit {
                 key,
-                reason: reason_of(status.success()),
+                reason: reason_of(status),
             });
         }
         terminate(&mut task);
@@ -105,7 +111,7 @@ impl Tasks {
                 Ok(None) => {}
                 Ok(Some(status)) => exits.push(TaskExit {
                     key,
-                    reason: reason_of(status.success()),
+                    reason: reason_of(status),
                 }),
                 // The child can no longer be observed: as far as anyone can tell, it failed.
                 Err(_) => exits.push(TaskExit {
@@ -141,9 +147,12 @@ impl Drop for Tasks {
     }
 }
 
-fn reason_of(success: bool) -> ExitReason {
-    if success {
+fn reason_of(status: std::process::ExitStatus) -> ExitReason {
+    use std::os::unix::process::ExitStatusExt;
+    if status.success() {
         ExitReason::Finished
+    } else if status.signal().is_some() {
+        ExitReason::Killed
     } else {
         ExitReason::Failed
     }

@@ -8,7 +8,8 @@ use std::rc::Rc;
 
 use crate::metrics::{Collector, Shared, Sinks};
 use crate::report::summary::{
-    AgentsSummary, DelaySummary, NetworkSummary, OffersSummary, Summary, TasksSummary, UtilisationSummary,
+    AgentsSummary, DelaySummary, NetworkSummary, OffersSummary, Summary, TasksSummary, TraceSummary,
+    UtilisationSummary,
 };
 use crate::scenario::Scenario;
 use crate::sim::{Stop, Violation};
@@ -54,7 +55,7 @@ pub fn run(
     loop {
         match world.sim.run(end, PROGRESS_EVERY) {
             Stop::Budget => progress(world.sim.now()),
-            Stop::External(id) => world.apply(id),
+            Stop::External(id) => world.apply(id).map_err(Failure::Setup)?,
             Stop::TimeLimit | Stop::Idle => break,
             Stop::Violation(v) => return Err(Failure::Violation(v)),
         }
@@ -88,7 +89,7 @@ pub fn run(
             registered: c.agents_added,
             unreachable: c.agents_unreachable,
         },
-        frameworks: scenario.expanded_frameworks().len() as u64,
+        frameworks: world.frameworks_started(),
         tasks: TasksSummary {
             submitted: t.submitted,
             launched: t.launched,
@@ -134,6 +135,19 @@ pub fn run(
             dropped: net.dropped,
             duplicated: net.duplicated,
         },
+        trace: world.trace_counts().map(|c| TraceSummary {
+            rows: c.rows,
+            tasks_read: c.tasks_read,
+            submitted: c.submitted,
+            outside_window: c.outside_window,
+            sampled_out: c.sampled_out,
+            withdrawn: c.withdrawn,
+            never_started: c.never_started,
+            endless: c.endless,
+            empty_requests: c.empty_requests,
+            skipped_rows: c.skipped_rows,
+            first_skipped_row: c.first_skipped,
+        }),
     };
     Ok(Outcome { summary })
 }

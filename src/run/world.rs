@@ -5,7 +5,7 @@
 //! revive, task submissions) come from a passive `operator` process, so they cross the
 //! simulated network like any other message.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::agent::{Agent, AgentConfig};
 use crate::allocator::{AllocatorConfig, Quota};
@@ -14,17 +14,20 @@ use crate::frameworks::scripted::{OnOffer, Scripted, ScriptedConfig};
 use crate::ids::NodeId;
 use crate::master::{Master, MasterConfig, RoleConfig};
 use crate::process::{Ctx, Process};
-use crate::proto::{Msg, OperatorCall};
-use crate::resources::Resources;
+use crate::proto::{Msg, OperatorCall, TaskRequest};
+use crate::resources::{Resources, Scalar};
 use crate::rng;
 use crate::scenario::Scenario;
 use crate::scenario::schema::{
-    self, Action, DurationDist, FrameworkKind, FrameworkSpec, Start, WorkloadSpec,
+    self, Action, AddAgent, DurationDist, FrameworkKind, FrameworkSpec, SplitBy, Start, TraceSpec,
+    WorkloadSpec,
 };
 use crate::sim::{Machine, NetworkConfig, Sim};
 use crate::time::Instant;
+use crate::trace::{self, Capacity, Format, MachineChange, ReadOptions, TaskReader};
+use crate::workload::Workload;
 use crate::workload::synthetic::{Dist, Generator, TaskList};
-use crate::workload::{Arrival, Workload};
+use crate::workload::trace::{Mapping, TraceCounts, TraceWorkload};
 
 /// External ids at or above this are workload feeds; below, world actions.
 const FEED_BASE: u64 = 1 << 32;
@@ -50,13 +53,40 @@ struct FrameworkSlot {
     node: Option<NodeId>,
 }
 
-/// A batch framework's workload, pulled one arrival at a time.
+/// Where a feed's submissions come from.
+enum Source {
+    Synthetic(Box<dyn Workload>),
+    Trace(Box<TraceWorkload>),
+}
+
+/// A batch framework's workload, pulled one submission at a time.
 struct Feed {
+    /// The framework slot whose spec declared the workload.
     framework: usize,
-    workload: Box<dyn Workload>,
+    source: Source,
     /// Arrival times count from the framework's start.
     offset: Instant,
-    next: Option<Arrival>,
+    /// The next submission: when, which group, what.
+    next: Option<(Instant, u32, Vec<TaskRequest>)>,
+    /// The framework slot each group's tasks go to, once started. A workload that is not
+    /// split has one group, the declaring framework itself.
+    groups: Vec<Option<usize>>,
+    split: bool,
+    /// Tasks sent to frameworks so far.
+    sent: u64,
+}
+
+impl Feed {
+    fn pull(&mut self) -> Result<(), String> {
+        self.next = match &mut self.source {
+            Source::Synthetic(w) => w.next_arrival().map(|a| (a.at, 0, a.tasks)),
+            Source::Trace(w) => w
+                .next_batch()
+                .map_err(|e| e.to_string())?
+                .map(|b| (b.at, b.group, b.tasks)),
+        };
+        Ok(())
+    }
 }
 
 pub struct World {
@@ -70,6 +100,8 @@ pub struct World {
     frameworks: Vec<FrameworkSlot>,
     actions: Vec<(Instant, WorldAction)>,
     feeds: Vec<Feed>,
+    /// Frameworks started so far.
+    started: u64,
 }
 
 fn dist(d: &DurationDist) -> Dist {
@@ -138,6 +170,7 @@ impl World {
                 .collect(),
             actions: Vec::new(),
             feeds: Vec::new(),
+            started: 0,
         };
         for class in &s.cluster {
             for n in 1..=class.count {
@@ -145,6 +178,26 @@ impl World {
             }
         }
         let mut timed: Vec<(Instant, usize, WorldAction)> = Vec::new();
+        let specs: Vec<FrameworkSpec> = world.frameworks.iter().map(|f| f.spec.clone()).collect();
+        for f in &specs {
+            if let Some(WorkloadSpec::Trace(t)) = &f.workload {
+                for (at, action) in trace_machines(&f.name, t, s.seed)? {
+                    match action {
+                        // Machines there from the start are there when the master starts.
+                        Action::AddAgent(add) if at == Instant::ZERO => {
+                            if world.agents.contains_key(&add.name) {
+                                return Err(format!(
+                                    "{}: machine {} is named twice (by the trace and the cluster)",
+                                    t.path, add.name
+                                ));
+                            }
+                            world.add_agent(add.name, add.resources);
+                        }
+                        other => timed.push((at, usize::MAX, WorldAction::Scenario(other))),
+                    }
+                }
+            }
+        }
         for (i, e) in s.events.iter().enumerate() {
             let action = match e.action() {
                 Action::AddFramework(name) => {
@@ -166,6 +219,7 @@ impl World {
             }
         }
         timed.sort_by_key(|(at, order, action)| (*at, matches!(action, WorldAction::Scenario(_)), *order));
+        // (trace machine events sort after the scenario's own events of the same instant)
         for (at, _, action) in timed {
             world.sim.schedule_external(at, world.actions.len() as u64);
             world.actions.push((at, action));
@@ -183,9 +237,36 @@ impl World {
         node
     }
 
-    fn start_framework(&mut self, i: usize) {
+    fn start_framework(&mut self, i: usize) -> Result<(), String> {
         let spec = self.frameworks[i].spec.clone();
-        let now = self.sim.now();
+        let split = matches!(&spec.workload, Some(WorkloadSpec::Trace(t)) if t.split_by != SplitBy::None);
+        // A split trace starts one framework per group as the group's first tasks arrive.
+        if !split {
+            self.start_process(i);
+        }
+        if let Some(source) = self.workload(&spec)? {
+            let mut feed = Feed {
+                framework: i,
+                source,
+                offset: self.sim.now(),
+                next: None,
+                groups: Vec::new(),
+                split,
+                sent: 0,
+            };
+            if !split {
+                feed.groups.push(Some(i));
+            }
+            feed.pull()?;
+            let id = self.feeds.len();
+            self.feeds.push(feed);
+            self.schedule_feed(id);
+        }
+        Ok(())
+    }
+
+    fn start_process(&mut self, i: usize) {
+        let spec = self.frameworks[i].spec.clone();
         let name = format!("framework-{}", spec.name);
         let node = match spec.kind {
             FrameworkKind::Scripted => {
@@ -218,24 +299,38 @@ impl World {
             }
         };
         self.frameworks[i].node = Some(node);
-        if let Some(workload) = self.workload(&spec) {
-            let mut feed = Feed {
-                framework: i,
-                workload,
-                offset: now,
-                next: None,
-            };
-            feed.next = feed.workload.next_arrival();
-            let id = self.feeds.len();
-            self.feeds.push(feed);
-            self.schedule_feed(id);
-        }
+        self.started += 1;
     }
 
-    fn workload(&self, spec: &FrameworkSpec) -> Option<Box<dyn Workload>> {
+    /// Starts the framework for group `group` of a split trace: `<name>-<group>` in role
+    /// `<group>` (or `<role>/<group>` under a declared role).
+    fn start_group(&mut self, feed: usize, group: u32) -> usize {
+        let base = self.feeds[feed].framework;
+        let Source::Trace(w) = &self.feeds[feed].source else {
+            unreachable!("only traces split")
+        };
+        let group_name = w.group_name(group).to_owned();
+        let mut spec = self.frameworks[base].spec.clone();
+        spec.name = format!("{}-{group_name}", spec.name);
+        spec.role = if spec.role == "*" {
+            group_name
+        } else {
+            format!("{}/{group_name}", spec.role)
+        };
+        spec.workload = None;
+        let i = self.frameworks.len();
+        self.frameworks.push(FrameworkSlot { spec, node: None });
+        self.start_process(i);
+        i
+    }
+
+    fn workload(&self, spec: &FrameworkSpec) -> Result<Option<Source>, String> {
         let stream = rng::stream(self.seed, &format!("workload/{}", spec.name));
-        match spec.workload.as_ref()? {
-            WorkloadSpec::Synthetic(syn) => Some(match &syn.tasks {
+        let Some(workload) = spec.workload.as_ref() else {
+            return Ok(None);
+        };
+        Ok(match workload {
+            WorkloadSpec::Synthetic(syn) => Some(Source::Synthetic(match &syn.tasks {
                 Some(list) => Box::new(TaskList::new(
                     stream,
                     list.iter()
@@ -256,43 +351,91 @@ impl World {
                     syn.task.clone().expect("validated"),
                     dist(syn.duration.as_ref().expect("validated")),
                 )),
-            }),
-            WorkloadSpec::Trace(_) => None,
-        }
+            })),
+            WorkloadSpec::Trace(t) => {
+                let (reader, mapping) = open_trace(t, self.seed)?;
+                Some(Source::Trace(Box::new(TraceWorkload::new(reader, mapping))))
+            }
+        })
     }
 
     fn schedule_feed(&mut self, id: usize) {
         let feed = &self.feeds[id];
         if let Some(next) = &feed.next {
-            let at = feed.offset + next.at.since_start();
+            let at = feed.offset + next.0.since_start();
             self.sim.schedule_external(at, FEED_BASE + id as u64);
         }
     }
 
-    fn feed(&mut self, id: usize) {
-        let feed = &mut self.feeds[id];
-        let Some(arrival) = feed.next.take() else { return };
-        let node = self.frameworks[feed.framework]
+    fn feed(&mut self, id: usize) -> Result<(), String> {
+        let Some((_, group, tasks)) = self.feeds[id].next.take() else {
+            return Ok(());
+        };
+        let g = group as usize;
+        if self.feeds[id].groups.len() <= g {
+            self.feeds[id].groups.resize(g + 1, None);
+        }
+        let slot = match self.feeds[id].groups[g] {
+            Some(slot) => slot,
+            None => {
+                debug_assert!(self.feeds[id].split);
+                let slot = self.start_group(id, group);
+                self.feeds[id].groups[g] = Some(slot);
+                slot
+            }
+        };
+        let node = self.frameworks[slot]
             .node
-            .expect("a feed starts with its framework");
-        feed.next = feed.workload.next_arrival();
-        self.sim
-            .send(self.operator, node, Msg::Submit(Box::new(arrival.tasks)));
+            .expect("a feed's frameworks are started");
+        self.feeds[id].sent += tasks.len() as u64;
+        self.sim.send(self.operator, node, Msg::Submit(Box::new(tasks)));
+        self.feeds[id].pull()?;
         self.schedule_feed(id);
+        Ok(())
+    }
+
+    /// Frameworks started so far (the groups of a split trace included).
+    pub fn frameworks_started(&self) -> u64 {
+        self.started
+    }
+
+    /// What each trace replay did, summed over the traces of the scenario.
+    pub fn trace_counts(&self) -> Option<TraceCounts> {
+        let mut total: Option<TraceCounts> = None;
+        for feed in &self.feeds {
+            if let Source::Trace(w) = &feed.source {
+                let c = w.counts();
+                let t = total.get_or_insert_with(TraceCounts::default);
+                t.rows += c.rows;
+                t.tasks_read += c.tasks_read;
+                // What reached a framework, not what was read ahead.
+                t.submitted += feed.sent;
+                t.outside_window += c.outside_window;
+                t.sampled_out += c.sampled_out;
+                t.withdrawn += c.withdrawn;
+                t.never_started += c.never_started;
+                t.endless += c.endless;
+                t.empty_requests += c.empty_requests;
+                t.skipped_rows += c.skipped_rows;
+                if t.first_skipped.is_none() {
+                    t.first_skipped = c.first_skipped;
+                }
+            }
+        }
+        total
     }
 
     /// Applies the world action with external id `id`.
-    pub fn apply(&mut self, id: u64) {
+    /// `Err` when a trace turns out to be malformed partway.
+    pub fn apply(&mut self, id: u64) -> Result<(), String> {
         if id >= FEED_BASE {
-            self.feed((id - FEED_BASE) as usize);
-            return;
+            return self.feed((id - FEED_BASE) as usize);
         }
         let (_, action) = &self.actions[id as usize];
         let action = match action {
             WorldAction::StartFramework(i) => {
                 let i = *i;
-                self.start_framework(i);
-                return;
+                return self.start_framework(i);
             }
             WorldAction::Scenario(a) => a.clone(),
         };
@@ -336,6 +479,7 @@ impl World {
                 }
             }
         }
+        Ok(())
     }
 
     fn operate(&mut self, to: NodeId, call: OperatorCall) {
@@ -357,4 +501,131 @@ impl World {
     pub fn default_refuse(&self) -> crate::time::Duration {
         self.default_refuse
     }
+}
+
+/// The reader options and mapping a trace spec asks for.
+fn read_options(t: &TraceSpec, format: Format) -> ReadOptions {
+    let mut options = ReadOptions::new(format);
+    if let Some(c) = &t.capacity {
+        let get = |name: &str, default: f64| {
+            let v = c.scalar(name);
+            if v.is_zero() { default } else { v.as_f64() }
+        };
+        options.capacity = Capacity {
+            cpus: get("cpus", options.capacity.cpus),
+            mem: get("mem", options.capacity.mem),
+            disk: get("disk", options.capacity.disk),
+        };
+    }
+    options.skip_bad_rows = t.skip_bad_rows;
+    if let Some(l) = t.lookahead {
+        options.lookahead = l;
+    }
+    options.companion = t.instances.clone();
+    options
+}
+
+fn mapping(t: &TraceSpec, seed: u64) -> Mapping {
+    Mapping {
+        from: t.from.unwrap_or_default(),
+        to: t.to,
+        sample: t.sample,
+        time_scale: t.time_scale,
+        load_scale: t.load_scale,
+        split_by: t.split_by,
+        unstarted: t.unstarted,
+        seed,
+    }
+}
+
+fn format_of(t: &TraceSpec) -> Format {
+    Format::parse(&t.format).expect("validated")
+}
+
+/// Opens a trace for replay.
+fn open_trace(t: &TraceSpec, seed: u64) -> Result<(Box<dyn TaskReader>, Mapping), String> {
+    let format = format_of(t);
+    let reader = trace::tasks(format, &t.path, &read_options(t, format)).map_err(|e| e.to_string())?;
+    Ok((reader, mapping(t, seed)))
+}
+
+/// The machine events a trace brings to the cluster, as timed add/remove actions. Inferred
+/// machines (every machine the tasks name, in order of first appearance, or an SWF
+/// header's nodes) are there from the start, named `<framework>-<machine>`.
+fn trace_machines(framework: &str, t: &TraceSpec, seed: u64) -> Result<Vec<(Instant, Action)>, String> {
+    let format = format_of(t);
+    let options = read_options(t, format);
+    let Some(machines) = t.machines.as_deref() else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    if machines == "inferred" {
+        let default = Capacity {
+            cpus: options.capacity.cpus / 2.0,
+            mem: options.capacity.mem / 2.0,
+            disk: options.capacity.disk,
+        };
+        let resources_of = |cpus: f64, mem: f64, disk: f64| match &t.machine {
+            Some(r) => r.clone(),
+            None => machine_resources(cpus, mem, disk, 0.0),
+        };
+        let mut reader = trace::tasks(format, &t.path, &options).map_err(|e| e.to_string())?;
+        if let Some(hint) = reader.machine_hint() {
+            let mem = if hint.mem > 0.0 { hint.mem } else { 0.0 };
+            for n in 1..=hint.count {
+                out.push((
+                    Instant::ZERO,
+                    Action::AddAgent(AddAgent {
+                        name: format!("{framework}-node{n}"),
+                        resources: resources_of(hint.cpus, mem, 0.0),
+                    }),
+                ));
+            }
+            return Ok(out);
+        }
+        let mut seen = BTreeSet::new();
+        while let Some(task) = reader.next_task().map_err(|e| e.to_string())? {
+            if let Some(m) = task.machine
+                && seen.insert(m)
+            {
+                out.push((
+                    Instant::ZERO,
+                    Action::AddAgent(AddAgent {
+                        name: format!("{framework}-{}", reader.machine_name(m)),
+                        resources: resources_of(default.cpus, default.mem, default.disk),
+                    }),
+                ));
+            }
+        }
+        return Ok(out);
+    }
+    let map = mapping(t, seed);
+    let mut reader = trace::machines(format, machines, &options)
+        .expect("validated: the format has machine files")
+        .map_err(|e| e.to_string())?;
+    while let Some(m) = reader.next_machine().map_err(|e| e.to_string())? {
+        // Machines that were there before the window are there at the start.
+        let at = map.time(m.at).unwrap_or(Instant::ZERO);
+        let name = format!("{framework}-{}", m.name);
+        let action = match m.change {
+            MachineChange::Add => Action::AddAgent(AddAgent {
+                name,
+                resources: machine_resources(m.cpus, m.mem, m.disk, m.gpus),
+            }),
+            MachineChange::Remove => Action::RemoveAgent(name),
+            // A capacity change would need the agent to re-register; the replay keeps the
+            // machine as it was added.
+            MachineChange::Update => continue,
+        };
+        out.push((at, action));
+    }
+    Ok(out)
+}
+
+fn machine_resources(cpus: f64, mem: f64, disk: f64, gpus: f64) -> Resources {
+    let mut r = Resources::new();
+    for (name, v) in [("cpus", cpus), ("mem", mem), ("disk", disk), ("gpus", gpus)] {
+        r.set_scalar(name, None, Scalar::from_f64(v));
+    }
+    r
 }

@@ -61,7 +61,8 @@ pub fn load_str(text: &str, file: &str, sets: &[String]) -> Result<Loaded, LoadE
             u16::try_from(k + 1).map_err(|_| LoadError("error: too many --set options".to_owned()))?;
         yaml::apply_set(&mut doc, set, source).map_err(render)?;
     }
-    let scenario: Scenario = de::from_node(&doc).map_err(render)?;
+    let mut scenario: Scenario = de::from_node(&doc).map_err(render)?;
+    resolve_paths(&mut scenario, file);
     validate::validate(&scenario, &doc).map_err(render)?;
     let source_text = if sets.is_empty() {
         text.to_owned()
@@ -78,6 +79,37 @@ pub fn load_str(text: &str, file: &str, sets: &[String]) -> Result<Loaded, LoadE
         source_text,
         file: file.to_owned(),
     })
+}
+
+/// Makes a trace file path that is not found from the working directory relative to the
+/// scenario file's folder, or failing that its parent (scenarios/ beside traces/), when it
+/// exists there.
+fn resolve_paths(s: &mut Scenario, file: &str) {
+    let dir = Path::new(file).parent().unwrap_or(Path::new(""));
+    let resolve = |p: &mut String| {
+        let given = Path::new(p.as_str());
+        if given.is_absolute() || given.is_file() {
+            return;
+        }
+        for base in [dir, dir.parent().unwrap_or(Path::new(""))] {
+            let candidate = base.join(given);
+            if candidate.is_file() {
+                *p = candidate.display().to_string();
+                return;
+            }
+        }
+    };
+    for f in &mut s.frameworks {
+        if let Some(schema::WorkloadSpec::Trace(t)) = &mut f.workload {
+            resolve(&mut t.path);
+            if let Some(p) = &mut t.instances {
+                resolve(p);
+            }
+            if let Some(p) = t.machines.as_mut().filter(|m| m.as_str() != "inferred") {
+                resolve(p);
+            }
+        }
+    }
 }
 
 fn io_reason(e: &std::io::Error) -> String {

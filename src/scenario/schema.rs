@@ -325,12 +325,83 @@ pub enum DurationDist {
     Endless,
 }
 
-/// A recorded workload trace; the readers arrive with the workload work.
+/// A recorded workload trace replayed through a batch framework (docs/traces.md).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TraceSpec {
+    /// The reader: google2011, alibaba2017, alibaba2018, openb2023, swf, swim or csv.
     pub format: String,
+    /// The task file (`.gz` read transparently); relative paths are tried against the
+    /// working directory, then the scenario file's folder and its parent.
     pub path: String,
+    /// alibaba2018: batch_instance.csv, one task per instance row.
+    #[serde(default)]
+    pub instances: Option<String>,
+    /// The machines to add to the cluster: `inferred` (every machine the tasks name, or an
+    /// SWF header's nodes), or a machine file (Alibaba server_event / machine_meta, openb
+    /// node list). Absent: the scenario's `cluster` alone.
+    #[serde(default)]
+    pub machines: Option<String>,
+    /// Each inferred machine's resources (default: half the capacity in cpus and memory,
+    /// the most common Google 2011 machine).
+    #[serde(default)]
+    pub machine: Option<Resources>,
+    /// What 1.0 of a normalized request is, for traces that normalize (default per format).
+    #[serde(default)]
+    pub capacity: Option<Resources>,
+    /// One framework (and role) per group of tasks.
+    #[serde(default)]
+    pub split_by: SplitBy,
+    /// Replay only tasks submitted in [from, to) on the trace's clock.
+    #[serde(default)]
+    pub from: Option<Duration>,
+    #[serde(default)]
+    pub to: Option<Duration>,
+    /// Keep this fraction of jobs (chosen by a hash of the job and the seed).
+    #[serde(default = "one")]
+    pub sample: f64,
+    /// Multiplies submission times: 0.5 submits twice as densely. Run times are kept.
+    #[serde(default = "one")]
+    pub time_scale: f64,
+    /// Multiplies the number of tasks: 2 submits every task twice, 1.5 half of them twice.
+    #[serde(default = "one")]
+    pub load_scale: f64,
+    /// How far ahead a reader looks for a task's end (default 24h).
+    #[serde(default)]
+    pub lookahead: Option<Duration>,
+    /// Skip and count malformed rows instead of stopping at the first.
+    #[serde(default)]
+    pub skip_bad_rows: bool,
+    /// Tasks the trace never started: skipped, or submitted to run until the end.
+    #[serde(default)]
+    pub unstarted: Unstarted,
+}
+
+/// How a trace's tasks are split into frameworks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitBy {
+    /// One framework for the whole trace.
+    #[default]
+    None,
+    /// One per user.
+    User,
+    /// One per priority value.
+    Priority,
+    /// Google's bands: free (0–1), batch (2–8), production (9–11).
+    PriorityBand,
+    /// One per class (Google scheduling class, openb QoS, SWF queue).
+    Class,
+}
+
+/// What to do with tasks the trace never started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unstarted {
+    #[default]
+    Skip,
+    /// Submit them; they run until the end of the run.
+    Endless,
 }
 
 /// A timed operator action: `at` plus exactly one action key.

@@ -5,11 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::de::{Error, suggest};
 use super::schema::{
-    DurationDist, EVENT_ACTIONS, FrameworkKind, FrameworkSpec, Scenario, Start, SyntheticSpec, WorkloadSpec,
+    DurationDist, EVENT_ACTIONS, FrameworkKind, FrameworkSpec, Scenario, Start, SyntheticSpec, TraceSpec,
+    WorkloadSpec,
 };
 use super::yaml::{Node, Span};
 use crate::resources::{self, Resources};
 use crate::time::Duration;
+use crate::trace::Format;
 
 /// Finds where to point: the node at `path`, or its deepest ancestor present in the file
 /// (a defaulted key points at the map that would hold it).
@@ -397,17 +399,113 @@ fn check_frameworks<'a>(
                     Some(WorkloadSpec::Synthetic(syn)) => {
                         check_synthetic(c, &["frameworks", i.as_str(), "workload", "synthetic"], syn)?;
                     }
-                    Some(WorkloadSpec::Trace(_)) => {
-                        return Err(c.err(
-                            &["frameworks", i.as_str(), "workload", "trace"],
-                            "trace replay is not available in this build yet: use a synthetic workload",
-                        ));
+                    Some(WorkloadSpec::Trace(t)) => {
+                        check_trace(c, &["frameworks", i.as_str(), "workload", "trace"], t)?;
                     }
                 }
             }
         }
     }
     Ok(seen)
+}
+
+fn check_trace(c: &Checker, at: &[&str], t: &TraceSpec) -> Result<(), Error> {
+    let path = |key: &'static str| {
+        let mut p = at.to_vec();
+        p.push(key);
+        p
+    };
+    let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+    let Some(format) = Format::parse(&t.format) else {
+        return Err(c.err(
+            &path("format"),
+            format!(
+                "unknown trace format \"{}\"{}: expected one of {}",
+                t.format,
+                did_you_mean(&t.format, &names),
+                Format::names()
+            ),
+        ));
+    };
+    let exists = |key: &'static str, file: &str| -> Result<(), Error> {
+        if std::path::Path::new(file).is_file() {
+            Ok(())
+        } else {
+            Err(c.err(&path(key), format!("no such file: {file}")))
+        }
+    };
+    exists("path", &t.path)?;
+    if let Some(instances) = &t.instances {
+        if format != Format::Alibaba2018 {
+            return Err(c.err(&path("instances"), "instances applies to format alibaba2018 only"));
+        }
+        exists("instances", instances)?;
+    }
+    match t.machines.as_deref() {
+        None => {}
+        Some("inferred")
+            if !matches!(
+                format,
+                Format::Google2011 | Format::Swf | Format::Alibaba2018 | Format::Csv
+            ) =>
+        {
+            return Err(c.err(
+                &path("machines"),
+                format!(
+                    "format {} names no machines to infer: give its machine file instead",
+                    format.name()
+                ),
+            ));
+        }
+        Some("inferred") => {}
+        Some(file) => {
+            if !matches!(
+                format,
+                Format::Alibaba2017 | Format::Alibaba2018 | Format::Openb2023
+            ) {
+                return Err(c.err(
+                    &path("machines"),
+                    format!(
+                        "format {} has no machine file: use machines: inferred, or the scenario's cluster",
+                        format.name()
+                    ),
+                ));
+            }
+            exists("machines", file)?;
+        }
+    }
+    if t.machine.is_some() && t.machines.as_deref() != Some("inferred") {
+        return Err(c.err(&path("machine"), "machine applies only with machines: inferred"));
+    }
+    for (key, r) in [("machine", &t.machine), ("capacity", &t.capacity)] {
+        if let Some(r) = r {
+            quantities_only(r).map_err(|e| c.err(&path(key), e))?;
+        }
+    }
+    for (key, v) in [
+        ("sample", t.sample),
+        ("time_scale", t.time_scale),
+        ("load_scale", t.load_scale),
+    ] {
+        let ok = v.is_finite() && v > 0.0 && (key != "sample" || v <= 1.0);
+        if !ok {
+            let range = if key == "sample" {
+                "in (0, 1]"
+            } else {
+                "a positive number"
+            };
+            return Err(c.err(&path(key), format!("{key} must be {range}, found {v}")));
+        }
+    }
+    if let (Some(from), Some(to)) = (t.from, t.to)
+        && to <= from
+    {
+        return Err(c.err(&path("to"), format!("to ({to}) must be after from ({from})")));
+    }
+    if t.lookahead.is_some_and(|l| l.is_zero()) {
+        return Err(c.err(&path("lookahead"), "lookahead must be more than 0s"));
+    }
+    Ok(())
 }
 
 fn check_synthetic(c: &Checker, at: &[&str], syn: &SyntheticSpec) -> Result<(), Error> {

@@ -20,3 +20,4 @@ pub struct Arrival {
 pub trait Workload {
     fn next_arrival(&mut self) -> Option<Arrival>;
 }
+pub mod trace;

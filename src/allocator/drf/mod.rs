@@ -462,6 +462,7 @@ impl Allocator for Drf {
         };
         f.active = active;
         let wants = f.wants_offers();
+        self.ledger.unsettle_all();
         if !active {
             self.ledger.filters.clear_framework(framework);
         }
@@ -481,6 +482,7 @@ impl Allocator for Drf {
             let wants = f.wants_offers();
             self.ledger.filters.clear_framework(framework);
             self.sorter.set_active(framework, wants);
+            self.ledger.unsettle_all();
         }
     }
 
@@ -514,8 +516,19 @@ impl Allocator for Drf {
             return;
         }
         self.refresh_sorter();
+        // Without quota, whether anything can be offered on an agent depends on that agent
+        // alone (its resources and filters) and on the frameworks and roles: agents a cycle
+        // found nothing for stay skipped until one of those changes. Quota headroom and
+        // limits depend on the whole cluster, so with quota every cycle visits every agent.
+        let quota_in_play = self
+            .ledger
+            .roles
+            .values()
+            .any(|b| b.has_quota() || b.limit.is_some());
+        self.ledger.expire_filters(now);
         let mut agents: Vec<AgentId> = match candidates {
-            Candidates::All => self.ledger.free.iter().collect(),
+            Candidates::All if quota_in_play => self.ledger.free.iter().collect(),
+            Candidates::All => self.ledger.unsettled(),
             Candidates::Some(list) => list
                 .iter()
                 .copied()
@@ -545,6 +558,15 @@ impl Allocator for Drf {
         }
         Self::shuffle(&mut agents, rng);
         self.stage2(now, &agents, &mut q, &mut pending);
+        if !quota_in_play {
+            // Stage 2 offered each agent until nobody could take more: what is left stays
+            // unoffered until something changes.
+            for &agent in &agents {
+                if self.ledger.free.contains(agent) {
+                    self.ledger.settled.insert(agent);
+                }
+            }
+        }
         out.extend(pending.offers);
     }
 

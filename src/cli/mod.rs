@@ -4,6 +4,7 @@
 //! 3 a broken invariant (a bug), reported with the seed and the command that replays it.
 
 mod run;
+mod trace;
 mod validate;
 
 use std::process::ExitCode;
@@ -24,6 +25,8 @@ enum Command {
     Run(run::RunArgs),
     /// Parse and check a scenario without running it.
     Validate(validate::ValidateArgs),
+    /// Inspect a workload trace, or convert it to mesosim's native csv.
+    Trace(trace::TraceArgs),
 }
 
 /// A failure, with the exit status it maps to.
@@ -69,6 +72,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::execute(&args),
         Command::Validate(args) => validate::execute(&args),
+        Command::Trace(args) => trace::execute(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -18,6 +18,7 @@ pub mod native;
 pub mod openb2023;
 pub mod rows;
 pub mod sort;
+pub mod stats;
 pub mod swf;
 pub mod swim;
 

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use super::Failure;
 use crate::report;
 use crate::resources::Resources;
-use crate::trace::{self, Capacity, Format, ReadOptions};
+use crate::trace::{self, Format, ReadOptions};
 
 #[derive(Debug, Args)]
 pub struct TraceArgs {
@@ -107,15 +107,7 @@ fn open(input: &Input) -> Result<(Box<dyn trace::TaskReader>, Format, String), F
     if let Some(text) = &input.capacity {
         let r = Resources::parse(text)
             .map_err(|e| Failure::input(format!("error: --capacity \"{text}\": {e}")))?;
-        let get = |name: &str, default: f64| {
-            let v = r.scalar(name);
-            if v.is_zero() { default } else { v.as_f64() }
-        };
-        options.capacity = Capacity {
-            cpus: get("cpus", options.capacity.cpus),
-            mem: get("mem", options.capacity.mem),
-            disk: get("disk", options.capacity.disk),
-        };
+        options.capacity = options.capacity.overridden_by(&r);
     }
     options.skip_bad_rows = input.skip_bad_rows;
     options.companion = input.instances.as_ref().map(|p| p.display().to_string());

@@ -27,7 +27,7 @@ pub struct Summary {
     pub network: NetworkSummary,
     /// What a trace replay read and submitted; absent when no framework replays a trace.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub trace: Option<TraceSummary>,
+    pub trace: Option<crate::workload::trace::TraceCounts>,
 }
 
 impl Summary {
@@ -99,27 +99,4 @@ pub struct NetworkSummary {
     pub messages_delivered: u64,
     pub dropped: u64,
     pub duplicated: u64,
-}
-
-/// A trace replay's accounting: every task read is submitted or counted under one reason.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct TraceSummary {
-    /// Lines read, comments and headers included.
-    pub rows: u64,
-    pub tasks_read: u64,
-    /// Simulated tasks submitted (copies under load_scale included).
-    pub submitted: u64,
-    pub outside_window: u64,
-    pub sampled_out: u64,
-    /// Ended in the trace before they started.
-    pub withdrawn: u64,
-    /// Never started in the trace, and dropped (unstarted: skip).
-    pub never_started: u64,
-    /// Submitted to run until the end: no end within the trace (or its look-ahead).
-    pub endless: u64,
-    /// Had no request; submitted with one millicore.
-    pub empty_requests: u64,
-    /// Malformed rows skipped (skip_bad_rows), and the first of them.
-    pub skipped_rows: u64,
-    pub first_skipped_row: Option<String>,
 }

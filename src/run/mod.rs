@@ -8,8 +8,7 @@ use std::rc::Rc;
 
 use crate::metrics::{Collector, Shared, Sinks};
 use crate::report::summary::{
-    AgentsSummary, DelaySummary, NetworkSummary, OffersSummary, Summary, TasksSummary, TraceSummary,
-    UtilisationSummary,
+    AgentsSummary, DelaySummary, NetworkSummary, OffersSummary, Summary, TasksSummary, UtilisationSummary,
 };
 use crate::scenario::Scenario;
 use crate::sim::{Stop, Violation};
@@ -135,19 +134,7 @@ pub fn run(
             dropped: net.dropped,
             duplicated: net.duplicated,
         },
-        trace: world.trace_counts().map(|c| TraceSummary {
-            rows: c.rows,
-            tasks_read: c.tasks_read,
-            submitted: c.submitted,
-            outside_window: c.outside_window,
-            sampled_out: c.sampled_out,
-            withdrawn: c.withdrawn,
-            never_started: c.never_started,
-            endless: c.endless,
-            empty_requests: c.empty_requests,
-            skipped_rows: c.skipped_rows,
-            first_skipped_row: c.first_skipped,
-        }),
+        trace: world.trace_counts(),
     };
     Ok(Outcome { summary })
 }

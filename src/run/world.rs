@@ -15,7 +15,7 @@ use crate::ids::NodeId;
 use crate::master::{Master, MasterConfig, RoleConfig};
 use crate::process::{Ctx, Process};
 use crate::proto::{Msg, OperatorCall, TaskRequest};
-use crate::resources::{Resources, Scalar};
+use crate::resources::Resources;
 use crate::rng;
 use crate::scenario::Scenario;
 use crate::scenario::schema::{
@@ -193,6 +193,7 @@ impl World {
                             }
                             world.add_agent(add.name, add.resources);
                         }
+                        // After the scenario's own events of the same instant.
                         other => timed.push((at, usize::MAX, WorldAction::Scenario(other))),
                     }
                 }
@@ -219,7 +220,6 @@ impl World {
             }
         }
         timed.sort_by_key(|(at, order, action)| (*at, matches!(action, WorldAction::Scenario(_)), *order));
-        // (trace machine events sort after the scenario's own events of the same instant)
         for (at, _, action) in timed {
             world.sim.schedule_external(at, world.actions.len() as u64);
             world.actions.push((at, action));
@@ -404,22 +404,10 @@ impl World {
         let mut total: Option<TraceCounts> = None;
         for feed in &self.feeds {
             if let Source::Trace(w) = &feed.source {
-                let c = w.counts();
-                let t = total.get_or_insert_with(TraceCounts::default);
-                t.rows += c.rows;
-                t.tasks_read += c.tasks_read;
+                let mut c = w.counts();
                 // What reached a framework, not what was read ahead.
-                t.submitted += feed.sent;
-                t.outside_window += c.outside_window;
-                t.sampled_out += c.sampled_out;
-                t.withdrawn += c.withdrawn;
-                t.never_started += c.never_started;
-                t.endless += c.endless;
-                t.empty_requests += c.empty_requests;
-                t.skipped_rows += c.skipped_rows;
-                if t.first_skipped.is_none() {
-                    t.first_skipped = c.first_skipped;
-                }
+                c.submitted = feed.sent;
+                total.get_or_insert_with(TraceCounts::default).absorb(c);
             }
         }
         total
@@ -507,15 +495,7 @@ impl World {
 fn read_options(t: &TraceSpec, format: Format) -> ReadOptions {
     let mut options = ReadOptions::new(format);
     if let Some(c) = &t.capacity {
-        let get = |name: &str, default: f64| {
-            let v = c.scalar(name);
-            if v.is_zero() { default } else { v.as_f64() }
-        };
-        options.capacity = Capacity {
-            cpus: get("cpus", options.capacity.cpus),
-            mem: get("mem", options.capacity.mem),
-            disk: get("disk", options.capacity.disk),
-        };
+        options.capacity = options.capacity.overridden_by(c);
     }
     options.skip_bad_rows = t.skip_bad_rows;
     if let Some(l) = t.lookahead {
@@ -567,17 +547,16 @@ fn trace_machines(framework: &str, t: &TraceSpec, seed: u64) -> Result<Vec<(Inst
         };
         let resources_of = |cpus: f64, mem: f64, disk: f64| match &t.machine {
             Some(r) => r.clone(),
-            None => machine_resources(cpus, mem, disk, 0.0),
+            None => trace::resources(cpus, mem, disk, 0.0),
         };
         let mut reader = trace::tasks(format, &t.path, &options).map_err(|e| e.to_string())?;
         if let Some(hint) = reader.machine_hint() {
-            let mem = if hint.mem > 0.0 { hint.mem } else { 0.0 };
             for n in 1..=hint.count {
                 out.push((
                     Instant::ZERO,
                     Action::AddAgent(AddAgent {
                         name: format!("{framework}-node{n}"),
-                        resources: resources_of(hint.cpus, mem, 0.0),
+                        resources: resources_of(hint.cpus, hint.mem, 0.0),
                     }),
                 ));
             }
@@ -610,7 +589,7 @@ fn trace_machines(framework: &str, t: &TraceSpec, seed: u64) -> Result<Vec<(Inst
         let action = match m.change {
             MachineChange::Add => Action::AddAgent(AddAgent {
                 name,
-                resources: machine_resources(m.cpus, m.mem, m.disk, m.gpus),
+                resources: trace::resources(m.cpus, m.mem, m.disk, m.gpus),
             }),
             MachineChange::Remove => Action::RemoveAgent(name),
             // A capacity change would need the agent to re-register; the replay keeps the
@@ -620,12 +599,4 @@ fn trace_machines(framework: &str, t: &TraceSpec, seed: u64) -> Result<Vec<(Inst
         out.push((at, action));
     }
     Ok(out)
-}
-
-fn machine_resources(cpus: f64, mem: f64, disk: f64, gpus: f64) -> Resources {
-    let mut r = Resources::new();
-    for (name, v) in [("cpus", cpus), ("mem", mem), ("disk", disk), ("gpus", gpus)] {
-        r.set_scalar(name, None, Scalar::from_f64(v));
-    }
-    r
 }

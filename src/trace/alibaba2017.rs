@@ -495,8 +495,6 @@ mod tests {
     use super::*;
     use crate::trace::{Format, read_all};
     use proptest::prelude::*;
-    use std::io::Write;
-    use std::sync::atomic::{AtomicU64, Ordering};
 
     const BATCH_TASK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/alibaba-v2017/batch_task.csv");
     const SERVER_EVENT: &str = concat!(
@@ -504,31 +502,7 @@ mod tests {
         "/traces/alibaba-v2017/server_event.csv"
     );
 
-    /// A temporary file, removed when dropped.
-    struct Temp(String);
-
-    impl Temp {
-        fn new(name: &str, bytes: &[u8]) -> Temp {
-            static NEXT: AtomicU64 = AtomicU64::new(0);
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let path =
-                std::env::temp_dir().join(format!("mesosim-ali2017-{}-{n}-{name}", std::process::id()));
-            std::fs::write(&path, bytes).unwrap();
-            Temp(path.to_str().unwrap().to_owned())
-        }
-
-        fn gz(name: &str, bytes: &[u8]) -> Temp {
-            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-            gz.write_all(bytes).unwrap();
-            Temp::new(name, &gz.finish().unwrap())
-        }
-    }
-
-    impl Drop for Temp {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
+    use crate::trace::testing::TempFile as Temp;
 
     fn options(skip: bool) -> ReadOptions {
         let mut o = ReadOptions::new(Format::Alibaba2017);
@@ -605,7 +579,7 @@ mod tests {
                     100,0,9,1,1,Running,200,\n\
                     100,150,9,2,0,Terminated,200,0.1\n";
         let file = Temp::new("map.csv", text.as_bytes());
-        let tasks = read(&file.0, &options(false)).unwrap();
+        let tasks = read(file.path(), &options(false)).unwrap();
         let got: Vec<(u64, u64, u32, EndState, Option<u64>)> = tasks
             .iter()
             .map(|t| {
@@ -643,7 +617,7 @@ mod tests {
     #[test]
     fn instance_indexes_are_unique_within_a_job() {
         let file = Temp::new("unique.csv", sample_prefix(3_000).as_bytes());
-        let tasks = read(&file.0, &options(false)).unwrap();
+        let tasks = read(file.path(), &options(false)).unwrap();
         let mut seen = std::collections::BTreeSet::new();
         for t in &tasks {
             assert!(seen.insert((t.job, t.index)), "{} {} twice", t.job, t.index);
@@ -667,15 +641,15 @@ mod tests {
         let bare = Temp::new("bare.csv", rows.as_bytes());
         let headed = Temp::new("headed.csv", format!("{header}\n{rows}").as_bytes());
         assert_eq!(
-            read(&bare.0, &options(false)).unwrap(),
-            read(&headed.0, &options(false)).unwrap()
+            read(bare.path(), &options(false)).unwrap(),
+            read(headed.path(), &options(false)).unwrap()
         );
         let late = Temp::new("late.csv", format!("{rows}{header}\n").as_bytes());
         assert_eq!(
-            read(&late.0, &options(false)).unwrap_err().to_string(),
+            read(late.path(), &options(false)).unwrap_err().to_string(),
             format!(
                 "{}:501: field 1 (create time): expected an integer, found \"task_create_time\"",
-                late.0
+                late.path()
             )
         );
     }
@@ -685,9 +659,12 @@ mod tests {
         let rows = sample_prefix(4);
         let text = format!("{rows}6457,6533,3,5,1,Terminated,50\n{rows}");
         let file = Temp::new("short.csv", text.as_bytes());
-        let e = read(&file.0, &options(false)).unwrap_err();
-        assert_eq!(e.to_string(), format!("{}:5: expected 8 fields, found 7", file.0));
-        let mut reader = Tasks::open(&file.0, &options(true)).unwrap();
+        let e = read(file.path(), &options(false)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("{}:5: expected 8 fields, found 7", file.path())
+        );
+        let mut reader = Tasks::open(file.path(), &options(true)).unwrap();
         let tasks = read_all(&mut reader).unwrap();
         let once: u64 = rows
             .lines()
@@ -725,8 +702,8 @@ mod tests {
         ];
         for (line, message) in cases {
             let file = Temp::new("bad.csv", format!("{line}\n").as_bytes());
-            let e = read(&file.0, &options(false)).unwrap_err();
-            assert_eq!(e.to_string(), format!("{}:1: {message}", file.0));
+            let e = read(file.path(), &options(false)).unwrap_err();
+            assert_eq!(e.to_string(), format!("{}:1: {message}", file.path()));
         }
     }
 
@@ -736,24 +713,24 @@ mod tests {
         let plain = Temp::new("plain.csv", rows.as_bytes());
         let gz = Temp::gz("packed.csv.gz", rows.as_bytes());
         assert_eq!(
-            read(&plain.0, &options(false)).unwrap(),
-            read(&gz.0, &options(false)).unwrap()
+            read(plain.path(), &options(false)).unwrap(),
+            read(gz.path(), &options(false)).unwrap()
         );
         let events = std::fs::read(SERVER_EVENT).unwrap();
         let gz = Temp::gz("events.gz", &events);
         assert_eq!(
             machines(SERVER_EVENT, &options(false)).unwrap(),
-            machines(&gz.0, &options(false)).unwrap()
+            machines(gz.path(), &options(false)).unwrap()
         );
     }
 
     #[test]
     fn a_tiny_sort_buffer_spills_and_gives_the_same_order() {
         let file = Temp::new("spill.csv", sample_prefix(2_000).as_bytes());
-        let whole = read(&file.0, &options(false)).unwrap();
+        let whole = read(file.path(), &options(false)).unwrap();
         let mut tiny = options(false);
         tiny.sort_buffer = 7;
-        assert_eq!(read(&file.0, &tiny).unwrap(), whole);
+        assert_eq!(read(file.path(), &tiny).unwrap(), whole);
         assert!(whole.windows(2).all(|w| w[0].submit <= w[1].submit));
     }
 
@@ -786,7 +763,7 @@ mod tests {
                     60,9,remove,,,,\n\
                     70,7,add,,64,0.5,1\n";
         let file = Temp::new("events.csv", text.as_bytes());
-        let got: Vec<(u64, String, MachineChange, f64)> = machines(&file.0, &options(false))
+        let got: Vec<(u64, String, MachineChange, f64)> = machines(file.path(), &options(false))
             .unwrap()
             .into_iter()
             .map(|e| (e.at.as_nanos() / 1_000_000_000, e.name, e.change, e.mem))
@@ -809,9 +786,12 @@ mod tests {
         let text =
             "0,1,add,,64,0.5,1\n0,2,add,,64,0.5\n0,3,boot,,64,0.5,1\n0,4,add,,,0.5,1\n0,5,add,,64,0.5,1\n";
         let file = Temp::new("badevents.csv", text.as_bytes());
-        let e = machines(&file.0, &options(false)).unwrap_err();
-        assert_eq!(e.to_string(), format!("{}:2: expected 7 fields, found 6", file.0));
-        let mut m = Machines::open(&file.0, &options(true)).unwrap();
+        let e = machines(file.path(), &options(false)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("{}:2: expected 7 fields, found 6", file.path())
+        );
+        let mut m = Machines::open(file.path(), &options(true)).unwrap();
         let mut names = Vec::new();
         while let Some(e) = m.next_machine().unwrap() {
             names.push(e.name);
@@ -826,8 +806,8 @@ mod tests {
         for skip in [false, true] {
             let mut o = options(skip);
             o.sort_buffer = 3;
-            let _ = read(&file.0, &o);
-            let _ = machines(&file.0, &o);
+            let _ = read(file.path(), &o);
+            let _ = machines(file.path(), &o);
         }
     }
 

@@ -589,8 +589,6 @@ mod tests {
     use crate::time::Duration;
     use crate::trace::{EndState, Format, read_all};
     use proptest::prelude::*;
-    use std::io::Write;
-    use std::sync::atomic::{AtomicU64, Ordering};
 
     const BATCH_TASK: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -605,31 +603,7 @@ mod tests {
         "/traces/alibaba-v2018/machine_meta.csv"
     );
 
-    /// A temporary file, removed when dropped.
-    struct Temp(String);
-
-    impl Temp {
-        fn new(name: &str, bytes: &[u8]) -> Temp {
-            static NEXT: AtomicU64 = AtomicU64::new(0);
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let path =
-                std::env::temp_dir().join(format!("mesosim-ali2018-{}-{n}-{name}", std::process::id()));
-            std::fs::write(&path, bytes).unwrap();
-            Temp(path.to_str().unwrap().to_owned())
-        }
-
-        fn gz(name: &str, bytes: &[u8]) -> Temp {
-            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-            gz.write_all(bytes).unwrap();
-            Temp::new(name, &gz.finish().unwrap())
-        }
-    }
-
-    impl Drop for Temp {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
+    use crate::trace::testing::TempFile as Temp;
 
     fn options(skip: bool, companion: Option<&str>) -> ReadOptions {
         let mut o = ReadOptions::new(Format::Alibaba2018);
@@ -749,12 +723,15 @@ mod tests {
         let mut lines: Vec<&str> = instances.lines().collect();
         lines.insert(3, "ins_1,M9,j_217,1,Terminated,10,20,m_1,1,1,,,,");
         let file = Temp::new("instances.csv", (lines.join("\n") + "\n").as_bytes());
-        let e = read(BATCH_TASK, &options(false, Some(&file.0))).unwrap_err();
+        let e = read(BATCH_TASK, &options(false, Some(file.path()))).unwrap_err();
         assert_eq!(
             e.to_string(),
-            format!("{}:4: task M9 of job j_217 has no row in {BATCH_TASK}", file.0)
+            format!(
+                "{}:4: task M9 of job j_217 has no row in {BATCH_TASK}",
+                file.path()
+            )
         );
-        let mut reader = Tasks::open(BATCH_TASK, &options(true, Some(&file.0))).unwrap();
+        let mut reader = Tasks::open(BATCH_TASK, &options(true, Some(file.path()))).unwrap();
         assert_eq!(read_all(&mut reader).unwrap().len(), 123);
         assert_eq!(reader.skipped(), 1);
     }
@@ -763,13 +740,13 @@ mod tests {
     fn a_task_listed_twice_is_a_bad_row_with_instances() {
         let text = "M1,1,j_5,1,Terminated,10,20,100,1\nM1,1,j_5,1,Terminated,10,20,100,1\n";
         let file = Temp::new("twice.csv", text.as_bytes());
-        let e = read(&file.0, &options(false, Some(BATCH_INSTANCE))).unwrap_err();
+        let e = read(file.path(), &options(false, Some(BATCH_INSTANCE))).unwrap_err();
         assert_eq!(
             e.to_string(),
-            format!("{}:2: task M1 of job j_5 is listed twice", file.0)
+            format!("{}:2: task M1 of job j_5 is listed twice", file.path())
         );
         // Without instances, the two rows are two tasks.
-        assert_eq!(read(&file.0, &options(false, None)).unwrap().len(), 2);
+        assert_eq!(read(file.path(), &options(false, None)).unwrap().len(), 2);
     }
 
     #[test]
@@ -777,12 +754,12 @@ mod tests {
         let rows = std::fs::read_to_string(BATCH_TASK).unwrap();
         let text = format!("{rows}M1,4,j_1024,1,Terminated,86550,86670,100\n{rows}");
         let file = Temp::new("short.csv", text.as_bytes());
-        let e = read(&file.0, &options(false, None)).unwrap_err();
+        let e = read(file.path(), &options(false, None)).unwrap_err();
         assert_eq!(
             e.to_string(),
-            format!("{}:41: expected 9 fields, found 8", file.0)
+            format!("{}:41: expected 9 fields, found 8", file.path())
         );
-        let mut reader = Tasks::open(&file.0, &options(true, None)).unwrap();
+        let mut reader = Tasks::open(file.path(), &options(true, None)).unwrap();
         assert_eq!(read_all(&mut reader).unwrap().len(), 216);
         assert_eq!((reader.skipped(), reader.rows()), (1, 81));
     }
@@ -821,8 +798,8 @@ mod tests {
         ];
         for (line, message) in cases {
             let file = Temp::new("bad.csv", format!("{line}\n").as_bytes());
-            let e = read(&file.0, &options(false, None)).unwrap_err();
-            assert_eq!(e.to_string(), format!("{}:1: {message}", file.0));
+            let e = read(file.path(), &options(false, None)).unwrap_err();
+            assert_eq!(e.to_string(), format!("{}:1: {message}", file.path()));
         }
     }
 
@@ -830,7 +807,7 @@ mod tests {
     fn invalid_markers_and_negative_times() {
         let text = "M1,2,j_5,1,Terminated,-30,20,100,-1\nM2,1,j_5,3,Failed,40,0,50,101\n";
         let file = Temp::new("markers.csv", text.as_bytes());
-        let tasks = read(&file.0, &options(false, None)).unwrap();
+        let tasks = read(file.path(), &options(false, None)).unwrap();
         let got: Vec<_> = tasks
             .iter()
             .map(|t| (secs(t.submit), t.index, t.mem, t.runtime, t.class))
@@ -851,15 +828,15 @@ mod tests {
         let header = TASK_FIELDS.join(",");
         let headed = Temp::new("headed.csv", format!("{header}\n{rows}").as_bytes());
         assert_eq!(
-            read(&headed.0, &options(false, None)).unwrap(),
+            read(headed.path(), &options(false, None)).unwrap(),
             read(BATCH_TASK, &options(false, None)).unwrap()
         );
         let late = Temp::new("late.csv", format!("{rows}{header}\n").as_bytes());
         assert_eq!(
-            read(&late.0, &options(false, None)).unwrap_err().to_string(),
+            read(late.path(), &options(false, None)).unwrap_err().to_string(),
             format!(
                 "{}:41: field 2 (instance_num): expected a non-negative integer, found \"instance_num\"",
-                late.0
+                late.path()
             )
         );
     }
@@ -869,12 +846,12 @@ mod tests {
         let tasks = Temp::gz("tasks.gz", &std::fs::read(BATCH_TASK).unwrap());
         let instances = Temp::gz("instances.gz", &std::fs::read(BATCH_INSTANCE).unwrap());
         assert_eq!(
-            read(&tasks.0, &options(false, Some(&instances.0))).unwrap(),
+            read(tasks.path(), &options(false, Some(instances.path()))).unwrap(),
             read(BATCH_TASK, &options(false, Some(BATCH_INSTANCE))).unwrap()
         );
         let meta = Temp::gz("meta.gz", &std::fs::read(MACHINE_META).unwrap());
         assert_eq!(
-            machines(&meta.0, &options(false, None)).unwrap(),
+            machines(meta.path(), &options(false, None)).unwrap(),
             machines(MACHINE_META, &options(false, None)).unwrap()
         );
     }
@@ -921,7 +898,7 @@ mod tests {
                     m_2,-5,1,1,64,100,IMPORT_INSTALLING\n\
                     m_2,65,1,1,64,100,USING\n";
         let file = Temp::new("meta.csv", text.as_bytes());
-        let got: Vec<(u64, String, MachineChange, f64)> = machines(&file.0, &options(false, None))
+        let got: Vec<(u64, String, MachineChange, f64)> = machines(file.path(), &options(false, None))
             .unwrap()
             .into_iter()
             .map(|e| (secs(e.at), e.name, e.change, e.mem))
@@ -943,9 +920,12 @@ mod tests {
     fn bad_machine_rows_are_errors_or_counted_skips() {
         let text = "m_1,0,1,1,96,100,USING\nm_2,0,1,1,96,100\nm_3,0,1,1,96,101,USING\nm_4,x,1,1,96,100,USING\nm_5,0,1,1,96,100,USING\n";
         let file = Temp::new("badmeta.csv", text.as_bytes());
-        let e = machines(&file.0, &options(false, None)).unwrap_err();
-        assert_eq!(e.to_string(), format!("{}:2: expected 7 fields, found 6", file.0));
-        let mut m = Machines::open(&file.0, &options(true, None)).unwrap();
+        let e = machines(file.path(), &options(false, None)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("{}:2: expected 7 fields, found 6", file.path())
+        );
+        let mut m = Machines::open(file.path(), &options(true, None)).unwrap();
         let mut names = Vec::new();
         while let Some(e) = m.next_machine().unwrap() {
             names.push(e.name);
@@ -960,11 +940,11 @@ mod tests {
         for skip in [false, true] {
             let mut o = options(skip, None);
             o.sort_buffer = 3;
-            let _ = read(&file.0, &o);
-            let _ = machines(&file.0, &o);
-            o.companion = Some(file.0.clone());
+            let _ = read(file.path(), &o);
+            let _ = machines(file.path(), &o);
+            o.companion = Some(file.path().to_owned());
             let _ = read(BATCH_TASK, &o);
-            let _ = read(&file.0, &o);
+            let _ = read(file.path(), &o);
         }
     }
 

@@ -21,11 +21,14 @@ pub mod sort;
 pub mod stats;
 pub mod swf;
 pub mod swim;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::fmt;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
+use crate::resources::{Resources, Scalar};
 use crate::time::Duration;
 
 pub use rows::{BadRows, Fields, Rows};
@@ -249,6 +252,30 @@ impl Capacity {
     };
 }
 
+impl Capacity {
+    /// This capacity with the scalars `r` names replaced (`cpus`, `mem`, `disk`).
+    pub fn overridden_by(self, r: &Resources) -> Capacity {
+        let get = |name: &str, default: f64| {
+            let v = r.scalar(name);
+            if v.is_zero() { default } else { v.as_f64() }
+        };
+        Capacity {
+            cpus: get("cpus", self.cpus),
+            mem: get("mem", self.mem),
+            disk: get("disk", self.disk),
+        }
+    }
+}
+
+/// Mesos resources from a trace's amounts (rounded to thousandths; zeros left out).
+pub fn resources(cpus: f64, mem: f64, disk: f64, gpus: f64) -> Resources {
+    let mut r = Resources::new();
+    for (name, v) in [("cpus", cpus), ("mem", mem), ("disk", disk), ("gpus", gpus)] {
+        r.set_scalar(name, None, Scalar::from_f64(v));
+    }
+    r
+}
+
 /// The trace formats, by the name a scenario gives them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -422,14 +449,6 @@ impl Interner {
 
     pub fn name(&self, id: u32) -> &str {
         self.names.get(id as usize).map_or("", |n| n)
-    }
-
-    pub fn len(&self) -> usize {
-        self.names.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
     }
 }
 

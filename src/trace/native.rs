@@ -433,34 +433,13 @@ mod tests {
     use super::*;
     use crate::trace::{Format, openb2023, read_all};
     use proptest::prelude::*;
-    use std::path::PathBuf;
-    use std::sync::atomic::{AtomicU64, Ordering};
 
     const PODS: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/traces/alibaba-gpu-v2023/openb_pod_list_default.csv"
     );
 
-    struct Temp(PathBuf);
-
-    impl Temp {
-        fn new(name: &str, bytes: &[u8]) -> Temp {
-            static NEXT: AtomicU64 = AtomicU64::new(0);
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let path = std::env::temp_dir().join(format!("mesosim-native-{}-{n}-{name}", std::process::id()));
-            std::fs::write(&path, bytes).unwrap();
-            Temp(path)
-        }
-        fn path(&self) -> &str {
-            self.0.to_str().unwrap()
-        }
-    }
-
-    impl Drop for Temp {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
+    use crate::trace::testing::TempFile as Temp;
 
     fn options() -> ReadOptions {
         ReadOptions::new(Format::Csv)
@@ -680,10 +659,7 @@ submit_s,job,index,user,priority,class,cpus,mem,disk,gpus,runtime_s,end,machine
 
     #[test]
     fn gzip_reads_like_the_plain_file() {
-        use std::io::Write as _;
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(SAMPLE.as_bytes()).unwrap();
-        let packed = Temp::new("sample.csv.gz", &gz.finish().unwrap());
+        let packed = Temp::gz("sample.csv.gz", SAMPLE.as_bytes());
         let plain = Temp::new("sample.csv", SAMPLE.as_bytes());
         assert_eq!(
             read_named(packed.path()).unwrap(),

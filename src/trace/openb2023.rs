@@ -279,9 +279,6 @@ mod tests {
     use super::*;
     use crate::trace::{Format, read_all};
     use proptest::prelude::*;
-    use std::io::Write;
-    use std::path::PathBuf;
-    use std::sync::atomic::{AtomicU64, Ordering};
 
     const PODS: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -292,27 +289,7 @@ mod tests {
         "/traces/alibaba-gpu-v2023/openb_node_list_all_node.csv"
     );
 
-    /// A file under the temporary directory, removed when dropped.
-    struct Temp(PathBuf);
-
-    impl Temp {
-        fn new(name: &str, bytes: &[u8]) -> Temp {
-            static NEXT: AtomicU64 = AtomicU64::new(0);
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let path = std::env::temp_dir().join(format!("mesosim-openb-{}-{n}-{name}", std::process::id()));
-            std::fs::write(&path, bytes).unwrap();
-            Temp(path)
-        }
-        fn path(&self) -> &str {
-            self.0.to_str().unwrap()
-        }
-    }
-
-    impl Drop for Temp {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
+    use crate::trace::testing::TempFile as Temp;
 
     fn options() -> ReadOptions {
         ReadOptions::new(Format::Openb2023)
@@ -501,9 +478,7 @@ mod tests {
 
     #[test]
     fn gzip_reads_like_the_plain_file() {
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(&std::fs::read(PODS).unwrap()).unwrap();
-        let file = Temp::new("pods.csv.gz", &gz.finish().unwrap());
+        let file = Temp::gz("pods.csv.gz", &std::fs::read(PODS).unwrap());
         assert_eq!(
             pods(file.path(), &options()).unwrap(),
             pods(PODS, &options()).unwrap()

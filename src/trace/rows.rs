@@ -172,26 +172,6 @@ impl<'a> Fields<'a> {
         Ok(Fields { parts, names })
     }
 
-    /// Splits on `sep`, allowing `min..=names.len()` fields (missing trailing ones read as
-    /// empty).
-    pub fn split_at_least(
-        line: &'a str,
-        sep: char,
-        min: usize,
-        names: &'static [&'static str],
-    ) -> Result<Fields<'a>, String> {
-        let parts: SmallVec<[&str; 20]> = line.split(sep).collect();
-        if parts.len() < min || parts.len() > names.len() {
-            let expected = if min == names.len() {
-                format!("{min}")
-            } else {
-                format!("{min} to {}", names.len())
-            };
-            return Err(format!("expected {expected} fields, found {}", parts.len()));
-        }
-        Ok(Fields { parts, names })
-    }
-
     pub fn len(&self) -> usize {
         self.parts.len()
     }

@@ -322,9 +322,7 @@ mod tests {
     use super::*;
     use crate::trace::{Format, read_all};
     use proptest::prelude::*;
-    use std::io::{Read, Write};
-    use std::path::PathBuf;
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::io::Read;
 
     const NASA: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -332,26 +330,7 @@ mod tests {
     );
     const CTC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/swf/trace.swf");
 
-    struct Temp(PathBuf);
-
-    impl Temp {
-        fn new(name: &str, bytes: &[u8]) -> Temp {
-            static NEXT: AtomicU64 = AtomicU64::new(0);
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let path = std::env::temp_dir().join(format!("mesosim-swf-{}-{n}-{name}", std::process::id()));
-            std::fs::write(&path, bytes).unwrap();
-            Temp(path)
-        }
-        fn path(&self) -> &str {
-            self.0.to_str().unwrap()
-        }
-    }
-
-    impl Drop for Temp {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
+    use crate::trace::testing::TempFile as Temp;
 
     fn options() -> ReadOptions {
         ReadOptions::new(Format::Swf)
@@ -536,9 +515,7 @@ mod tests {
         assert_eq!(a.len(), 309_953);
         assert!(a == b);
 
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(&std::fs::read(CTC).unwrap()).unwrap();
-        let file = Temp::new("ctc.swf.gz", &gz.finish().unwrap());
+        let file = Temp::gz("ctc.swf.gz", &std::fs::read(CTC).unwrap());
         assert_eq!(
             read_all(&mut Tasks::open(file.path(), &options()).unwrap()).unwrap(),
             read_all(&mut Tasks::open(CTC, &options()).unwrap()).unwrap()

@@ -227,35 +227,13 @@ mod tests {
     use super::*;
     use crate::trace::{Format, read_all};
     use proptest::prelude::*;
-    use std::io::Write;
-    use std::path::PathBuf;
-    use std::sync::atomic::{AtomicU64, Ordering};
 
     const FB2009: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/traces/facebook-swim/FB-2009_samples_24_times_1hr_0.tsv"
     );
 
-    struct Temp(PathBuf);
-
-    impl Temp {
-        fn new(name: &str, bytes: &[u8]) -> Temp {
-            static NEXT: AtomicU64 = AtomicU64::new(0);
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let path = std::env::temp_dir().join(format!("mesosim-swim-{}-{n}-{name}", std::process::id()));
-            std::fs::write(&path, bytes).unwrap();
-            Temp(path)
-        }
-        fn path(&self) -> &str {
-            self.0.to_str().unwrap()
-        }
-    }
-
-    impl Drop for Temp {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
+    use crate::trace::testing::TempFile as Temp;
 
     fn options() -> ReadOptions {
         ReadOptions::new(Format::Swim)
@@ -380,9 +358,7 @@ mod tests {
 
     #[test]
     fn gzip_reads_like_the_plain_file() {
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(&std::fs::read(FB2009).unwrap()).unwrap();
-        let file = Temp::new("fb.tsv.gz", &gz.finish().unwrap());
+        let file = Temp::gz("fb.tsv.gz", &std::fs::read(FB2009).unwrap());
         let a = read_all(&mut Tasks::open(file.path(), &options()).unwrap()).unwrap();
         let b = read_all(&mut Tasks::open(FB2009, &options()).unwrap()).unwrap();
         assert_eq!(a.len(), 227_608);

@@ -19,12 +19,16 @@
 //! Consecutive tasks of one group submitted at the same instant go as one submission, as a
 //! job's tasks do.
 
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
 use crate::process::{TaskOutcome, TaskRun};
 use crate::proto::TaskRequest;
-use crate::resources::{Resources, Scalar};
+use crate::resources::Scalar;
 use crate::scenario::schema::{SplitBy, Unstarted};
 use crate::time::{Duration, Instant};
-use crate::trace::{EndState, Interner, TaskReader, TraceError, TraceTask};
+use crate::trace::{self, EndState, TaskReader, TraceError, TraceTask};
 
 /// How trace tasks map to submissions.
 #[derive(Clone, Debug)]
@@ -66,9 +70,11 @@ impl Mapping {
     }
 }
 
-/// What the replay did with the trace, for summary.json.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// What a replay did with its trace: summary.json's `trace` section. Every task read is
+/// submitted or counted under one reason.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct TraceCounts {
+    /// Lines read, comments and headers included.
     pub rows: u64,
     pub tasks_read: u64,
     /// Simulated tasks submitted (copies under `load_scale` included).
@@ -80,12 +86,32 @@ pub struct TraceCounts {
     /// Never started in the trace and dropped (`unstarted: skip`).
     pub never_started: u64,
     /// Submitted with no end: still running (or, with `unstarted: endless`, still
-    /// pending) when the trace ends.
+    /// pending) when the trace or its look-ahead ends.
     pub endless: u64,
     /// Submitted with no request at all, given one millicore.
     pub empty_requests: u64,
+    /// Malformed rows skipped (`skip_bad_rows`), and the first of them.
     pub skipped_rows: u64,
-    pub first_skipped: Option<String>,
+    pub first_skipped_row: Option<String>,
+}
+
+impl TraceCounts {
+    /// Adds `other`'s counts (the first skipped row stays the first one seen).
+    pub fn absorb(&mut self, other: TraceCounts) {
+        self.rows += other.rows;
+        self.tasks_read += other.tasks_read;
+        self.submitted += other.submitted;
+        self.outside_window += other.outside_window;
+        self.sampled_out += other.sampled_out;
+        self.withdrawn += other.withdrawn;
+        self.never_started += other.never_started;
+        self.endless += other.endless;
+        self.empty_requests += other.empty_requests;
+        self.skipped_rows += other.skipped_rows;
+        if self.first_skipped_row.is_none() {
+            self.first_skipped_row = other.first_skipped_row;
+        }
+    }
 }
 
 /// One submission: tasks of one group at one instant.
@@ -101,7 +127,9 @@ pub struct Batch {
 pub struct TraceWorkload {
     reader: Box<dyn TaskReader>,
     mapping: Mapping,
-    groups: Interner,
+    /// Group key (see `group_of`) → group id, ids dense in order of first appearance.
+    group_ids: BTreeMap<u32, u32>,
+    group_names: Vec<String>,
     /// The next mapped task, read ahead to find where a batch ends.
     peeked: Option<(Instant, u32, TaskRequest, u64)>,
     done: bool,
@@ -129,7 +157,8 @@ impl TraceWorkload {
         TraceWorkload {
             reader,
             mapping,
-            groups: Interner::default(),
+            group_ids: BTreeMap::new(),
+            group_names: Vec::new(),
             peeked: None,
             done: false,
             counts: TraceCounts::default(),
@@ -137,30 +166,43 @@ impl TraceWorkload {
     }
 
     pub fn group_name(&self, group: u32) -> &str {
-        self.groups.name(group)
+        &self.group_names[group as usize]
     }
 
     pub fn counts(&self) -> TraceCounts {
         let mut c = self.counts.clone();
         c.rows = self.reader.rows();
         c.skipped_rows = self.reader.skipped();
-        c.first_skipped = self.reader.first_skipped().map(|e| e.to_string());
+        c.first_skipped_row = self.reader.first_skipped().map(|e| e.to_string());
         c
     }
 
+    /// The task's group id; a group's name is made once, when it first appears.
     fn group_of(&mut self, t: &TraceTask) -> u32 {
-        let name = match self.mapping.split_by {
-            SplitBy::None => String::new(),
-            SplitBy::User => format!("u{}", t.user),
-            SplitBy::Priority => format!("p{}", t.priority),
+        const BANDS: [&str; 3] = ["free", "batch", "production"];
+        let split = self.mapping.split_by;
+        let key = match split {
+            SplitBy::None => 0,
+            SplitBy::User => t.user,
+            SplitBy::Priority => u32::from(t.priority),
             SplitBy::PriorityBand => match t.priority {
-                0..=1 => "free".to_owned(),
-                2..=8 => "batch".to_owned(),
-                _ => "production".to_owned(),
+                0..=1 => 0,
+                2..=8 => 1,
+                _ => 2,
             },
-            SplitBy::Class => format!("c{}", t.class),
+            SplitBy::Class => u32::from(t.class),
         };
-        self.groups.intern(&name)
+        let names = &mut self.group_names;
+        *self.group_ids.entry(key).or_insert_with(|| {
+            names.push(match split {
+                SplitBy::None => String::new(),
+                SplitBy::User => format!("u{key}"),
+                SplitBy::Priority => format!("p{key}"),
+                SplitBy::PriorityBand => BANDS[key as usize].to_owned(),
+                SplitBy::Class => format!("c{key}"),
+            });
+            names.len() as u32 - 1
+        })
     }
 
     /// The next trace task that survives the mapping, as (time, group, request, copies).
@@ -219,15 +261,7 @@ impl TraceWorkload {
             if duration.is_none() {
                 self.counts.endless += copies;
             }
-            let mut resources = Resources::new();
-            for (name, v) in [
-                ("cpus", t.cpus),
-                ("mem", t.mem),
-                ("disk", t.disk),
-                ("gpus", t.gpus),
-            ] {
-                resources.set_scalar(name, None, Scalar::from_f64(v));
-            }
+            let mut resources = trace::resources(t.cpus, t.mem, t.disk, t.gpus);
             if resources.scalar("cpus").is_zero() && resources.scalar("mem").is_zero() {
                 self.counts.empty_requests += copies;
                 resources.set_scalar("cpus", None, Scalar::from_millis(1));

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{AgentId, FrameworkId};
 use crate::process::{Message, TaskRun};
-use crate::resources::Resources;
+use crate::resources::{MinAllocatable, Resources};
 use crate::time::{Duration, Instant};
 
 /// A framework's name for one of its tasks; unique within the framework.
@@ -64,6 +64,9 @@ pub enum Msg {
     Suppress,
     /// Framework → master: send me offers again, and forget my decline filters.
     Revive,
+    /// Framework → master: the part of Mesos's UPDATE_FRAMEWORK call that changes how it is
+    /// offered (its offer filters).
+    UpdateFramework(Box<UpdateFramework>),
     /// Framework → master: kill a task.
     Kill { task: TaskId },
     /// Master → framework: a task changed state. `uuid` is set when the update must be
@@ -99,6 +102,15 @@ pub struct RegisterFramework {
     pub role: String,
     /// How long the master keeps this framework's tasks after it disconnects.
     pub failover_timeout: Duration,
+}
+
+/// What a framework changes about itself after registering.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UpdateFramework {
+    /// Mesos's `FrameworkInfo.offer_filters` (`min_allocatable_resources`): offer me only
+    /// resources that contain one of these alternatives, in place of the master's
+    /// `min_allocatable`; `None`: the master's.
+    pub offer_filters: Option<MinAllocatable>,
 }
 
 /// A decline's `refuse_seconds` packed in 32 bits (so that the frequent `Decline` keeps
@@ -394,6 +406,7 @@ impl Message for Msg {
             Msg::Submit(_) => 20,
             Msg::Operator(_) => 21,
             Msg::Event(_) => 22,
+            Msg::UpdateFramework(_) => 23,
         }
     }
 
@@ -422,6 +435,7 @@ impl Message for Msg {
             Msg::Submit(_) => "submit",
             Msg::Operator(_) => "operator",
             Msg::Event(_) => "event",
+            Msg::UpdateFramework(_) => "update_framework",
         }
     }
 }

@@ -998,6 +998,31 @@ impl MinAllocatable {
     pub fn alternatives(&self) -> &[Resources] {
         &self.0
     }
+
+    /// Alternatives as given (quantities: reservations are ignored when checking). An
+    /// empty alternative accepts any non-empty resources, like an empty list.
+    pub fn new(alternatives: Vec<Resources>) -> MinAllocatable {
+        if alternatives.iter().any(Resources::is_empty) {
+            return MinAllocatable::default();
+        }
+        MinAllocatable(alternatives)
+    }
+
+    /// Whether everything `self` accepts, `other` accepts too: each of `self`'s
+    /// alternatives contains one of `other`'s. (A filter replaced by a stricter one can
+    /// only offer less; by a looser one, more.)
+    pub fn is_stricter_than(&self, other: &MinAllocatable) -> bool {
+        if other.0.is_empty() {
+            return true;
+        }
+        !self.0.is_empty()
+            && self.0.iter().all(|mine| {
+                other
+                    .0
+                    .iter()
+                    .any(|theirs| theirs.scalars().all(|(name, _, v)| mine.scalar(name) >= v))
+            })
+    }
 }
 
 impl fmt::Display for MinAllocatable {
@@ -1667,6 +1692,25 @@ mod tests {
             let err = MinAllocatable::parse(text).unwrap_err();
             assert_eq!((err.at, err.why.as_str(), err.text.as_str()), (at, why, text));
         }
+    }
+
+    #[test]
+    fn min_allocatable_strictness() {
+        let m = |t: &str| MinAllocatable::parse(t).unwrap();
+        let any = MinAllocatable::default();
+        // Raising a bound, or dropping an alternative, is stricter; the reverse is looser.
+        assert!(m("cpus:2;mem:64").is_stricter_than(&m("cpus:1;mem:64")));
+        assert!(!m("cpus:1;mem:64").is_stricter_than(&m("cpus:2;mem:64")));
+        assert!(m("cpus:1").is_stricter_than(&m("cpus:1|mem:32")));
+        assert!(!m("cpus:1|mem:32").is_stricter_than(&m("cpus:1")));
+        assert!(m("cpus:1;mem:32").is_stricter_than(&m("mem:32")));
+        assert!(!m("cpus:1").is_stricter_than(&m("mem:32")));
+        // Accepting anything is the loosest filter.
+        assert!(m("cpus:1").is_stricter_than(&any));
+        assert!(any.is_stricter_than(&any));
+        assert!(!any.is_stricter_than(&m("cpus:0.01")));
+        // An empty alternative accepts anything.
+        assert_eq!(MinAllocatable::new(vec![r("cpus:1"), Resources::new()]), any);
     }
 
     #[test]

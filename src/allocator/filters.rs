@@ -7,7 +7,7 @@
 //! sees it exactly when its duration equals the allocation interval (the periodic timer
 //! predates the filter). Revive clears a framework's filters; a removed agent clears its own.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ids::{AgentId, FrameworkId};
 use crate::lookup::LookupMap;
@@ -31,10 +31,10 @@ impl Filter {
 #[derive(Clone, Default)]
 pub struct Filters {
     table: LookupMap<(FrameworkId, AgentId), Vec<Filter>>,
-    /// Agents each framework has filters on (possibly stale), for clearing by framework.
-    by_framework: BTreeMap<FrameworkId, Vec<AgentId>>,
-    /// Frameworks with filters on each agent (possibly stale), for clearing by agent.
-    by_agent: BTreeMap<AgentId, Vec<FrameworkId>>,
+    /// Agents each framework has filters on (possibly expired), for clearing by framework.
+    by_framework: BTreeMap<FrameworkId, BTreeSet<AgentId>>,
+    /// Frameworks with filters on each agent (possibly expired), for clearing by agent.
+    by_agent: BTreeMap<AgentId, BTreeSet<FrameworkId>>,
 }
 
 impl Filters {
@@ -55,10 +55,13 @@ impl Filters {
             one_interval: d == interval,
         };
         let list = self.table.get_or_insert_with((framework, agent), Vec::new);
-        list.retain(|f| f.active(now));
+        // A filter ending sooner on resources the new one contains blocks nothing more.
+        list.retain(|f| {
+            f.active(now) && !(f.expires < filter.expires && filter.refused.contains(&f.refused))
+        });
         list.push(filter);
-        self.by_framework.entry(framework).or_default().push(agent);
-        self.by_agent.entry(agent).or_default().push(framework);
+        self.by_framework.entry(framework).or_default().insert(agent);
+        self.by_agent.entry(agent).or_default().insert(framework);
     }
 
     /// True if an active filter of `framework` on `agent` contains `offer`.

@@ -15,7 +15,7 @@ use super::filters::Filters;
 use super::quantities::{Names, Quantities};
 use super::{Allocation, AllocatorConfig, Candidates, Quota};
 use crate::ids::{AgentId, FrameworkId};
-use crate::resources::Resources;
+use crate::resources::{MinAllocatable, Resources};
 use crate::time::{Duration, Instant};
 
 #[derive(Clone)]
@@ -35,6 +35,9 @@ pub struct FrameworkBook {
     pub role_id: usize,
     pub active: bool,
     pub suppressed: bool,
+    /// The framework's own offer filters (Mesos's `OfferFilters.min_allocatable_resources`),
+    /// in place of the master's `min_allocatable`.
+    pub min_allocatable: Option<MinAllocatable>,
 }
 
 impl FrameworkBook {
@@ -195,6 +198,15 @@ pub fn top_role(role: &str) -> &str {
     role.split('/').next().unwrap_or(role)
 }
 
+/// How a framework came to be offered more.
+#[derive(Clone, Debug)]
+pub enum Widened {
+    /// Its decline filters were cleared, or it became active.
+    Everything,
+    /// Its offer filters were loosened; these were the ones before.
+    Filters(MinAllocatable),
+}
+
 /// Per-resource caps by index: `None` is unlimited.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Caps(pub SmallVec<[Option<u64>; 4]>);
@@ -245,8 +257,13 @@ pub struct Ledger {
     /// Free agents a full cycle found nothing to offer on, unchanged since: the same cycle
     /// would find nothing again, so cycles skip them. An agent leaves the set when its
     /// available resources change or a decline filter on it expires; every agent leaves it
-    /// when frameworks or roles change (see [`Ledger::unsettle_all`]).
+    /// when frameworks or roles change (see [`Ledger::unsettle_all`]), and the agents one
+    /// framework may now take when that framework alone is offered more (see
+    /// [`Ledger::widen`]).
     pub settled: AgentSet,
+    /// Frameworks offered more since the last full cycle: settled agents are checked
+    /// against them before being skipped.
+    widened: Vec<(FrameworkId, Widened)>,
     /// When each decline filter stops blocking, with its agent: the agent is unsettled then.
     expiries: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, AgentId)>>,
     /// Bumped whenever `total` changes (shares must be recomputed).
@@ -269,6 +286,7 @@ impl Ledger {
             ooa_unreserved: Quantities::default(),
             free: AgentSet::default(),
             settled: AgentSet::default(),
+            widened: Vec::new(),
             expiries: std::collections::BinaryHeap::new(),
             total_epoch: 0,
         }
@@ -313,6 +331,7 @@ impl Ledger {
             role_id,
             active: true,
             suppressed: false,
+            min_allocatable: None,
         });
     }
 
@@ -465,6 +484,71 @@ impl Ledger {
         self.expiries.push(std::cmp::Reverse((inactive_at, agent)));
     }
 
+    /// Whether `r` is worth offering to `framework`: its own offer filters if it set any,
+    /// else the master's `min_allocatable`.
+    pub fn allocatable(&self, framework: FrameworkId, r: &Resources) -> bool {
+        let own = self.framework(framework).and_then(|f| f.min_allocatable.as_ref());
+        own.unwrap_or(&self.config.min_allocatable).is_allocatable(r)
+    }
+
+    /// Replaces a framework's offer filters (`None`: the master's `min_allocatable`). Agents
+    /// settled under the old filters are looked at again unless the new ones are stricter.
+    pub fn set_offer_filters(&mut self, framework: FrameworkId, filters: Option<MinAllocatable>) {
+        let global = self.config.min_allocatable.clone();
+        let Some(f) = self.framework_mut(framework) else {
+            return;
+        };
+        let stricter = filters
+            .as_ref()
+            .unwrap_or(&global)
+            .is_stricter_than(f.min_allocatable.as_ref().unwrap_or(&global));
+        let old = std::mem::replace(&mut f.min_allocatable, filters);
+        if !stricter {
+            self.widen(framework, Widened::Filters(old.unwrap_or(global)));
+        }
+    }
+
+    /// `framework` alone may be offered more than before: settled agents it could now take
+    /// are looked at again in the next full cycle.
+    pub fn widen(&mut self, framework: FrameworkId, how: Widened) {
+        match self.widened.iter_mut().find(|(f, _)| *f == framework) {
+            // Agents were settled under the first filters: keep those.
+            Some((_, Widened::Filters(_))) if matches!(how, Widened::Filters(_)) => {}
+            Some((_, w)) => *w = Widened::Everything,
+            None => self.widened.push((framework, how)),
+        }
+    }
+
+    /// Whether a cycle might offer `framework` something on settled `agent` now that it
+    /// was widened: it wants offers, and the agent's available resources are allocatable to
+    /// it and not blocked by its decline filters (an agent with reservations is assumed to
+    /// have something). An agent its old offer filters let through was settled for other
+    /// reasons, which stand.
+    fn might_offer(&mut self, framework: FrameworkId, how: &Widened, agent: AgentId, now: Instant) -> bool {
+        let Some(f) = self.frameworks[framework.index()].as_ref() else {
+            return false;
+        };
+        if !f.wants_offers() {
+            return false;
+        }
+        let Some(book) = self.agents[agent.index()].as_ref() else {
+            return false;
+        };
+        if book.available.reserved_roles().next().is_some() {
+            return true;
+        }
+        let filters = f.min_allocatable.as_ref().unwrap_or(&self.config.min_allocatable);
+        if !filters.is_allocatable(&book.available) {
+            return false;
+        }
+        if let Widened::Filters(old) = how
+            && old.is_allocatable(&book.available)
+        {
+            return false;
+        }
+        !self.filters.blocks(framework, agent, &book.available, now)
+    }
+
     /// Every agent may have something to offer again (frameworks or roles changed).
     pub fn unsettle_all(&mut self) {
         self.settled = AgentSet::default();
@@ -481,8 +565,21 @@ impl Ledger {
         }
     }
 
-    /// Free agents that are not settled, in id order.
-    pub fn unsettled(&self) -> Vec<AgentId> {
+    /// Free agents that are not settled, in id order, after unsettling those a widened
+    /// framework might now be offered.
+    pub fn unsettled(&mut self, now: Instant) -> Vec<AgentId> {
+        let widened = std::mem::take(&mut self.widened);
+        if !widened.is_empty() {
+            let settled: Vec<AgentId> = self.settled.iter().collect();
+            for agent in settled {
+                if widened
+                    .iter()
+                    .any(|(f, how)| self.might_offer(*f, how, agent, now))
+                {
+                    self.settled.remove(agent);
+                }
+            }
+        }
         self.free.difference(&self.settled).collect()
     }
 
@@ -684,7 +781,7 @@ impl Ledger {
         now: Instant,
     ) -> bool {
         !offer.is_empty()
-            && self.config.min_allocatable.is_allocatable(offer)
+            && self.allocatable(framework, offer)
             && !self.filters.blocks(framework, agent, offer, now)
     }
 

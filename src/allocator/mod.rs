@@ -166,6 +166,10 @@ pub trait Allocator {
     fn suppress(&mut self, framework: FrameworkId);
     /// Offers again for the framework, and its decline filters are forgotten.
     fn revive(&mut self, framework: FrameworkId);
+    /// The framework's offer filters (Mesos's `OfferFilters`): it is offered only resources
+    /// that contain one of these alternatives, in place of the master's `min_allocatable`;
+    /// `None` goes back to the master's.
+    fn set_offer_filters(&mut self, framework: FrameworkId, filters: Option<MinAllocatable>);
 
     fn set_weight(&mut self, role: &str, weight: f64);
     fn set_quota(&mut self, role: &str, quota: Quota);

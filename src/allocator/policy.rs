@@ -10,7 +10,7 @@
 use super::ledger::Ledger;
 use super::{Allocation, Allocator, AllocatorConfig, Candidates, Quota};
 use crate::ids::{AgentId, FrameworkId};
-use crate::resources::Resources;
+use crate::resources::{MinAllocatable, Resources};
 use crate::rng::Rng;
 use crate::time::{Duration, Instant};
 
@@ -95,6 +95,10 @@ impl<P: Policy> Allocator for Booked<P> {
             f.suppressed = false;
             self.books.filters.clear_framework(framework);
         }
+    }
+
+    fn set_offer_filters(&mut self, framework: FrameworkId, filters: Option<MinAllocatable>) {
+        self.books.set_offer_filters(framework, filters);
     }
 
     fn set_weight(&mut self, role: &str, weight: f64) {

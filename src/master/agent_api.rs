@@ -70,7 +70,7 @@ impl Master {
         for id in offers {
             if let Some(offer) = self.offers.remove(id) {
                 let framework = self.frameworks.get_mut(offer.framework);
-                framework.offers.retain(|o| *o != id);
+                framework.offers.remove(&id);
                 let node = framework.node;
                 ctx.send(node, Msg::Rescind { offer: id });
                 Self::publish(

@@ -15,8 +15,8 @@ pub struct FrameworkEntry {
     pub failover_timeout: Duration,
     pub registered_at: Instant,
     pub suppressed: bool,
-    /// Outstanding offers, in the order they were made.
-    pub offers: Vec<OfferId>,
+    /// Outstanding offers, in the order they were made (ids grow).
+    pub offers: BTreeSet<OfferId>,
     /// Tasks the master knows of for this framework.
     pub tasks: BTreeSet<TaskId>,
 }
@@ -49,7 +49,7 @@ impl Registry {
             failover_timeout,
             registered_at: now,
             suppressed: false,
-            offers: Vec::new(),
+            offers: BTreeSet::new(),
             tasks: BTreeSet::new(),
         });
         if self.by_node.len() <= node.index() {

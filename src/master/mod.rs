@@ -194,7 +194,7 @@ impl Master {
             let info = self.agents.info_mut(agent);
             info.offered += &resources;
             info.offers.push(id);
-            self.frameworks.get_mut(framework).offers.push(id);
+            self.frameworks.get_mut(framework).offers.insert(id);
             Self::publish(
                 ctx,
                 Event::OfferMade {
@@ -284,6 +284,7 @@ impl Process for Master {
             } => self.decline(ctx, from, offer, refuse_seconds.get()),
             Msg::Suppress => self.suppress(from),
             Msg::Revive => self.revive(ctx, from),
+            Msg::UpdateFramework(update) => self.update_framework(from, *update),
             Msg::Kill { task } => self.kill(ctx, from, task),
             Msg::Acknowledge { agent, task, uuid } => self.acknowledge(ctx, from, agent, task, uuid),
             Msg::Reconcile(tasks) => self.reconcile(ctx, from, &tasks),

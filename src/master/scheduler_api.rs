@@ -8,6 +8,7 @@ use crate::allocator::Candidates;
 use crate::ids::{AgentId, FrameworkId, NodeId};
 use crate::proto::{
     Accept, Event, Msg, OfferEnd, OfferId, Reason, RegisterFramework, StatusUpdate, TaskId, TaskState,
+    UpdateFramework,
 };
 use crate::resources::Resources;
 use crate::time::Duration;
@@ -56,7 +57,7 @@ impl Master {
             return None;
         }
         let offer = self.offers.remove(id).expect("checked");
-        self.frameworks.get_mut(framework).offers.retain(|o| *o != id);
+        self.frameworks.get_mut(framework).offers.remove(&id);
         let info = self.agents.info_mut(offer.agent);
         info.offers.retain(|o| *o != id);
         info.offered -= &offer.resources;
@@ -239,6 +240,12 @@ impl Master {
             self.frameworks.get_mut(framework).suppressed = false;
             self.allocator.revive(framework);
             self.trigger_allocation(ctx, Candidates::All);
+        }
+    }
+
+    pub(super) fn update_framework(&mut self, from: NodeId, update: UpdateFramework) {
+        if let Some(framework) = self.caller(from) {
+            self.allocator.set_offer_filters(framework, update.offer_filters);
         }
     }
 

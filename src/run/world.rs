@@ -295,6 +295,7 @@ impl World {
                 if let Some(d) = spec.min_revive_interval {
                     config.min_revive_interval = d;
                 }
+                config.offer_filters = spec.offer_filters.unwrap_or(false);
                 self.sim.add_process(name, Batch::new(config))
             }
         };

@@ -250,6 +250,10 @@ pub struct FrameworkSpec {
     /// `batch` only: revive at most this often (default 5s).
     #[serde(default)]
     pub min_revive_interval: Option<Duration>,
+    /// `batch` only: keep the master's offer filters for it set to the least its queued
+    /// tasks need (default false).
+    #[serde(default)]
+    pub offer_filters: Option<bool>,
 }
 
 fn default_role() -> String {

@@ -381,6 +381,9 @@ fn check_frameworks<'a>(
                 if f.min_revive_interval.is_some() {
                     return Err(not_for("min_revive_interval"));
                 }
+                if f.offer_filters.is_some() {
+                    return Err(not_for("offer_filters"));
+                }
             }
             FrameworkKind::Batch => {
                 if f.on_offer.is_some() {

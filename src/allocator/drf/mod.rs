@@ -26,11 +26,11 @@ use std::collections::BTreeMap;
 
 use smol_str::SmolStr;
 
-use super::ledger::Ledger;
+use super::ledger::{Ledger, Widened};
 use super::quantities::Quantities;
 use super::{Allocation, Allocator, AllocatorConfig, Candidates, Quota};
 use crate::ids::{AgentId, FrameworkId};
-use crate::resources::Resources;
+use crate::resources::{MinAllocatable, Resources};
 use crate::rng::Rng;
 use crate::time::{Duration, Instant};
 pub use sorter::{FrameworkWalk, RoleWalk, Share, Sorter, weight_millis};
@@ -241,7 +241,7 @@ impl Drf {
             if avail.is_empty() {
                 return false;
             }
-            if !self.ledger.config.min_allocatable.is_allocatable(&avail) {
+            if !self.ledger.allocatable(framework, &avail) {
                 continue;
             }
             let parts = split(&avail, Some(&role));
@@ -333,7 +333,7 @@ impl Drf {
             if avail.is_empty() {
                 return false;
             }
-            if !self.ledger.config.min_allocatable.is_allocatable(&avail) {
+            if !self.ledger.allocatable(framework, &avail) {
                 continue;
             }
             let to_offer = if quota_in_play {
@@ -376,7 +376,7 @@ impl Drf {
         }
         let avail = &book.available;
         if avail.is_empty()
-            || !self.ledger.config.min_allocatable.is_allocatable(avail)
+            || !self.ledger.allocatable(framework, avail)
             || self.ledger.filters.blocks(framework, agent, avail, now)
         {
             return Some(false);
@@ -462,8 +462,9 @@ impl Allocator for Drf {
         };
         f.active = active;
         let wants = f.wants_offers();
-        self.ledger.unsettle_all();
-        if !active {
+        if active {
+            self.ledger.widen(framework, Widened::Everything);
+        } else {
             self.ledger.filters.clear_framework(framework);
         }
         self.sorter.set_active(framework, wants);
@@ -482,8 +483,12 @@ impl Allocator for Drf {
             let wants = f.wants_offers();
             self.ledger.filters.clear_framework(framework);
             self.sorter.set_active(framework, wants);
-            self.ledger.unsettle_all();
+            self.ledger.widen(framework, Widened::Everything);
         }
+    }
+
+    fn set_offer_filters(&mut self, framework: FrameworkId, filters: Option<MinAllocatable>) {
+        self.ledger.set_offer_filters(framework, filters);
     }
 
     fn set_weight(&mut self, role: &str, weight: f64) {
@@ -528,7 +533,7 @@ impl Allocator for Drf {
         self.ledger.expire_filters(now);
         let mut agents: Vec<AgentId> = match candidates {
             Candidates::All if quota_in_play => self.ledger.free.iter().collect(),
-            Candidates::All => self.ledger.unsettled(),
+            Candidates::All => self.ledger.unsettled(now),
             Candidates::Some(list) => list
                 .iter()
                 .copied()

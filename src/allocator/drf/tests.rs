@@ -271,6 +271,49 @@ fn min_allocatable() {
     assert_eq!(h.agent(all), one(1, 4, all));
 }
 
+/// Mesos's per-framework offer filters (`OfferFilters.min_allocatable_resources`): they
+/// replace the master's min_allocatable for that framework only; loosening them offers the
+/// agents they used to keep back (even ones a cycle had found nothing for), tightening them
+/// keeps agents back from then on.
+#[test]
+fn framework_offer_filters() {
+    let mut h = Harness::new();
+    let big = FrameworkId(0);
+    h.framework("role1");
+    h.drf
+        .set_offer_filters(big, Some(MinAllocatable::parse("cpus:2;mem:1024").unwrap()));
+    // Too small for the framework's filters, though above the master's.
+    assert_eq!(h.agent("cpus:1;mem:2048"), vec![]);
+    assert_eq!(h.agent("cpus:4;mem:512"), vec![]);
+    assert_eq!(h.agent("cpus:2;mem:1024"), one(1, 3, "cpus:2;mem:1024"));
+    // Nothing changes: the two small agents stay unoffered cycle after cycle.
+    assert_eq!(h.advance(), vec![]);
+    assert_eq!(h.advance(), vec![]);
+    // A looser alternative lets the first agent through at the next cycle.
+    h.drf.set_offer_filters(
+        big,
+        Some(MinAllocatable::parse("cpus:2;mem:1024|cpus:1;mem:2048").unwrap()),
+    );
+    assert_eq!(h.advance(), one(1, 1, "cpus:1;mem:2048"));
+    // Back to the master's min_allocatable: the second agent too.
+    h.drf.set_offer_filters(big, None);
+    assert_eq!(h.advance(), one(1, 2, "cpus:4;mem:512"));
+    // Stricter filters keep what comes back from being offered again.
+    h.drf
+        .set_offer_filters(big, Some(MinAllocatable::parse("cpus:3").unwrap()));
+    h.recover(1, 1, "cpus:1;mem:2048", None);
+    h.recover(1, 3, "cpus:2;mem:1024", None);
+    assert_eq!(h.advance(), vec![]);
+    // Another framework is not bound by them.
+    assert_eq!(
+        h.framework("role2"),
+        vec![
+            (2, 1, r("cpus:1;mem:2048").to_string()),
+            (2, 3, r("cpus:2;mem:1024").to_string())
+        ]
+    );
+}
+
 #[test]
 fn update_weight() {
     let mut h = Harness::new();

@@ -3,8 +3,8 @@
 //!
 //! - Packing is first fit in queue order: each offer takes the earliest queued tasks that fit
 //!   in what is left of it, up to `max_tasks_per_offer`. To keep a long queue of large tasks
-//!   from making every offer cost O(queue), a scan gives up after [`SCAN_LIMIT`] tasks that
-//!   do not fit.
+//!   from making every offer cost O(queue), a scan gives up after [`SCAN_LIMIT`] distinct
+//!   demands that do not fit ([`queue`]).
 //! - What an accept leaves unused, and every offer it cannot use, is declined with
 //!   `refuse_seconds`.
 //! - It suppresses offers once its queue has been empty for `suppress_after`, and revives
@@ -14,19 +14,28 @@
 //!   same way).
 //! - Tasks lost to infrastructure (agent lost, offer gone) are queued again under a new id;
 //!   tasks that fail, are killed or are malformed are not retried.
-
-use std::collections::VecDeque;
+//! - With `offer_filters`, it tells the master the least it can use (Mesos's per-framework
+//!   `OfferFilters`): the minimal shapes of its queued tasks ([`shapes`]), updated as the
+//!   queue changes, so that agents with too little free for any queued task are not offered
+//!   to it at all, instead of being offered and declined.
 
 use super::registration::Registrar;
 use crate::ids::{FrameworkId, NodeId};
 use crate::process::{Ctx, Process};
 use crate::proto::{
     Accept, Event, Msg, Offer, OperatorCall, RegisterFramework, TaskId, TaskInfo, TaskRequest, TaskState,
+    UpdateFramework,
 };
+use crate::resources::MinAllocatable;
 use crate::time::{Duration, Instant};
+use queue::{Queue, Queued};
+use shapes::Shapes;
 
-/// Tasks that do not fit an offer before the scan of the queue stops.
-pub const SCAN_LIMIT: usize = 64;
+/// Offer filters are made stricter at most this often.
+pub const TIGHTEN_EVERY: Duration = Duration::from_mins(1);
+
+/// Distinct demands that do not fit an offer before the scan of the queue stops.
+pub const SCAN_LIMIT: usize = 1024;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchConfig {
@@ -42,6 +51,8 @@ pub struct BatchConfig {
     pub suppress_after: Duration,
     /// Revive at most this often.
     pub min_revive_interval: Duration,
+    /// Keep the master's offer filters for this framework set to what its queue can use.
+    pub offer_filters: bool,
 }
 
 impl BatchConfig {
@@ -56,6 +67,7 @@ impl BatchConfig {
             failover_timeout: Duration::ZERO,
             suppress_after: Duration::from_secs(10),
             min_revive_interval: Duration::from_secs(5),
+            offer_filters: false,
         }
     }
 }
@@ -67,11 +79,8 @@ pub enum BatchTimer {
     Idle,
     /// A revive held back by `min_revive_interval` is due.
     Revive,
-}
-
-struct Queued {
-    id: TaskId,
-    request: TaskRequest,
+    /// Offer filters held back from tightening are due.
+    Tighten,
 }
 
 /// What a batch framework has done, for tests and summaries.
@@ -87,7 +96,7 @@ pub struct BatchStats {
 pub struct Batch {
     config: BatchConfig,
     registrar: Registrar,
-    queue: VecDeque<Queued>,
+    queue: Queue,
     /// Submissions made before registration, published once the framework has an id.
     unannounced: Vec<(TaskId, Instant, crate::resources::Resources)>,
     /// Launched tasks not yet ended, with what they asked for (to retry them if lost).
@@ -97,6 +106,13 @@ pub struct Batch {
     /// back by later offers).
     idle_armed: bool,
     last_revive: Option<Instant>,
+    /// The queue's task shapes, with `offer_filters`.
+    shapes: Option<Shapes>,
+    /// The offer filters the master has from us, and when we sent them.
+    sent_filters: Option<MinAllocatable>,
+    filters_sent_at: Instant,
+    /// A tightening of the offer filters is due.
+    tighten_armed: bool,
     next_task: u32,
     stats: BatchStats,
 }
@@ -112,15 +128,19 @@ impl Batch {
         };
         Batch {
             registrar: Registrar::new(config.master, request),
-            config,
-            queue: VecDeque::new(),
+            queue: Queue::default(),
             unannounced: Vec::new(),
             in_flight: std::collections::BTreeMap::new(),
             suppressed: false,
             idle_armed: false,
             last_revive: None,
+            shapes: config.offer_filters.then(Shapes::default),
+            sent_filters: None,
+            filters_sent_at: Instant::ZERO,
+            tighten_armed: false,
             next_task: 0,
             stats: BatchStats::default(),
+            config,
         }
     }
 
@@ -151,7 +171,51 @@ impl Batch {
             }))),
             None => self.unannounced.push((id, now, request.resources.clone())),
         }
-        self.queue.push_back(Queued { id, request });
+        if let Some(shapes) = &mut self.shapes {
+            shapes.add(&request.resources);
+        }
+        self.queue.push(Queued { id, request });
+    }
+
+    /// Sends the master our offer filters if the queue's minimal shapes changed: at once
+    /// when they let more through, at most once per [`TIGHTEN_EVERY`] when they only let
+    /// less through (a filter looser than the queue needs costs some declined offers; one
+    /// that flaps costs the master a look at every agent each time it loosens). An empty
+    /// queue leaves them as they were: the framework suppresses offers soon anyway.
+    fn update_offer_filters(&mut self, ctx: &mut BatchCtx<'_>) {
+        let Some(shapes) = &mut self.shapes else {
+            return;
+        };
+        if self.registrar.framework.is_none() {
+            return;
+        }
+        let Some(filters) = shapes.filters() else {
+            return;
+        };
+        let now = ctx.now();
+        if let Some(sent) = &self.sent_filters {
+            if *sent == filters {
+                return;
+            }
+            if filters.is_stricter_than(sent) {
+                let due = self.filters_sent_at + TIGHTEN_EVERY;
+                if now < due {
+                    if !self.tighten_armed {
+                        self.tighten_armed = true;
+                        ctx.set_timer(BatchTimer::Tighten, due);
+                    }
+                    return;
+                }
+            }
+        }
+        self.sent_filters = Some(filters.clone());
+        self.filters_sent_at = now;
+        ctx.send(
+            self.config.master,
+            Msg::UpdateFramework(Box::new(UpdateFramework {
+                offer_filters: Some(filters),
+            })),
+        );
     }
 
     /// Asks for offers again if there is work and we had stopped asking, no sooner than
@@ -199,24 +263,18 @@ impl Batch {
     /// First fit of queued tasks into one offer.
     fn pack(&mut self, offer: &Offer) -> Vec<TaskInfo> {
         let max = self.config.max_tasks_per_offer.map_or(usize::MAX, |m| m as usize);
-        let mut left = offer.resources.clone();
-        let mut tasks = Vec::new();
-        let mut misses = 0;
-        let mut i = 0;
-        while i < self.queue.len() && tasks.len() < max && misses < SCAN_LIMIT {
-            if left.contains(&self.queue[i].request.resources) {
-                let q = self.queue.remove(i).expect("in range");
-                left -= &q.request.resources;
-                self.in_flight.insert(q.id, q.request.clone());
-                tasks.push(TaskInfo {
-                    id: q.id,
-                    resources: q.request.resources,
-                    run: q.request.run,
-                });
-            } else {
-                misses += 1;
-                i += 1;
+        let taken = self.queue.pack(&offer.resources, max, SCAN_LIMIT);
+        let mut tasks = Vec::with_capacity(taken.len());
+        for q in taken {
+            if let Some(shapes) = &mut self.shapes {
+                shapes.remove(&q.request.resources);
             }
+            self.in_flight.insert(q.id, q.request.clone());
+            tasks.push(TaskInfo {
+                id: q.id,
+                resources: q.request.resources,
+                run: q.request.run,
+            });
         }
         tasks
     }
@@ -234,6 +292,7 @@ impl Batch {
                 resources,
             })));
         }
+        self.update_offer_filters(ctx);
         self.suppress_if_idle(ctx);
     }
 
@@ -246,6 +305,7 @@ impl Batch {
             TaskState::Lost | TaskState::Dropped | TaskState::Gone => {
                 self.stats.retried += 1;
                 self.enqueue(ctx, request);
+                self.update_offer_filters(ctx);
                 self.revive_if_needed(ctx);
             }
             _ => self.stats.failed += 1,
@@ -270,6 +330,7 @@ impl Process for Batch {
                     self.stats.submitted += 1;
                     self.enqueue(ctx, request);
                 }
+                self.update_offer_filters(ctx);
                 self.revive_if_needed(ctx);
             }
             Msg::Offers(offers) if from == master => {
@@ -291,6 +352,7 @@ impl Process for Batch {
                     };
                     ctx.send(master, reply);
                 }
+                self.update_offer_filters(ctx);
                 self.suppress_if_idle(ctx);
             }
             Msg::Update(update) if from == master => {
@@ -333,9 +395,15 @@ impl Process for Batch {
                 }
             }
             BatchTimer::Revive => self.revive_if_needed(ctx),
+            BatchTimer::Tighten => {
+                self.tighten_armed = false;
+                self.update_offer_filters(ctx);
+            }
         }
     }
 }
 
+pub mod queue;
+pub mod shapes;
 #[cfg(test)]
 mod tests;

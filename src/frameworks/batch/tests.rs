@@ -211,3 +211,55 @@ fn lost_tasks_are_queued_again_and_failed_ones_are_not() {
     assert_eq!(b.queued(), 1, "the lost task is back in the queue");
     assert_eq!((b.stats().retried, b.stats().failed), (1, 1));
 }
+
+fn filters_sent(effects: &Effects) -> Vec<String> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send {
+                msg: Msg::UpdateFramework(u),
+                ..
+            } => Some(
+                u.offer_filters
+                    .as_ref()
+                    .map_or("none".to_owned(), |f| f.to_string()),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn offer_filters_follow_the_queue_loosening_at_once_and_tightening_at_most_every_minute() {
+    let mut config = BatchConfig::new("b", "r", MASTER);
+    config.offer_filters = true;
+    let mut b = Batch::new(config);
+    call(&mut b, at(0), |b, ctx| b.on_start(ctx));
+    let registered = Msg::FrameworkRegistered {
+        framework: FrameworkId(0),
+    };
+    // Nothing queued at registration: no filters yet.
+    let effects = call(&mut b, at(0), |b, ctx| b.on_message(ctx, MASTER, registered));
+    assert!(filters_sent(&effects).is_empty());
+    // The queue's minimal shapes (rounded down: 4096 MB to 4000), each sent once.
+    let effects = submit(
+        &mut b,
+        at(1_000),
+        &["cpus:4;mem:1024", "cpus:2;mem:4096", "cpus:8;mem:8192"],
+    );
+    assert_eq!(filters_sent(&effects), ["cpus:2;mem:4000|cpus:4;mem:1000"]);
+    assert!(filters_sent(&submit(&mut b, at(1_500), &["cpus:8;mem:8192"])).is_empty());
+    // A smaller task loosens them at once.
+    let effects = submit(&mut b, at(2_000), &["cpus:1;mem:500"]);
+    assert_eq!(filters_sent(&effects), ["cpus:1;mem:500"]);
+    // It launches: the filters could tighten, but not before a minute since the last change.
+    let effects = offer(&mut b, at(3_000), "cpus:1;mem:512");
+    assert_eq!(launched(&effects), [4]);
+    assert!(filters_sent(&effects).is_empty());
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::SetTimer { timer: BatchTimer::Tighten, at: t } if *t == at(62_000)
+    )));
+    let effects = call(&mut b, at(62_000), |b, ctx| b.on_timer(ctx, BatchTimer::Tighten));
+    assert_eq!(filters_sent(&effects), ["cpus:2;mem:4000|cpus:4;mem:1000"]);
+}

@@ -23,6 +23,9 @@ enum TraceCommand {
     Stats(StatsArgs),
     /// Rewrite a trace as mesosim's native csv (docs/traces.md), in submit order.
     Convert(ConvertArgs),
+    /// Fit a workload model to a trace (arrivals, job sizes, shapes, run times) and write it
+    /// as a spec that the `fitted` format generates from, at any length and scale.
+    Fit(FitArgs),
 }
 
 /// What every trace command reads.
@@ -30,7 +33,7 @@ enum TraceCommand {
 struct Input {
     /// The trace file (.gz read transparently).
     file: PathBuf,
-    /// Its format: google2011, alibaba2017, alibaba2018, openb2023, swf, swim, csv
+    /// Its format: google2011, alibaba2017, alibaba2018, openb2023, swf, swim, csv, fitted
     /// (guessed from the file name when left out).
     #[arg(long)]
     format: Option<String>,
@@ -43,6 +46,13 @@ struct Input {
     /// Skip and count malformed rows instead of stopping at the first.
     #[arg(long)]
     skip_bad_rows: bool,
+    /// fitted: generate tasks submitted before this time (default: one pass of its arrival
+    /// profile), e.g. 6h.
+    #[arg(long)]
+    until: Option<String>,
+    /// fitted: the seed to generate with.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -52,6 +62,15 @@ struct StatsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Debug, Args)]
+struct FitArgs {
+    #[command(flatten)]
+    input: Input,
+    /// Where to write the spec (YAML, written whole or not at all).
+    #[arg(long, short)]
+    output: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -67,6 +86,7 @@ pub fn execute(args: &TraceArgs) -> Result<(), Failure> {
     match &args.command {
         TraceCommand::Stats(a) => stats(a),
         TraceCommand::Convert(a) => convert(a),
+        TraceCommand::Fit(a) => fit(a),
     }
 }
 
@@ -82,6 +102,8 @@ fn guess(file: &str) -> Option<Format> {
         Some(Format::Swim)
     } else if name.starts_with("openb_pod") {
         Some(Format::Openb2023)
+    } else if name.ends_with(".fit.yaml") {
+        Some(Format::Fitted)
     } else {
         None
     }
@@ -111,6 +133,19 @@ fn open(input: &Input) -> Result<(Box<dyn trace::TaskReader>, Format, String), F
     }
     options.skip_bad_rows = input.skip_bad_rows;
     options.companion = input.instances.as_ref().map(|p| p.display().to_string());
+    options.seed = input.seed;
+    if format == Format::Fitted {
+        options.until = Some(match &input.until {
+            Some(text) => crate::time::Duration::parse(text)
+                .map_err(|e| Failure::input(format!("error: --until \"{text}\": {e}")))?,
+            None => {
+                let spec = trace::fit::FitSpec::load(&file).map_err(|e| Failure::input(format!("error: {e}")))?;
+                spec.one_pass()
+            }
+        });
+    } else if input.until.is_some() {
+        return Err(Failure::input("error: --until applies to fitted workloads only".to_owned()));
+    }
     let reader = trace::tasks(format, &file, &options).map_err(|e| Failure::input(format!("error: {e}")))?;
     Ok((reader, format, file))
 }
@@ -126,6 +161,27 @@ fn stats(args: &StatsArgs) -> Result<(), Failure> {
     } else {
         print!("{}", stats.render());
     }
+    Ok(())
+}
+
+fn fit(args: &FitArgs) -> Result<(), Failure> {
+    let (mut reader, format, file) = open(&args.input)?;
+    let spec = trace::fit::fit(reader.as_mut(), &file, format.name()).map_err(|e| Failure::input(format!("error: {e}")))?;
+    let out = args.output.display().to_string();
+    report::write_atomic(&args.output, spec.to_yaml().as_bytes())
+        .map_err(|e| Failure::input(format!("error: {out}: cannot write: {e}")))?;
+    let jobs = spec.initial.as_ref().map_or(0, |i| i.jobs);
+    let a = &spec.arrivals;
+    let rate = a.jobs_per_s.iter().sum::<f64>() / a.jobs_per_s.len() as f64;
+    let _ = writeln!(
+        std::io::stderr(),
+        "{file}: fitted {jobs} jobs at time 0 and {:.3} jobs/s from {} s in {} buckets of {} s; written to {out}\n  \
+         compare: mesosim trace stats {out}  (and the source with the same window)",
+        rate,
+        a.start_s,
+        a.jobs_per_s.len(),
+        a.bucket_s
+    );
     Ok(())
 }
 

@@ -493,8 +493,9 @@ impl World {
 }
 
 /// The reader options and mapping a trace spec asks for.
-fn read_options(t: &TraceSpec, format: Format) -> ReadOptions {
+fn read_options(t: &TraceSpec, format: Format, seed: u64) -> ReadOptions {
     let mut options = ReadOptions::new(format);
+    options.seed = seed;
     if let Some(c) = &t.capacity {
         options.capacity = options.capacity.overridden_by(c);
     }
@@ -526,7 +527,7 @@ fn format_of(t: &TraceSpec) -> Format {
 /// Opens a trace for replay.
 fn open_trace(t: &TraceSpec, seed: u64) -> Result<(Box<dyn TaskReader>, Mapping), String> {
     let format = format_of(t);
-    let reader = trace::tasks(format, &t.path, &read_options(t, format)).map_err(|e| e.to_string())?;
+    let reader = trace::tasks(format, &t.path, &read_options(t, format, seed)).map_err(|e| e.to_string())?;
     Ok((reader, mapping(t, seed)))
 }
 
@@ -535,7 +536,7 @@ fn open_trace(t: &TraceSpec, seed: u64) -> Result<(Box<dyn TaskReader>, Mapping)
 /// header's nodes) are there from the start, named `<framework>-<machine>`.
 fn trace_machines(framework: &str, t: &TraceSpec, seed: u64) -> Result<Vec<(Instant, Action)>, String> {
     let format = format_of(t);
-    let options = read_options(t, format);
+    let options = read_options(t, format, seed);
     let Some(machines) = t.machines.as_deref() else {
         return Ok(Vec::new());
     };

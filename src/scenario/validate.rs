@@ -446,6 +446,12 @@ fn check_trace(c: &Checker, at: &[&str], t: &TraceSpec) -> Result<(), Error> {
     }
     match t.machines.as_deref() {
         None => {}
+        Some(_) if format == Format::Fitted => {
+            return Err(c.err(
+                &path("machines"),
+                "a fitted workload names no machines: give the scenario's cluster",
+            ));
+        }
         Some("inferred")
             if !matches!(
                 format,

@@ -13,6 +13,7 @@
 
 pub mod alibaba2017;
 pub mod alibaba2018;
+pub mod fit;
 pub mod google2011;
 pub mod native;
 pub mod openb2023;
@@ -286,10 +287,12 @@ pub enum Format {
     Swf,
     Swim,
     Csv,
+    /// A workload model written by `mesosim trace fit`, generated on the fly.
+    Fitted,
 }
 
 impl Format {
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 8] = [
         Format::Google2011,
         Format::Alibaba2017,
         Format::Alibaba2018,
@@ -297,6 +300,7 @@ impl Format {
         Format::Swf,
         Format::Swim,
         Format::Csv,
+        Format::Fitted,
     ];
 
     pub fn name(self) -> &'static str {
@@ -308,6 +312,7 @@ impl Format {
             Format::Swf => "swf",
             Format::Swim => "swim",
             Format::Csv => "csv",
+            Format::Fitted => "fitted",
         }
     }
 
@@ -343,6 +348,10 @@ pub struct ReadOptions {
     pub sort_buffer: usize,
     /// A second file some formats take: Google's job_events, Alibaba 2018's batch_instance.
     pub companion: Option<String>,
+    /// The seed of generated traces (`fitted`).
+    pub seed: u64,
+    /// Generated traces stop before this submit time (`None`: they never end).
+    pub until: Option<Duration>,
 }
 
 impl ReadOptions {
@@ -353,6 +362,8 @@ impl ReadOptions {
             lookahead: Duration::from_hours(24),
             sort_buffer: 1 << 20,
             companion: None,
+            seed: 0,
+            until: None,
         }
     }
 }
@@ -384,6 +395,7 @@ pub fn tasks(format: Format, path: &str, options: &ReadOptions) -> Result<Box<dy
         Format::Swf => Box::new(swf::Tasks::open(path, options)?),
         Format::Swim => Box::new(swim::Tasks::open(path, options)?),
         Format::Csv => Box::new(native::Tasks::open(path, options)?),
+        Format::Fitted => Box::new(fit::Generated::open(path, options)?),
     })
 }
 

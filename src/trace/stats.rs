@@ -37,6 +37,37 @@ impl LogHistogram {
         *self.buckets.entry(b).or_default() += 1;
     }
 
+    /// Adds `n` copies of `v`.
+    pub fn add_n(&mut self, v: f64, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.count += n;
+        self.sum += v * n as f64;
+        if v > self.max {
+            self.max = v;
+        }
+        if v <= 0.0 || !v.is_finite() {
+            self.zeros += n;
+            return;
+        }
+        let b = (v.ln() / GROWTH.ln()).floor() as i32;
+        *self.buckets.entry(b).or_default() += n;
+    }
+
+    /// Each non-empty bucket as (its geometric middle, capped at the maximum; its count),
+    /// zeros first.
+    pub fn table(&self) -> Vec<(f64, u64)> {
+        let mut out = Vec::with_capacity(self.buckets.len() + 1);
+        if self.zeros > 0 {
+            out.push((0.0, self.zeros));
+        }
+        for (&b, &n) in &self.buckets {
+            out.push(((GROWTH.powi(b) * GROWTH.sqrt()).min(self.max), n));
+        }
+        out
+    }
+
     pub fn count(&self) -> u64 {
         self.count
     }

@@ -13,6 +13,7 @@
 
 pub mod alibaba2017;
 pub mod alibaba2018;
+pub mod fuzzing;
 pub mod google2011;
 pub mod native;
 pub mod openb2023;

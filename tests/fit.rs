@@ -121,27 +121,72 @@ fn a_fitted_google_workload_matches_its_source() {
     let mut misses = Vec::new();
     // Arrivals. Task counts swing with the few jobs of thousands of tasks (the largest has
     // 22,020): eight runs of the source's 94 minutes are 9% short of it.
-    within(&mut misses, "jobs per run", per_run(g.jobs), source.jobs as f64, 0.03);
-    within(&mut misses, "tasks per run", per_run(g.tasks), source.tasks as f64, 0.15);
+    within(
+        &mut misses,
+        "jobs per run",
+        per_run(g.jobs),
+        source.jobs as f64,
+        0.03,
+    );
+    within(
+        &mut misses,
+        "tasks per run",
+        per_run(g.tasks),
+        source.tasks as f64,
+        0.15,
+    );
     // The rate, not the burstiness: Poisson arrivals within a minute's bucket spread jobs
     // the source submits in bursts (their gaps' p90 is 1.7 times the source's).
-    within(&mut misses, "job gap mean", g.job_interarrival_s.mean, source.job_interarrival_s.mean, 0.10);
+    within(
+        &mut misses,
+        "job gap mean",
+        g.job_interarrival_s.mean,
+        source.job_interarrival_s.mean,
+        0.10,
+    );
     // Jobs.
-    within(&mut misses, "tasks per job mean", g.tasks_per_job.mean, source.tasks_per_job.mean, 0.15);
-    within(&mut misses, "tasks per job p90", g.tasks_per_job.p90, source.tasks_per_job.p90, 0.15);
-    within(&mut misses, "tasks per job p99", g.tasks_per_job.p99, source.tasks_per_job.p99, 0.25);
+    within(
+        &mut misses,
+        "tasks per job mean",
+        g.tasks_per_job.mean,
+        source.tasks_per_job.mean,
+        0.15,
+    );
+    within(
+        &mut misses,
+        "tasks per job p90",
+        g.tasks_per_job.p90,
+        source.tasks_per_job.p90,
+        0.15,
+    );
+    within(
+        &mut misses,
+        "tasks per job p99",
+        g.tasks_per_job.p99,
+        source.tasks_per_job.p99,
+        0.25,
+    );
     // Demands, per task.
-    for (what, got, want) in [
-        ("cpus", &g.cpus, &source.cpus),
-        ("mem", &g.mem, &source.mem),
-    ] {
+    for (what, got, want) in [("cpus", &g.cpus, &source.cpus), ("mem", &g.mem, &source.mem)] {
         within(&mut misses, &format!("{what} mean"), got.mean, want.mean, 0.15);
         within(&mut misses, &format!("{what} p50"), got.p50, want.p50, 0.15);
         within(&mut misses, &format!("{what} p90"), got.p90, want.p90, 0.20);
     }
     // Run times, of tasks that end within the window.
-    within(&mut misses, "runtime p50", g.runtime_s.p50, source.runtime_s.p50, 0.15);
-    within(&mut misses, "runtime p90", g.runtime_s.p90, source.runtime_s.p90, 0.15);
+    within(
+        &mut misses,
+        "runtime p50",
+        g.runtime_s.p50,
+        source.runtime_s.p50,
+        0.15,
+    );
+    within(
+        &mut misses,
+        "runtime p90",
+        g.runtime_s.p90,
+        source.runtime_s.p90,
+        0.15,
+    );
     within(
         &mut misses,
         "share of tasks ending within the window",
@@ -173,6 +218,9 @@ fn the_spec_file_reads_back_and_generates_the_same_tasks() {
     let bad = dir.join("bad.fit.yaml");
     std::fs::write(&bad, spec.to_yaml().replace("bucket_s: 60", "bucket_s: 0")).unwrap();
     let e = FitSpec::load(bad.to_str().unwrap()).unwrap_err().to_string();
-    assert!(e.contains("bad.fit.yaml") && e.contains("bucket_s must be positive"), "{e}");
+    assert!(
+        e.contains("bad.fit.yaml") && e.contains("bucket_s must be positive"),
+        "{e}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

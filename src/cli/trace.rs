@@ -139,12 +139,15 @@ fn open(input: &Input) -> Result<(Box<dyn trace::TaskReader>, Format, String), F
             Some(text) => crate::time::Duration::parse(text)
                 .map_err(|e| Failure::input(format!("error: --until \"{text}\": {e}")))?,
             None => {
-                let spec = trace::fit::FitSpec::load(&file).map_err(|e| Failure::input(format!("error: {e}")))?;
+                let spec =
+                    trace::fit::FitSpec::load(&file).map_err(|e| Failure::input(format!("error: {e}")))?;
                 spec.one_pass()
             }
         });
     } else if input.until.is_some() {
-        return Err(Failure::input("error: --until applies to fitted workloads only".to_owned()));
+        return Err(Failure::input(
+            "error: --until applies to fitted workloads only".to_owned(),
+        ));
     }
     let reader = trace::tasks(format, &file, &options).map_err(|e| Failure::input(format!("error: {e}")))?;
     Ok((reader, format, file))
@@ -166,7 +169,8 @@ fn stats(args: &StatsArgs) -> Result<(), Failure> {
 
 fn fit(args: &FitArgs) -> Result<(), Failure> {
     let (mut reader, format, file) = open(&args.input)?;
-    let spec = trace::fit::fit(reader.as_mut(), &file, format.name()).map_err(|e| Failure::input(format!("error: {e}")))?;
+    let spec = trace::fit::fit(reader.as_mut(), &file, format.name())
+        .map_err(|e| Failure::input(format!("error: {e}")))?;
     let out = args.output.display().to_string();
     report::write_atomic(&args.output, spec.to_yaml().as_bytes())
         .map_err(|e| Failure::input(format!("error: {out}: cannot write: {e}")))?;

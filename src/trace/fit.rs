@@ -188,7 +188,11 @@ impl Survival {
 
 /// A histogram as a table.
 fn table(h: &LogHistogram) -> Table {
-    let t: Table = h.table().into_iter().map(|(v, n)| vec![round(v), n as f64]).collect();
+    let t: Table = h
+        .table()
+        .into_iter()
+        .map(|(v, n)| vec![round(v), n as f64])
+        .collect();
     if t.is_empty() { vec![vec![0.0, 1.0]] } else { t }
 }
 
@@ -253,7 +257,11 @@ impl MixFit {
                 tasks_per_job: table(sizes),
             })
             .collect();
-        let (mut cpus, mut mem, mut disk) = (LogHistogram::default(), LogHistogram::default(), LogHistogram::default());
+        let (mut cpus, mut mem, mut disk) = (
+            LogHistogram::default(),
+            LogHistogram::default(),
+            LogHistogram::default(),
+        );
         let mut per_job = LogHistogram::default();
         let rest = &by_count[by_count.len().min(SHAPES)..];
         let source: &[(&ShapeKey, &LogHistogram)] = if rest.is_empty() { &by_count } else { rest };
@@ -399,7 +407,11 @@ fn write_mix(out: &mut String, mix: &Mix, indent: &str) {
         let _ = writeln!(out, "{indent}  []");
     }
     let _ = writeln!(out, "{indent}other:");
-    let _ = writeln!(out, "{indent}  tasks_per_job: {}", pairs(&mix.other.tasks_per_job));
+    let _ = writeln!(
+        out,
+        "{indent}  tasks_per_job: {}",
+        pairs(&mix.other.tasks_per_job)
+    );
     let _ = writeln!(out, "{indent}  cpus: {}", pairs(&mix.other.cpus));
     let _ = writeln!(out, "{indent}  mem: {}", pairs(&mix.other.mem));
     let _ = writeln!(out, "{indent}  disk: {}", pairs(&mix.other.disk));
@@ -417,7 +429,11 @@ impl FitSpec {
     /// The spec as YAML, with comments saying what each part is.
     pub fn to_yaml(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# A workload fitted to {} by `mesosim trace fit`.", self.source);
+        let _ = writeln!(
+            out,
+            "# A workload fitted to {} by `mesosim trace fit`.",
+            self.source
+        );
         let _ = writeln!(
             out,
             "# Replay it with `workload: {{ trace: {{ format: fitted, path: <this file> }} }}`;"
@@ -456,12 +472,22 @@ impl FitSpec {
         let text = String::from_utf8(bytes).map_err(|e| {
             TraceError::file(
                 path,
-                format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+                format!(
+                    "not UTF-8 text (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ),
             )
         })?;
         let located = |e: crate::scenario::de::Error| {
             let rendered = e.render(path, &[]);
-            TraceError::file(path, rendered.trim_start_matches("error: ").trim_start_matches(path).trim_start_matches(": ").to_owned())
+            TraceError::file(
+                path,
+                rendered
+                    .trim_start_matches("error: ")
+                    .trim_start_matches(path)
+                    .trim_start_matches(": ")
+                    .to_owned(),
+            )
         };
         let doc = crate::scenario::yaml::parse(&text, 0).map_err(located)?;
         let spec: FitSpec = crate::scenario::de::from_node(&doc).map_err(located)?;
@@ -483,7 +509,8 @@ impl FitSpec {
         if a.jobs_per_s.iter().any(|r| !(*r >= 0.0) || !r.is_finite()) {
             return Err("arrivals: jobs_per_s must be non-negative numbers".to_owned());
         }
-        let mixes = std::iter::once(("arrivals", &a.mix)).chain(self.initial.iter().map(|i| ("initial", &i.mix)));
+        let mixes =
+            std::iter::once(("arrivals", &a.mix)).chain(self.initial.iter().map(|i| ("initial", &i.mix)));
         for (name, m) in mixes {
             for (what, v) in [
                 ("other.tasks_per_job", &m.other.tasks_per_job),
@@ -515,7 +542,9 @@ impl FitSpec {
 }
 
 fn valid_table(t: &Table) -> bool {
-    !t.is_empty() && t.iter().all(|p| p.len() == 2 && p.iter().all(|x| *x >= 0.0 && x.is_finite()))
+    !t.is_empty()
+        && t.iter()
+            .all(|p| p.len() == 2 && p.iter().all(|x| *x >= 0.0 && x.is_finite()))
 }
 
 fn yaml_string(s: &str) -> String {
@@ -596,7 +625,11 @@ impl Sampler {
                 .map(|s| (s.weight, s.cpus, s.mem, s.disk, Draw::new(&s.tasks_per_job)))
                 .collect(),
             other_sizes: Draw::new(&m.other.tasks_per_job),
-            other: [Draw::new(&m.other.cpus), Draw::new(&m.other.mem), Draw::new(&m.other.disk)],
+            other: [
+                Draw::new(&m.other.cpus),
+                Draw::new(&m.other.mem),
+                Draw::new(&m.other.disk),
+            ],
             runtime,
             beyond: m.beyond,
             tail: (low, m.tail_max_s.max(low)),
@@ -795,13 +828,19 @@ mod tests {
         // At 10 s: 6 at risk, 4 end: survival 1/3.
         assert!((beyond - 1.0 / 3.0).abs() < 1e-5, "{beyond}");
         assert_eq!(table.len(), 1);
-        assert!((table[0][0] - 10.0).abs() < 0.1 && (table[0][1] - 2.0 / 3.0).abs() < 1e-5, "{table:?}");
+        assert!(
+            (table[0][0] - 10.0).abs() < 0.1 && (table[0][1] - 2.0 / 3.0).abs() < 1e-5,
+            "{table:?}"
+        );
     }
 
     #[test]
     fn draws_follow_the_table_and_arrivals_the_profile() {
         let d = Draw::new(&vec![vec![1.0, 1.0], vec![5.0, 2.0], vec![9.0, 1.0]]);
-        assert_eq!([0.0, 0.24, 0.25, 0.74, 0.75, 1.0].map(|x| d.at(x)), [1.0, 1.0, 5.0, 5.0, 9.0, 9.0]);
+        assert_eq!(
+            [0.0, 0.24, 0.25, 0.74, 0.75, 1.0].map(|x| d.at(x)),
+            [1.0, 1.0, 5.0, 5.0, 9.0, 9.0]
+        );
         // One job a second for 10 s, none for 10 s, repeating: arrivals only in the busy
         // halves, about 10 per cycle.
         let a = Arrivals {
@@ -817,7 +856,10 @@ mod tests {
             if next >= 100.0 + 2000.0 {
                 break;
             }
-            assert!(((next - 100.0) / 10.0).floor() as u64 % 2 == 0, "{next} in an idle bucket");
+            assert!(
+                ((next - 100.0) / 10.0).floor() as u64 % 2 == 0,
+                "{next} in an idle bucket"
+            );
             assert!(next > t);
             t = next;
             n += 1;

@@ -73,6 +73,7 @@ struct Event {
     user: u32,
     class: Option<u8>,
     priority: u8,
+    /// Requests in Mesos units (already scaled by the capacity).
     cpus: Option<f64>,
     mem: Option<f64>,
     disk: Option<f64>,
@@ -126,6 +127,7 @@ impl Tasks {
     /// Reads one row and applies it; `false` at the end of the file.
     fn advance(&mut self) -> Result<bool, TraceError> {
         let cursor = self.cursor;
+        let capacity = self.capacity;
         let users = &mut self.users;
         let event = self.rows.next(|_, line| {
             let f = Fields::split(line, ',', FIELDS)?;
@@ -168,9 +170,9 @@ impl Tasks {
                 user,
                 class,
                 priority: priority as u8,
-                cpus: f.opt_nonneg(9)?,
-                mem: f.opt_nonneg(10)?,
-                disk: f.opt_nonneg(11)?,
+                cpus: request(&f, 9, capacity.cpus)?,
+                mem: request(&f, 10, capacity.mem)?,
+                disk: request(&f, 11, capacity.disk)?,
             }))
         });
         let Some(e) = event? else {
@@ -192,9 +194,9 @@ impl Tasks {
                 task.user = e.user;
                 task.priority = e.priority;
                 task.class = e.class.unwrap_or(0);
-                task.cpus = e.cpus.unwrap_or(0.0) * self.capacity.cpus;
-                task.mem = e.mem.unwrap_or(0.0) * self.capacity.mem;
-                task.disk = e.disk.unwrap_or(0.0) * self.capacity.disk;
+                task.cpus = e.cpus.unwrap_or(0.0);
+                task.mem = e.mem.unwrap_or(0.0);
+                task.disk = e.disk.unwrap_or(0.0);
                 let seq = self.base + self.queue.len() as u64;
                 self.queue.push_back(Slot {
                     task,
@@ -241,23 +243,20 @@ impl Tasks {
                     _ => self.unmatched += 1,
                 }
             }
-            _ => {
-                let capacity = self.capacity;
-                match self.open.get(&key).copied().and_then(|seq| self.slot(seq)) {
-                    Some(slot) => {
-                        if let Some(c) = e.cpus {
-                            slot.task.cpus = c * capacity.cpus;
-                        }
-                        if let Some(m) = e.mem {
-                            slot.task.mem = m * capacity.mem;
-                        }
-                        if let Some(d) = e.disk {
-                            slot.task.disk = d * capacity.disk;
-                        }
+            _ => match self.open.get(&key).copied().and_then(|seq| self.slot(seq)) {
+                Some(slot) => {
+                    if let Some(c) = e.cpus {
+                        slot.task.cpus = c;
                     }
-                    None => self.unmatched += 1,
+                    if let Some(m) = e.mem {
+                        slot.task.mem = m;
+                    }
+                    if let Some(d) = e.disk {
+                        slot.task.disk = d;
+                    }
                 }
-            }
+                None => self.unmatched += 1,
+            },
         }
         Ok(true)
     }
@@ -266,6 +265,18 @@ impl Tasks {
     fn slot(&mut self, seq: u64) -> Option<&mut Slot> {
         let i = seq.checked_sub(self.base)?;
         self.queue.get_mut(usize::try_from(i).ok()?)
+    }
+}
+
+/// An optional normalized request (field `i`) in Mesos units: the value times `scale`, the
+/// capacity of the largest machine. A value too large for that to be a finite amount is bad.
+fn request(f: &Fields, i: usize, scale: f64) -> Result<Option<f64>, String> {
+    match f.opt_nonneg(i)? {
+        Some(v) if !(v * scale).is_finite() => Err(f.invalid(
+            i,
+            &format!("a normalized request that scaled by {scale} stays finite"),
+        )),
+        v => Ok(v.map(|v| v * scale)),
     }
 }
 
@@ -451,6 +462,11 @@ mod tests {
             (
                 "0,,1,0,,0,u,0,2,-0.1,0.1,0,0",
                 "t.csv:2: field 10 (CPU request): expected a non-negative number, found \"-0.1\"",
+            ),
+            (
+                "0,,1,0,,0,u,0,2,0.1,0.1,3.815e305,0",
+                "t.csv:2: field 12 (disk space request): expected a normalized request that scaled by \
+                 4194304 stays finite, found \"3.815e305\"",
             ),
         ];
         for (row, message) in cases {

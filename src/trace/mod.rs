@@ -14,6 +14,7 @@
 pub mod alibaba2017;
 pub mod alibaba2018;
 pub mod fit;
+pub mod fuzzing;
 pub mod google2011;
 pub mod native;
 pub mod openb2023;

@@ -1,7 +1,7 @@
 //! Line-oriented reading shared by every text format: row numbers, field splitting, typed
 //! fields with messages that say what was expected, and the skip-bad-rows policy.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
 use smallvec::SmallVec;
 
@@ -36,6 +36,11 @@ impl BadRows {
         Ok(())
     }
 }
+
+/// The longest row read, in bytes (line end included). No format's rows come near it; a
+/// longer one is a bad row, so that a file with no line breaks (or a gzip stream that
+/// inflates to one) cannot take unbounded memory.
+pub const MAX_ROW_BYTES: usize = 1 << 20;
 
 /// A text trace read line by line, with the row number of each line.
 pub struct Rows {
@@ -95,25 +100,33 @@ impl Rows {
     /// and answers `Ok(Some(record))`, `Ok(None)` to pass over the line (a comment or a
     /// header) or `Err(what was expected)`. Blank lines are passed over. A bad line stops
     /// the read with `FILE:ROW: message`, or is counted and skipped under `skip_bad_rows`.
-    /// Unreadable input (a corrupt gzip stream) always stops it.
+    /// A row longer than [`MAX_ROW_BYTES`] is a bad row. Unreadable input (a corrupt gzip
+    /// stream) always stops the read.
     pub fn next<T>(
         &mut self,
         mut parse: impl FnMut(u64, &str) -> Result<Option<T>, String>,
     ) -> Result<Option<T>, TraceError> {
         loop {
             self.buf.clear();
-            let n = self
-                .input
+            let n = (&mut self.input)
+                .take(MAX_ROW_BYTES as u64 + 1)
                 .read_until(b'\n', &mut self.buf)
-                .map_err(|e| TraceError {
-                    file: self.file.clone(),
-                    row: self.row + 1,
-                    message: format!("cannot read: {}", io_reason(&e)),
-                })?;
+                .map_err(|e| self.unreadable(self.row + 1, e))?;
             if n == 0 {
                 return Ok(None);
             }
             self.row += 1;
+            if n > MAX_ROW_BYTES {
+                if self.buf.last() != Some(&b'\n') {
+                    self.skip_line().map_err(|e| self.unreadable(self.row, e))?;
+                }
+                let e = self.error_at(
+                    self.row,
+                    format!("the row is longer than {MAX_ROW_BYTES} bytes: is this a text trace?"),
+                );
+                self.bad.reject(e)?;
+                continue;
+            }
             let mut line: &[u8] = &self.buf;
             if let [rest @ .., b'\n'] = line {
                 line = rest;
@@ -143,6 +156,35 @@ impl Rows {
                     self.bad.reject(e)?;
                 }
             }
+        }
+    }
+
+    /// Reads past the rest of the current line without keeping it.
+    fn skip_line(&mut self) -> std::io::Result<()> {
+        loop {
+            let buf = self.input.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(());
+            }
+            match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    self.input.consume(i + 1);
+                    return Ok(());
+                }
+                None => {
+                    let n = buf.len();
+                    self.input.consume(n);
+                }
+            }
+        }
+    }
+
+    /// The error for input that cannot be read, at `row`.
+    fn unreadable(&self, row: u64, e: std::io::Error) -> TraceError {
+        TraceError {
+            file: self.file.clone(),
+            row,
+            message: format!("cannot read: {}", io_reason(&e)),
         }
     }
 }
@@ -298,6 +340,33 @@ mod tests {
             r.bad.first.unwrap().to_string(),
             "t.csv:2: field 1 (a): expected a non-negative integer, found \"-1\""
         );
+    }
+
+    #[test]
+    fn a_row_past_the_limit_is_a_bad_row_read_past_in_bounded_memory() {
+        // 3 MiB of zeros and no line break, then a good row: the gzip stream of a text
+        // without line breaks inflates the same way.
+        let mut text = b"1,x,1\n".to_vec();
+        text.resize(text.len() + 3 * MAX_ROW_BYTES, b'0');
+        text.extend_from_slice(b"\n2,y,2\n");
+        let mut r = Rows::new("t.csv", Box::new(std::io::Cursor::new(text.clone())), false);
+        assert_eq!(r.next(parse).unwrap(), Some((1, 1.0)));
+        assert_eq!(
+            r.next(parse).unwrap_err().to_string(),
+            "t.csv:2: the row is longer than 1048576 bytes: is this a text trace?"
+        );
+        assert!(r.buf.capacity() <= 2 * MAX_ROW_BYTES + 256);
+        assert_eq!(r.next(parse).unwrap(), Some((2, 2.0)));
+        let mut r = Rows::new("t.csv", Box::new(std::io::Cursor::new(text)), true);
+        assert_eq!(r.next(parse).unwrap(), Some((1, 1.0)));
+        assert_eq!(r.next(parse).unwrap(), Some((2, 2.0)));
+        assert_eq!(r.bad.skipped, 1);
+        // A row of exactly the limit, line end included, is read.
+        let mut row = b"3,z,".to_vec();
+        row.resize(MAX_ROW_BYTES - 2, b' ');
+        row.extend_from_slice(b"3\n");
+        let mut r = Rows::new("t.csv", Box::new(std::io::Cursor::new(row)), false);
+        assert_eq!(r.next(parse).unwrap(), Some((3, 3.0)));
     }
 
     #[test]

@@ -1,0 +1,9 @@
+//! Arbitrary bytes as a fitted workload spec: an error is fine, a panic is a bug.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mesosim::trace::{Format, fuzzing};
+
+fuzz_target!(|data: &[u8]| {
+    fuzzing::read_bytes(Format::Fitted, data);
+});

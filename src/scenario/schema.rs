@@ -333,7 +333,7 @@ pub enum DurationDist {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TraceSpec {
-    /// The reader: google2011, alibaba2017, alibaba2018, openb2023, swf, swim or csv.
+    /// The reader: google2011, alibaba2017, alibaba2018, openb2023, swf, swim, csv, or fitted (a `mesosim trace fit` model).
     pub format: String,
     /// The task file (`.gz` read transparently); relative paths are tried against the
     /// working directory, then the scenario file's folder and its parent.

@@ -503,10 +503,10 @@ impl FitSpec {
 
     fn check(&self) -> Result<(), String> {
         let a = &self.arrivals;
-        if !(a.bucket_s > 0.0) || a.jobs_per_s.is_empty() {
+        if a.bucket_s.is_nan() || a.bucket_s <= 0.0 || a.jobs_per_s.is_empty() {
             return Err("arrivals: bucket_s must be positive and jobs_per_s not empty".to_owned());
         }
-        if a.jobs_per_s.iter().any(|r| !(*r >= 0.0) || !r.is_finite()) {
+        if a.jobs_per_s.iter().any(|r| !non_negative(*r)) {
             return Err("arrivals: jobs_per_s must be non-negative numbers".to_owned());
         }
         let mixes =
@@ -529,7 +529,7 @@ impl FitSpec {
                 return Err(format!("{name}: beyond must be a share between 0 and 1"));
             }
             if m.shapes.iter().any(|s| {
-                !(s.weight >= 0.0 && s.cpus >= 0.0 && s.mem >= 0.0 && s.disk >= 0.0)
+                ![s.weight, s.cpus, s.mem, s.disk].into_iter().all(non_negative)
                     || !valid_table(&s.tasks_per_job)
             }) {
                 return Err(format!(
@@ -541,10 +541,15 @@ impl FitSpec {
     }
 }
 
+/// A finite number, zero or more.
+fn non_negative(x: f64) -> bool {
+    x.is_finite() && x >= 0.0
+}
+
 fn valid_table(t: &Table) -> bool {
     !t.is_empty()
         && t.iter()
-            .all(|p| p.len() == 2 && p.iter().all(|x| *x >= 0.0 && x.is_finite()))
+            .all(|p| p.len() == 2 && p.iter().all(|x| non_negative(*x)))
 }
 
 fn yaml_string(s: &str) -> String {
@@ -857,7 +862,7 @@ mod tests {
                 break;
             }
             assert!(
-                ((next - 100.0) / 10.0).floor() as u64 % 2 == 0,
+                (((next - 100.0) / 10.0).floor() as u64).is_multiple_of(2),
                 "{next} in an idle bucket"
             );
             assert!(next > t);

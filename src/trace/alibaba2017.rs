@@ -207,6 +207,9 @@ fn parse_task(line: &str, mem_capacity: f64, jobs: &mut JobIndex) -> Result<Opti
 
 impl TaskReader for Tasks {
     fn next_task(&mut self) -> Result<Option<TraceTask>, TraceError> {
+        if let State::Yielding(e) = &mut self.state {
+            return e.next_task();
+        }
         if let State::Loading { .. } = self.state {
             self.load()?;
         }
@@ -470,6 +473,7 @@ impl Expander {
         }
     }
 
+    #[inline]
     pub(crate) fn next_task(&mut self) -> Result<Option<TraceTask>, TraceError> {
         loop {
             if let Some((record, next, count)) = &mut self.current

@@ -288,6 +288,9 @@ impl Tasks {
 
 impl TaskReader for Tasks {
     fn next_task(&mut self) -> Result<Option<TraceTask>, TraceError> {
+        if let State::Yielding(e) = &mut self.state {
+            return e.next_task();
+        }
         if let State::Loading { .. } = self.state {
             self.load()?;
         }

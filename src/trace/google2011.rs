@@ -86,9 +86,10 @@ pub struct Tasks {
     lookahead: Duration,
     users: Interner,
     machines: Interner,
-    machine_text: String,
+    /// Machine ID → its interned id, so that a known machine is not written out as text.
+    machine_ids: hashbrown::HashMap<u64, u32, rustc_hash::FxBuildHasher>,
     /// (job, index) → sequence number of its open task.
-    open: hashbrown::HashMap<(u64, u32), u64, rustc_hash::FxBuildHasher>,
+    open: OpenTasks,
     /// Tasks not yet yielded; the front has sequence number `base`.
     queue: VecDeque<Slot>,
     base: u64,
@@ -114,8 +115,8 @@ impl Tasks {
             lookahead: options.lookahead,
             users: Interner::with_unknown(),
             machines: Interner::default(),
-            machine_text: String::new(),
-            open: hashbrown::HashMap::default(),
+            machine_ids: hashbrown::HashMap::default(),
+            open: OpenTasks::default(),
             queue: VecDeque::new(),
             base: 0,
             cursor: Duration::ZERO,
@@ -183,7 +184,7 @@ impl Tasks {
         let key = (e.job, e.index);
         match e.kind {
             0 => {
-                if let Some(seq) = self.open.remove(&key) {
+                if let Some(seq) = self.open.remove(key) {
                     // Submitted again with no ending event in between (the trace's missing
                     // records): the earlier task ends here.
                     if let Some(slot) = self.slot(seq) {
@@ -205,12 +206,14 @@ impl Tasks {
                 });
                 self.open.insert(key, seq);
             }
-            1 => match self.open.get(&key).copied() {
+            1 => match self.open.get(key) {
                 Some(seq) => {
+                    let machines = &mut self.machines;
                     let machine = e.machine.map(|m| {
-                        self.machine_text.clear();
-                        self.machine_text.push_str(itoa(m, &mut [0u8; 20]));
-                        self.machines.intern(&self.machine_text)
+                        *self
+                            .machine_ids
+                            .entry(m)
+                            .or_insert_with(|| machines.intern(itoa(m, &mut [0u8; 20])))
                     });
                     match self.slot(seq) {
                         Some(slot) => {
@@ -233,7 +236,7 @@ impl Tasks {
                     _ => EndState::Lost,
                 };
                 let lookahead = self.lookahead;
-                match self.open.remove(&key).and_then(|seq| self.slot(seq)) {
+                match self.open.remove(key).and_then(|seq| self.slot(seq)) {
                     // Within the look-ahead: the task ends here.
                     Some(slot) if e.time.saturating_sub(slot.task.submit) <= lookahead => {
                         finish(slot, e.time, state);
@@ -243,7 +246,7 @@ impl Tasks {
                     _ => self.unmatched += 1,
                 }
             }
-            _ => match self.open.get(&key).copied().and_then(|seq| self.slot(seq)) {
+            _ => match self.open.get(key).and_then(|seq| self.slot(seq)) {
                 Some(slot) => {
                     if let Some(c) = e.cpus {
                         slot.task.cpus = c;
@@ -277,6 +280,75 @@ fn request(f: &Fields, i: usize, scale: f64) -> Result<Option<f64>, String> {
             &format!("a normalized request that scaled by {scale} stays finite"),
         )),
         v => Ok(v.map(|v| v * scale)),
+    }
+}
+
+/// The open task of each (job, task index), as its sequence number. A job's tasks are
+/// listed together and numbered from 0, so each job keeps a vector by task index: the
+/// lookups of one job's rows fall close together in memory, where one table of all the
+/// open tasks would scatter them. Indexes far beyond a job's open tasks go to a table, so
+/// memory stays proportional to the tasks held.
+#[derive(Default)]
+struct OpenTasks {
+    jobs: hashbrown::HashMap<u64, OpenJob, rustc_hash::FxBuildHasher>,
+}
+
+#[derive(Default)]
+struct OpenJob {
+    /// By task index: the open task's sequence number, or [`OpenJob::NONE`].
+    dense: Vec<u64>,
+    /// Open tasks whose index was beyond `dense` when they were submitted.
+    sparse: hashbrown::HashMap<u32, u64, rustc_hash::FxBuildHasher>,
+    /// Open tasks in `dense` and `sparse`.
+    open: usize,
+}
+
+impl OpenJob {
+    const NONE: u64 = u64::MAX;
+    /// How far past twice its open tasks a job's vector may grow.
+    const SLACK: usize = 64;
+
+    fn get(&self, index: u32) -> Option<u64> {
+        match self.dense.get(index as usize) {
+            Some(&seq) if seq != OpenJob::NONE => Some(seq),
+            _ if self.sparse.is_empty() => None,
+            _ => self.sparse.get(&index).copied(),
+        }
+    }
+}
+
+impl OpenTasks {
+    fn get(&self, (job, index): (u64, u32)) -> Option<u64> {
+        self.jobs.get(&job)?.get(index)
+    }
+
+    /// Records `seq` as the open task of `(job, index)`, which has none.
+    fn insert(&mut self, (job, index): (u64, u32), seq: u64) {
+        let j = self.jobs.entry(job).or_default();
+        let i = index as usize;
+        if i < j.dense.len() {
+            debug_assert_eq!(j.dense[i], OpenJob::NONE);
+            j.dense[i] = seq;
+        } else if i <= 2 * j.open + OpenJob::SLACK {
+            j.dense.resize(i + 1, OpenJob::NONE);
+            j.dense[i] = seq;
+        } else {
+            j.sparse.insert(index, seq);
+        }
+        j.open += 1;
+    }
+
+    fn remove(&mut self, (job, index): (u64, u32)) -> Option<u64> {
+        let j = self.jobs.get_mut(&job)?;
+        let seq = match j.dense.get_mut(index as usize) {
+            Some(seq) if *seq != OpenJob::NONE => std::mem::replace(seq, OpenJob::NONE),
+            _ => j.sparse.remove(&index)?,
+        };
+        j.open -= 1;
+        if j.open == 0 {
+            self.jobs.remove(&job);
+        }
+        Some(seq)
     }
 }
 
@@ -315,8 +387,8 @@ impl TaskReader for Tasks {
                     self.base += 1;
                     if !slot.done {
                         let key = (slot.task.job, slot.task.index);
-                        if self.open.get(&key) == Some(&seq) {
-                            self.open.remove(&key);
+                        if self.open.get(key) == Some(seq) {
+                            self.open.remove(key);
                         }
                         slot.task.end = if slot.started.is_some() {
                             EndState::Running
@@ -518,6 +590,33 @@ mod tests {
         );
         assert_eq!(r.unmatched, 0);
         assert_eq!(machines.len(), 12_492, "machines scheduled on (zcat | awk)");
+    }
+
+    proptest::proptest! {
+        /// The open-task index answers as one map of (job, index) would, whatever the
+        /// indexes (dense, sparse, beyond the dense part and back).
+        #[test]
+        fn open_tasks_act_as_a_map(
+            ops in proptest::collection::vec((0u8..3, 0u64..4, proptest::sample::select(vec![0u32, 1, 2, 3, 5, 63, 64, 65, 200, 1000, 70_000, u32::MAX])), 0..400)
+        ) {
+            let mut open = OpenTasks::default();
+            let mut model = std::collections::BTreeMap::new();
+            for (seq, (op, job, index)) in ops.into_iter().enumerate() {
+                let key = (job, index);
+                match op {
+                    0 => {
+                        // As a SUBMIT: the earlier task of the key goes first.
+                        proptest::prop_assert_eq!(open.remove(key), model.remove(&key));
+                        open.insert(key, seq as u64);
+                        model.insert(key, seq as u64);
+                    }
+                    1 => proptest::prop_assert_eq!(open.remove(key), model.remove(&key)),
+                    _ => proptest::prop_assert_eq!(open.get(key), model.get(&key).copied()),
+                }
+                let held: usize = open.jobs.values().map(|j| j.open).sum();
+                proptest::prop_assert_eq!(held, model.len());
+            }
+        }
     }
 
     #[test]

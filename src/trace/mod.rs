@@ -438,8 +438,13 @@ pub(crate) fn io_reason(e: &std::io::Error) -> String {
 /// appearance, so ids are the same on every run.
 #[derive(Default)]
 pub struct Interner {
-    ids: hashbrown::HashMap<Box<str>, u32, rustc_hash::FxBuildHasher>,
+    /// Ids, found by the hash of their name (each name is stored once, in `names`).
+    ids: hashbrown::HashTable<u32>,
     names: Vec<Box<str>>,
+    hasher: rustc_hash::FxBuildHasher,
+    /// The id last asked for: rows of one job mostly repeat their user, and comparing
+    /// with it is cheaper than hashing.
+    last: u32,
 }
 
 impl Interner {
@@ -451,12 +456,27 @@ impl Interner {
     }
 
     pub fn intern(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.ids.get(name) {
-            return id;
+        use std::hash::BuildHasher;
+        if self
+            .names
+            .get(self.last as usize)
+            .is_some_and(|last| **last == *name)
+        {
+            return self.last;
         }
-        let id = self.names.len() as u32;
-        self.names.push(name.into());
-        self.ids.insert(name.into(), id);
+        let (names, hasher) = (&mut self.names, &self.hasher);
+        let hash = hasher.hash_one(name);
+        let id = match self.ids.find(hash, |&id| *names[id as usize] == *name) {
+            Some(&id) => id,
+            None => {
+                let id = names.len() as u32;
+                names.push(name.into());
+                self.ids
+                    .insert_unique(hash, id, |&id| hasher.hash_one(&*names[id as usize]));
+                id
+            }
+        };
+        self.last = id;
         id
     }
 

@@ -45,6 +45,7 @@ use std::io::{self, Write};
 
 use smallvec::SmallVec;
 
+use super::rows::{parse_f64, parse_u64, trim};
 use super::{EndState, Interner, ReadOptions, Rows, TaskReader, TraceError, TraceTask};
 use crate::time::{Duration, write_exact_secs};
 
@@ -85,8 +86,18 @@ const MACHINE: usize = 12;
 /// Splits one line on commas. An unquoted field is trimmed of surrounding whitespace; a
 /// quoted one (whitespace may surround its quotes) is taken as it is, doubled quotes
 /// standing for one.
-fn split(line: &str) -> Result<SmallVec<[Cow<'_, str>; 16]>, String> {
-    let mut parts: SmallVec<[Cow<'_, str>; 16]> = SmallVec::new();
+fn split(line: &str) -> Result<Parts<'_>, String> {
+    let mut parts = Parts::new();
+    split_into(line, &mut parts)?;
+    Ok(parts)
+}
+
+/// A line's fields.
+type Parts<'a> = SmallVec<[Cow<'a, str>; 16]>;
+
+/// [`split`] into `parts` (empty), which stays where the caller keeps it: a row's fields
+/// are not moved about.
+fn split_into<'a>(line: &'a str, parts: &mut Parts<'a>) -> Result<(), String> {
     let mut rest = line;
     loop {
         let n = parts.len() + 1;
@@ -95,7 +106,7 @@ fn split(line: &str) -> Result<SmallVec<[Cow<'_, str>; 16]>, String> {
             let mut text = String::new();
             let mut tail = quoted;
             loop {
-                let Some(q) = tail.find('"') else {
+                let Some(q) = memchr::memchr(b'"', tail.as_bytes()) else {
                     return Err(format!(
                         "field {n}: the quote is not closed (a quoted field cannot span lines)"
                     ));
@@ -113,21 +124,21 @@ fn split(line: &str) -> Result<SmallVec<[Cow<'_, str>; 16]>, String> {
             parts.push(Cow::Owned(text));
             let tail = tail.trim_start();
             if tail.is_empty() {
-                return Ok(parts);
+                return Ok(());
             }
             match tail.strip_prefix(',') {
                 Some(after) => rest = after,
                 None => return Err(format!("field {n}: text after the closing quote")),
             }
         } else {
-            match rest.find(',') {
+            match memchr::memchr(b',', rest.as_bytes()) {
                 Some(c) => {
-                    parts.push(Cow::Borrowed(rest[..c].trim()));
+                    parts.push(Cow::Borrowed(trim(&rest[..c])));
                     rest = &rest[c + 1..];
                 }
                 None => {
-                    parts.push(Cow::Borrowed(rest.trim()));
-                    return Ok(parts);
+                    parts.push(Cow::Borrowed(trim(rest)));
+                    return Ok(());
                 }
             }
         }
@@ -137,11 +148,14 @@ fn split(line: &str) -> Result<SmallVec<[Cow<'_, str>; 16]>, String> {
 /// Decimal seconds: exact to the nanosecond for plain decimals of up to 9 decimals, else
 /// read as floating point; `None` for what is not a non-negative time that fits.
 fn parse_secs(s: &str) -> Option<Duration> {
-    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    let (whole, frac) = match memchr::memchr(b'.', s.as_bytes()) {
+        Some(dot) => (&s[..dot], &s[dot + 1..]),
+        None => (s, ""),
+    };
     let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
     if digits(whole) && digits(frac) && frac.len() <= 9 && !(whole.is_empty() && frac.is_empty()) {
-        let secs: u64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
-        let mut nanos: u64 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+        let secs: u64 = if whole.is_empty() { 0 } else { parse_u64(whole)? };
+        let mut nanos: u64 = if frac.is_empty() { 0 } else { parse_u64(frac)? };
         for _ in frac.len()..9 {
             nanos *= 10;
         }
@@ -150,20 +164,21 @@ fn parse_secs(s: &str) -> Option<Duration> {
             .checked_add(nanos)
             .map(Duration::from_nanos);
     }
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 && v * 1e9 < u64::MAX as f64 => Some(Duration::from_secs_f64(v)),
+    match parse_f64(s) {
+        Some(v) if v.is_finite() && v >= 0.0 && v * 1e9 < u64::MAX as f64 => Some(Duration::from_secs_f64(v)),
         _ => None,
     }
 }
 
 /// One row's fields, with typed access whose errors name the field.
-struct Row<'a> {
-    parts: SmallVec<[Cow<'a, str>; 16]>,
+struct Row<'r, 'a> {
+    parts: &'r [Cow<'a, str>],
 }
 
-impl<'a> Row<'a> {
-    fn new(line: &'a str) -> Result<Row<'a>, String> {
-        let parts = split(line)?;
+impl<'r, 'a> Row<'r, 'a> {
+    /// The fields of `line`, split into `parts`.
+    fn new(line: &'a str, parts: &'r mut Parts<'a>) -> Result<Row<'r, 'a>, String> {
+        split_into(line, parts)?;
         if parts.len() != COLUMNS.len() {
             return Err(format!(
                 "expected {} fields, found {}",
@@ -180,7 +195,7 @@ impl<'a> Row<'a> {
 
     /// Field `i` trimmed, for numbers and names of states.
     fn str(&self, i: usize) -> &str {
-        self.parts[i].trim()
+        trim(&self.parts[i])
     }
 
     fn bad(&self, i: usize, expected: &str) -> String {
@@ -216,8 +231,8 @@ impl<'a> Row<'a> {
     fn amount(&self, i: usize, default: Option<f64>) -> Result<f64, String> {
         match (self.str(i), default) {
             ("", Some(d)) => Ok(d),
-            (s, _) => match s.parse::<f64>() {
-                Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+            (s, _) => match parse_f64(s) {
+                Some(v) if v.is_finite() && v >= 0.0 => Ok(v),
                 _ => Err(self.bad(i, "a non-negative number")),
             },
         }
@@ -238,12 +253,15 @@ impl<'a> Row<'a> {
 struct Parser {
     users: Interner,
     machines: Interner,
-    last: Option<(Duration, String)>,
+    /// The previous row's submit time, and as written (kept, not reallocated, row to row).
+    last: Option<Duration>,
+    last_text: String,
 }
 
 impl Parser {
     fn line(&mut self, line: &str) -> Result<TraceTask, String> {
-        let row = Row::new(line)?;
+        let mut parts = Parts::new();
+        let row = Row::new(line, &mut parts)?;
         let submit = row.secs(SUBMIT)?.ok_or_else(|| row.missing(SUBMIT))?;
         let job = row.int::<u64>(JOB, None, "a non-negative integer")?;
         let index = row.int::<u32>(INDEX, Some(0), "an integer from 0 to 4294967295")?;
@@ -258,16 +276,19 @@ impl Parser {
             let names: Vec<&str> = EndState::ALL.iter().map(|e| e.name()).collect();
             row.bad(END, &format!("one of {}", names.join(", ")))
         })?;
-        if let Some((last, last_text)) = &self.last
-            && submit < *last
+        if let Some(last) = self.last
+            && submit < last
         {
             return Err(format!(
-                "submit time {} is before the previous row's {last_text}: native csv must be in submit order \
+                "submit time {} is before the previous row's {}: native csv must be in submit order \
                  (`mesosim trace convert` writes it sorted)",
-                row.str(SUBMIT)
+                row.str(SUBMIT),
+                self.last_text
             ));
         }
-        self.last = Some((submit, row.str(SUBMIT).to_owned()));
+        self.last = Some(submit);
+        self.last_text.clear();
+        self.last_text.push_str(row.str(SUBMIT));
 
         let mut t = TraceTask::new(submit, job, index);
         t.user = self.users.intern(row.text(USER));
@@ -307,6 +328,7 @@ impl Tasks {
                 users: Interner::with_unknown(),
                 machines: Interner::default(),
                 last: None,
+                last_text: String::new(),
             },
         })
     }

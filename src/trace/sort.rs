@@ -90,6 +90,15 @@ impl Sorter {
     /// Everything pushed, in submit order.
     pub fn finish(mut self) -> Result<SortedTasks, TraceError> {
         sort(&mut self.buffer);
+        if self.runs.is_empty() {
+            // Nothing spilled: the buffer is the whole trace, in order.
+            return Ok(SortedTasks {
+                sources: Vec::new(),
+                heads: BinaryHeap::new(),
+                memory: Some(std::mem::take(&mut self.buffer).into_iter()),
+                what: self.what,
+            });
+        }
         let mut sources = Vec::with_capacity(self.runs.len() + 1);
         for run in std::mem::take(&mut self.runs) {
             let file = File::open(&run.path).map_err(|e| self.io(e))?;
@@ -103,6 +112,7 @@ impl Sorter {
         let mut merged = SortedTasks {
             sources,
             heads: BinaryHeap::new(),
+            memory: None,
             what: self.what,
         };
         for i in 0..merged.sources.len() {
@@ -130,6 +140,8 @@ pub struct SortedTasks {
     sources: Vec<Source>,
     /// (submit, seq, source) of each source's head; the task itself waits in `pending`.
     heads: BinaryHeap<Reverse<(Duration, u64, usize, HeadTask)>>,
+    /// Instead of the merge, when nothing was spilled: the sorted buffer.
+    memory: Option<std::vec::IntoIter<(u64, TraceTask)>>,
     what: String,
 }
 
@@ -177,6 +189,9 @@ impl SortedTasks {
     }
 
     pub fn next_task(&mut self) -> Result<Option<TraceTask>, TraceError> {
+        if let Some(memory) = &mut self.memory {
+            return Ok(memory.next().map(|(_, t)| t));
+        }
         let Some(Reverse((_, _, i, HeadTask(t)))) = self.heads.pop() else {
             return Ok(None);
         };

@@ -273,9 +273,6 @@ impl Tasks {
 
 impl TaskReader for Tasks {
     fn next_task(&mut self) -> Result<Option<TraceTask>, TraceError> {
-        if let Some(e) = self.deferred.take() {
-            return Err(e);
-        }
         loop {
             if let Some((job, next)) = &mut self.current
                 && *next < job.processors
@@ -284,6 +281,10 @@ impl TaskReader for Tasks {
                 task.index = *next;
                 *next += 1;
                 return Ok(Some(task));
+            }
+            // Only set (with no current job) when the header could not be read.
+            if let Some(e) = self.deferred.take() {
+                return Err(e);
             }
             let parser = &mut self.parser;
             match self.rows.next(|_, line| parser.line(line))? {

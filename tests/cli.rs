@@ -2,22 +2,9 @@
 //! determinism across whole runs.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn mesosim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mesosim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the binary runs")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mesosim-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
+use common::{mesosim, temp_dir};
 
 fn run_into(dir: &Path, extra: &[&str]) -> Vec<u8> {
     let out = dir.to_str().unwrap();

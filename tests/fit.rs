@@ -30,9 +30,6 @@ impl TaskReader for Censored<'_> {
         }
         Ok(Some(t))
     }
-    fn skipped(&self) -> u64 {
-        0
-    }
     fn rows(&self) -> u64 {
         self.inner.rows()
     }
@@ -84,9 +81,6 @@ impl TaskReader for Pooled {
             self.runs.pop();
         }
         Ok(None)
-    }
-    fn skipped(&self) -> u64 {
-        0
     }
     fn rows(&self) -> u64 {
         self.rows

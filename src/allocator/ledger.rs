@@ -160,32 +160,32 @@ impl AgentSet {
 
     /// Members of `self` not in `other`, in id order.
     pub fn difference<'a>(&'a self, other: &'a AgentSet) -> impl Iterator<Item = AgentId> + 'a {
-        self.words.iter().enumerate().flat_map(move |(w, &word)| {
-            let mut bits = word & !other.words.get(w).copied().unwrap_or(0);
-            std::iter::from_fn(move || {
-                if bits == 0 {
-                    return None;
-                }
-                let b = bits.trailing_zeros();
-                bits &= bits - 1;
-                Some(AgentId((w * 64) as u32 + b))
-            })
-        })
+        members(
+            self.words
+                .iter()
+                .enumerate()
+                .map(|(w, &word)| word & !other.words.get(w).copied().unwrap_or(0)),
+        )
     }
 
     pub fn iter(&self) -> impl Iterator<Item = AgentId> + '_ {
-        self.words.iter().enumerate().flat_map(|(w, &word)| {
-            let mut bits = word;
-            std::iter::from_fn(move || {
-                if bits == 0 {
-                    return None;
-                }
-                let b = bits.trailing_zeros();
-                bits &= bits - 1;
-                Some(AgentId((w * 64) as u32 + b))
-            })
-        })
+        members(self.words.iter().copied())
     }
+}
+
+/// The agents whose bits are set in `words` (64 agents a word), in id order.
+fn members(words: impl Iterator<Item = u64>) -> impl Iterator<Item = AgentId> {
+    words.enumerate().flat_map(|(w, word)| {
+        let mut bits = word;
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let b = bits.trailing_zeros();
+            bits &= bits - 1;
+            Some(AgentId((w * 64) as u32 + b))
+        })
+    })
 }
 
 /// The parent of a role path (`a/b` → `a`), if any.

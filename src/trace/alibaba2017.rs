@@ -219,16 +219,8 @@ impl TaskReader for Tasks {
         }
     }
 
-    fn skipped(&self) -> u64 {
-        self.rows.bad.skipped
-    }
-
-    fn first_skipped(&self) -> Option<&TraceError> {
-        self.rows.bad.first.as_ref()
-    }
-
-    fn rows(&self) -> u64 {
-        self.rows.row()
+    fn text(&self) -> Option<&Rows> {
+        Some(&self.rows)
     }
 }
 
@@ -237,8 +229,6 @@ pub struct Machines {
     rows: Rows,
     capacity: Capacity,
     events: Option<std::vec::IntoIter<TraceMachine>>,
-    loaded: Vec<MachineEvent>,
-    first: bool,
 }
 
 enum EventKind {
@@ -262,23 +252,11 @@ impl Machines {
             rows: Rows::open(path, options.skip_bad_rows)?,
             capacity: options.capacity,
             events: None,
-            loaded: Vec::new(),
-            first: true,
         })
     }
 
     fn load(&mut self) -> Result<(), TraceError> {
-        let first = &mut self.first;
-        while let Some(e) = self.rows.next(|_, line| {
-            if std::mem::take(first) && is_header(line, 0) {
-                return Ok(None);
-            }
-            parse_event(line).map(Some)
-        })? {
-            self.loaded.push(e);
-        }
-        let mut loaded = std::mem::take(&mut self.loaded);
-        loaded.sort_by_key(|e| e.at);
+        let loaded = load_sorted(&mut self.rows, 0, parse_event, |e| e.at)?;
         let cap = self.capacity;
         // Present machines and their capacity in Mesos units.
         let mut present: HashMap<String, (f64, f64, f64), FxBuildHasher> = HashMap::default();
@@ -369,6 +347,28 @@ impl MachineReader for Machines {
 }
 
 // ---- Shared with the 2018 reader ----------------------------------------------------------
+
+/// Every row of a machine file, parsed, in time order (`at`); a header on the first row
+/// (one whose field `key` is not a number) is passed over.
+pub(crate) fn load_sorted<T>(
+    rows: &mut Rows,
+    key: usize,
+    parse: impl Fn(&str) -> Result<T, String>,
+    at: impl Fn(&T) -> i64,
+) -> Result<Vec<T>, TraceError> {
+    let mut first = true;
+    let mut loaded = Vec::new();
+    while let Some(e) = rows.next(|_, line| {
+        if std::mem::take(&mut first) && is_header(line, key) {
+            return Ok(None);
+        }
+        parse(line).map(Some)
+    })? {
+        loaded.push(e);
+    }
+    loaded.sort_by_key(at);
+    Ok(loaded)
+}
 
 /// A trace time in seconds as a submit time: times before the trace (negative) are 0.
 pub(crate) fn trace_time(secs: i64) -> Duration {

@@ -113,7 +113,7 @@ use hashbrown::{Equivalent, HashMap};
 use rustc_hash::FxBuildHasher;
 
 use super::alibaba2017::{
-    Expander, JobIndex, instance_count, is_header, opt_i64, outcome, row_record, trace_time,
+    Expander, JobIndex, instance_count, is_header, load_sorted, opt_i64, outcome, row_record, trace_time,
 };
 use super::sort::Sorter;
 use super::{
@@ -487,8 +487,6 @@ pub struct Machines {
     rows: Rows,
     capacity: Capacity,
     events: Option<std::vec::IntoIter<TraceMachine>>,
-    loaded: Vec<MachineRow>,
-    first: bool,
 }
 
 struct MachineRow {
@@ -505,23 +503,11 @@ impl Machines {
             rows: Rows::open(path, options.skip_bad_rows)?,
             capacity: options.capacity,
             events: None,
-            loaded: Vec::new(),
-            first: true,
         })
     }
 
     fn load(&mut self) -> Result<(), TraceError> {
-        let first = &mut self.first;
-        while let Some(m) = self.rows.next(|_, line| {
-            if std::mem::take(first) && is_header(line, 1) {
-                return Ok(None);
-            }
-            parse_machine(line).map(Some)
-        })? {
-            self.loaded.push(m);
-        }
-        let mut loaded = std::mem::take(&mut self.loaded);
-        loaded.sort_by_key(|m| m.at);
+        let loaded = load_sorted(&mut self.rows, 1, parse_machine, |m| m.at)?;
         let mem_capacity = self.capacity.mem;
         // Machines in service and their capacity in Mesos units.
         let mut present: HashMap<String, (f64, f64), FxBuildHasher> = HashMap::default();

@@ -211,21 +211,41 @@ type ShapeKey = (u64, u64, u64);
 /// What fitting gathers for one population.
 #[derive(Default)]
 struct MixFit {
-    /// Job → its shape (thousandths of cpus, mem, disk, of its first task) and tasks.
-    jobs: BTreeMap<u64, (ShapeKey, u64)>,
+    jobs: BTreeMap<u64, JobFit>,
     runtime: Survival,
+    /// Tasks still running at the end, by submission (whole seconds): they ran at least
+    /// until the trace's horizon, known only at its end ([`MixFit::censor`]).
+    running: BTreeMap<u64, u64>,
     ends: [u64; 3],
+}
+
+struct JobFit {
+    /// Thousandths of cpus, mem and disk, of its first task.
+    shape: ShapeKey,
+    tasks: u64,
+    /// Its first task's submission.
+    arrived: Duration,
 }
 
 impl MixFit {
     /// Counts a task for its job, its job's shape (the first task's), and its run time
-    /// and end if it has one (a task still running waits for [`MixFit::censored`]).
+    /// and end, or its submission if it is still running.
     fn add(&mut self, t: &TraceTask) {
         let k = |v: f64| (v.max(0.0) * 1000.0).round() as u64;
         self.jobs
             .entry(t.job)
-            .or_insert(((k(t.cpus), k(t.mem), k(t.disk)), 0))
-            .1 += 1;
+            .or_insert(JobFit {
+                shape: (k(t.cpus), k(t.mem), k(t.disk)),
+                tasks: 0,
+                arrived: t.submit,
+            })
+            .tasks += 1;
+        if t.runtime.is_none() {
+            *self
+                .running
+                .entry(t.submit.as_nanos() / 1_000_000_000)
+                .or_default() += 1;
+        }
         if let Some(r) = t.runtime {
             self.runtime.ended(r.as_secs_f64());
             let i = match t.end {
@@ -237,11 +257,18 @@ impl MixFit {
         }
     }
 
+    /// Counts the tasks still running as having run until `horizon`.
+    fn censor(&mut self, horizon: Duration) {
+        for (&at, &n) in &self.running {
+            self.runtime.censored(horizon.as_secs_f64() - at as f64, n);
+        }
+    }
+
     fn finish(self) -> Mix {
         // Per shape: its jobs' sizes.
         let mut by_shape: BTreeMap<ShapeKey, LogHistogram> = BTreeMap::new();
-        for (shape, n) in self.jobs.values() {
-            by_shape.entry(*shape).or_default().add(*n as f64);
+        for job in self.jobs.values() {
+            by_shape.entry(job.shape).or_default().add(job.tasks as f64);
         }
         let total_jobs = self.jobs.len().max(1) as f64;
         let mut by_count: Vec<(&ShapeKey, &LogHistogram)> = by_shape.iter().collect();
@@ -300,12 +327,7 @@ impl MixFit {
 pub fn fit(reader: &mut dyn TaskReader, source: &str, format: &str) -> Result<FitSpec, TraceError> {
     let mut initial = MixFit::default();
     let mut arrivals = MixFit::default();
-    // Tasks still running at the end ran at least until the trace's horizon, known only at
-    // the end: their submissions wait, by whole second, per population.
-    let mut censored: [BTreeMap<u64, u64>; 2] = Default::default();
     let mut horizon = Duration::ZERO;
-    let mut first_arrival: Option<Duration> = None;
-    let mut job_arrivals: BTreeMap<u64, Duration> = BTreeMap::new();
     while let Some(t) = reader.next_task()? {
         if t.end == EndState::Pending {
             continue;
@@ -320,29 +342,18 @@ pub fn fit(reader: &mut dyn TaskReader, source: &str, format: &str) -> Result<Fi
         } else {
             t.submit.is_zero()
         };
-        if !at_start {
-            first_arrival.get_or_insert(t.submit);
-            job_arrivals.entry(t.job).or_insert(t.submit);
-        }
         if at_start { &mut initial } else { &mut arrivals }.add(&t);
-        if t.runtime.is_none() {
-            *censored[usize::from(!at_start)]
-                .entry(t.submit.as_nanos() / 1_000_000_000)
-                .or_default() += 1;
-        }
     }
-    for (mix, submits) in [(&mut initial, &censored[0]), (&mut arrivals, &censored[1])] {
-        for (&at, &n) in submits {
-            mix.runtime.censored(horizon.as_secs_f64() - at as f64, n);
-        }
-    }
-    let start = first_arrival.unwrap_or_default();
-    let last = job_arrivals.values().copied().max().unwrap_or(start);
+    initial.censor(horizon);
+    arrivals.censor(horizon);
+    let arrived = || arrivals.jobs.values().map(|j| j.arrived);
+    let start = arrived().min().unwrap_or_default();
+    let last = arrived().max().unwrap_or(start);
     let span = last.saturating_sub(start).as_secs_f64().max(1.0);
     let bucket_s = (span / MAX_BUCKETS / 60.0).ceil().max(1.0) * 60.0;
     let buckets = (span / bucket_s).ceil().max(1.0) as usize;
     let mut counts = vec![0u64; buckets];
-    for &at in job_arrivals.values() {
+    for at in arrived() {
         let i = ((at.saturating_sub(start).as_secs_f64() / bucket_s) as usize).min(buckets - 1);
         counts[i] += 1;
     }
@@ -781,10 +792,6 @@ impl TaskReader for Generated {
             self.emitted += 1;
         }
         Ok(t)
-    }
-
-    fn skipped(&self) -> u64 {
-        0
     }
 
     /// Tasks generated so far (a generated trace has no rows).

@@ -405,16 +405,8 @@ impl TaskReader for Tasks {
         }
     }
 
-    fn skipped(&self) -> u64 {
-        self.rows.bad.skipped
-    }
-
-    fn first_skipped(&self) -> Option<&TraceError> {
-        self.rows.bad.first.as_ref()
-    }
-
-    fn rows(&self) -> u64 {
-        self.rows.row()
+    fn text(&self) -> Option<&Rows> {
+        Some(&self.rows)
     }
 
     fn user_name(&self, user: u32) -> &str {

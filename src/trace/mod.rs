@@ -166,14 +166,23 @@ impl TraceTask {
 pub trait TaskReader {
     /// The next task; `Ok(None)` at the end of the trace.
     fn next_task(&mut self) -> Result<Option<TraceTask>, TraceError>;
-    /// Bad rows skipped so far (with `skip_bad_rows`).
-    fn skipped(&self) -> u64;
-    /// The first bad row skipped, if any.
-    fn first_skipped(&self) -> Option<&TraceError> {
+    /// The text file a reader reads, if it reads one: the bad-row tally and the row count
+    /// below come from it.
+    fn text(&self) -> Option<&Rows> {
         None
     }
+    /// Bad rows skipped so far (with `skip_bad_rows`).
+    fn skipped(&self) -> u64 {
+        self.text().map_or(0, |r| r.bad.skipped)
+    }
+    /// The first bad row skipped, if any.
+    fn first_skipped(&self) -> Option<&TraceError> {
+        self.text().and_then(|r| r.bad.first.as_ref())
+    }
     /// Rows read so far, comments and headers included.
-    fn rows(&self) -> u64;
+    fn rows(&self) -> u64 {
+        self.text().map_or(0, Rows::row)
+    }
     /// The name behind an interned user id (`""` for 0).
     fn user_name(&self, _user: u32) -> &str {
         ""

@@ -340,16 +340,8 @@ impl TaskReader for Tasks {
         self.rows.next(|_, line| parser.line(line).map(Some))
     }
 
-    fn skipped(&self) -> u64 {
-        self.rows.bad.skipped
-    }
-
-    fn first_skipped(&self) -> Option<&TraceError> {
-        self.rows.bad.first.as_ref()
-    }
-
-    fn rows(&self) -> u64 {
-        self.rows.row()
+    fn text(&self) -> Option<&Rows> {
+        Some(&self.rows)
     }
 
     fn user_name(&self, user: u32) -> &str {

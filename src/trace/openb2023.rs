@@ -237,16 +237,8 @@ impl TaskReader for Tasks {
         sorted.next_task().inspect_err(|_| self.failed = true)
     }
 
-    fn skipped(&self) -> u64 {
-        self.rows.bad.skipped
-    }
-
-    fn first_skipped(&self) -> Option<&TraceError> {
-        self.rows.bad.first.as_ref()
-    }
-
-    fn rows(&self) -> u64 {
-        self.rows.row()
+    fn text(&self) -> Option<&Rows> {
+        Some(&self.rows)
     }
 }
 

@@ -194,7 +194,7 @@ impl Batch {
         };
         let now = ctx.now();
         if let Some(sent) = &self.sent_filters {
-            if *sent == filters {
+            if sent == filters {
                 return;
             }
             if filters.is_stricter_than(sent) {
@@ -213,7 +213,7 @@ impl Batch {
         ctx.send(
             self.config.master,
             Msg::UpdateFramework(Box::new(UpdateFramework {
-                offer_filters: Some(filters),
+                offer_filters: Some(filters.clone()),
             })),
         );
     }

@@ -90,20 +90,27 @@ pub struct Shapes {
     /// them leaves the queue.
     minimal: Vec<Shape>,
     stale: bool,
+    /// The filters for `minimal`, while `built_fresh`.
+    built: MinAllocatable,
+    built_fresh: bool,
 }
 
 impl Shapes {
     /// A task with demand `r` joined the queue.
     pub fn add(&mut self, r: &Resources) {
         let shape = Shape::of(r);
-        let count = self.counts.entry(shape.clone()).or_insert(0);
-        *count += 1;
-        if *count > 1 || self.stale || self.minimal.iter().any(|m| m.within(&shape)) {
+        if let Some(count) = self.counts.get_mut(&shape) {
+            *count += 1;
+            return;
+        }
+        self.counts.insert(shape.clone(), 1);
+        if self.stale || self.minimal.iter().any(|m| m.within(&shape)) {
             return;
         }
         self.minimal.retain(|m| !shape.within(m));
         let at = self.minimal.partition_point(|m| *m < shape);
         self.minimal.insert(at, shape);
+        self.built_fresh = false;
     }
 
     /// A task with demand `r` left the queue.
@@ -118,6 +125,7 @@ impl Shapes {
             self.counts.remove(&shape);
             if self.minimal.binary_search(&shape).is_ok() {
                 self.stale = true;
+                self.built_fresh = false;
             }
         }
     }
@@ -127,18 +135,25 @@ impl Shapes {
     }
 
     /// The offer filters: one alternative per minimal shape (or their minimum, beyond
-    /// [`MAX_ALTERNATIVES`]); `None` while nothing is queued.
-    pub fn filters(&mut self) -> Option<MinAllocatable> {
+    /// [`MAX_ALTERNATIVES`]); `None` while nothing is queued. Built again only when the
+    /// minimal shapes changed.
+    pub fn filters(&mut self) -> Option<&MinAllocatable> {
         if self.counts.is_empty() {
             return None;
         }
         if self.stale {
             self.recompute();
         }
+        if !self.built_fresh {
+            self.built = self.build();
+            self.built_fresh = true;
+        }
+        Some(&self.built)
+    }
+
+    fn build(&self) -> MinAllocatable {
         if self.minimal.len() <= MAX_ALTERNATIVES {
-            return Some(MinAllocatable::new(
-                self.minimal.iter().map(Shape::resources).collect(),
-            ));
+            return MinAllocatable::new(self.minimal.iter().map(Shape::resources).collect());
         }
         let mut least = self.minimal[0].clone();
         for m in &self.minimal[1..] {
@@ -147,7 +162,7 @@ impl Shapes {
                 *v > 0
             });
         }
-        Some(MinAllocatable::new(vec![least.resources()]))
+        MinAllocatable::new(vec![least.resources()])
     }
 
     /// Minimal shapes from scratch: in order of total size, a shape is minimal unless one
@@ -175,7 +190,7 @@ mod tests {
         Resources::parse(text).unwrap()
     }
 
-    fn text(f: Option<MinAllocatable>) -> String {
+    fn text(f: Option<&MinAllocatable>) -> String {
         f.map_or("none".to_owned(), |f| f.to_string())
     }
 
@@ -247,7 +262,7 @@ mod tests {
         let mut s = Shapes::default();
         s.add(&r("cpus:1"));
         s.add(&Resources::new());
-        assert_eq!(s.filters(), Some(MinAllocatable::default()));
+        assert_eq!(s.filters(), Some(&MinAllocatable::default()));
     }
 
     #[test]
@@ -292,6 +307,8 @@ mod tests {
                     s.recompute();
                 }
                 proptest::prop_assert_eq!(&s.minimal, &fresh.minimal);
+                // The filters kept from earlier steps are the ones built afresh.
+                proptest::prop_assert_eq!(s.filters().cloned(), fresh.filters().cloned());
             }
         }
     }

@@ -533,6 +533,35 @@ impl Resources {
         self.sum_rank(RANK_CPUS)
     }
 
+    /// Cpus, mem, disk and gpus, each summed over every role.
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals::default();
+        for e in &self.entries {
+            if let Value::Scalar(v) = e.value
+                && e.rank < RANK_OTHER_SCALAR
+            {
+                let slot = &mut t.0[usize::from(e.rank)];
+                *slot = slot.saturating_add(v.millis());
+            }
+        }
+        t
+    }
+
+    /// The totals, if these resources are nothing but unreserved cpus, mem, disk and gpus:
+    /// then `a.contains(b)` for two such is `a.totals().covers(&b.totals())`.
+    pub fn plain_totals(&self) -> Option<Totals> {
+        let mut t = Totals::default();
+        for e in &self.entries {
+            match e.value {
+                Value::Scalar(v) if e.rank < RANK_OTHER_SCALAR && e.role.is_none() => {
+                    t.0[usize::from(e.rank)] = v.millis();
+                }
+                _ => return None,
+            }
+        }
+        Some(t)
+    }
+
     /// Memory in MB.
     pub fn mem(&self) -> Scalar {
         self.sum_rank(RANK_MEM)
@@ -935,19 +964,52 @@ impl<'de> Deserialize<'de> for Resources {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Totals
+// ---------------------------------------------------------------------------------------------
+
+/// Cpus, mem, disk and gpus in thousandths, reservations summed: resources whose totals do
+/// not cover a demand's cannot contain it. Checks on these touch no heap memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Totals(pub [u64; 4]);
+
+impl Totals {
+    /// Each of `self` is at least `other`'s.
+    #[inline]
+    pub fn covers(&self, other: &Totals) -> bool {
+        self.0.iter().zip(&other.0).all(|(have, want)| have >= want)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // MinAllocatable
 // ---------------------------------------------------------------------------------------------
 
 /// Mesos's `min_allocatable_resources`: alternatives such as `cpus:0.01|mem:32`. Resources
 /// are worth offering if, ignoring reservations, they contain any one alternative. The empty
 /// list (the default) accepts any non-empty resources.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct MinAllocatable(Vec<Resources>);
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MinAllocatable {
+    alternatives: Vec<Resources>,
+    /// The alternatives as [`Totals`], if none names a scalar beyond cpus, mem, disk and
+    /// gpus: checks against an agent's totals then need no walk over its resources.
+    totals: Option<Box<[Totals]>>,
+}
+
+impl Default for MinAllocatable {
+    fn default() -> MinAllocatable {
+        MinAllocatable::of(Vec::new())
+    }
+}
 
 impl MinAllocatable {
+    fn of(alternatives: Vec<Resources>) -> MinAllocatable {
+        let totals = alternatives.iter().map(Resources::plain_totals).collect();
+        MinAllocatable { alternatives, totals }
+    }
+
     /// Mesos's default, `cpus:0.01|mem:32`.
     pub fn mesos_default() -> MinAllocatable {
-        MinAllocatable(vec![
+        MinAllocatable::of(vec![
             Resources {
                 entries: vec![Entry::scalar("cpus", None, Scalar(10))],
             },
@@ -979,7 +1041,7 @@ impl MinAllocatable {
             alternatives.push(r);
             start = end + 1;
         }
-        Ok(MinAllocatable(alternatives))
+        Ok(MinAllocatable::of(alternatives))
     }
 
     /// Whether `r` is worth offering: non-empty and, ignoring reservations, containing at
@@ -988,15 +1050,24 @@ impl MinAllocatable {
         if r.is_empty() {
             return false;
         }
-        self.0.is_empty()
-            || self
-                .0
-                .iter()
-                .any(|alt| alt.scalars().all(|(name, _, v)| r.scalar(name) >= v))
+        if let Some(alts) = &self.totals {
+            let have = r.totals();
+            return alts.is_empty() || alts.iter().any(|alt| have.covers(alt));
+        }
+        self.alternatives
+            .iter()
+            .any(|alt| alt.scalars().all(|(name, _, v)| r.scalar(name) >= v))
+    }
+
+    /// [`MinAllocatable::is_allocatable`] for non-empty resources whose totals are `have`,
+    /// if the alternatives name no other scalars (`None`: ask `is_allocatable`).
+    pub fn allows(&self, have: &Totals) -> Option<bool> {
+        let alts = self.totals.as_deref()?;
+        Some(alts.is_empty() || alts.iter().any(|alt| have.covers(alt)))
     }
 
     pub fn alternatives(&self) -> &[Resources] {
-        &self.0
+        &self.alternatives
     }
 
     /// Alternatives as given (quantities: reservations are ignored when checking). An
@@ -1005,20 +1076,20 @@ impl MinAllocatable {
         if alternatives.iter().any(Resources::is_empty) {
             return MinAllocatable::default();
         }
-        MinAllocatable(alternatives)
+        MinAllocatable::of(alternatives)
     }
 
     /// Whether everything `self` accepts, `other` accepts too: each of `self`'s
     /// alternatives contains one of `other`'s. (A filter replaced by a stricter one can
     /// only offer less; by a looser one, more.)
     pub fn is_stricter_than(&self, other: &MinAllocatable) -> bool {
-        if other.0.is_empty() {
+        if other.alternatives.is_empty() {
             return true;
         }
-        !self.0.is_empty()
-            && self.0.iter().all(|mine| {
+        !self.alternatives.is_empty()
+            && self.alternatives.iter().all(|mine| {
                 other
-                    .0
+                    .alternatives
                     .iter()
                     .any(|theirs| theirs.scalars().all(|(name, _, v)| mine.scalar(name) >= v))
             })
@@ -1027,7 +1098,7 @@ impl MinAllocatable {
 
 impl fmt::Display for MinAllocatable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, alt) in self.0.iter().enumerate() {
+        for (i, alt) in self.alternatives.iter().enumerate() {
             if i > 0 {
                 f.write_str("|")?;
             }
@@ -1924,6 +1995,42 @@ mod tests {
             in_place += &b_disjoint;
             in_place -= &b_disjoint;
             prop_assert_eq!(in_place, a);
+        }
+
+        #[test]
+        fn plain_totals_decide_containment((a, b) in pair_strategy()) {
+            match (a.plain_totals(), b.plain_totals()) {
+                (Some(ta), Some(tb)) => prop_assert_eq!(ta.covers(&tb), a.contains(&b)),
+                (Some(_), None) => prop_assert!(!a.contains(&b)),
+                (None, _) => {}
+            }
+            let t = a.totals();
+            for (i, name) in ["cpus", "mem", "disk", "gpus"].into_iter().enumerate() {
+                prop_assert_eq!(t.0[i], a.scalar(name).millis());
+            }
+        }
+
+        #[test]
+        fn min_allocatable_by_totals_matches_by_names(
+            alts in proptest::collection::vec(resources_strategy(), 0..4),
+            r in resources_strategy(),
+        ) {
+            let scalars_only = |a: Resources| Resources {
+                entries: a.entries.into_iter().filter(|e| e.rank < RANK_RANGES).collect(),
+            };
+            let alts: Vec<Resources> = alts.into_iter().map(scalars_only).collect();
+            let m = MinAllocatable::new(alts.clone());
+            let by_names = !r.is_empty()
+                && (m.alternatives().is_empty()
+                    || m.alternatives()
+                        .iter()
+                        .any(|alt| alt.scalars().all(|(name, _, v)| r.scalar(name) >= v)));
+            prop_assert_eq!(m.is_allocatable(&r), by_names);
+            if !r.is_empty()
+                && let Some(allowed) = m.allows(&r.totals())
+            {
+                prop_assert_eq!(allowed, by_names);
+            }
         }
 
         #[test]

@@ -11,12 +11,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ids::{AgentId, FrameworkId};
 use crate::lookup::LookupMap;
-use crate::resources::Resources;
+use smallvec::SmallVec;
+
+use crate::resources::{Resources, Totals};
 use crate::time::{Duration, Instant};
 
 #[derive(Clone, Debug)]
 struct Filter {
     refused: Resources,
+    /// `refused` as totals, if it is plain (see [`Resources::plain_totals`]).
+    plain: Option<Totals>,
     expires: Instant,
     /// The filter lasts exactly one allocation interval.
     one_interval: bool,
@@ -26,11 +30,21 @@ impl Filter {
     fn active(&self, now: Instant) -> bool {
         now < self.expires || (now == self.expires && self.one_interval)
     }
+
+    /// Whether `refused` contains an offer, given the offer's plain totals if it has them.
+    fn contains(&self, offer: &Resources, offer_plain: Option<&Totals>) -> bool {
+        match (&self.plain, offer_plain) {
+            (Some(refused), Some(offer)) => refused.covers(offer),
+            // Plain refused resources hold none of what makes an offer not plain.
+            (Some(_), None) => false,
+            (None, _) => self.refused.contains(offer),
+        }
+    }
 }
 
 #[derive(Clone, Default)]
 pub struct Filters {
-    table: LookupMap<(FrameworkId, AgentId), Vec<Filter>>,
+    table: LookupMap<(FrameworkId, AgentId), SmallVec<[Filter; 1]>>,
     /// Agents each framework has filters on (possibly expired), for clearing by framework.
     by_framework: BTreeMap<FrameworkId, BTreeSet<AgentId>>,
     /// Frameworks with filters on each agent (possibly expired), for clearing by agent.
@@ -50,11 +64,12 @@ impl Filters {
     ) {
         let d = refuse.max(interval);
         let filter = Filter {
+            plain: refused.plain_totals(),
             refused,
             expires: now + d,
             one_interval: d == interval,
         };
-        let list = self.table.get_or_insert_with((framework, agent), Vec::new);
+        let list = self.table.get_or_insert_with((framework, agent), SmallVec::new);
         // A filter ending sooner on resources the new one contains blocks nothing more.
         list.retain(|f| {
             f.active(now) && !(f.expires < filter.expires && filter.refused.contains(&f.refused))
@@ -72,6 +87,19 @@ impl Filters {
         offer: &Resources,
         now: Instant,
     ) -> bool {
+        self.blocks_plain(framework, agent, offer, offer.plain_totals().as_ref(), now)
+    }
+
+    /// [`Filters::blocks`], given `offer.plain_totals()`: `offer` itself is looked at only
+    /// by filters on resources that are not plain.
+    pub fn blocks_plain(
+        &mut self,
+        framework: FrameworkId,
+        agent: AgentId,
+        offer: &Resources,
+        plain: Option<&Totals>,
+        now: Instant,
+    ) -> bool {
         let Some(list) = self.table.get_mut(&(framework, agent)) else {
             return false;
         };
@@ -80,7 +108,7 @@ impl Filters {
             self.table.remove(&(framework, agent));
             return false;
         }
-        list.iter().any(|f| f.refused.contains(offer))
+        list.iter().any(|f| f.contains(offer, plain))
     }
 
     pub fn clear_framework(&mut self, framework: FrameworkId) {

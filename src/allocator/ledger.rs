@@ -15,7 +15,7 @@ use super::filters::Filters;
 use super::quantities::{Names, Quantities};
 use super::{Allocation, AllocatorConfig, Candidates, Quota};
 use crate::ids::{AgentId, FrameworkId};
-use crate::resources::{MinAllocatable, Resources};
+use crate::resources::{MinAllocatable, Resources, Totals};
 use crate::time::{Duration, Instant};
 
 #[derive(Clone)]
@@ -198,6 +198,19 @@ pub fn top_role(role: &str) -> &str {
     role.split('/').next().unwrap_or(role)
 }
 
+/// What the hot checks need of an agent's available resources, kept densely by agent id so
+/// that walking thousands of agents touches no agent book.
+#[derive(Clone, Copy, Debug, Default)]
+struct Summary {
+    totals: Totals,
+    /// Available is non-empty (false for unknown agents).
+    nonempty: bool,
+    /// Available holds reserved resources.
+    reserved: bool,
+    /// Available is plain (see [`Resources::plain_totals`]).
+    plain: bool,
+}
+
 /// How a framework came to be offered more.
 #[derive(Clone, Debug)]
 pub enum Widened {
@@ -243,6 +256,8 @@ pub struct Ledger {
     pub violation: Option<String>,
     pub names: Names,
     pub agents: Vec<Option<AgentBook>>,
+    /// Per agent id, a summary of `available`, kept by `refresh_free`.
+    summaries: Vec<Summary>,
     pub frameworks: Vec<Option<FrameworkBook>>,
     pub filters: Filters,
     pub roles: Roles,
@@ -278,6 +293,7 @@ impl Ledger {
             violation: None,
             names,
             agents: Vec::new(),
+            summaries: Vec::new(),
             frameworks: Vec::new(),
             filters: Filters::default(),
             roles: Roles::default(),
@@ -378,6 +394,7 @@ impl Ledger {
             self.for_role_and_ancestors(&role, |b| b.reservations.sub(&rq));
         }
         self.filters.clear_agent(agent);
+        self.summaries[agent.index()] = Summary::default();
         self.free.remove(agent);
         self.settled.remove(agent);
         allocated
@@ -453,8 +470,21 @@ impl Ledger {
 
     fn refresh_free(&mut self, agent: AgentId) {
         self.settled.remove(agent);
-        let has = self.agent(agent).is_some_and(|a| !a.available.is_empty());
-        if has {
+        let summary = self.agent(agent).map_or(Summary::default(), |a| {
+            let plain = a.available.plain_totals();
+            Summary {
+                totals: plain.unwrap_or_else(|| a.available.totals()),
+                nonempty: !a.available.is_empty(),
+                reserved: a.available.reserved_roles().next().is_some(),
+                plain: plain.is_some(),
+            }
+        });
+        let i = agent.index();
+        if self.summaries.len() <= i {
+            self.summaries.resize(i + 1, Summary::default());
+        }
+        self.summaries[i] = summary;
+        if summary.nonempty {
             self.free.insert(agent);
         } else {
             self.free.remove(agent);
@@ -531,22 +561,39 @@ impl Ledger {
         if !f.wants_offers() {
             return false;
         }
-        let Some(book) = self.agents[agent.index()].as_ref() else {
+        let s = self.summaries[agent.index()];
+        if !s.nonempty {
             return false;
-        };
-        if book.available.reserved_roles().next().is_some() {
+        }
+        if s.reserved {
             return true;
         }
+        let available = || {
+            &self.agents[agent.index()]
+                .as_ref()
+                .expect("a non-empty agent is known")
+                .available
+        };
+        let allows = |m: &MinAllocatable| {
+            m.allows(&s.totals)
+                .unwrap_or_else(|| m.is_allocatable(available()))
+        };
         let filters = f.min_allocatable.as_ref().unwrap_or(&self.config.min_allocatable);
-        if !filters.is_allocatable(&book.available) {
+        if !allows(filters) {
             return false;
         }
         if let Widened::Filters(old) = how
-            && old.is_allocatable(&book.available)
+            && allows(old)
         {
             return false;
         }
-        !self.filters.blocks(framework, agent, &book.available, now)
+        let available = &self.agents[agent.index()]
+            .as_ref()
+            .expect("a non-empty agent is known")
+            .available;
+        !self
+            .filters
+            .blocks_plain(framework, agent, available, s.plain.then_some(&s.totals), now)
     }
 
     /// Every agent may have something to offer again (frameworks or roles changed).

@@ -162,7 +162,7 @@ fn simulate(s: &Scenario, out: &Path, show_progress: bool, args: &RunArgs) -> Re
         bar.finish_and_clear();
     }
     match outcome {
-        Ok(outcome) => Ok(outcome.summary),
+        Ok(outcome) => Ok(outcome.leak()),
         Err(run::Failure::Setup(e)) => Err(Failure::input(format!("error: {e}"))),
         Err(run::Failure::Violation(v)) => Err(Failure::bug(format!(
             "error: invariant broken at {}s in {}: {}\n  this is a bug in mesosim; seed {}; replay: {}",

@@ -19,9 +19,20 @@ use world::World;
 const PROGRESS_EVERY: u64 = 1 << 16;
 
 /// What a finished run produced.
-#[derive(Clone, Debug)]
 pub struct Outcome {
     pub summary: Summary,
+    /// The simulation as it ended and its metrics: freed with the outcome, or not at all
+    /// by [`Outcome::leak`].
+    remains: Option<(World, Collector)>,
+}
+
+impl Outcome {
+    /// The summary, leaving the simulation's memory unfreed: for a process about to exit,
+    /// where freeing millions of objects one by one costs seconds and gains nothing.
+    pub fn leak(mut self) -> Summary {
+        std::mem::forget(self.remains.take());
+        self.summary
+    }
 }
 
 /// Why a run did not finish.
@@ -136,5 +147,8 @@ pub fn run(
         },
         trace: world.trace_counts(),
     };
-    Ok(Outcome { summary })
+    Ok(Outcome {
+        summary,
+        remains: Some((world, c)),
+    })
 }

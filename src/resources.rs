@@ -9,9 +9,10 @@
 //! and subtracts them. Text is parsed digit by digit, never through `f64`, and rounded half away
 //! from zero to three decimals, as Mesos does.
 //!
-//! A [`Resources`] is a sorted `Vec` of entries keyed by (role, name); the hot operations
-//! ([`Resources::contains`], `+=`, `-=`, [`Resources::scalar`]) walk it without allocating
-//! when the keys already exist. Its text form ([`fmt::Display`]) is canonical: unreserved
+//! A [`Resources`] keeps unreserved cpus, mem, disk and gpus in four inline integers, and
+//! every other entry in a sorted `Vec` keyed by (role, name): what tasks and offers mostly
+//! hold needs no heap, and the hot operations ([`Resources::contains`], `+=`, `-=`,
+//! [`Resources::scalar`]) allocate only for keys not yet present. Its text form ([`fmt::Display`]) is canonical: unreserved
 //! entries first, then each role in ascending order; within a group `cpus`, `mem`, `disk`,
 //! `gpus`, other scalars by name, then ranges by name.
 
@@ -462,8 +463,19 @@ fn ranges_subset(small: &[Range], big: &[Range]) -> bool {
 /// [`Scalar::MAX`]. Ranges are sets: adding overlapping ranges keeps one copy.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct Resources {
-    /// Strictly sorted by key (role, rank, name); no zero scalar, no empty range set.
+    /// Unreserved cpus, mem, disk and gpus in thousandths (zero: absent). These four keys
+    /// come first in canonical order and are most of what tasks and offers hold, so they are
+    /// kept here rather than in `entries`: such resources need no heap at all.
+    plain: [u64; 4],
+    /// Every other entry, strictly sorted by key (role, rank, name); no zero scalar, no
+    /// empty range set, no unreserved well-known scalar.
     entries: Vec<Entry>,
+}
+
+/// Whether an entry belongs in [`Resources::plain`].
+#[inline]
+fn is_plain(role: Option<&str>, rank: u8) -> bool {
+    role.is_none() && rank < RANK_OTHER_SCALAR
 }
 
 impl Resources {
@@ -491,11 +503,43 @@ impl Resources {
             }
         }
         out.retain(|e| !e.value.is_empty());
-        Resources { entries: out }
+        Resources::from_sorted(out)
+    }
+
+    /// Resources from canonical entries, the plain ones moved out.
+    fn from_sorted(mut entries: Vec<Entry>) -> Resources {
+        let mut plain = [0; 4];
+        entries.retain(|e| match e.value {
+            Value::Scalar(v) if is_plain(e.role(), e.rank) => {
+                plain[usize::from(e.rank)] = v.0;
+                false
+            }
+            _ => true,
+        });
+        Resources { plain, entries }
+    }
+
+    /// The plain entries as (rank, amount), non-zero ones only, in canonical order.
+    fn plain_entries(&self) -> impl Iterator<Item = (usize, Scalar)> + '_ {
+        self.plain
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| **v != 0)
+            .map(|(i, v)| (i, Scalar(*v)))
+    }
+
+    /// Every entry, the plain ones materialised.
+    fn all_entries(&self) -> Vec<Entry> {
+        let mut all: Vec<Entry> = self
+            .plain_entries()
+            .map(|(i, v)| Entry::scalar(WELL_KNOWN[i], None, v))
+            .collect();
+        all.extend(self.entries.iter().cloned());
+        all
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.plain == [0; 4] && self.entries.is_empty()
     }
 
     /// The scalar `name` summed over every role, reserved and unreserved.
@@ -518,7 +562,7 @@ impl Resources {
 
     #[inline]
     fn sum_rank(&self, rank: u8) -> Scalar {
-        let mut sum = Scalar::ZERO;
+        let mut sum = Scalar(self.plain[usize::from(rank)]);
         for e in &self.entries {
             if let Value::Scalar(v) = e.value
                 && e.rank == rank
@@ -535,7 +579,7 @@ impl Resources {
 
     /// Cpus, mem, disk and gpus, each summed over every role.
     pub fn totals(&self) -> Totals {
-        let mut t = Totals::default();
+        let mut t = Totals(self.plain);
         for e in &self.entries {
             if let Value::Scalar(v) = e.value
                 && e.rank < RANK_OTHER_SCALAR
@@ -550,16 +594,7 @@ impl Resources {
     /// The totals, if these resources are nothing but unreserved cpus, mem, disk and gpus:
     /// then `a.contains(b)` for two such is `a.totals().covers(&b.totals())`.
     pub fn plain_totals(&self) -> Option<Totals> {
-        let mut t = Totals::default();
-        for e in &self.entries {
-            match e.value {
-                Value::Scalar(v) if e.rank < RANK_OTHER_SCALAR && e.role.is_none() => {
-                    t.0[usize::from(e.rank)] = v.millis();
-                }
-                _ => return None,
-            }
-        }
-        Some(t)
+        self.entries.is_empty().then_some(Totals(self.plain))
     }
 
     /// Memory in MB.
@@ -579,6 +614,9 @@ impl Resources {
     /// Whether every entry of `other` (matched by name and role) fits in ours: scalars are
     /// no larger, ranges are subsets.
     pub fn contains(&self, other: &Resources) -> bool {
+        if !Totals(self.plain).covers(&Totals(other.plain)) {
+            return false;
+        }
         let mine = &self.entries;
         let mut i = 0;
         for o in &other.entries {
@@ -599,6 +637,7 @@ impl Resources {
     pub fn unreserved(&self) -> Resources {
         let n = self.entries.partition_point(|e| e.role.is_none());
         Resources {
+            plain: self.plain,
             entries: self.entries[..n].to_vec(),
         }
     }
@@ -609,6 +648,7 @@ impl Resources {
             return self.unreserved();
         };
         Resources {
+            plain: [0; 4],
             entries: self
                 .entries
                 .iter()
@@ -632,6 +672,7 @@ impl Resources {
     /// to `role` or to any of its ancestors.
     pub fn allocatable_to(&self, role: &str) -> Resources {
         Resources {
+            plain: self.plain,
             entries: self
                 .entries
                 .iter()
@@ -654,11 +695,11 @@ impl Resources {
     fn with_role(&self, role: Option<&str>) -> Resources {
         let role = role.map(SmolStr::new);
         let entries = self
-            .entries
-            .iter()
+            .all_entries()
+            .into_iter()
             .map(|e| Entry {
                 role: role.clone(),
-                ..e.clone()
+                ..e
             })
             .collect();
         Resources::from_unsorted(entries)
@@ -666,23 +707,25 @@ impl Resources {
 
     /// Every scalar entry as (name, role, amount), in canonical order; `None` is unreserved.
     pub fn scalars(&self) -> impl Iterator<Item = (&str, Option<&str>, Scalar)> + '_ {
-        self.entries.iter().filter_map(|e| match e.value {
+        let plain = self.plain_entries().map(|(i, v)| (WELL_KNOWN[i], None, v));
+        plain.chain(self.entries.iter().filter_map(|e| match e.value {
             Value::Scalar(v) => Some((e.name.as_str(), e.role(), v)),
             Value::Ranges(_) => None,
-        })
+        }))
     }
 
     /// Every scalar as (well-known index, name, role, amount): the index is 0, 1, 2, 3 for
     /// cpus, mem, disk, gpus (see [`WELL_KNOWN`]) and `None` for any other name, so that
     /// hot loops can skip comparing names.
     pub fn scalars_indexed(&self) -> impl Iterator<Item = (Option<usize>, &str, Option<&str>, Scalar)> + '_ {
-        self.entries.iter().filter_map(|e| match e.value {
+        let plain = self.plain_entries().map(|(i, v)| (Some(i), WELL_KNOWN[i], None, v));
+        plain.chain(self.entries.iter().filter_map(|e| match e.value {
             Value::Scalar(v) => {
                 let known = (usize::from(e.rank) < WELL_KNOWN.len()).then_some(usize::from(e.rank));
                 Some((known, e.name.as_str(), e.role(), v))
             }
             Value::Ranges(_) => None,
-        })
+        }))
     }
 
     /// Every range entry as (name, role, sorted disjoint inclusive ranges), in canonical order.
@@ -697,10 +740,14 @@ impl Resources {
     /// name).
     pub fn scalar_names(&self) -> impl Iterator<Item = &str> + '_ {
         let mut names: Vec<(u8, &str)> = self
-            .entries
-            .iter()
-            .filter(|e| e.rank < RANK_RANGES)
-            .map(|e| (e.rank, e.name.as_str()))
+            .plain_entries()
+            .map(|(i, _)| (i as u8, WELL_KNOWN[i]))
+            .chain(
+                self.entries
+                    .iter()
+                    .filter(|e| e.rank < RANK_RANGES)
+                    .map(|e| (e.rank, e.name.as_str())),
+            )
             .collect();
         names.sort_unstable();
         names.dedup();
@@ -717,7 +764,13 @@ impl Resources {
             return;
         }
         let role = normalize_role(role);
-        match self.find(name, role, scalar_rank(name)) {
+        let rank = scalar_rank(name);
+        if is_plain(role, rank) {
+            let p = &mut self.plain[usize::from(rank)];
+            *p = p.saturating_add(v.0);
+            return;
+        }
+        match self.find(name, role, rank) {
             Ok(i) => self.entries[i].value.add(&Value::Scalar(v)),
             Err(i) => self.entries.insert(i, Entry::scalar(name, role, v)),
         }
@@ -726,7 +779,12 @@ impl Resources {
     /// Sets the scalar `name` reserved to `role` (`None` or `*`: unreserved); zero removes it.
     pub fn set_scalar(&mut self, name: &str, role: Option<&str>, v: Scalar) {
         let role = normalize_role(role);
-        match self.find(name, role, scalar_rank(name)) {
+        let rank = scalar_rank(name);
+        if is_plain(role, rank) {
+            self.plain[usize::from(rank)] = v.0;
+            return;
+        }
+        match self.find(name, role, rank) {
             Ok(i) if v.is_zero() => {
                 self.entries.remove(i);
             }
@@ -759,19 +817,28 @@ impl Resources {
     /// If `den` is zero.
     pub fn scaled(&self, num: u64, den: u64) -> Resources {
         assert!(den != 0, "Resources::scaled: zero denominator");
+        let scale = |v: u64| {
+            let scaled = u128::from(v) * u128::from(num) / u128::from(den);
+            u64::try_from(scaled).unwrap_or(u64::MAX)
+        };
         let mut entries = self.entries.clone();
         for e in &mut entries {
             if let Value::Scalar(v) = &mut e.value {
-                let scaled = u128::from(v.0) * u128::from(num) / u128::from(den);
-                *v = Scalar(u64::try_from(scaled).unwrap_or(u64::MAX));
+                *v = Scalar(scale(v.0));
             }
         }
         entries.retain(|e| !e.value.is_empty());
-        Resources { entries }
+        Resources {
+            plain: self.plain.map(scale),
+            entries,
+        }
     }
 
     /// In-place `self += other`; allocates only for keys `self` lacks.
     fn add_in_place(&mut self, other: &Resources) {
+        for (mine, theirs) in self.plain.iter_mut().zip(other.plain) {
+            *mine = mine.saturating_add(theirs);
+        }
         let mut i = 0;
         for o in &other.entries {
             if seek(&self.entries, &mut i, o) {
@@ -785,6 +852,9 @@ impl Resources {
 
     /// In-place saturating `self -= other`; never allocates for scalars.
     fn sub_in_place(&mut self, other: &Resources) {
+        for (mine, theirs) in self.plain.iter_mut().zip(other.plain) {
+            *mine = mine.saturating_sub(theirs);
+        }
         let mut i = 0;
         let mut emptied = false;
         for o in &other.entries {
@@ -804,10 +874,19 @@ impl Resources {
 impl fmt::Display for Resources {
     /// The canonical text form.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.entries.iter().enumerate() {
-            if i > 0 {
+        let mut first = true;
+        for (i, v) in self.plain_entries() {
+            if !first {
                 f.write_str(";")?;
             }
+            first = false;
+            write!(f, "{}:{v}", WELL_KNOWN[i])?;
+        }
+        for e in &self.entries {
+            if !first {
+                f.write_str(";")?;
+            }
+            first = false;
             f.write_str(&e.name)?;
             if let Some(role) = e.role() {
                 write!(f, "({role})")?;
@@ -1011,10 +1090,12 @@ impl MinAllocatable {
     pub fn mesos_default() -> MinAllocatable {
         MinAllocatable::of(vec![
             Resources {
-                entries: vec![Entry::scalar("cpus", None, Scalar(10))],
+                plain: [Scalar(10).0, 0, 0, 0],
+                entries: Vec::new(),
             },
             Resources {
-                entries: vec![Entry::scalar("mem", None, Scalar::from_units(32))],
+                plain: [0, Scalar::from_units(32).0, 0, 0],
+                entries: Vec::new(),
             },
         ])
     }
@@ -1893,6 +1974,7 @@ mod tests {
 
     fn ranges_part(x: &Resources) -> Resources {
         Resources {
+            plain: [0; 4],
             entries: x
                 .entries
                 .iter()
@@ -1908,6 +1990,10 @@ mod tests {
         }
         for e in &x.entries {
             assert!(!e.value.is_empty(), "{x}");
+            assert!(
+                !(is_plain(e.role(), e.rank) && matches!(e.value, Value::Scalar(_))),
+                "{x}: an unreserved well-known scalar outside `plain`"
+            );
             if let Value::Ranges(ranges) = &e.value {
                 let mut n = ranges.clone();
                 normalize_ranges(&mut n);
@@ -2016,6 +2102,7 @@ mod tests {
             r in resources_strategy(),
         ) {
             let scalars_only = |a: Resources| Resources {
+                plain: a.plain,
                 entries: a.entries.into_iter().filter(|e| e.rank < RANK_RANGES).collect(),
             };
             let alts: Vec<Resources> = alts.into_iter().map(scalars_only).collect();

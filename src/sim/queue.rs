@@ -276,7 +276,13 @@ impl<P> EventQueue<P> {
                 let tick_start = (self.cursor >> L1_SHIFT << L1_SHIFT) | ((b as u64) << L0_SHIFT);
                 let keys = self.level0.take(b);
                 self.move_cursor(tick_start + (1 << L0_SHIFT));
-                self.place_all(&keys); // every entry is now before the cursor: into `near`
+                // Every entry is now before the cursor: into `near`. Their slots were
+                // written long ago; start loading them, as they pop within a millisecond.
+                let slab = self.slab.as_ptr();
+                for &(_, _, i) in &keys {
+                    super::prefetch(slab.wrapping_add(i as usize).cast::<u8>());
+                }
+                self.place_all(&keys);
                 self.level0.give_back(b, keys);
                 return true;
             }

@@ -19,8 +19,6 @@ use crate::time::{Duration, Instant};
 #[derive(Clone, Debug)]
 struct Filter {
     refused: Resources,
-    /// `refused` as totals, if it is plain (see [`Resources::plain_totals`]).
-    plain: Option<Totals>,
     expires: Instant,
     /// The filter lasts exactly one allocation interval.
     one_interval: bool,
@@ -33,7 +31,7 @@ impl Filter {
 
     /// Whether `refused` contains an offer, given the offer's plain totals if it has them.
     fn contains(&self, offer: &Resources, offer_plain: Option<&Totals>) -> bool {
-        match (&self.plain, offer_plain) {
+        match (self.refused.plain_totals(), offer_plain) {
             (Some(refused), Some(offer)) => refused.covers(offer),
             // Plain refused resources hold none of what makes an offer not plain.
             (Some(_), None) => false,
@@ -64,7 +62,6 @@ impl Filters {
     ) {
         let d = refuse.max(interval);
         let filter = Filter {
-            plain: refused.plain_totals(),
             refused,
             expires: now + d,
             one_interval: d == interval,

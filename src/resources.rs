@@ -718,7 +718,9 @@ impl Resources {
     /// cpus, mem, disk, gpus (see [`WELL_KNOWN`]) and `None` for any other name, so that
     /// hot loops can skip comparing names.
     pub fn scalars_indexed(&self) -> impl Iterator<Item = (Option<usize>, &str, Option<&str>, Scalar)> + '_ {
-        let plain = self.plain_entries().map(|(i, v)| (Some(i), WELL_KNOWN[i], None, v));
+        let plain = self
+            .plain_entries()
+            .map(|(i, v)| (Some(i), WELL_KNOWN[i], None, v));
         plain.chain(self.entries.iter().filter_map(|e| match e.value {
             Value::Scalar(v) => {
                 let known = (usize::from(e.rank) < WELL_KNOWN.len()).then_some(usize::from(e.rank));

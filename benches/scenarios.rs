@@ -1,0 +1,37 @@
+//! Whole bundled scenarios, run as `mesosim run` runs them (same allocator, no report
+//! folder).
+//!
+//! `scenarios/google-2011-part0`: the Google 2011 part 00000 replay, 94 simulated minutes on
+//! 12,492 agents (about 4.6 million events, from reading the gzip trace to the summary).
+//! The target is at most 3 s.
+
+use std::path::Path;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+/// The binary's allocator, so that the figures are the command's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn scenarios(c: &mut Criterion) {
+    let mut group = c.benchmark_group("scenarios");
+    group.sample_size(10);
+    group.measurement_time(std::time::Duration::from_secs(45));
+    for name in ["google-2011-part0"] {
+        let path = Path::new("scenarios").join(format!("{name}.yaml"));
+        let loaded = mesosim::scenario::load(&path, &[]).expect("a bundled scenario loads");
+        group.bench_function(name, |b| {
+            // The command exits without freeing the simulation (`Outcome::leak`): free it
+            // outside the measurement.
+            b.iter_with_large_drop(|| {
+                let outcome = mesosim::run::run(&loaded.scenario, None, |_| {}).expect("the run finishes");
+                assert!(outcome.summary.tasks.launched > 0);
+                outcome
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, scenarios);
+criterion_main!(benches);

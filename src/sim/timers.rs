@@ -43,6 +43,9 @@ pub struct TimerTable<T> {
     /// The slot of the timer being handled: kept until the handler returns, so that a
     /// periodic timer re-arming itself finds its slot without a lookup.
     firing: Option<u32>,
+    /// The slot last found by key: a process re-arming the same timer event after event (a
+    /// ping timeout) finds it without a lookup.
+    recent: Option<u32>,
 }
 
 impl<T> Default for TimerTable<T> {
@@ -52,6 +55,7 @@ impl<T> Default for TimerTable<T> {
             slots: SmallVec::new(),
             free: Vec::new(),
             firing: None,
+            recent: None,
         }
     }
 }
@@ -108,7 +112,20 @@ impl<T: Clone + Eq + Hash> TimerTable<T> {
         }
     }
 
-    fn find(&self, timer: &T) -> Option<u32> {
+    fn find(&mut self, timer: &T) -> Option<u32> {
+        if let Some(r) = self.recent
+            && self.slots[r as usize].key.as_ref() == Some(timer)
+        {
+            return Some(r);
+        }
+        let found = self.lookup(timer);
+        if found.is_some() {
+            self.recent = found;
+        }
+        found
+    }
+
+    fn lookup(&self, timer: &T) -> Option<u32> {
         match &self.index {
             Some(index) => index.get(timer).copied(),
             None => self

@@ -243,3 +243,71 @@ fn a_corrupted_row_stops_every_format_with_its_file_and_row() {
         assert!(s["trace"]["tasks_read"].as_u64().unwrap() > 0, "{format}");
     }
 }
+
+/// Every reader's groups, expanded, are exactly its tasks one by one, and the two calls mix.
+#[test]
+fn groups_expand_to_the_tasks_read_one_by_one() {
+    use mesosim::trace::{self, Format, ReadOptions, TaskReader};
+    let samples: [(Format, &str, Option<&str>); 6] = [
+        (Format::Alibaba2017, "traces/alibaba-v2017/batch_task.csv", None),
+        (
+            Format::Alibaba2018,
+            "traces/alibaba-v2018/batch_task.sample.csv",
+            Some("traces/alibaba-v2018/batch_instance.sample.csv"),
+        ),
+        (Format::Swf, "traces/swf/NASA-iPSC-1993-3.1-cln.swf.gz", None),
+        (
+            Format::Swim,
+            "traces/facebook-swim/FB-2009_samples_24_times_1hr_0.tsv",
+            None,
+        ),
+        (
+            Format::Openb2023,
+            "traces/alibaba-gpu-v2023/openb_pod_list_default.csv",
+            None,
+        ),
+        (Format::Csv, "tests/traces/native.csv", None),
+    ];
+    for (format, path, companion) in samples {
+        let open = || -> Box<dyn TaskReader> {
+            let mut options = ReadOptions::new(format);
+            options.skip_bad_rows = true;
+            options.companion = companion.map(str::to_owned);
+            trace::tasks(format, path, &options).expect("the sample opens")
+        };
+        let mut one = open();
+        let mut singly = Vec::new();
+        while let Some(t) = one.next_task().unwrap() {
+            singly.push(t);
+        }
+        let (mut grouped, mut mixed) = (Vec::new(), Vec::new());
+        let (mut groups, mut reader, mut mixer) = (0, open(), open());
+        while let Some(g) = reader.next_group().unwrap() {
+            assert!(g.count >= 1, "{path}: an empty group");
+            groups += 1;
+            grouped.extend(g.tasks());
+        }
+        // Alternate: one task, then the rest of its group, and so on.
+        loop {
+            let Some(t) = mixer.next_task().unwrap() else {
+                break;
+            };
+            mixed.push(t);
+            let Some(g) = mixer.next_group().unwrap() else {
+                break;
+            };
+            mixed.extend(g.tasks());
+        }
+        assert_eq!(grouped.len(), singly.len(), "{path}");
+        assert!(grouped == singly, "{path}: groups differ from tasks");
+        assert!(mixed == singly, "{path}: mixing calls changes the tasks");
+        assert_eq!(reader.rows(), one.rows(), "{path}");
+        if matches!(format, Format::Alibaba2017 | Format::Swf | Format::Swim) {
+            assert!(
+                groups < singly.len(),
+                "{path}: {groups} groups for {} tasks",
+                singly.len()
+            );
+        }
+    }
+}

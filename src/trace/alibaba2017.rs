@@ -94,8 +94,8 @@ use rustc_hash::FxBuildHasher;
 
 use super::sort::{SortedTasks, Sorter};
 use super::{
-    Capacity, EndState, Fields, MachineChange, MachineReader, ReadOptions, Rows, TaskReader, TraceError,
-    TraceMachine, TraceTask,
+    Capacity, EndState, Fields, MachineChange, MachineReader, ReadOptions, Rows, TaskGroup, TaskReader,
+    TraceError, TraceMachine, TraceTask,
 };
 use crate::time::Duration;
 
@@ -215,6 +215,16 @@ impl TaskReader for Tasks {
         }
         match &mut self.state {
             State::Yielding(e) => e.next_task(),
+            _ => Ok(None),
+        }
+    }
+
+    fn next_group(&mut self) -> Result<Option<TaskGroup>, TraceError> {
+        if let State::Loading { .. } = self.state {
+            self.load()?;
+        }
+        match &mut self.state {
+            State::Yielding(e) => e.next_group(),
             _ => Ok(None),
         }
     }
@@ -490,6 +500,33 @@ impl Expander {
             };
             let count = std::mem::take(&mut record.user);
             self.current = Some((record, 0, count));
+        }
+    }
+
+    /// The rest of the current row's instances, or the next row's, as one group.
+    pub(crate) fn next_group(&mut self) -> Result<Option<TaskGroup>, TraceError> {
+        if let Some((record, next, count)) = &mut self.current
+            && *next < *count
+        {
+            let mut task = record.clone();
+            task.index = record.index + *next;
+            let group = TaskGroup {
+                task,
+                count: *count - *next,
+            };
+            self.current = None;
+            return Ok(Some(group));
+        }
+        loop {
+            let Some(mut task) = self.sorted.next_task()? else {
+                self.current = None;
+                return Ok(None);
+            };
+            let count = std::mem::take(&mut task.user);
+            if count > 0 {
+                self.current = None;
+                return Ok(Some(TaskGroup { task, count }));
+            }
         }
     }
 }

@@ -117,8 +117,8 @@ use super::alibaba2017::{
 };
 use super::sort::Sorter;
 use super::{
-    Capacity, Fields, Interner, MachineChange, MachineReader, ReadOptions, Rows, TaskReader, TraceError,
-    TraceMachine, TraceTask,
+    Capacity, Fields, Interner, MachineChange, MachineReader, ReadOptions, Rows, TaskGroup, TaskReader,
+    TraceError, TraceMachine, TraceTask,
 };
 
 const TASK_FIELDS: &[&str] = &[
@@ -296,6 +296,16 @@ impl TaskReader for Tasks {
         }
         match &mut self.state {
             State::Yielding(e) => e.next_task(),
+            _ => Ok(None),
+        }
+    }
+
+    fn next_group(&mut self) -> Result<Option<TaskGroup>, TraceError> {
+        if let State::Loading { .. } = self.state {
+            self.load()?;
+        }
+        match &mut self.state {
+            State::Yielding(e) => e.next_group(),
             _ => Ok(None),
         }
     }

@@ -166,6 +166,14 @@ impl TraceTask {
 pub trait TaskReader {
     /// The next task; `Ok(None)` at the end of the trace.
     fn next_task(&mut self) -> Result<Option<TraceTask>, TraceError>;
+    /// The next tasks as a group of identical copies (the tasks `next_task` would give one
+    /// by one, in the same order), for consumers that can take them together: formats that
+    /// make many tasks of one row (Alibaba 2017 instances, SWF processors, SWIM maps and
+    /// reduces) hand out a row's tasks without copying each. `next_task` and `next_group`
+    /// may be mixed.
+    fn next_group(&mut self) -> Result<Option<TaskGroup>, TraceError> {
+        Ok(self.next_task()?.map(|task| TaskGroup { task, count: 1 }))
+    }
     /// The text file a reader reads, if it reads one: the bad-row tally and the row count
     /// below come from it.
     fn text(&self) -> Option<&Rows> {
@@ -195,6 +203,24 @@ pub trait TaskReader {
     /// MaxProcs, say).
     fn machine_hint(&self) -> Option<MachineHint> {
         None
+    }
+}
+
+/// `count` tasks identical but for their index: `task.index`, `task.index + 1`, and so on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskGroup {
+    pub task: TraceTask,
+    /// At least 1.
+    pub count: u32,
+}
+
+impl TaskGroup {
+    /// The tasks one by one.
+    pub fn tasks(&self) -> impl Iterator<Item = TraceTask> + '_ {
+        (0..self.count).map(|k| TraceTask {
+            index: self.task.index + k,
+            ..self.task.clone()
+        })
     }
 }
 

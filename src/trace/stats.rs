@@ -173,16 +173,19 @@ pub fn stats(reader: &mut dyn TaskReader, file: &str, format: &str) -> Result<Tr
     let mut first: Option<Duration> = None;
     let mut last = Duration::ZERO;
     let mut last_job_arrival: Option<Duration> = None;
-    while let Some(t) = reader.next_task()? {
-        tasks += 1;
+    // Groups of identical tasks are counted at once: rows of thousands of instances cost
+    // one step, not thousands.
+    while let Some(g) = reader.next_group()? {
+        let (t, copies) = (&g.task, u64::from(g.count));
+        tasks += copies;
         first.get_or_insert(t.submit);
         last = t.submit;
-        cpus.add(t.cpus);
-        mem.add(t.mem);
+        cpus.add_n(t.cpus, copies);
+        mem.add_n(t.mem, copies);
         if let Some(r) = t.runtime {
-            runtime.add(r.as_secs_f64());
+            runtime.add_n(r.as_secs_f64(), copies);
         }
-        *ends.entry(t.end).or_default() += 1;
+        *ends.entry(t.end).or_default() += copies;
         let n = jobs.entry(t.job).or_default();
         if *n == 0 {
             if let Some(prev) = last_job_arrival {
@@ -190,7 +193,7 @@ pub fn stats(reader: &mut dyn TaskReader, file: &str, format: &str) -> Result<Tr
             }
             last_job_arrival = Some(t.submit);
         }
-        *n += 1;
+        *n += copies;
         if t.user != 0 {
             users.insert(t.user);
         }

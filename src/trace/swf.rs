@@ -51,7 +51,9 @@
 //! row.
 
 use super::rows::secs;
-use super::{EndState, Fields, Interner, MachineHint, ReadOptions, Rows, TaskReader, TraceError, TraceTask};
+use super::{
+    EndState, Fields, Interner, MachineHint, ReadOptions, Rows, TaskGroup, TaskReader, TraceError, TraceTask,
+};
 use crate::time::Duration;
 
 /// The 18 SWF fields, for error messages.
@@ -269,6 +271,17 @@ impl Tasks {
     pub fn header(&self) -> &Header {
         &self.parser.header
     }
+
+    /// Reads the next job into `current`; false at the end of the log.
+    fn advance(&mut self) -> Result<bool, TraceError> {
+        // Only set (with no current job) when the header could not be read.
+        if let Some(e) = self.deferred.take() {
+            return Err(e);
+        }
+        let parser = &mut self.parser;
+        self.current = self.rows.next(|_, line| parser.line(line))?.map(|job| (job, 0));
+        Ok(self.current.is_some())
+    }
 }
 
 impl TaskReader for Tasks {
@@ -282,17 +295,25 @@ impl TaskReader for Tasks {
                 *next += 1;
                 return Ok(Some(task));
             }
-            // Only set (with no current job) when the header could not be read.
-            if let Some(e) = self.deferred.take() {
-                return Err(e);
+            if !self.advance()? {
+                return Ok(None);
             }
-            let parser = &mut self.parser;
-            match self.rows.next(|_, line| parser.line(line))? {
-                Some(job) => self.current = Some((job, 0)),
-                None => {
-                    self.current = None;
-                    return Ok(None);
-                }
+        }
+    }
+
+    fn next_group(&mut self) -> Result<Option<TaskGroup>, TraceError> {
+        loop {
+            if let Some((job, next)) = &mut self.current
+                && *next < job.processors
+            {
+                let mut task = job.task.clone();
+                task.index = *next;
+                let count = job.processors - *next;
+                *next = job.processors;
+                return Ok(Some(TaskGroup { task, count }));
+            }
+            if !self.advance()? {
+                return Ok(None);
             }
         }
     }

@@ -38,7 +38,7 @@
 //! more than 2^32 tasks.
 
 use super::rows::secs;
-use super::{EndState, Fields, ReadOptions, Rows, TaskReader, TraceError, TraceTask};
+use super::{EndState, Fields, ReadOptions, Rows, TaskGroup, TaskReader, TraceError, TraceTask};
 use crate::time::Duration;
 
 /// Input bytes per map task (an HDFS block).
@@ -140,6 +140,20 @@ impl Job {
         self.next += 1;
         Some(t)
     }
+
+    /// The job's remaining maps, or its remaining reduces, as one group.
+    fn next_group(&mut self) -> Option<TaskGroup> {
+        let Shape { maps, reduces, .. } = self.shape;
+        let end = if self.next < maps { maps } else { maps + reduces };
+        let first = self.next;
+        let task = self.next_task()?;
+        self.next = end;
+        // Parsing checked that the job's tasks fit a u32 index.
+        Some(TaskGroup {
+            task,
+            count: (end - first) as u32,
+        })
+    }
 }
 
 /// Parses one row into a job, checking submit order against `last`.
@@ -200,6 +214,19 @@ impl TaskReader for Tasks {
         loop {
             if let Some(t) = self.current.as_mut().and_then(Job::next_task) {
                 return Ok(Some(t));
+            }
+            let last = &mut self.last;
+            self.current = self.rows.next(|_, line| parse(line, last).map(Some))?;
+            if self.current.is_none() {
+                return Ok(None);
+            }
+        }
+    }
+
+    fn next_group(&mut self) -> Result<Option<TaskGroup>, TraceError> {
+        loop {
+            if let Some(g) = self.current.as_mut().and_then(Job::next_group) {
+                return Ok(Some(g));
             }
             let last = &mut self.last;
             self.current = self.rows.next(|_, line| parse(line, last).map(Some))?;

@@ -11,7 +11,8 @@
 //!
 //! * tasks come in non-decreasing submit time, machine events in non-decreasing time;
 //! * resources are finite and non-negative;
-//! * what the native csv writer writes of a task, the csv reader reads back as the same task.
+//! * what the native csv writer writes of a task, the csv reader reads back as the same task;
+//! * groups ([`TaskReader::next_group`]), expanded, are the tasks `next_task` gives.
 //!
 //! Sorting goes through a buffer of [`SORT_BUFFER`] records, so a few rows already spill to
 //! temporary files; the look-ahead is [`LOOKAHEAD`]. Each read stops after [`MAX_TASKS`]
@@ -89,6 +90,14 @@ pub fn read_bytes(format: Format, data: &[u8]) -> Outcome {
         copy.check(format);
     }
 
+    // Groups, expanded, are the tasks one by one.
+    if let (Ok(mut grouped), Ok(mut single)) = (
+        super::tasks(format, &main_file.path, &options(true)),
+        super::tasks(format, &main_file.path, &options(true)),
+    ) {
+        compare_groups(format, grouped.as_mut(), single.as_mut());
+    }
+
     // Stats, as `mesosim trace stats` computes and prints them.
     if let Ok(mut reader) = super::tasks(format, &main_file.path, &options(true)) {
         let mut capped = Capped {
@@ -158,6 +167,35 @@ fn read_tasks(
     }
     let _ = (reader.rows(), reader.skipped());
     (n, None)
+}
+
+/// Reads `grouped` by groups and `single` task by task, up to [`MAX_TASKS`] tasks: the same
+/// tasks, the same end, an error at the same place.
+fn compare_groups(format: Format, grouped: &mut dyn TaskReader, single: &mut dyn TaskReader) {
+    let mut n = 0;
+    while n < MAX_TASKS {
+        let group = grouped.next_group();
+        let Ok(Some(g)) = group else {
+            let rest = single.next_task();
+            assert!(
+                matches!((&group, &rest), (Ok(None), Ok(None)) | (Err(_), Err(_))),
+                "{}: after {n} tasks, groups end in {group:?} and tasks in {rest:?}",
+                format.name()
+            );
+            return;
+        };
+        assert!(g.count >= 1, "{}: an empty group", format.name());
+        let take = g.count.min(u32::try_from(MAX_TASKS - n).unwrap_or(u32::MAX));
+        for t in g.tasks().take(take as usize) {
+            let one = single.next_task();
+            assert!(
+                matches!(&one, Ok(Some(x)) if format!("{x:?}") == format!("{t:?}")),
+                "{}: task {n} of a group is {t:?}, read alone {one:?}",
+                format.name()
+            );
+            n += 1;
+        }
+    }
 }
 
 /// Reads machine events to the end, checking each.

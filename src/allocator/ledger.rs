@@ -561,7 +561,7 @@ impl Ledger {
         if !f.wants_offers() {
             return false;
         }
-        let s = self.summaries[agent.index()];
+        let s = self.summaries.get(agent.index()).copied().unwrap_or_default();
         if !s.nonempty {
             return false;
         }

@@ -13,10 +13,9 @@
 //!   (2^44 ns, ~4.9 h);
 //! - `far`: a binary heap of keys for everything later.
 //!
-//! A bucket is a vector of (time, sequence, slot) keys: pushing is O(1) amortised, and when
-//! the cursor enters a tick its bucket on the level above is spread into the level below (or
-//! into `near`) in one sequential pass that touches no slot. An event's key moves at most
-//! three times; its payload never moves.
+//! A bucket is a singly linked list threaded through the slab: pushing is O(1), and when the
+//! cursor enters a tick its bucket on the level above is relinked into the level below (or
+//! into `near`) without touching payloads. An event is relinked at most three times.
 //!
 //! Ties never depend on addresses or hashing: `near` orders by (time, push sequence), and
 //! every event passes through `near` before it pops.
@@ -33,14 +32,13 @@ const L0_SHIFT: u32 = 20;
 const L1_SHIFT: u32 = L0_SHIFT + SLOT_BITS;
 const L2_SHIFT: u32 = L1_SHIFT + SLOT_BITS;
 
-/// Keys of spare capacity a bucket keeps once emptied.
-const KEEP_CAPACITY: usize = 256;
-
-/// The end of the free list.
+/// The end of a list.
 const NONE: u32 = u32::MAX;
 
 struct Slot<P> {
-    /// The next free slot, while this one is free.
+    time: u64,
+    seq: u64,
+    /// The next slot in the same bucket (or the free list).
     next: u32,
     payload: Option<P>,
 }
@@ -107,39 +105,24 @@ impl NearHeap {
     }
 }
 
-/// One level of the wheel: buckets of (time, sequence, slot) keys, and a bitmap of the
-/// non-empty ones.
+/// One level of the wheel: bucket heads and a bitmap of the non-empty buckets.
 struct Level {
-    buckets: Box<[Vec<(u64, u64, u32)>]>,
+    heads: Box<[u32; SLOTS]>,
     occupied: [u64; SLOTS / 64],
 }
 
 impl Level {
     fn new() -> Self {
         Level {
-            buckets: (0..SLOTS).map(|_| Vec::new()).collect(),
+            heads: Box::new([NONE; SLOTS]),
             occupied: [0; SLOTS / 64],
         }
     }
 
-    fn push(&mut self, b: usize, key: (u64, u64, u32)) {
-        self.buckets[b].push(key);
-        self.occupied[b / 64] |= 1 << (b % 64);
-    }
-
-    /// Takes the keys of bucket `i`, leaving it empty.
-    fn take(&mut self, i: usize) -> Vec<(u64, u64, u32)> {
+    /// Takes the list of bucket `i`, leaving it empty.
+    fn take(&mut self, i: usize) -> u32 {
         self.occupied[i / 64] &= !(1 << (i % 64));
-        std::mem::take(&mut self.buckets[i])
-    }
-
-    /// Hands bucket `i` back the emptied vector taken from it, to keep its capacity unless
-    /// a burst made it large (a quiet wheel then holds at most ~50 MB of spare capacity).
-    fn give_back(&mut self, i: usize, mut keys: Vec<(u64, u64, u32)>) {
-        keys.clear();
-        if keys.capacity() <= KEEP_CAPACITY && self.buckets[i].capacity() == 0 {
-            self.buckets[i] = keys;
-        }
+        std::mem::replace(&mut self.heads[i], NONE)
     }
 
     /// The first non-empty bucket at or after `from`.
@@ -208,6 +191,8 @@ impl<P> EventQueue<P> {
         let time = time.as_nanos();
         let i = if self.free == NONE {
             self.slab.push(Slot {
+                time,
+                seq,
                 next: NONE,
                 payload: Some(payload),
             });
@@ -216,34 +201,45 @@ impl<P> EventQueue<P> {
             let i = self.free;
             let slot = &mut self.slab[i as usize];
             self.free = slot.next;
+            slot.time = time;
+            slot.seq = seq;
             slot.next = NONE;
             // A free slot's payload is None: nothing to drop, so skip the drop glue.
             std::mem::forget(slot.payload.replace(payload));
             i
         };
-        self.place((time, seq, i));
+        self.place(i);
         seq
     }
 
-    /// Files the key of an event where its time belongs.
+    /// Files slot `i` where its time belongs.
     #[inline(always)]
-    fn place(&mut self, key: (u64, u64, u32)) {
-        let t = key.0;
-        if t < self.cursor {
-            self.near.push(t, key.1, key.2);
+    fn place(&mut self, i: u32) {
+        let slot = &mut self.slab[i as usize];
+        let t = slot.time;
+        let level = if t < self.cursor {
+            self.near.push(t, slot.seq, i);
+            return;
         } else if t >> L1_SHIFT == self.cursor >> L1_SHIFT {
-            self.level0.push(bucket(t, L0_SHIFT), key);
+            (&mut self.level0, bucket(t, L0_SHIFT))
         } else if t >> L2_SHIFT == self.cursor >> L2_SHIFT {
-            self.level1.push(bucket(t, L1_SHIFT), key);
+            (&mut self.level1, bucket(t, L1_SHIFT))
         } else {
-            self.far.push(Reverse(key));
-        }
+            self.far.push(Reverse((t, slot.seq, i)));
+            return;
+        };
+        let (level, b) = level;
+        slot.next = level.heads[b];
+        level.heads[b] = i;
+        level.occupied[b / 64] |= 1 << (b % 64);
     }
 
-    /// Files every key of a bucket anew.
-    fn place_all(&mut self, keys: &[(u64, u64, u32)]) {
-        for &key in keys {
-            self.place(key);
+    /// Files every slot of the list starting at `head` anew.
+    fn place_list(&mut self, mut head: u32) {
+        while head != NONE {
+            let next = self.slab[head as usize].next;
+            self.place(head);
+            head = next;
         }
     }
 
@@ -253,19 +249,17 @@ impl<P> EventQueue<P> {
         debug_assert!(to >= from);
         self.cursor = to;
         if to >> L2_SHIFT != from >> L2_SHIFT {
-            while let Some(&Reverse(key)) = self.far.peek() {
-                if key.0 >> L2_SHIFT != to >> L2_SHIFT {
+            while let Some(&Reverse((t, _, i))) = self.far.peek() {
+                if t >> L2_SHIFT != to >> L2_SHIFT {
                     break;
                 }
                 self.far.pop();
-                self.place(key);
+                self.place(i);
             }
         }
         if to >> L1_SHIFT != from >> L1_SHIFT {
-            let b = bucket(to, L1_SHIFT);
-            let keys = self.level1.take(b);
-            self.place_all(&keys); // all into level 0 or `near`, none back into bucket b
-            self.level1.give_back(b, keys);
+            let head = self.level1.take(bucket(to, L1_SHIFT));
+            self.place_list(head);
         }
     }
 
@@ -274,16 +268,9 @@ impl<P> EventQueue<P> {
         loop {
             if let Some(b) = self.level0.first_from(bucket(self.cursor, L0_SHIFT)) {
                 let tick_start = (self.cursor >> L1_SHIFT << L1_SHIFT) | ((b as u64) << L0_SHIFT);
-                let keys = self.level0.take(b);
+                let head = self.level0.take(b);
                 self.move_cursor(tick_start + (1 << L0_SHIFT));
-                // Every entry is now before the cursor: into `near`. Their slots were
-                // written long ago; start loading them, as they pop within a millisecond.
-                let slab = self.slab.as_ptr();
-                for &(_, _, i) in &keys {
-                    super::prefetch(slab.wrapping_add(i as usize).cast::<u8>());
-                }
-                self.place_all(&keys);
-                self.level0.give_back(b, keys);
+                self.place_list(head); // every entry is now before the cursor: into `near`
                 return true;
             }
             // Level 0 is empty for the rest of this level-1 tick: enter the next busy one.

@@ -701,7 +701,7 @@ impl<M: Message> Sim<M> {
 
 /// A hint to the CPU to load the cache line at `p`; never faults, never changes behaviour.
 #[inline(always)]
-fn prefetch(p: *const u8) {
+pub(crate) fn prefetch(p: *const u8) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: prefetch is a hint: it does not dereference `p` architecturally and cannot
     // fault, whatever the address.

@@ -13,9 +13,10 @@
 //!   (2^44 ns, ~4.9 h);
 //! - `far`: a binary heap of keys for everything later.
 //!
-//! A bucket is a singly linked list threaded through the slab: pushing is O(1), and when the
-//! cursor enters a tick its bucket on the level above is relinked into the level below (or
-//! into `near`) without touching payloads. An event is relinked at most three times.
+//! A bucket is a vector of (time, sequence, slot) keys: pushing is O(1) amortised, and when
+//! the cursor enters a tick its bucket on the level above is spread into the level below (or
+//! into `near`) in one sequential pass that touches no slot. An event's key moves at most
+//! three times; its payload never moves.
 //!
 //! Ties never depend on addresses or hashing: `near` orders by (time, push sequence), and
 //! every event passes through `near` before it pops.
@@ -32,13 +33,17 @@ const L0_SHIFT: u32 = 20;
 const L1_SHIFT: u32 = L0_SHIFT + SLOT_BITS;
 const L2_SHIFT: u32 = L1_SHIFT + SLOT_BITS;
 
-/// The end of a list.
+/// Emptied bucket vectors kept for reuse: a bucket filling up takes one rather than growing
+/// a new vector from nothing, and the wheel's spare memory stays bounded.
+const SPARE_MAX: usize = 64;
+
+type BucketKey = (u64, u64, u32);
+
+/// The end of the free list.
 const NONE: u32 = u32::MAX;
 
 struct Slot<P> {
-    time: u64,
-    seq: u64,
-    /// The next slot in the same bucket (or the free list).
+    /// The next free slot, while this one is free.
     next: u32,
     payload: Option<P>,
 }
@@ -105,24 +110,36 @@ impl NearHeap {
     }
 }
 
-/// One level of the wheel: bucket heads and a bitmap of the non-empty buckets.
+/// One level of the wheel: buckets of (time, sequence, slot) keys, and a bitmap of the
+/// non-empty ones.
 struct Level {
-    heads: Box<[u32; SLOTS]>,
+    buckets: Box<[Vec<BucketKey>]>,
     occupied: [u64; SLOTS / 64],
 }
 
 impl Level {
     fn new() -> Self {
         Level {
-            heads: Box::new([NONE; SLOTS]),
+            buckets: (0..SLOTS).map(|_| Vec::new()).collect(),
             occupied: [0; SLOTS / 64],
         }
     }
 
-    /// Takes the list of bucket `i`, leaving it empty.
-    fn take(&mut self, i: usize) -> u32 {
+    fn push(&mut self, b: usize, key: BucketKey, spare: &mut Vec<Vec<BucketKey>>) {
+        let bucket = &mut self.buckets[b];
+        if bucket.capacity() == 0
+            && let Some(v) = spare.pop()
+        {
+            *bucket = v;
+        }
+        bucket.push(key);
+        self.occupied[b / 64] |= 1 << (b % 64);
+    }
+
+    /// Takes the keys of bucket `i`, leaving it empty.
+    fn take(&mut self, i: usize) -> Vec<BucketKey> {
         self.occupied[i / 64] &= !(1 << (i % 64));
-        std::mem::replace(&mut self.heads[i], NONE)
+        std::mem::take(&mut self.buckets[i])
     }
 
     /// The first non-empty bucket at or after `from`.
@@ -153,6 +170,8 @@ pub struct EventQueue<P> {
     cursor: u64,
     level0: Level,
     level1: Level,
+    /// Emptied bucket vectors, at most [`SPARE_MAX`].
+    spare: Vec<Vec<BucketKey>>,
     far: BinaryHeap<Key>,
     len: usize,
     next_seq: u64,
@@ -167,6 +186,7 @@ impl<P> Default for EventQueue<P> {
             cursor: 0,
             level0: Level::new(),
             level1: Level::new(),
+            spare: Vec::new(),
             far: BinaryHeap::new(),
             len: 0,
             next_seq: 0,
@@ -191,8 +211,6 @@ impl<P> EventQueue<P> {
         let time = time.as_nanos();
         let i = if self.free == NONE {
             self.slab.push(Slot {
-                time,
-                seq,
                 next: NONE,
                 payload: Some(payload),
             });
@@ -201,45 +219,42 @@ impl<P> EventQueue<P> {
             let i = self.free;
             let slot = &mut self.slab[i as usize];
             self.free = slot.next;
-            slot.time = time;
-            slot.seq = seq;
             slot.next = NONE;
             // A free slot's payload is None: nothing to drop, so skip the drop glue.
             std::mem::forget(slot.payload.replace(payload));
             i
         };
-        self.place(i);
+        self.place((time, seq, i));
         seq
     }
 
-    /// Files slot `i` where its time belongs.
+    /// Files the key of an event where its time belongs.
     #[inline(always)]
-    fn place(&mut self, i: u32) {
-        let slot = &mut self.slab[i as usize];
-        let t = slot.time;
-        let level = if t < self.cursor {
-            self.near.push(t, slot.seq, i);
-            return;
+    fn place(&mut self, key: (u64, u64, u32)) {
+        let t = key.0;
+        if t < self.cursor {
+            self.near.push(t, key.1, key.2);
         } else if t >> L1_SHIFT == self.cursor >> L1_SHIFT {
-            (&mut self.level0, bucket(t, L0_SHIFT))
+            self.level0.push(bucket(t, L0_SHIFT), key, &mut self.spare);
         } else if t >> L2_SHIFT == self.cursor >> L2_SHIFT {
-            (&mut self.level1, bucket(t, L1_SHIFT))
+            self.level1.push(bucket(t, L1_SHIFT), key, &mut self.spare);
         } else {
-            self.far.push(Reverse((t, slot.seq, i)));
-            return;
-        };
-        let (level, b) = level;
-        slot.next = level.heads[b];
-        level.heads[b] = i;
-        level.occupied[b / 64] |= 1 << (b % 64);
+            self.far.push(Reverse(key));
+        }
     }
 
-    /// Files every slot of the list starting at `head` anew.
-    fn place_list(&mut self, mut head: u32) {
-        while head != NONE {
-            let next = self.slab[head as usize].next;
-            self.place(head);
-            head = next;
+    /// Keeps an emptied bucket vector for reuse, if there is room.
+    fn recycle(&mut self, mut keys: Vec<BucketKey>) {
+        if self.spare.len() < SPARE_MAX {
+            keys.clear();
+            self.spare.push(keys);
+        }
+    }
+
+    /// Files every key of a bucket anew.
+    fn place_all(&mut self, keys: &[(u64, u64, u32)]) {
+        for &key in keys {
+            self.place(key);
         }
     }
 
@@ -249,17 +264,19 @@ impl<P> EventQueue<P> {
         debug_assert!(to >= from);
         self.cursor = to;
         if to >> L2_SHIFT != from >> L2_SHIFT {
-            while let Some(&Reverse((t, _, i))) = self.far.peek() {
-                if t >> L2_SHIFT != to >> L2_SHIFT {
+            while let Some(&Reverse(key)) = self.far.peek() {
+                if key.0 >> L2_SHIFT != to >> L2_SHIFT {
                     break;
                 }
                 self.far.pop();
-                self.place(i);
+                self.place(key);
             }
         }
         if to >> L1_SHIFT != from >> L1_SHIFT {
-            let head = self.level1.take(bucket(to, L1_SHIFT));
-            self.place_list(head);
+            let b = bucket(to, L1_SHIFT);
+            let keys = self.level1.take(b);
+            self.place_all(&keys); // all into level 0 or `near`, none back into bucket b
+            self.recycle(keys);
         }
     }
 
@@ -268,9 +285,16 @@ impl<P> EventQueue<P> {
         loop {
             if let Some(b) = self.level0.first_from(bucket(self.cursor, L0_SHIFT)) {
                 let tick_start = (self.cursor >> L1_SHIFT << L1_SHIFT) | ((b as u64) << L0_SHIFT);
-                let head = self.level0.take(b);
+                let keys = self.level0.take(b);
                 self.move_cursor(tick_start + (1 << L0_SHIFT));
-                self.place_list(head); // every entry is now before the cursor: into `near`
+                // Every entry is now before the cursor: into `near`. Their slots were
+                // written long ago; start loading them, as they pop within a millisecond.
+                let slab = self.slab.as_ptr();
+                for &(_, _, i) in &keys {
+                    super::prefetch(slab.wrapping_add(i as usize).cast::<u8>());
+                }
+                self.place_all(&keys);
+                self.recycle(keys);
                 return true;
             }
             // Level 0 is empty for the rest of this level-1 tick: enter the next busy one.

@@ -115,6 +115,9 @@ impl NearHeap {
 struct Level {
     buckets: Box<[Vec<BucketKey>]>,
     occupied: [u64; SLOTS / 64],
+    /// Emptied bucket vectors of this level (so of about its buckets' sizes), at most
+    /// [`SPARE_MAX`].
+    spare: Vec<Vec<BucketKey>>,
 }
 
 impl Level {
@@ -122,13 +125,14 @@ impl Level {
         Level {
             buckets: (0..SLOTS).map(|_| Vec::new()).collect(),
             occupied: [0; SLOTS / 64],
+            spare: Vec::new(),
         }
     }
 
-    fn push(&mut self, b: usize, key: BucketKey, spare: &mut Vec<Vec<BucketKey>>) {
+    fn push(&mut self, b: usize, key: BucketKey) {
         let bucket = &mut self.buckets[b];
         if bucket.capacity() == 0
-            && let Some(v) = spare.pop()
+            && let Some(v) = self.spare.pop()
         {
             *bucket = v;
         }
@@ -140,6 +144,14 @@ impl Level {
     fn take(&mut self, i: usize) -> Vec<BucketKey> {
         self.occupied[i / 64] &= !(1 << (i % 64));
         std::mem::take(&mut self.buckets[i])
+    }
+
+    /// Keeps an emptied bucket vector for reuse, if there is room.
+    fn recycle(&mut self, mut keys: Vec<BucketKey>) {
+        if self.spare.len() < SPARE_MAX {
+            keys.clear();
+            self.spare.push(keys);
+        }
     }
 
     /// The first non-empty bucket at or after `from`.
@@ -170,8 +182,6 @@ pub struct EventQueue<P> {
     cursor: u64,
     level0: Level,
     level1: Level,
-    /// Emptied bucket vectors, at most [`SPARE_MAX`].
-    spare: Vec<Vec<BucketKey>>,
     far: BinaryHeap<Key>,
     len: usize,
     next_seq: u64,
@@ -186,7 +196,6 @@ impl<P> Default for EventQueue<P> {
             cursor: 0,
             level0: Level::new(),
             level1: Level::new(),
-            spare: Vec::new(),
             far: BinaryHeap::new(),
             len: 0,
             next_seq: 0,
@@ -235,19 +244,11 @@ impl<P> EventQueue<P> {
         if t < self.cursor {
             self.near.push(t, key.1, key.2);
         } else if t >> L1_SHIFT == self.cursor >> L1_SHIFT {
-            self.level0.push(bucket(t, L0_SHIFT), key, &mut self.spare);
+            self.level0.push(bucket(t, L0_SHIFT), key);
         } else if t >> L2_SHIFT == self.cursor >> L2_SHIFT {
-            self.level1.push(bucket(t, L1_SHIFT), key, &mut self.spare);
+            self.level1.push(bucket(t, L1_SHIFT), key);
         } else {
             self.far.push(Reverse(key));
-        }
-    }
-
-    /// Keeps an emptied bucket vector for reuse, if there is room.
-    fn recycle(&mut self, mut keys: Vec<BucketKey>) {
-        if self.spare.len() < SPARE_MAX {
-            keys.clear();
-            self.spare.push(keys);
         }
     }
 
@@ -276,7 +277,7 @@ impl<P> EventQueue<P> {
             let b = bucket(to, L1_SHIFT);
             let keys = self.level1.take(b);
             self.place_all(&keys); // all into level 0 or `near`, none back into bucket b
-            self.recycle(keys);
+            self.level1.recycle(keys);
         }
     }
 
@@ -294,7 +295,7 @@ impl<P> EventQueue<P> {
                     super::prefetch(slab.wrapping_add(i as usize).cast::<u8>());
                 }
                 self.place_all(&keys);
-                self.recycle(keys);
+                self.level0.recycle(keys);
                 return true;
             }
             // Level 0 is empty for the rest of this level-1 tick: enter the next busy one.

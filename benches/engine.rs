@@ -21,6 +21,10 @@ use mesosim::sim::{NetworkConfig, Sim, Stop};
 use mesosim::time::{Duration, Instant};
 use rand::{RngExt, SeedableRng};
 
+/// The binary's allocator, so that the figures are the command's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn heartbeat_world(agents: u32, network: NetworkConfig) -> Sim<Msg> {
     let mut sim = Sim::new(1, network);
     let master = sim.add_process(

@@ -17,19 +17,18 @@ fn scenarios(c: &mut Criterion) {
     let mut group = c.benchmark_group("scenarios");
     group.sample_size(10);
     group.measurement_time(std::time::Duration::from_secs(45));
-    for name in ["google-2011-part0"] {
-        let path = Path::new("scenarios").join(format!("{name}.yaml"));
-        let loaded = mesosim::scenario::load(&path, &[]).expect("a bundled scenario loads");
-        group.bench_function(name, |b| {
-            // The command exits without freeing the simulation (`Outcome::leak`): free it
-            // outside the measurement.
-            b.iter_with_large_drop(|| {
-                let outcome = mesosim::run::run(&loaded.scenario, None, |_| {}).expect("the run finishes");
-                assert!(outcome.summary.tasks.launched > 0);
-                outcome
-            })
-        });
-    }
+    let name = "google-2011-part0";
+    let path = Path::new("scenarios").join(format!("{name}.yaml"));
+    let loaded = mesosim::scenario::load(&path, &[]).expect("a bundled scenario loads");
+    group.bench_function(name, |b| {
+        // The command exits without freeing the simulation (`Outcome::leak`): free it
+        // outside the measurement.
+        b.iter_with_large_drop(|| {
+            let outcome = mesosim::run::run(&loaded.scenario, None, |_| {}).expect("the run finishes");
+            assert!(outcome.summary.tasks.launched > 0);
+            outcome
+        })
+    });
     group.finish();
 }
 

@@ -288,10 +288,7 @@ fn groups_expand_to_the_tasks_read_one_by_one() {
             grouped.extend(g.tasks());
         }
         // Alternate: one task, then the rest of its group, and so on.
-        loop {
-            let Some(t) = mixer.next_task().unwrap() else {
-                break;
-            };
+        while let Some(t) = mixer.next_task().unwrap() {
             mixed.push(t);
             let Some(g) = mixer.next_group().unwrap() else {
                 break;

@@ -23,6 +23,7 @@ pub mod time;
 
 // Drivers and the tooling around them.
 pub mod cli;
+pub mod gate;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod metrics;

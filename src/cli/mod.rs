@@ -3,6 +3,7 @@
 //! Exit status (INTERFACE.md): 0 success; 1 a gate found a regression; 2 bad input;
 //! 3 a broken invariant (a bug), reported with the seed and the command that replays it.
 
+mod gate;
 mod run;
 mod trace;
 mod validate;
@@ -27,6 +28,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Inspect a workload trace, or convert it to mesosim's native csv.
     Trace(trace::TraceArgs),
+    /// Compare a run's summary.json with a baseline's; exit 1 if scheduling quality regressed.
+    Gate(gate::GateArgs),
 }
 
 /// A failure, with the exit status it maps to.
@@ -73,6 +76,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::execute(&args),
         Command::Validate(args) => validate::execute(&args),
         Command::Trace(args) => trace::execute(&args),
+        Command::Gate(args) => gate::execute(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

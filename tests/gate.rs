@@ -1,0 +1,119 @@
+//! `mesosim gate`: exit 0 within tolerance, 1 on a regression, 2 on bad input.
+
+mod common;
+
+use std::path::Path;
+
+use common::{mesosim, temp_dir};
+
+/// A summary with the fields the gate reads, `p99` and `allocated` varied.
+fn summary(p99: f64, allocated: f64) -> String {
+    format!(
+        r#"{{
+  "schema": "mesosim.summary/1",
+  "scenario": "gated",
+  "seed": 1,
+  "events": 1000,
+  "tasks": {{ "submitted": 100, "launched": 100, "finished": 90, "failed": 0, "lost": 0 }},
+  "utilisation": {{ "cpus": {{ "allocated_mean": {allocated}, "used_mean": {allocated} }} }},
+  "queue_delay_s": {{ "count": 100, "mean": 1.0, "p50": 0.5, "p99": {p99}, "max": 9.0 }}
+}}
+"#
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn within_tolerance_passes_and_a_regression_fails_with_a_table() {
+    let dir = temp_dir("gate");
+    let base = write(&dir, "base.json", &summary(5.0, 0.60));
+    // p99 +4% (tolerance 10%), utilisation better by 5 points.
+    let fine = write(&dir, "fine.json", &summary(5.2, 0.65));
+    let o = mesosim(&["gate", "--baseline", &base, &fine]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("0 worse, 2 better"), "{}", stdout(&o));
+
+    // p99 +40% and utilisation down 10 points: both worse, in the table, exit 1.
+    let worse = write(&dir, "worse.json", &summary(7.0, 0.50));
+    let o = mesosim(&["gate", "--baseline", &base, &worse]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let table = stdout(&o);
+    assert!(
+        table.contains("queue_delay_s.p99") && table.contains("+40.0%"),
+        "{table}"
+    );
+    assert!(table.contains("utilisation.cpus.allocated_mean"), "{table}");
+    assert!(table.contains("WORSE") && table.contains("3 worse"), "{table}");
+    assert!(stderr(&o).contains("regressed"), "{}", stderr(&o));
+
+    // A looser tolerance on the command line, and a gate file ignoring utilisation.
+    let gate = write(
+        &dir,
+        "gate.yaml",
+        "metrics:\n  utilisation.*.allocated_mean: { ignore: true }\n  utilisation.*.used_mean: { tolerance: 20% }\n",
+    );
+    let o = mesosim(&[
+        "gate",
+        "--baseline",
+        &base,
+        &worse,
+        "--gate",
+        &gate,
+        "--tolerance",
+        "queue_delay_s.p99=50%",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn bad_input_exits_2_and_says_where() {
+    let dir = temp_dir("gate-bad");
+    let base = write(&dir, "base.json", &summary(5.0, 0.6));
+    let broken = write(
+        &dir,
+        "broken.json",
+        "{\n  \"scenario\": \"gated\",\n  \"tasks\": [1,\n",
+    );
+    let o = mesosim(&["gate", "--baseline", &base, &broken]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("broken.json:4:"), "{}", stderr(&o));
+
+    let other = write(
+        &dir,
+        "other.json",
+        &summary(5.0, 0.6).replace("\"gated\"", "\"other\""),
+    );
+    let o = mesosim(&["gate", "--baseline", &base, &other]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("same scenario"), "{}", stderr(&o));
+
+    let gate = write(
+        &dir,
+        "gate.yaml",
+        "metrics:\n  queue_delay_s.p99: { tolerence: 5% }\n",
+    );
+    let o = mesosim(&["gate", "--baseline", &base, &base, "--gate", &gate]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("gate.yaml:2:"), "{}", stderr(&o));
+
+    let o = mesosim(&["gate", "--baseline", &base, &base, "--tolerance", "events=5%"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a gated metric"), "{}", stderr(&o));
+
+    let o = mesosim(&["gate", "--baseline", &base, "missing.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("missing.json: cannot read"), "{}", stderr(&o));
+}

@@ -117,3 +117,36 @@ fn bad_input_exits_2_and_says_where() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("missing.json: cannot read"), "{}", stderr(&o));
 }
+
+/// A scheduler made deliberately worse (allocating every 20 s instead of every second) fails
+/// the gate against the committed quickstart baseline, on queue delay.
+#[test]
+fn a_deliberately_worse_scheduler_fails_against_the_quickstart_baseline() {
+    let dir = temp_dir("gate-worse");
+    let out = dir.join("report");
+    let o = mesosim(&[
+        "run",
+        "scenarios/quickstart.yaml",
+        "--set",
+        "master.allocation_interval=20s",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let summary = out.join("summary.json");
+    let o = mesosim(&[
+        "gate",
+        "--baseline",
+        "reports/baselines/quickstart.json",
+        summary.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let table = stdout(&o);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("queue_delay_s.mean") && l.ends_with("WORSE")),
+        "{table}"
+    );
+}

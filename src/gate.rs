@@ -271,6 +271,16 @@ pub fn failed(rows: &[Row]) -> bool {
         .any(|r| matches!(r.verdict, Verdict::Worse | Verdict::Missing))
 }
 
+/// A value as a reader wants it: up to six decimals, trailing zeros dropped; tiny values in
+/// scientific notation rather than as 0.
+fn number(x: f64) -> String {
+    if x != 0.0 && x.abs() < 1e-3 {
+        return format!("{x:.3e}");
+    }
+    let s = format!("{x:.6}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
 /// A plain-text table of the rows worth reading: every gated metric that moved beyond its
 /// tolerance, every ungated metric that moved (with `all`, every row).
 pub fn render(rows: &[Row], all: bool) -> String {
@@ -278,14 +288,7 @@ pub fn render(rows: &[Row], all: bool) -> String {
         .iter()
         .filter(|r| all || r.verdict != Verdict::Same)
         .collect();
-    let num = |v: Option<f64>| {
-        v.map_or("-".to_owned(), |x| {
-            format!("{x:.6}")
-                .trim_end_matches('0')
-                .trim_end_matches('.')
-                .to_owned()
-        })
-    };
+    let num = |v: Option<f64>| v.map_or("-".to_owned(), number);
     let mut lines = vec![[
         "metric".to_owned(),
         "baseline".to_owned(),
@@ -449,6 +452,14 @@ mod tests {
         let table = render(&rows, false);
         assert!(table.contains("WORSE") && table.contains("+20.0%"), "{table}");
         assert!(table.contains("2 worse, 1 better"), "{table}");
+    }
+
+    #[test]
+    fn numbers_print_short_and_never_hide_a_tiny_value() {
+        assert_eq!(number(2.5), "2.5");
+        assert_eq!(number(1_841_783_095.0), "1841783095");
+        assert_eq!(number(0.0), "0");
+        assert_eq!(number(0.000_012_5), "1.250e-5");
     }
 
     #[test]

@@ -215,6 +215,13 @@ pub enum Verdict {
     Moved,
 }
 
+impl Verdict {
+    /// Whether this verdict fails the gate.
+    pub fn fails(self) -> bool {
+        matches!(self, Verdict::Worse | Verdict::Missing)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Row {
     pub metric: String,
@@ -267,8 +274,7 @@ pub fn compare(baseline: &BTreeMap<String, f64>, current: &BTreeMap<String, f64>
 
 /// True if any row fails the gate.
 pub fn failed(rows: &[Row]) -> bool {
-    rows.iter()
-        .any(|r| matches!(r.verdict, Verdict::Worse | Verdict::Missing))
+    rows.iter().any(|r| r.verdict.fails())
 }
 
 /// A value as a reader wants it: up to six decimals, trailing zeros dropped; tiny values in
@@ -354,10 +360,7 @@ pub fn render(rows: &[Row], all: bool) -> String {
         }
     }
     let gated = rows.iter().filter(|r| matches!(r.rule, Rule::Gated(..))).count();
-    let worse = rows
-        .iter()
-        .filter(|r| matches!(r.verdict, Verdict::Worse | Verdict::Missing))
-        .count();
+    let worse = rows.iter().filter(|r| r.verdict.fails()).count();
     let better = rows.iter().filter(|r| r.verdict == Verdict::Better).count();
     out.push_str(&format!(
         "{gated} gated metrics: {worse} worse, {better} better, {} within tolerance\n",

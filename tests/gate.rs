@@ -4,7 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{mesosim, temp_dir};
+use common::{mesosim, stderr, stdout, temp_dir};
 
 /// A summary with the fields the gate reads, `p99` and `allocated` varied.
 fn summary(p99: f64, allocated: f64) -> String {
@@ -28,12 +28,13 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     path.to_str().unwrap().to_owned()
 }
 
-fn stdout(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+/// Runs `mesosim gate ARGS` and expects bad input: exit 2, an error containing `says`.
+fn rejects(args: &[&str], says: &str) {
+    let mut all = vec!["gate"];
+    all.extend_from_slice(args);
+    let o = mesosim(&all);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
 }
 
 #[test]
@@ -87,35 +88,27 @@ fn bad_input_exits_2_and_says_where() {
         "broken.json",
         "{\n  \"scenario\": \"gated\",\n  \"tasks\": [1,\n",
     );
-    let o = mesosim(&["gate", "--baseline", &base, &broken]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("broken.json:4:"), "{}", stderr(&o));
-
+    rejects(&["--baseline", &base, &broken], "broken.json:4:");
     let other = write(
         &dir,
         "other.json",
         &summary(5.0, 0.6).replace("\"gated\"", "\"other\""),
     );
-    let o = mesosim(&["gate", "--baseline", &base, &other]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("same scenario"), "{}", stderr(&o));
-
+    rejects(&["--baseline", &base, &other], "same scenario");
     let gate = write(
         &dir,
         "gate.yaml",
         "metrics:\n  queue_delay_s.p99: { tolerence: 5% }\n",
     );
-    let o = mesosim(&["gate", "--baseline", &base, &base, "--gate", &gate]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("gate.yaml:2:"), "{}", stderr(&o));
-
-    let o = mesosim(&["gate", "--baseline", &base, &base, "--tolerance", "events=5%"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("not a gated metric"), "{}", stderr(&o));
-
-    let o = mesosim(&["gate", "--baseline", &base, "missing.json"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("missing.json: cannot read"), "{}", stderr(&o));
+    rejects(&["--baseline", &base, &base, "--gate", &gate], "gate.yaml:2:");
+    rejects(
+        &["--baseline", &base, &base, "--tolerance", "events=5%"],
+        "not a gated metric",
+    );
+    rejects(
+        &["--baseline", &base, "missing.json"],
+        "missing.json: cannot read",
+    );
 }
 
 /// A scheduler made deliberately worse (allocating every 20 s instead of every second) fails

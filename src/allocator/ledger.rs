@@ -568,8 +568,10 @@ impl Ledger {
         if s.reserved {
             return true;
         }
+        // Looked up only when the summary cannot decide (the book is likely not in cache).
+        let agents = &self.agents;
         let available = || {
-            &self.agents[agent.index()]
+            &agents[agent.index()]
                 .as_ref()
                 .expect("a non-empty agent is known")
                 .available
@@ -587,13 +589,9 @@ impl Ledger {
         {
             return false;
         }
-        let available = &self.agents[agent.index()]
-            .as_ref()
-            .expect("a non-empty agent is known")
-            .available;
         !self
             .filters
-            .blocks_plain(framework, agent, available, s.plain.then_some(&s.totals), now)
+            .blocks_plain(framework, agent, available(), s.plain.then_some(&s.totals), now)
     }
 
     /// Every agent may have something to offer again (frameworks or roles changed).

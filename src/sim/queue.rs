@@ -49,7 +49,7 @@ struct Slot<P> {
 }
 
 /// What the heaps order: (time, sequence), with the slot alongside.
-type Key = Reverse<(u64, u64, u32)>;
+type Key = Reverse<BucketKey>;
 
 /// A min-heap of (time << 64 | sequence, slot), for the few events due before the cursor.
 /// Packing the order into one `u128` makes every comparison two instructions.

@@ -205,28 +205,27 @@ fn parse_task(line: &str, mem_capacity: f64, jobs: &mut JobIndex) -> Result<Opti
     Ok(Some(row_record(t, count)))
 }
 
-impl TaskReader for Tasks {
-    fn next_task(&mut self) -> Result<Option<TraceTask>, TraceError> {
-        if let State::Yielding(e) = &mut self.state {
-            return e.next_task();
-        }
+impl Tasks {
+    /// The sorted rows being handed out, once every row is loaded (`None` if loading
+    /// failed for good).
+    fn expander(&mut self) -> Result<Option<&mut Expander>, TraceError> {
         if let State::Loading { .. } = self.state {
             self.load()?;
         }
-        match &mut self.state {
-            State::Yielding(e) => e.next_task(),
-            _ => Ok(None),
-        }
+        Ok(match &mut self.state {
+            State::Yielding(e) => Some(e),
+            _ => None,
+        })
+    }
+}
+
+impl TaskReader for Tasks {
+    fn next_task(&mut self) -> Result<Option<TraceTask>, TraceError> {
+        self.expander()?.map_or(Ok(None), Expander::next_task)
     }
 
     fn next_group(&mut self) -> Result<Option<TaskGroup>, TraceError> {
-        if let State::Loading { .. } = self.state {
-            self.load()?;
-        }
-        match &mut self.state {
-            State::Yielding(e) => e.next_group(),
-            _ => Ok(None),
-        }
+        self.expander()?.map_or(Ok(None), Expander::next_group)
     }
 
     fn text(&self) -> Option<&Rows> {
@@ -483,17 +482,10 @@ impl Expander {
         }
     }
 
-    #[inline]
-    pub(crate) fn next_task(&mut self) -> Result<Option<TraceTask>, TraceError> {
-        loop {
-            if let Some((record, next, count)) = &mut self.current
-                && *next < *count
-            {
-                let mut t = record.clone();
-                t.index = record.index + *next;
-                *next += 1;
-                return Ok(Some(t));
-            }
+    /// The row being expanded, with instances left (the next row's once it has none);
+    /// `None` at the end.
+    fn current(&mut self) -> Result<Option<&mut (TraceTask, u32, u32)>, TraceError> {
+        while self.current.as_ref().is_none_or(|(_, next, count)| next >= count) {
             let Some(mut record) = self.sorted.next_task()? else {
                 self.current = None;
                 return Ok(None);
@@ -501,33 +493,31 @@ impl Expander {
             let count = std::mem::take(&mut record.user);
             self.current = Some((record, 0, count));
         }
+        Ok(self.current.as_mut())
+    }
+
+    #[inline]
+    pub(crate) fn next_task(&mut self) -> Result<Option<TraceTask>, TraceError> {
+        Ok(self.current()?.map(|(record, next, _)| {
+            let mut t = record.clone();
+            t.index = record.index + *next;
+            *next += 1;
+            t
+        }))
     }
 
     /// The rest of the current row's instances, or the next row's, as one group.
     pub(crate) fn next_group(&mut self) -> Result<Option<TaskGroup>, TraceError> {
-        if let Some((record, next, count)) = &mut self.current
-            && *next < *count
-        {
+        Ok(self.current()?.map(|(record, next, count)| {
             let mut task = record.clone();
             task.index = record.index + *next;
             let group = TaskGroup {
                 task,
                 count: *count - *next,
             };
-            self.current = None;
-            return Ok(Some(group));
-        }
-        loop {
-            let Some(mut task) = self.sorted.next_task()? else {
-                self.current = None;
-                return Ok(None);
-            };
-            let count = std::mem::take(&mut task.user);
-            if count > 0 {
-                self.current = None;
-                return Ok(Some(TaskGroup { task, count }));
-            }
-        }
+            *next = *count;
+            group
+        }))
     }
 }
 

@@ -286,28 +286,27 @@ impl Tasks {
     }
 }
 
-impl TaskReader for Tasks {
-    fn next_task(&mut self) -> Result<Option<TraceTask>, TraceError> {
-        if let State::Yielding(e) = &mut self.state {
-            return e.next_task();
-        }
+impl Tasks {
+    /// The sorted rows being handed out, once every row is loaded (`None` if loading
+    /// failed for good).
+    fn expander(&mut self) -> Result<Option<&mut Expander>, TraceError> {
         if let State::Loading { .. } = self.state {
             self.load()?;
         }
-        match &mut self.state {
-            State::Yielding(e) => e.next_task(),
-            _ => Ok(None),
-        }
+        Ok(match &mut self.state {
+            State::Yielding(e) => Some(e),
+            _ => None,
+        })
+    }
+}
+
+impl TaskReader for Tasks {
+    fn next_task(&mut self) -> Result<Option<TraceTask>, TraceError> {
+        self.expander()?.map_or(Ok(None), Expander::next_task)
     }
 
     fn next_group(&mut self) -> Result<Option<TaskGroup>, TraceError> {
-        if let State::Loading { .. } = self.state {
-            self.load()?;
-        }
-        match &mut self.state {
-            State::Yielding(e) => e.next_group(),
-            _ => Ok(None),
-        }
+        self.expander()?.map_or(Ok(None), Expander::next_group)
     }
 
     fn skipped(&self) -> u64 {

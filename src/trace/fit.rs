@@ -26,7 +26,7 @@ use std::fmt::Write as _;
 
 use serde::Deserialize;
 
-use super::stats::LogHistogram;
+use super::stats::{LogHistogram, round_significant};
 use super::{EndState, ReadOptions, TaskReader, TraceError, TraceTask};
 use crate::rng::Rng;
 use crate::time::Duration;
@@ -198,12 +198,7 @@ fn table(h: &LogHistogram) -> Table {
 
 /// Six significant figures: enough for 1%-exact percentiles, short in the file.
 fn round(v: f64) -> f64 {
-    if v == 0.0 || !v.is_finite() {
-        return 0.0;
-    }
-    let digits = 6 - v.abs().log10().ceil() as i32;
-    let scale = 10f64.powi(digits);
-    (v * scale).round() / scale
+    round_significant(v, 6)
 }
 
 type ShapeKey = (u64, u64, u64);

@@ -114,10 +114,15 @@ impl LogHistogram {
 
 /// Four significant figures: the histograms are 1% exact, more digits would be noise.
 fn round(v: f64) -> f64 {
+    round_significant(v, 4)
+}
+
+/// `v` rounded to `figures` significant figures (0 for zero and non-finite values).
+pub(crate) fn round_significant(v: f64, figures: i32) -> f64 {
     if v == 0.0 || !v.is_finite() {
         return 0.0;
     }
-    let digits = 4 - v.abs().log10().ceil() as i32;
+    let digits = figures - v.abs().log10().ceil() as i32;
     let scale = 10f64.powi(digits);
     (v * scale).round() / scale
 }

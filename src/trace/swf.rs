@@ -272,50 +272,46 @@ impl Tasks {
         &self.parser.header
     }
 
-    /// Reads the next job into `current`; false at the end of the log.
-    fn advance(&mut self) -> Result<bool, TraceError> {
-        // Only set (with no current job) when the header could not be read.
-        if let Some(e) = self.deferred.take() {
-            return Err(e);
+    /// The job being yielded, with processors left (the next job's once it has none);
+    /// `None` at the end of the log.
+    fn current(&mut self) -> Result<Option<&mut (Job, u32)>, TraceError> {
+        while self
+            .current
+            .as_ref()
+            .is_none_or(|(job, next)| *next >= job.processors)
+        {
+            // Only set (with no current job) when the header could not be read.
+            if let Some(e) = self.deferred.take() {
+                return Err(e);
+            }
+            let parser = &mut self.parser;
+            self.current = self.rows.next(|_, line| parser.line(line))?.map(|job| (job, 0));
+            if self.current.is_none() {
+                return Ok(None);
+            }
         }
-        let parser = &mut self.parser;
-        self.current = self.rows.next(|_, line| parser.line(line))?.map(|job| (job, 0));
-        Ok(self.current.is_some())
+        Ok(self.current.as_mut())
     }
 }
 
 impl TaskReader for Tasks {
     fn next_task(&mut self) -> Result<Option<TraceTask>, TraceError> {
-        loop {
-            if let Some((job, next)) = &mut self.current
-                && *next < job.processors
-            {
-                let mut task = job.task.clone();
-                task.index = *next;
-                *next += 1;
-                return Ok(Some(task));
-            }
-            if !self.advance()? {
-                return Ok(None);
-            }
-        }
+        Ok(self.current()?.map(|(job, next)| {
+            let mut task = job.task.clone();
+            task.index = *next;
+            *next += 1;
+            task
+        }))
     }
 
     fn next_group(&mut self) -> Result<Option<TaskGroup>, TraceError> {
-        loop {
-            if let Some((job, next)) = &mut self.current
-                && *next < job.processors
-            {
-                let mut task = job.task.clone();
-                task.index = *next;
-                let count = job.processors - *next;
-                *next = job.processors;
-                return Ok(Some(TaskGroup { task, count }));
-            }
-            if !self.advance()? {
-                return Ok(None);
-            }
-        }
+        Ok(self.current()?.map(|(job, next)| {
+            let mut task = job.task.clone();
+            task.index = *next;
+            let count = job.processors - *next;
+            *next = job.processors;
+            TaskGroup { task, count }
+        }))
     }
 
     fn text(&self) -> Option<&Rows> {

@@ -119,6 +119,10 @@ struct Job {
 }
 
 impl Job {
+    fn has_tasks(&self) -> bool {
+        self.next < self.shape.maps + self.shape.reduces
+    }
+
     fn next_task(&mut self) -> Option<TraceTask> {
         let Shape {
             maps,
@@ -209,31 +213,28 @@ impl Tasks {
     }
 }
 
-impl TaskReader for Tasks {
-    fn next_task(&mut self) -> Result<Option<TraceTask>, TraceError> {
-        loop {
-            if let Some(t) = self.current.as_mut().and_then(Job::next_task) {
-                return Ok(Some(t));
-            }
+impl Tasks {
+    /// The job being yielded, with tasks left (the next job's once it has none); `None` at
+    /// the end of the file.
+    fn current(&mut self) -> Result<Option<&mut Job>, TraceError> {
+        while !self.current.as_ref().is_some_and(Job::has_tasks) {
             let last = &mut self.last;
             self.current = self.rows.next(|_, line| parse(line, last).map(Some))?;
             if self.current.is_none() {
                 return Ok(None);
             }
         }
+        Ok(self.current.as_mut())
+    }
+}
+
+impl TaskReader for Tasks {
+    fn next_task(&mut self) -> Result<Option<TraceTask>, TraceError> {
+        Ok(self.current()?.and_then(Job::next_task))
     }
 
     fn next_group(&mut self) -> Result<Option<TaskGroup>, TraceError> {
-        loop {
-            if let Some(g) = self.current.as_mut().and_then(Job::next_group) {
-                return Ok(Some(g));
-            }
-            let last = &mut self.last;
-            self.current = self.rows.next(|_, line| parse(line, last).map(Some))?;
-            if self.current.is_none() {
-                return Ok(None);
-            }
-        }
+        Ok(self.current()?.and_then(Job::next_group))
     }
 
     fn text(&self) -> Option<&Rows> {

@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::ops::Bound;
 
 use crate::proto::{TaskId, TaskRequest};
-use crate::resources::Resources;
+use crate::resources::{Resources, Totals};
 
 pub struct Queued {
     pub id: TaskId,
@@ -23,24 +23,10 @@ pub struct Queued {
 /// The queued tasks of one demand, in arrival order.
 struct Class {
     demand: Resources,
-    /// The demand's totals of the well-known scalars, for a quick first check.
-    quick: Quick,
+    /// The demand's totals, for a quick first check: an offer whose totals do not cover
+    /// them cannot contain the demand.
+    quick: Totals,
     tasks: VecDeque<(u64, Queued)>,
-}
-
-/// Totals of cpus, mem, disk and gpus (reservations summed), in thousandths: an offer whose
-/// totals are not all at least a demand's cannot contain it.
-#[derive(Clone, Copy, Default)]
-struct Quick([u64; 4]);
-
-impl Quick {
-    fn of(r: &Resources) -> Quick {
-        Quick(["cpus", "mem", "disk", "gpus"].map(|name| r.scalar(name).millis()))
-    }
-
-    fn covers(&self, demand: &Quick) -> bool {
-        self.0.iter().zip(&demand.0).all(|(have, want)| have >= want)
-    }
 }
 
 #[derive(Default)]
@@ -72,7 +58,7 @@ impl Queue {
             Some(&c) => c,
             None => {
                 let demand = task.request.resources.clone();
-                let quick = Quick::of(&demand);
+                let quick = demand.totals();
                 let c = match self.unused.pop() {
                     Some(c) => {
                         let class = &mut self.classes[c as usize];
@@ -104,7 +90,7 @@ impl Queue {
     /// most `max`, giving up after `scan_limit` demands that do not fit.
     pub fn pack(&mut self, offer: &Resources, max: usize, scan_limit: usize) -> Vec<Queued> {
         let mut left = offer.clone();
-        let mut quick = Quick::of(&left);
+        let mut quick = left.totals();
         let mut taken = Vec::new();
         let mut misses = 0;
         let mut after: Option<(u64, u32)> = None;
@@ -124,7 +110,7 @@ impl Queue {
             }
             let task = self.pop_head(arrival, class);
             left -= &task.request.resources;
-            quick = Quick::of(&left);
+            quick = left.totals();
             taken.push(task);
         }
         taken

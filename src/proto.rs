@@ -292,6 +292,11 @@ pub struct StatusUpdate {
 pub struct TaskRequest {
     pub resources: Resources,
     pub run: TaskRun,
+    /// The job it belongs to, where the workload has jobs (a trace's job id); reports
+    /// measure job completion over the tasks that share one.
+    pub job: Option<u64>,
+    /// For a task resubmitted after its first attempt was lost: that attempt's id.
+    pub retry_of: Option<TaskId>,
 }
 
 /// An operator's call (Mesos's operator API, the parts a scenario uses).
@@ -377,6 +382,10 @@ pub enum Event {
         task: TaskId,
         at: Instant,
         resources: Resources,
+        /// The request's job, if its workload has jobs.
+        job: Option<u64>,
+        /// The first attempt's id, for a task resubmitted after it was lost.
+        retry_of: Option<TaskId>,
     },
 }
 

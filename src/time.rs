@@ -66,6 +66,11 @@ impl Instant {
         Instant(self.0.saturating_add(d.0))
     }
 
+    /// `self - d`, or the start if `d` reaches back before it.
+    pub const fn saturating_sub(self, d: Duration) -> Instant {
+        Instant(self.0.saturating_sub(d.0))
+    }
+
     /// Seconds as a float, for figures in reports. Never used to order anything.
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / NS_PER_S as f64

@@ -79,7 +79,13 @@ pub fn execute(args: &RunArgs) -> Result<(), Failure> {
                 summary.digest, again.digest
             ));
         }
-        for file in ["tasks.csv", "offers.csv"] {
+        for file in [
+            "tasks.csv",
+            "offers.csv",
+            "timeseries.csv",
+            "shares.csv",
+            "agents.csv",
+        ] {
             if std::fs::read(out.join(file)).ok() != std::fs::read(scratch.join(file)).ok() {
                 differs.push(file.to_owned());
             }
@@ -162,7 +168,11 @@ fn simulate(s: &Scenario, out: &Path, show_progress: bool, args: &RunArgs) -> Re
         bar.finish_and_clear();
     }
     match outcome {
-        Ok(outcome) => Ok(outcome.leak()),
+        Ok(outcome) => {
+            report::files::write_tables(out, outcome.collector())
+                .map_err(|e| Failure::input(format!("error: {}: cannot write: {e}", out.display())))?;
+            Ok(outcome.leak())
+        }
         Err(run::Failure::Setup(e)) => Err(Failure::input(format!("error: {e}"))),
         Err(run::Failure::Violation(v)) => Err(Failure::bug(format!(
             "error: invariant broken at {}s in {}: {}\n  this is a bug in mesosim; seed {}; replay: {}",

@@ -1,27 +1,44 @@
 //! Metrics, collected by observing what happens (the master's and frameworks' operator
-//! streams, message deliveries), never by reaching into a process.
+//! streams, message deliveries, the scenario's own actions), never by reaching into a
+//! process.
 //!
-//! - tasks: counts by outcome, queue delay (submission to `TASK_RUNNING`), and one
-//!   `tasks.csv` row per task, written when it ends (or when the run does);
-//! - offers: one `offers.csv` row per offer, counts by how they ended;
-//! - utilisation per scalar resource: the time-weighted mean of offered-or-used ÷ total
-//!   (`allocated_mean`) and of used ÷ total (`used_mean`), total being what active agents
-//!   have.
+//! - utilisation per scalar resource, allocated (offered or used) and used ÷ total,
+//!   cluster-wide, per machine class and per agent ([`pools`]);
+//! - dominant shares per role and per framework, and fairness among roles with demand
+//!   ([`fairness`]);
+//! - tasks: counts by outcome, queue delay, run time, slowdown, job completion, makespan
+//!   ([`tasks`]), one `tasks.csv` row per task, written when it ends (or when the run does);
+//! - offers: counts by how they ended, one `offers.csv` row per offer, and the time from a
+//!   framework's demand to its next offer;
+//! - recovery from faults ([`recovery`]);
+//! - a time series sampled at a fixed interval (interval means of the integrals above), and
+//!   a per-agent utilisation grid for the heatmap.
 
+pub mod fairness;
+pub mod histogram;
+pub mod pools;
+pub mod recovery;
 mod tasks;
-mod utilisation;
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::ids::{AgentId, FrameworkId, NodeId};
-use crate::proto::{Event, Msg, OfferEnd};
-use crate::report::AtomicFile;
-use crate::sim::Observer;
-use crate::time::Instant;
+use smallvec::SmallVec;
 
-pub use tasks::{DelayStats, TaskCounts};
-pub use utilisation::ResourceUtilisation;
+use crate::ids::{AgentId, FrameworkId, NodeId};
+use crate::proto::{Event, Msg, OfferEnd, TaskState};
+use crate::report::AtomicFile;
+use crate::resources::Resources;
+use crate::sim::Observer;
+use crate::time::{Duration, Instant};
+
+pub use histogram::{Histogram, Quantiles};
+pub use recovery::{Fault, FaultKind};
+pub use tasks::{DelayStats, JobStats, SLOWDOWN_BOUND_S, TaskCounts};
+
+use fairness::Fairness;
+use pools::{Amounts, Holder, Pool, ResNames};
 
 /// Where rows go while the run streams them.
 pub struct Sinks {
@@ -43,6 +60,8 @@ impl Sinks {
             "end_s",
             "state",
             "resources",
+            "job",
+            "retry_of",
         ])?;
         let offers = if offers {
             let mut w = csv::Writer::from_writer(AtomicFile::create(&dir.join("offers.csv"))?);
@@ -66,17 +85,113 @@ impl Sinks {
     }
 }
 
+/// What the collector knows of the scenario before the run: configuration, not state.
 #[derive(Clone, Debug)]
-pub(crate) struct AgentMeta {
-    pub name: String,
-    pub resources: crate::resources::Resources,
-    pub active: bool,
+pub struct Setup {
+    /// Time series sampling interval.
+    pub sample_interval: Duration,
+    /// The scenario's time limit (the heatmap's columns cover it).
+    pub duration: Duration,
+    /// Role weights as declared (others weigh 1).
+    pub weights: Vec<(String, f64)>,
+    /// Frameworks that take every offer rather than queueing tasks: they have demand from
+    /// registration on.
+    pub greedy: Vec<String>,
+    /// Machine classes declared in the cluster, with their counts: agent `<class>-<n>`.
+    pub classes: Vec<(String, u32)>,
 }
 
+impl Setup {
+    /// A sampling interval giving at most about a thousand samples: the first of 1 s, 2 s,
+    /// 5 s, 10 s, 15 s, 30 s, 1 m, ..., 1 d that is at least a thousandth of `duration`.
+    pub fn default_interval(duration: Duration) -> Duration {
+        const STEPS: [u64; 18] = [
+            1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400,
+        ];
+        let want = duration.as_secs_f64() / 1000.0;
+        let s = STEPS
+            .iter()
+            .copied()
+            .find(|&s| s as f64 >= want)
+            .unwrap_or(86_400);
+        Duration::from_secs(s)
+    }
+
+    /// A setup knowing nothing of the scenario.
+    pub fn plain(duration: Duration) -> Setup {
+        Setup {
+            sample_interval: Setup::default_interval(duration),
+            duration,
+            weights: Vec::new(),
+            greedy: Vec::new(),
+            classes: Vec::new(),
+        }
+    }
+}
+
+/// Something the run loop did that the collector cannot see in the event streams.
 #[derive(Clone, Debug)]
-pub(crate) struct FrameworkMeta {
-    pub name: String,
-    pub role: String,
+pub enum Notice {
+    /// An agent's machine crashed or was removed.
+    AgentRemoved(String),
+    /// An operator set a role's weight.
+    WeightSet { role: String, weight: f64 },
+}
+
+/// The heatmap grid has at most this many columns.
+const HEAT_COLUMNS: u64 = 240;
+
+#[derive(Clone, Debug)]
+struct AgentState {
+    name: String,
+    class: usize,
+    resources: Resources,
+    active: bool,
+    pool: Pool,
+    /// Areas at the last heatmap column boundary: ∫ busiest, ∫ time with capacity.
+    heat_prev: (f64, f64),
+    /// Mean busiest-resource allocated fraction per heatmap column (NaN: not there).
+    heat: Vec<f32>,
+}
+
+struct FrameworkState {
+    name: String,
+    role: usize,
+    holder: Holder,
+    greedy: bool,
+    queued: u64,
+    offers_out: u64,
+    /// Demand began at this time with no offer in hand: waiting for the next.
+    waiting_since: Option<Instant>,
+    /// Share at each sample.
+    samples: Vec<f32>,
+}
+
+struct RoleState {
+    name: String,
+    holder: Holder,
+    /// What its frameworks have waiting.
+    queued: Amounts,
+    /// Has a framework that takes every offer.
+    greedy: bool,
+}
+
+impl RoleState {
+    /// The dominant share it would hold with everything it has waiting.
+    fn wants(&self, total: &Amounts) -> f64 {
+        if self.greedy {
+            f64::INFINITY
+        } else {
+            self.holder.allocated.dominant_share_with(&self.queued, total)
+        }
+    }
+}
+
+struct ClassState {
+    name: String,
+    pool: Pool,
+    /// Areas at the last sample: ∫ allocated fraction, per resource.
+    prev: SmallVec<[f64; 4]>,
 }
 
 /// Offer counts by outcome.
@@ -88,34 +203,154 @@ pub struct OfferCounts {
     pub rescinded: u64,
 }
 
+/// One row of the time series: interval means over (previous sample, `at`], counts at `at`.
+#[derive(Clone, Debug)]
+pub struct Sample {
+    pub at: Instant,
+    /// Per resource index: mean total, allocated and used (units), mean allocated and used
+    /// fraction.
+    pub cluster: Vec<[f64; 5]>,
+    /// Per class, per resource index: mean allocated fraction.
+    pub classes: Vec<Vec<f64>>,
+    /// Per role: mean dominant share.
+    pub roles: Vec<f64>,
+    pub queued: u64,
+    pub running: u64,
+    pub offers_made: u64,
+    pub offers_declined: u64,
+    /// Mean Jain's index over the interval, when defined.
+    pub jain: Option<f64>,
+}
+
 /// Everything collected during one run.
 pub struct Collector {
+    setup: Setup,
     pub agents_added: u64,
     pub agents_unreachable: u64,
     pub messages_delivered: u64,
     pub offers: OfferCounts,
-    agents: Vec<Option<AgentMeta>>,
-    frameworks: Vec<Option<FrameworkMeta>>,
+    names: ResNames,
+    cluster: Pool,
+    classes: Vec<ClassState>,
+    agents: Vec<Option<AgentState>>,
+    agent_ids: BTreeMap<String, AgentId>,
+    frameworks: Vec<Option<FrameworkState>>,
+    roles: Vec<RoleState>,
+    role_ids: BTreeMap<String, usize>,
+    fairness: Fairness,
     tasks: tasks::TaskTracker,
-    util: utilisation::Utilisation,
+    demand_to_offer: Histogram,
+    pub recovery: recovery::Recovery,
+    samples: Vec<Sample>,
+    next_sample: Instant,
+    /// Cluster areas at the last sample.
+    prev_cluster: pools::Areas,
+    prev_jain: (f64, f64),
+    prev_offers: OfferCounts,
+    heat_width: Duration,
+    next_heat: Instant,
+    end: Option<Instant>,
     sinks: Option<Sinks>,
     /// The first write error; the run reports it at the end.
     pub write_error: Option<std::io::Error>,
 }
 
 impl Collector {
-    pub fn new(sinks: Option<Sinks>) -> Collector {
-        Collector {
+    pub fn new(setup: Setup, sinks: Option<Sinks>) -> Collector {
+        let interval = if setup.sample_interval.is_zero() {
+            Duration::from_secs(1)
+        } else {
+            setup.sample_interval
+        };
+        // Heatmap columns: a whole number of samples, at most HEAT_COLUMNS over the run.
+        let samples = setup.duration.as_nanos().div_ceil(interval.as_nanos()).max(1);
+        let per_column = samples.div_ceil(HEAT_COLUMNS).max(1);
+        let heat_width = interval.saturating_mul(per_column);
+        let mut c = Collector {
             agents_added: 0,
             agents_unreachable: 0,
             messages_delivered: 0,
             offers: OfferCounts::default(),
+            names: ResNames::default(),
+            cluster: Pool::default(),
+            classes: Vec::new(),
             agents: Vec::new(),
+            agent_ids: BTreeMap::new(),
             frameworks: Vec::new(),
+            roles: Vec::new(),
+            role_ids: BTreeMap::new(),
+            fairness: Fairness::default(),
             tasks: tasks::TaskTracker::default(),
-            util: utilisation::Utilisation::default(),
+            demand_to_offer: Histogram::default(),
+            recovery: recovery::Recovery::default(),
+            samples: Vec::new(),
+            next_sample: Instant::ZERO + interval,
+            prev_cluster: pools::Areas::default(),
+            prev_jain: (0.0, 0.0),
+            prev_offers: OfferCounts::default(),
+            heat_width,
+            next_heat: Instant::ZERO + heat_width,
+            end: None,
             sinks,
             write_error: None,
+            setup: Setup {
+                sample_interval: interval,
+                ..setup
+            },
+        };
+        let weights = c.setup.weights.clone();
+        for (name, weight) in weights {
+            c.role(&name, weight);
+        }
+        c
+    }
+
+    fn role(&mut self, name: &str, weight: f64) -> usize {
+        if let Some(&r) = self.role_ids.get(name) {
+            return r;
+        }
+        let r = self.roles.len();
+        self.roles.push(RoleState {
+            name: name.to_owned(),
+            holder: Holder::default(),
+            queued: Amounts::default(),
+            greedy: false,
+        });
+        self.fairness.add_role(weight);
+        self.role_ids.insert(name.to_owned(), r);
+        r
+    }
+
+    /// An agent's machine class: its declared cluster class, or else its name without a
+    /// trailing `-<number>` (`spare-2` is of class `spare`).
+    fn class_of(&mut self, name: &str) -> usize {
+        let declared = name.rsplit_once('-').and_then(|(class, n)| {
+            let n: u32 = n.parse().ok()?;
+            self.setup
+                .classes
+                .iter()
+                .any(|(c, count)| c == class && (1..=*count).contains(&n))
+                .then_some(class)
+        });
+        let class = declared.unwrap_or_else(|| match name.rsplit_once('-') {
+            Some((prefix, n))
+                if !prefix.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                prefix
+            }
+            _ => name,
+        });
+        let class = class.to_owned();
+        match self.classes.iter().position(|c| c.name == class) {
+            Some(i) => i,
+            None => {
+                self.classes.push(ClassState {
+                    name: class,
+                    pool: Pool::default(),
+                    prev: SmallVec::new(),
+                });
+                self.classes.len() - 1
+            }
         }
     }
 
@@ -130,7 +365,7 @@ impl Collector {
         self.frameworks
             .get(framework.index())
             .and_then(|f| f.as_ref())
-            .map_or(("", ""), |f| (f.name.as_str(), f.role.as_str()))
+            .map_or(("", ""), |f| (f.name.as_str(), self.roles[f.role].name.as_str()))
     }
 
     fn keep<T>(&mut self, result: Result<T, csv::Error>) {
@@ -141,7 +376,205 @@ impl Collector {
         }
     }
 
+    /// Adds (`up`) or removes an agent's capacity from the cluster and its class.
+    fn capacity(&mut self, now: Instant, agent: AgentId, up: bool) {
+        let Some(Some(a)) = self.agents.get_mut(agent.index()) else {
+            return;
+        };
+        let mut amounts: SmallVec<[(usize, u64); 4]> = SmallVec::new();
+        self.names.each(&a.resources, |i, v| amounts.push((i, v)));
+        self.cluster.advance(now);
+        let class = &mut self.classes[a.class].pool;
+        class.advance(now);
+        a.pool.advance(now);
+        for &(i, v) in &amounts {
+            self.names.mark_present(i);
+            self.cluster.total.change(i, v, up);
+            class.total.change(i, v, up);
+            a.pool.total.change(i, v, up);
+        }
+        // Every share is relative to the cluster's total.
+        let total = self.cluster.total.clone();
+        for f in self.frameworks.iter_mut().flatten() {
+            f.holder.advance(now);
+            f.holder.reshare(&total);
+        }
+        for (r, role) in self.roles.iter_mut().enumerate() {
+            role.holder.advance(now);
+            role.holder.reshare(&total);
+            self.fairness
+                .set_share(now, r, role.holder.share, role.wants(&total));
+        }
+    }
+
+    /// Resources offered to (`used`: used by) `framework` on `agent` appear (`up`) or go.
+    fn allocation(
+        &mut self,
+        now: Instant,
+        agent: AgentId,
+        framework: FrameworkId,
+        r: &Resources,
+        used: bool,
+        up: bool,
+    ) {
+        let mut amounts: SmallVec<[(usize, u64); 4]> = SmallVec::new();
+        self.names.each(r, |i, v| amounts.push((i, v)));
+        self.cluster.advance(now);
+        for &(i, v) in &amounts {
+            self.cluster.allocated.change(i, v, up);
+            if used {
+                self.cluster.used.change(i, v, up);
+            }
+        }
+        if let Some(Some(a)) = self.agents.get_mut(agent.index()) {
+            let class = &mut self.classes[a.class].pool;
+            class.advance(now);
+            a.pool.advance(now);
+            for &(i, v) in &amounts {
+                class.allocated.change(i, v, up);
+                a.pool.allocated.change(i, v, up);
+                if used {
+                    class.used.change(i, v, up);
+                    a.pool.used.change(i, v, up);
+                }
+            }
+        }
+        if let Some(Some(f)) = self.frameworks.get_mut(framework.index()) {
+            let total = &self.cluster.total;
+            f.holder.advance(now);
+            let role = &mut self.roles[f.role];
+            role.holder.advance(now);
+            for &(i, v) in &amounts {
+                f.holder.allocated.change(i, v, up);
+                role.holder.allocated.change(i, v, up);
+            }
+            f.holder.reshare(total);
+            role.holder.reshare(total);
+            let (r, share, wants) = (f.role, role.holder.share, role.wants(total));
+            self.fairness.set_share(now, r, share, wants);
+        }
+    }
+
+    /// Framework `framework`'s queue gained (`up`) or lost a task asking for `r`.
+    fn queue_change(&mut self, now: Instant, framework: FrameworkId, r: &Resources, up: bool) {
+        let Some(Some(f)) = self.frameworks.get_mut(framework.index()) else {
+            return;
+        };
+        let role = &mut self.roles[f.role];
+        self.names.each(r, |i, v| role.queued.change(i, v, up));
+        let total = &self.cluster.total;
+        self.fairness
+            .set_share(now, f.role, role.holder.share, role.wants(total));
+        let before = f.queued;
+        f.queued = if up { before + 1 } else { before.saturating_sub(1) };
+        if f.greedy || (before > 0) == (f.queued > 0) {
+            return;
+        }
+        if f.queued > 0 {
+            if f.offers_out > 0 {
+                self.demand_to_offer.record(0.0);
+            } else {
+                f.waiting_since = Some(now);
+            }
+        } else {
+            f.waiting_since = None;
+        }
+        let role = f.role;
+        self.fairness.set_demand(now, role, up);
+    }
+
+    /// Records every sample due before `now`.
+    fn sample_until(&mut self, now: Instant) {
+        while self.next_sample < now {
+            let at = self.next_sample;
+            self.take_sample(at, self.setup.sample_interval);
+            self.next_sample = at + self.setup.sample_interval;
+        }
+    }
+
+    /// Records the sample closing at `at` an interval `span` long (the last one of a run
+    /// may be shorter than the rest).
+    fn take_sample(&mut self, at: Instant, span: Duration) {
+        let dt = span.as_secs_f64().max(1e-12);
+        self.cluster.advance(at);
+        let n = self.names.len();
+        let a = &self.cluster.areas;
+        let p = &self.prev_cluster;
+        let g = |v: &SmallVec<[f64; 4]>, i| pools::Areas::get(v, i);
+        let cluster = (0..n)
+            .map(|i| {
+                [
+                    (g(&a.total, i) - g(&p.total, i)) / dt,
+                    (g(&a.allocated, i) - g(&p.allocated, i)) / dt,
+                    (g(&a.used, i) - g(&p.used, i)) / dt,
+                    (g(&a.allocated_frac, i) - g(&p.allocated_frac, i)) / dt,
+                    (g(&a.used_frac, i) - g(&p.used_frac, i)) / dt,
+                ]
+            })
+            .collect();
+        self.prev_cluster = self.cluster.areas.clone();
+        let classes = self
+            .classes
+            .iter_mut()
+            .map(|c| {
+                c.pool.advance(at);
+                let frac = &c.pool.areas.allocated_frac;
+                let row = (0..n).map(|i| (g(frac, i) - g(&c.prev, i)) / dt).collect();
+                c.prev = frac.clone();
+                row
+            })
+            .collect();
+        let roles = self.roles.iter_mut().map(|r| r.holder.sample(at, dt)).collect();
+        for f in self.frameworks.iter_mut().flatten() {
+            // Frameworks registered mid-interval count from the interval's start.
+            f.samples.resize(self.samples.len(), 0.0);
+            f.samples.push(f.holder.sample(at, dt) as f32);
+        }
+        self.fairness.settle(at);
+        let (area, secs) = (self.fairness.jain_area, self.fairness.jain_s);
+        let jain =
+            (secs - self.prev_jain.1 > 0.0).then(|| (area - self.prev_jain.0) / (secs - self.prev_jain.1));
+        self.prev_jain = (area, secs);
+        let sample = Sample {
+            at,
+            cluster,
+            classes,
+            roles,
+            queued: self.tasks.queued,
+            running: self.tasks.running,
+            offers_made: self.offers.made - self.prev_offers.made,
+            offers_declined: self.offers.declined - self.prev_offers.declined,
+            jain,
+        };
+        self.prev_offers = self.offers;
+        self.samples.push(sample);
+        while self.next_heat <= at {
+            let column = self.next_heat;
+            self.heat_column(column);
+            self.next_heat = column + self.heat_width;
+        }
+    }
+
+    /// Closes a heatmap column at `at` for every agent.
+    fn heat_column(&mut self, at: Instant) {
+        for a in self.agents.iter_mut().flatten() {
+            a.pool.advance(at);
+            let (busiest, covered) = (a.pool.areas.busiest, a.pool.areas.covered);
+            let (b0, c0) = a.heat_prev;
+            let value = if covered - c0 > 0.0 {
+                ((busiest - b0) / (covered - c0)) as f32
+            } else {
+                f32::NAN
+            };
+            a.heat.push(value);
+            a.heat_prev = (busiest, covered);
+        }
+    }
+
     fn on_event(&mut self, now: Instant, event: &Event) {
+        if now > self.next_sample {
+            self.sample_until(now);
+        }
         match event {
             Event::AgentAdded {
                 agent,
@@ -149,25 +582,47 @@ impl Collector {
                 resources,
             } => {
                 self.agents_added += 1;
+                self.recovery.agent_added(now, name);
                 let i = agent.index();
                 if self.agents.len() <= i {
                     self.agents.resize(i + 1, None);
                 }
-                self.agents[i] = Some(AgentMeta {
-                    name: name.clone(),
-                    resources: resources.clone(),
-                    active: true,
-                });
-                self.util.add_total(now, resources);
+                if let Some(a) = &self.agents[i]
+                    && a.active
+                {
+                    return;
+                }
+                let class = self.class_of(name);
+                let columns = self.samples_heat_columns();
+                let slot = &mut self.agents[i];
+                match slot {
+                    Some(a) => a.active = true,
+                    None => {
+                        *slot = Some(AgentState {
+                            name: name.clone(),
+                            class,
+                            resources: resources.clone(),
+                            active: true,
+                            pool: Pool {
+                                last: now,
+                                ..Pool::default()
+                            },
+                            heat_prev: (0.0, 0.0),
+                            heat: vec![f32::NAN; columns],
+                        });
+                    }
+                }
+                self.agent_ids.insert(name.clone(), *agent);
+                self.capacity(now, *agent, true);
             }
             Event::AgentUnreachable { agent } => {
                 self.agents_unreachable += 1;
-                if let Some(Some(meta)) = self.agents.get_mut(agent.index())
-                    && meta.active
+                self.recovery.agent_unreachable(now, *agent);
+                if let Some(Some(a)) = self.agents.get_mut(agent.index())
+                    && a.active
                 {
-                    meta.active = false;
-                    let resources = meta.resources.clone();
-                    self.util.remove_total(now, &resources);
+                    a.active = false;
+                    self.capacity(now, *agent, false);
                 }
             }
             Event::FrameworkAdded {
@@ -177,12 +632,32 @@ impl Collector {
             } => {
                 let i = framework.index();
                 if self.frameworks.len() <= i {
-                    self.frameworks.resize(i + 1, None);
+                    self.frameworks.resize_with(i + 1, || None);
                 }
-                self.frameworks[i] = Some(FrameworkMeta {
+                if self.frameworks[i].is_some() {
+                    return;
+                }
+                let r = self.role(role, 1.0);
+                let greedy = self.setup.greedy.iter().any(|g| g == name);
+                self.frameworks[i] = Some(FrameworkState {
                     name: name.clone(),
-                    role: role.clone(),
+                    role: r,
+                    holder: Holder {
+                        last: now,
+                        ..Holder::default()
+                    },
+                    greedy,
+                    queued: 0,
+                    offers_out: 0,
+                    waiting_since: None,
+                    samples: Vec::new(),
                 });
+                if greedy {
+                    self.roles[r].greedy = true;
+                    let wants = self.roles[r].wants(&self.cluster.total);
+                    self.fairness.set_share(now, r, self.roles[r].holder.share, wants);
+                    self.fairness.set_demand(now, r, true);
+                }
             }
             Event::OfferMade {
                 offer,
@@ -191,7 +666,13 @@ impl Collector {
                 resources,
             } => {
                 self.offers.made += 1;
-                self.util.offer(now, resources);
+                if let Some(Some(f)) = self.frameworks.get_mut(framework.index()) {
+                    f.offers_out += 1;
+                    if let Some(since) = f.waiting_since.take() {
+                        self.demand_to_offer.record((now - since).as_secs_f64());
+                    }
+                }
+                self.allocation(now, *agent, *framework, resources, false, true);
                 if self.sinks.as_ref().is_some_and(|s| s.offers.is_some()) {
                     let (name, role) = self.framework(*framework);
                     let record = [
@@ -211,21 +692,37 @@ impl Collector {
                     self.keep(result);
                 }
             }
-            Event::OfferEnded { resources, how, .. } => {
+            Event::OfferEnded {
+                framework,
+                agent,
+                resources,
+                how,
+                ..
+            } => {
                 match how {
                     OfferEnd::Accepted => self.offers.accepted += 1,
                     OfferEnd::Declined => self.offers.declined += 1,
                     OfferEnd::Rescinded => self.offers.rescinded += 1,
                 }
-                self.util.unoffer(now, resources);
+                if let Some(Some(f)) = self.frameworks.get_mut(framework.index()) {
+                    f.offers_out = f.offers_out.saturating_sub(1);
+                }
+                self.allocation(now, *agent, *framework, resources, false, false);
             }
             Event::TaskSubmitted {
                 framework,
                 task,
                 at,
                 resources,
+                job,
+                retry_of,
             } => {
-                self.tasks.submitted(*framework, *task, *at, resources.clone());
+                self.tasks
+                    .submitted(*framework, *task, *at, resources.clone(), *job, *retry_of);
+                if let Some(first) = retry_of {
+                    self.recovery.resubmitted((*framework, *first));
+                }
+                self.queue_change(now, *framework, resources, true);
             }
             Event::TaskAdded {
                 framework,
@@ -233,30 +730,69 @@ impl Collector {
                 agent,
                 resources,
             } => {
-                self.util.use_(now, resources);
+                self.allocation(now, *agent, *framework, resources, true, true);
                 self.tasks.added(*framework, *task, *agent, resources.clone());
             }
             Event::TaskUpdated {
                 framework,
                 task,
                 state,
-            } => {
-                if let Some(ended) = self.tasks.updated(now, *framework, *task, *state) {
-                    if let Some(resources) = &ended.held {
-                        self.util.unuse(now, resources);
-                    }
-                    self.write_task(&ended);
-                }
             }
-            Event::TaskRefused {
+            | Event::TaskRefused {
                 framework,
                 task,
                 state,
                 ..
             } => {
-                if let Some(ended) = self.tasks.updated(now, *framework, *task, *state) {
+                let change = self.tasks.updated(now, *framework, *task, *state);
+                if let Some(r) = &change.dequeued {
+                    self.queue_change(now, *framework, r, false);
+                }
+                let key = (*framework, change.first);
+                if change.launched {
+                    self.recovery.running(now, key);
+                }
+                if let Some(ended) = change.ended {
+                    let retried = matches!(state, TaskState::Lost | TaskState::Gone | TaskState::Dropped);
+                    self.recovery.ended(now, key, retried);
+                    if let (Some(resources), Some(agent)) = (&ended.held, ended.agent) {
+                        self.allocation(now, agent, *framework, resources, true, false);
+                    }
                     self.write_task(&ended);
                 }
+            }
+        }
+    }
+
+    /// Heatmap columns closed so far.
+    fn samples_heat_columns(&self) -> usize {
+        (self.next_heat.saturating_sub(self.heat_width).as_nanos() / self.heat_width.as_nanos()) as usize
+    }
+
+    /// Applies something the run loop did.
+    pub fn notice(&mut self, now: Instant, notice: Notice) {
+        if now > self.next_sample {
+            self.sample_until(now);
+        }
+        match notice {
+            Notice::AgentRemoved(name) => {
+                let agent = self.agent_ids.get(&name).copied();
+                let (capacity, tasks) =
+                    match agent.and_then(|a| self.agents[a.index()].as_ref().map(|s| (a, s))) {
+                        Some((a, state)) if state.active => {
+                            let mut capacity = Amounts::default();
+                            self.names
+                                .each(&state.resources, |i, v| capacity.change(i, v, true));
+                            (capacity, self.tasks.on_agent(a))
+                        }
+                        _ => return,
+                    };
+                self.recovery
+                    .fault(FaultKind::AgentRemoved, name, now, agent, capacity, tasks);
+            }
+            Notice::WeightSet { role, weight } => {
+                let r = self.role(&role, weight);
+                self.fairness.set_weight(now, r, weight);
             }
         }
     }
@@ -282,15 +818,42 @@ impl Collector {
             }
             .to_owned(),
             t.resources.to_string(),
+            t.job.map(|j| j.to_string()).unwrap_or_default(),
+            t.retry_of.map(|r| r.0.to_string()).unwrap_or_default(),
         ];
         let result = self.sinks.as_mut().expect("checked").tasks.write_record(&record);
         self.keep(result);
     }
 
-    /// Closes the books at the end of the run: integrates utilisation to `end` and writes
-    /// the rows of tasks still running or queued.
+    /// Closes the books at the end of the run: takes the last samples, integrates
+    /// everything to `end` and writes the rows of tasks still running or queued.
     pub fn finish(&mut self, end: Instant) {
-        self.util.finish(end);
+        self.sample_until(end);
+        // The last sample closes at the end of the run, however far into its interval,
+        // and so does the last heatmap column.
+        let opened = self.next_sample.saturating_sub(self.setup.sample_interval);
+        if end > opened {
+            self.take_sample(end, end - opened);
+        }
+        if end > self.next_heat.saturating_sub(self.heat_width) {
+            self.heat_column(end);
+        }
+        self.end = Some(end);
+        self.cluster.advance(end);
+        for c in &mut self.classes {
+            c.pool.advance(end);
+        }
+        for a in self.agents.iter_mut().flatten() {
+            a.pool.advance(end);
+        }
+        for f in self.frameworks.iter_mut().flatten() {
+            f.holder.advance(end);
+        }
+        for r in &mut self.roles {
+            r.holder.advance(end);
+        }
+        self.fairness.settle(end);
+        self.recovery.finish();
         for t in self.tasks.drain_open() {
             self.write_task(&t);
         }
@@ -302,6 +865,204 @@ impl Collector {
                 self.write_error = Some(e);
             }
         }
+    }
+
+    pub fn take_sinks(&mut self) -> Option<Sinks> {
+        self.sinks.take()
+    }
+}
+
+/// One resource's utilisation over a span, as fractions of what was there.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ResourceUtilisation {
+    /// Mean over time of (offered + used) ÷ total.
+    pub allocated_mean: f64,
+    /// Mean over time of used ÷ total.
+    pub used_mean: f64,
+    /// Mean over time of the total itself (in the resource's unit).
+    pub total_mean: f64,
+}
+
+/// One agent's figures over the run.
+#[derive(Clone, Debug)]
+pub struct AgentRow {
+    pub name: String,
+    pub class: String,
+    pub resources: String,
+    /// Seconds it had capacity (registered and reachable).
+    pub up_s: f64,
+    /// Per reported resource, over `up_s`.
+    pub utilisation: Vec<ResourceUtilisation>,
+    /// Mean allocated fraction of its busiest resource, over `up_s`.
+    pub busiest_mean: f64,
+}
+
+/// A role's or framework's dominant share and (roles) fairness figures.
+#[derive(Clone, Debug)]
+pub struct ShareRow {
+    pub name: String,
+    /// The role (for a framework) or the role itself.
+    pub role: String,
+    pub weight: f64,
+    pub share_mean: f64,
+    pub share_max: f64,
+    /// Roles only: seconds with demand, mean share while it had demand, seconds below its
+    /// fair share while it had demand.
+    pub demand_s: f64,
+    pub share_mean_with_demand: Option<f64>,
+    pub below_fair_share_s: f64,
+}
+
+/// The per-agent utilisation grid: rows are agents in name order, columns equal spans of
+/// `column_s` seconds from zero.
+#[derive(Clone, Debug, Default)]
+pub struct HeatGrid {
+    pub column_s: f64,
+    pub end_s: f64,
+    pub agents: Vec<String>,
+    pub rows: Vec<Vec<f32>>,
+}
+
+impl Collector {
+    /// The span the run covered.
+    fn span(&self) -> f64 {
+        self.end.unwrap_or(self.cluster.last).as_secs_f64()
+    }
+
+    /// Names of the resources agents had, in name order, with their indices.
+    pub fn resources(&self) -> Vec<(usize, String)> {
+        self.names
+            .reported()
+            .into_iter()
+            .map(|i| (i, self.names.name(i).to_owned()))
+            .collect()
+    }
+
+    fn pool_utilisation(&self, pool: &Pool, span: f64) -> Vec<(String, ResourceUtilisation)> {
+        let a = &pool.areas;
+        let g = |v: &SmallVec<[f64; 4]>, i| pools::Areas::get(v, i);
+        let mean = |area: f64| if span > 0.0 { area / span } else { 0.0 };
+        self.resources()
+            .into_iter()
+            .map(|(i, name)| {
+                (
+                    name,
+                    ResourceUtilisation {
+                        allocated_mean: mean(g(&a.allocated_frac, i)),
+                        used_mean: mean(g(&a.used_frac, i)),
+                        total_mean: mean(g(&a.total, i)),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// Cluster-wide, per resource in name order, over the whole run.
+    pub fn utilisation(&self) -> Vec<(String, ResourceUtilisation)> {
+        self.pool_utilisation(&self.cluster, self.span())
+    }
+
+    /// Per machine class (in order of first registration), over the time it had capacity.
+    pub fn utilisation_by_class(&self) -> Vec<(String, Vec<(String, ResourceUtilisation)>)> {
+        self.classes
+            .iter()
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    self.pool_utilisation(&c.pool, c.pool.areas.covered),
+                )
+            })
+            .collect()
+    }
+
+    /// Per agent, in name order.
+    pub fn agent_rows(&self) -> Vec<AgentRow> {
+        let mut rows: Vec<AgentRow> = self
+            .agents
+            .iter()
+            .flatten()
+            .map(|a| {
+                let up = a.pool.areas.covered;
+                AgentRow {
+                    name: a.name.clone(),
+                    class: self.classes[a.class].name.clone(),
+                    resources: a.resources.to_string(),
+                    up_s: up,
+                    utilisation: self
+                        .pool_utilisation(&a.pool, up)
+                        .into_iter()
+                        .map(|(_, u)| u)
+                        .collect(),
+                    busiest_mean: if up > 0.0 { a.pool.areas.busiest / up } else { 0.0 },
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| natural_cmp(&a.name, &b.name));
+        rows
+    }
+
+    /// Per role, in name order.
+    pub fn role_rows(&self) -> Vec<ShareRow> {
+        let span = self.span();
+        let mut rows: Vec<ShareRow> = self
+            .roles
+            .iter()
+            .zip(&self.fairness.roles)
+            .map(|(r, f)| ShareRow {
+                name: r.name.clone(),
+                role: r.name.clone(),
+                weight: f.weight,
+                share_mean: if span > 0.0 {
+                    r.holder.share_area / span
+                } else {
+                    0.0
+                },
+                share_max: r.holder.max_share,
+                demand_s: f.demand_s,
+                share_mean_with_demand: (f.demand_s > 0.0).then(|| f.share_area_with_demand / f.demand_s),
+                below_fair_share_s: f.below_s,
+            })
+            .collect();
+        rows.sort_by(|a, b| a.name.cmp(&b.name));
+        rows
+    }
+
+    /// Per framework, in name order.
+    pub fn framework_rows(&self) -> Vec<ShareRow> {
+        let span = self.span();
+        let mut rows: Vec<ShareRow> = self
+            .frameworks
+            .iter()
+            .flatten()
+            .map(|f| ShareRow {
+                name: f.name.clone(),
+                role: self.roles[f.role].name.clone(),
+                weight: self.fairness.roles[f.role].weight,
+                share_mean: if span > 0.0 {
+                    f.holder.share_area / span
+                } else {
+                    0.0
+                },
+                share_max: f.holder.max_share,
+                demand_s: 0.0,
+                share_mean_with_demand: None,
+                below_fair_share_s: 0.0,
+            })
+            .collect();
+        rows.sort_by(|a, b| natural_cmp(&a.name, &b.name));
+        rows
+    }
+
+    pub fn jain(&self) -> f64 {
+        self.fairness.jain_mean()
+    }
+
+    pub fn jain_entitled(&self) -> f64 {
+        self.fairness.jain_entitled_mean()
+    }
+
+    pub fn max_min_share_ratio(&self) -> Option<f64> {
+        self.fairness.max_min_ratio()
     }
 
     pub fn task_counts(&self) -> TaskCounts {
@@ -322,13 +1083,109 @@ impl Collector {
         self.tasks.delay_stats()
     }
 
-    /// Per scalar resource name, in name order.
-    pub fn utilisation(&self) -> Vec<(String, ResourceUtilisation)> {
-        self.util.means()
+    /// Queue delays of launched tasks in seconds, ascending.
+    pub fn sorted_delays(&self) -> Vec<f64> {
+        self.tasks.sorted_delays()
     }
 
-    pub fn take_sinks(&mut self) -> Option<Sinks> {
-        self.sinks.take()
+    pub fn run_time(&self) -> Quantiles {
+        self.tasks.run_time()
+    }
+
+    pub fn slowdown(&self) -> Quantiles {
+        self.tasks.slowdown.quantiles()
+    }
+
+    pub fn makespan(&self) -> Option<f64> {
+        self.tasks.makespan()
+    }
+
+    pub fn jobs(&self) -> &JobStats {
+        &self.tasks.job_stats
+    }
+
+    pub fn demand_to_offer(&self) -> Quantiles {
+        self.demand_to_offer.quantiles()
+    }
+
+    pub fn samples(&self) -> &[Sample] {
+        &self.samples
+    }
+
+    /// Class names, in the order samples list them.
+    pub fn class_names(&self) -> Vec<String> {
+        self.classes.iter().map(|c| c.name.clone()).collect()
+    }
+
+    /// Role names, in the order samples list them.
+    pub fn role_names(&self) -> Vec<String> {
+        self.roles.iter().map(|r| r.name.clone()).collect()
+    }
+
+    /// Each framework's (name, role, share at each sample).
+    pub fn framework_samples(&self) -> Vec<(String, String, Vec<f32>)> {
+        let n = self.samples.len();
+        let mut out: Vec<(String, String, Vec<f32>)> = self
+            .frameworks
+            .iter()
+            .flatten()
+            .map(|f| {
+                let mut v = f.samples.clone();
+                v.resize(n, 0.0);
+                (f.name.clone(), self.roles[f.role].name.clone(), v)
+            })
+            .collect();
+        out.sort_by(|a, b| natural_cmp(&a.0, &b.0));
+        out
+    }
+
+    pub fn heat_grid(&self) -> HeatGrid {
+        let mut agents: Vec<&AgentState> = self.agents.iter().flatten().collect();
+        agents.sort_by(|a, b| natural_cmp(&a.name, &b.name));
+        HeatGrid {
+            column_s: self.heat_width.as_secs_f64(),
+            end_s: self.span(),
+            agents: agents.iter().map(|a| a.name.clone()).collect(),
+            rows: agents.iter().map(|a| a.heat.clone()).collect(),
+        }
+    }
+
+    pub fn sample_interval(&self) -> Duration {
+        self.setup.sample_interval
+    }
+}
+
+/// Orders names with numbers by the numbers' values: `agent-2` before `agent-10`.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (a.first(), b.first()) {
+            (None, None) => return std::cmp::Ordering::Equal,
+            (None, _) => return std::cmp::Ordering::Less,
+            (_, None) => return std::cmp::Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let da = a.iter().take_while(|c| c.is_ascii_digit()).count();
+                let db = b.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (na, nb) = (&a[..da], &b[..db]);
+                let strip = |n: &[u8]| -> usize { n.iter().take_while(|&&c| c == b'0').count() };
+                let (ta, tb) = (&na[strip(na)..], &nb[strip(nb)..]);
+                let ord = ta
+                    .len()
+                    .cmp(&tb.len())
+                    .then_with(|| ta.cmp(tb))
+                    .then_with(|| da.cmp(&db));
+                if ord != std::cmp::Ordering::Equal {
+                    return ord;
+                }
+                (a, b) = (&a[da..], &b[db..]);
+            }
+            (Some(x), Some(y)) => {
+                if x != y {
+                    return x.cmp(y);
+                }
+                (a, b) = (&a[1..], &b[1..]);
+            }
+        }
     }
 }
 

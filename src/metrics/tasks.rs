@@ -8,6 +8,13 @@ use crate::proto::{TaskId, TaskState};
 use crate::resources::Resources;
 use crate::time::Instant;
 
+use super::histogram::{Histogram, Quantiles};
+
+/// Bounded slowdown counts run times under this as this long (seconds), as is usual for
+/// batch workloads: a 1-second task waiting 1 second is not "twice as slow" in any sense
+/// that matters.
+pub const SLOWDOWN_BOUND_S: f64 = 10.0;
+
 /// Tasks by outcome.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TaskCounts {
@@ -37,6 +44,9 @@ pub struct DelayStats {
 }
 
 struct OpenTask {
+    job: Option<u64>,
+    /// The first attempt's id, for a resubmitted task.
+    retry_of: Option<TaskId>,
     submitted: Option<Instant>,
     launched: Option<Instant>,
     agent: Option<AgentId>,
@@ -50,6 +60,8 @@ struct OpenTask {
 pub struct EndedTask {
     pub framework: FrameworkId,
     pub task: TaskId,
+    pub job: Option<u64>,
+    pub retry_of: Option<TaskId>,
     pub agent: Option<AgentId>,
     pub submitted: Option<Instant>,
     pub launched: Option<Instant>,
@@ -58,6 +70,34 @@ pub struct EndedTask {
     pub resources: Resources,
     /// What it held on its agent until it ended, if anything.
     pub held: Option<Resources>,
+}
+
+/// A job's tasks as far as seen: it completes when none is left waiting or running.
+struct Job {
+    first_submit: Instant,
+    open: u32,
+    failed: bool,
+}
+
+/// What a state change meant.
+pub struct Change {
+    /// The task left the queue (first reached `TASK_RUNNING`, or ended before it did):
+    /// what it asked for.
+    pub dequeued: Option<Resources>,
+    pub launched: bool,
+    /// Its first attempt's id (its own, unless resubmitted).
+    pub first: TaskId,
+    /// The task's row, when it ended.
+    pub ended: Option<EndedTask>,
+}
+
+/// Jobs that completed, and how long from their first submission.
+#[derive(Debug, Default)]
+pub struct JobStats {
+    pub completed: u64,
+    /// Completed with some task failed, killed or refused.
+    pub failed: u64,
+    pub completion: Histogram,
 }
 
 #[derive(Default)]
@@ -69,11 +109,25 @@ pub struct TaskTracker {
     delays: Vec<u64>,
     /// When the latest launch happened.
     pub last_launch: Option<Instant>,
+    pub first_submit: Option<Instant>,
+    pub last_end: Option<Instant>,
+    /// Launch to end of tasks that finished, in seconds.
+    pub run_time: Histogram,
+    /// (queue delay + run time) ÷ max(run time, 10 s), at least 1, of tasks that finished.
+    pub slowdown: Histogram,
+    jobs: BTreeMap<(FrameworkId, u64), Job>,
+    pub job_stats: JobStats,
+    /// Tasks submitted and waiting for their first launch.
+    pub queued: u64,
+    /// Tasks launched and not yet ended.
+    pub running: u64,
 }
 
 impl TaskTracker {
     fn entry(&mut self, framework: FrameworkId, task: TaskId) -> &mut OpenTask {
         self.open.entry((framework, task)).or_insert_with(|| OpenTask {
+            job: None,
+            retry_of: None,
             submitted: None,
             launched: None,
             agent: None,
@@ -83,11 +137,32 @@ impl TaskTracker {
         })
     }
 
-    pub fn submitted(&mut self, framework: FrameworkId, task: TaskId, at: Instant, resources: Resources) {
+    pub fn submitted(
+        &mut self,
+        framework: FrameworkId,
+        task: TaskId,
+        at: Instant,
+        resources: Resources,
+        job: Option<u64>,
+        retry_of: Option<TaskId>,
+    ) {
         self.counts.submitted += 1;
+        self.queued += 1;
+        self.first_submit.get_or_insert(at);
         let t = self.entry(framework, task);
         t.submitted = Some(at);
         t.resources = resources;
+        t.job = job;
+        t.retry_of = retry_of;
+        // A resubmission stands in for a task already counted in its job.
+        if let (Some(job), None) = (job, retry_of) {
+            let j = self.jobs.entry((framework, job)).or_insert(Job {
+                first_submit: at,
+                open: 0,
+                failed: false,
+            });
+            j.open += 1;
+        }
     }
 
     pub fn added(&mut self, framework: FrameworkId, task: TaskId, agent: AgentId, resources: Resources) {
@@ -97,27 +172,44 @@ impl TaskTracker {
         t.held = true;
     }
 
-    /// Applies a state change; returns the task's row when it has ended.
+    /// Applies a state change.
     pub fn updated(
         &mut self,
         now: Instant,
         framework: FrameworkId,
         task: TaskId,
         state: TaskState,
-    ) -> Option<EndedTask> {
+    ) -> Change {
         let t = self.entry(framework, task);
+        let was_queued = t.submitted.is_some() && t.launched.is_none();
+        let first = t.retry_of.unwrap_or(task);
         t.state = state;
+        let mut change = Change {
+            dequeued: None,
+            launched: false,
+            first,
+            ended: None,
+        };
+        let mut delay = None;
         if state == TaskState::Running && t.launched.is_none() {
             t.launched = Some(now);
-            let delay = t.submitted.map(|s| (now - s).as_nanos());
+            delay = t.submitted.map(|s| (now - s).as_nanos());
+            change.launched = true;
+        }
+        if was_queued && (change.launched || state.is_terminal()) {
+            change.dequeued = Some(t.resources.clone());
+            self.queued -= 1;
+        }
+        if change.launched {
             self.counts.launched += 1;
+            self.running += 1;
             self.last_launch = Some(now);
             if let Some(d) = delay {
                 self.delays.push(d);
             }
         }
         if !state.is_terminal() {
-            return None;
+            return change;
         }
         let c = &mut self.counts;
         match state {
@@ -129,9 +221,40 @@ impl TaskTracker {
             _ => c.lost += 1,
         }
         let t = self.open.remove(&(framework, task)).expect("entered above");
-        Some(EndedTask {
+        self.last_end = Some(now);
+        if t.launched.is_some() {
+            self.running -= 1;
+        }
+        if state == TaskState::Finished
+            && let Some(launched) = t.launched
+        {
+            let run = (now - launched).as_secs_f64();
+            let wait = t.submitted.map_or(0.0, |s| (launched - s).as_secs_f64());
+            self.run_time.record(run);
+            self.slowdown
+                .record(((wait + run) / run.max(SLOWDOWN_BOUND_S)).max(1.0));
+        }
+        // Lost tasks are resubmitted: their job waits for the resubmission.
+        let retried = matches!(state, TaskState::Lost | TaskState::Gone | TaskState::Dropped);
+        if let Some(job) = t.job
+            && !retried
+            && let Some(j) = self.jobs.get_mut(&(framework, job))
+        {
+            j.open -= 1;
+            j.failed |= state != TaskState::Finished;
+            if j.open == 0 {
+                let j = self.jobs.remove(&(framework, job)).expect("present");
+                let stats = &mut self.job_stats;
+                stats.completed += 1;
+                stats.failed += u64::from(j.failed);
+                stats.completion.record((now - j.first_submit).as_secs_f64());
+            }
+        }
+        change.ended = Some(EndedTask {
             framework,
             task,
+            job: t.job,
+            retry_of: t.retry_of,
             agent: t.agent,
             submitted: t.submitted,
             launched: t.launched,
@@ -139,7 +262,40 @@ impl TaskTracker {
             state,
             held: t.held.then(|| t.resources.clone()),
             resources: t.resources,
-        })
+        });
+        change
+    }
+
+    /// Open tasks launched on `agent` and holding resources there, by (framework, first
+    /// attempt's id).
+    pub fn on_agent(&self, agent: AgentId) -> Vec<(FrameworkId, TaskId)> {
+        self.open
+            .iter()
+            .filter(|(_, t)| t.held && t.agent == Some(agent))
+            .map(|(&(f, task), t)| (f, t.retry_of.unwrap_or(task)))
+            .collect()
+    }
+
+    /// Makespan: first submission to the last task's end, if every task ended.
+    pub fn makespan(&self) -> Option<f64> {
+        if !self.open.is_empty() {
+            return None;
+        }
+        match (self.first_submit, self.last_end) {
+            (Some(a), Some(b)) => Some((b - a).as_secs_f64()),
+            _ => None,
+        }
+    }
+
+    /// Queue delays in seconds, sorted: the CDF the report draws.
+    pub fn sorted_delays(&self) -> Vec<f64> {
+        let mut d = self.delays.clone();
+        d.sort_unstable();
+        d.into_iter().map(|ns| ns as f64 / 1e9).collect()
+    }
+
+    pub fn run_time(&self) -> Quantiles {
+        self.run_time.quantiles()
     }
 
     /// Every task still open, in id order, as far as it got.
@@ -149,6 +305,8 @@ impl TaskTracker {
             .map(|((framework, task), t)| EndedTask {
                 framework,
                 task,
+                job: t.job,
+                retry_of: t.retry_of,
                 agent: t.agent,
                 submitted: t.submitted,
                 launched: t.launched,

@@ -1,5 +1,6 @@
 //! The report folder: summary.json and the files beside it, written atomically.
 
+pub mod files;
 pub mod summary;
 
 use std::io::Write;

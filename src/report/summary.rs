@@ -23,11 +23,16 @@ pub struct Summary {
     pub offers: OffersSummary,
     /// Per scalar resource, in name order.
     pub utilisation: BTreeMap<String, UtilisationSummary>,
-    pub queue_delay_s: DelaySummary,
+    pub queue_delay_s: Distribution,
     pub network: NetworkSummary,
     /// What a trace replay read and submitted; absent when no framework replays a trace.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<crate::workload::trace::TraceCounts>,
+    /// Per machine class, per scalar resource: over the time the class had machines.
+    pub utilisation_by_class: BTreeMap<String, BTreeMap<String, UtilisationSummary>>,
+    pub jobs: JobsSummary,
+    pub fairness: FairnessSummary,
+    pub recovery: RecoverySummary,
 }
 
 impl Summary {
@@ -62,6 +67,95 @@ pub struct TasksSummary {
     pub dropped: u64,
     /// When the last submitted task reached TASK_RUNNING, if every one did; else null.
     pub all_launched_s: Option<f64>,
+    /// TASK_RUNNING to TASK_FINISHED, over tasks that finished.
+    pub run_time_s: Distribution,
+    /// Bounded slowdown of tasks that finished: (queue delay + run time) ÷ max(run time,
+    /// 10 s), at least 1.
+    pub slowdown: Distribution,
+    /// First submission to the last task's end, if every submitted task ended; else null.
+    pub makespan_s: Option<f64>,
+}
+
+/// Tasks grouped by their workload's job id (traces); synthetic workloads have no jobs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct JobsSummary {
+    /// Jobs none of whose tasks is left waiting or running.
+    pub completed: u64,
+    /// Of those, jobs with a task that failed, was killed or refused.
+    pub failed: u64,
+    /// First submission to the last task's end.
+    pub completion_s: Distribution,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FairnessSummary {
+    /// Jain's index over the weighted dominant shares of the roles with demand,
+    /// time-weighted (1: equal; 1/n: one role holds everything).
+    pub jain_dominant_share: f64,
+    /// Jain's index over min(1, share ÷ entitlement) of the roles with demand, where a
+    /// role is entitled to the smaller of its fair share and what it wants (held plus
+    /// waiting); 1 when every role with demand has what it is entitled to.
+    pub jain_entitled: f64,
+    /// Largest ÷ smallest weighted mean dominant share of the roles while they had demand;
+    /// null when fewer than two roles had demand or one got nothing.
+    pub max_min_share_ratio: Option<f64>,
+    /// Seconds roles with demand spent below 95% of their entitlement, summed over roles.
+    pub below_fair_share_s: f64,
+    pub roles: BTreeMap<String, RoleSummary>,
+    pub frameworks: BTreeMap<String, FrameworkShareSummary>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RoleSummary {
+    pub weight: f64,
+    /// Time-weighted mean dominant share over the run, and its largest value.
+    pub share_mean: f64,
+    pub share_max: f64,
+    /// Seconds with tasks waiting (or, for frameworks taking every offer, registered).
+    pub demand_s: f64,
+    pub share_mean_with_demand: Option<f64>,
+    /// Seconds below 95% of its entitlement (the smaller of its fair share, weight ÷ the
+    /// weights of the roles with demand, and what it wants) while it had demand.
+    pub below_fair_share_s: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FrameworkShareSummary {
+    pub role: String,
+    pub share_mean: f64,
+    pub share_max: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RecoverySummary {
+    pub faults: u64,
+    pub tasks_affected: u64,
+    /// Affected tasks neither running again nor ended for good by the end of the run.
+    pub tasks_unrecovered: u64,
+    /// The slowest detection and recovery among the faults (null: none, or one never).
+    pub detect_s_max: Option<f64>,
+    pub recovered_s_max: Option<f64>,
+    /// Capacity lost × time, summed over faults, per resource (units × s).
+    pub capacity_lost: BTreeMap<String, f64>,
+    pub events: Vec<FaultSummary>,
+}
+
+/// One fault, and how the cluster recovered from it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FaultSummary {
+    pub kind: &'static str,
+    pub target: String,
+    pub at_s: f64,
+    /// Until the master marked the agent unreachable.
+    pub detect_s: Option<f64>,
+    pub tasks_affected: u64,
+    pub tasks_unrecovered: u64,
+    /// Until every affected task ran again or ended for good.
+    pub recovered_s: Option<f64>,
+    /// Until the agent registered again.
+    pub restored_s: Option<f64>,
+    /// Capacity lost × time, per resource (units × s).
+    pub capacity_lost: BTreeMap<String, f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -70,6 +164,12 @@ pub struct OffersSummary {
     pub accepted: u64,
     pub declined: u64,
     pub rescinded: u64,
+    /// Offers made per simulated second.
+    pub per_s: f64,
+    /// Declined ÷ made.
+    pub decline_ratio: f64,
+    /// From a framework's queue becoming non-empty to its next offer (zero if it held one).
+    pub demand_to_offer_s: Distribution,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -82,9 +182,9 @@ pub struct UtilisationSummary {
     pub total_mean: f64,
 }
 
-/// Submission to TASK_RUNNING, over launched tasks.
+/// A distribution's count, mean, percentiles and maximum (queue delay, run time, ...).
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct DelaySummary {
+pub struct Distribution {
     pub count: u64,
     pub mean: f64,
     pub p50: f64,
@@ -99,4 +199,17 @@ pub struct NetworkSummary {
     pub messages_delivered: u64,
     pub dropped: u64,
     pub duplicated: u64,
+}
+
+impl From<crate::metrics::Quantiles> for Distribution {
+    fn from(q: crate::metrics::Quantiles) -> Distribution {
+        Distribution {
+            count: q.count,
+            mean: q.mean,
+            p50: q.p50,
+            p95: q.p95,
+            p99: q.p99,
+            max: q.max,
+        }
+    }
 }

@@ -6,9 +6,12 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
 
-use crate::metrics::{Collector, Shared, Sinks};
+use std::collections::BTreeMap;
+
+use crate::metrics::{Collector, ResourceUtilisation, Setup, Shared, Sinks};
 use crate::report::summary::{
-    AgentsSummary, DelaySummary, NetworkSummary, OffersSummary, Summary, TasksSummary, UtilisationSummary,
+    AgentsSummary, Distribution, FairnessSummary, FaultSummary, FrameworkShareSummary, JobsSummary,
+    NetworkSummary, OffersSummary, RecoverySummary, RoleSummary, Summary, TasksSummary, UtilisationSummary,
 };
 use crate::scenario::Scenario;
 use crate::sim::{Stop, Violation};
@@ -27,6 +30,11 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// What was collected, for the report files.
+    pub fn collector(&self) -> &Collector {
+        &self.remains.as_ref().expect("present until leaked").1
+    }
+
     /// The summary, leaving the simulation's memory unfreed: for a process about to exit,
     /// where freeing millions of objects one by one costs seconds and gains nothing.
     pub fn leak(mut self) -> Summary {
@@ -44,6 +52,34 @@ pub enum Failure {
     Setup(String),
 }
 
+/// The collector's configuration for `scenario`.
+pub fn setup(scenario: &Scenario) -> Setup {
+    use crate::scenario::schema::{FrameworkKind, OnOffer};
+    Setup {
+        sample_interval: scenario
+            .report
+            .sample_interval
+            .unwrap_or_else(|| Setup::default_interval(scenario.duration)),
+        duration: scenario.duration,
+        weights: scenario
+            .expanded_roles()
+            .into_iter()
+            .map(|(_, r)| (r.name, r.weight))
+            .collect(),
+        greedy: scenario
+            .expanded_frameworks()
+            .into_iter()
+            .filter(|(_, f)| f.kind == FrameworkKind::Scripted && f.on_offer == Some(OnOffer::Hold))
+            .map(|(_, f)| f.name)
+            .collect(),
+        classes: scenario
+            .cluster
+            .iter()
+            .map(|c| (c.class.clone(), c.count))
+            .collect(),
+    }
+}
+
 /// Runs `scenario` to its duration (or until nothing is left to do), streaming `tasks.csv`
 /// and `offers.csv` into `out` when given. `progress` hears the simulated time every few
 /// tens of thousands of events.
@@ -52,20 +88,25 @@ pub fn run(
     out: Option<&Path>,
     mut progress: impl FnMut(Instant),
 ) -> Result<Outcome, Failure> {
+    let offers = scenario.report.offers_csv.unwrap_or(true);
     let sinks = match out {
         Some(dir) => {
-            Some(Sinks::create(dir, true).map_err(|e| Failure::Setup(format!("{}: {e}", dir.display())))?)
+            Some(Sinks::create(dir, offers).map_err(|e| Failure::Setup(format!("{}: {e}", dir.display())))?)
         }
         None => None,
     };
-    let collector = Rc::new(RefCell::new(Collector::new(sinks)));
+    let collector = Rc::new(RefCell::new(Collector::new(setup(scenario), sinks)));
     let mut world = World::build(scenario).map_err(Failure::Setup)?;
     world.sim.set_observer(Box::new(Shared(Rc::clone(&collector))));
     let end = Instant::ZERO + scenario.duration;
     loop {
         match world.sim.run(end, PROGRESS_EVERY) {
             Stop::Budget => progress(world.sim.now()),
-            Stop::External(id) => world.apply(id).map_err(Failure::Setup)?,
+            Stop::External(id) => {
+                if let Some(notice) = world.apply(id).map_err(Failure::Setup)? {
+                    collector.borrow_mut().notice(world.sim.now(), notice);
+                }
+            }
             Stop::TimeLimit | Stop::Idle => break,
             Stop::Violation(v) => return Err(Failure::Violation(v)),
         }
@@ -84,16 +125,96 @@ pub fn run(
             .commit()
             .map_err(|e| Failure::Setup(format!("writing the report: {e}")))?;
     }
+    let summary = summarise(scenario, &world, &mut c);
+    Ok(Outcome {
+        summary,
+        remains: Some((world, c)),
+    })
+}
+
+/// Runs `scenario` with nothing observing it: the simulation alone, for measuring what
+/// collection costs. Returns the events handled and the digest.
+pub fn run_unobserved(scenario: &Scenario) -> Result<(u64, String), Failure> {
+    let mut world = World::build(scenario).map_err(Failure::Setup)?;
+    let end = Instant::ZERO + scenario.duration;
+    loop {
+        match world.sim.run(end, u64::MAX) {
+            Stop::Budget => {}
+            Stop::External(id) => {
+                world.apply(id).map_err(Failure::Setup)?;
+            }
+            Stop::TimeLimit | Stop::Idle => break,
+            Stop::Violation(v) => return Err(Failure::Violation(v)),
+        }
+    }
+    Ok((world.sim.events(), world.sim.digest().to_string()))
+}
+
+fn summarise(scenario: &Scenario, world: &World, c: &mut Collector) -> Summary {
     let net = world.sim.network_stats();
     let t = c.task_counts();
     let d = c.queue_delay();
-    let summary = Summary {
+    let simulated_s = world.sim.now().as_secs_f64();
+    let util = |u: ResourceUtilisation| UtilisationSummary {
+        allocated_mean: u.allocated_mean,
+        used_mean: u.used_mean,
+        total_mean: u.total_mean,
+    };
+    let roles = c.role_rows();
+    let names: Vec<(usize, String)> = c.resources();
+    let capacity = |a: &crate::metrics::pools::Amounts, secs: f64| -> BTreeMap<String, f64> {
+        names
+            .iter()
+            .map(|(i, n)| (n.clone(), a.get(*i) as f64 / 1000.0 * secs))
+            .collect()
+    };
+    let events: Vec<FaultSummary> = c
+        .recovery
+        .faults
+        .iter()
+        .map(|f| {
+            let until = f.restored.unwrap_or(world.sim.now());
+            FaultSummary {
+                kind: f.kind.name(),
+                target: f.target.clone(),
+                at_s: f.at.as_secs_f64(),
+                detect_s: f.detected.map(|d| (d - f.at).as_secs_f64()),
+                tasks_affected: f.tasks_affected,
+                tasks_unrecovered: f.tasks_pending,
+                recovered_s: f.recovered_s(),
+                restored_s: f.restored.map(|r| (r - f.at).as_secs_f64()),
+                capacity_lost: capacity(&f.capacity, until.saturating_since(f.at).as_secs_f64()),
+            }
+        })
+        .collect();
+    let max_of = |v: Vec<Option<f64>>| -> Option<f64> {
+        v.into_iter()
+            .try_fold(None::<f64>, |m, x| x.map(|x| Some(m.map_or(x, |m| m.max(x)))))
+            .flatten()
+    };
+    let mut lost: BTreeMap<String, f64> = BTreeMap::new();
+    for e in &events {
+        for (k, v) in &e.capacity_lost {
+            *lost.entry(k.clone()).or_insert(0.0) += v;
+        }
+    }
+    let recovery = RecoverySummary {
+        faults: events.len() as u64,
+        tasks_affected: events.iter().map(|e| e.tasks_affected).sum(),
+        tasks_unrecovered: events.iter().map(|e| e.tasks_unrecovered).sum(),
+        detect_s_max: max_of(events.iter().map(|e| e.detect_s).collect()),
+        recovered_s_max: max_of(events.iter().map(|e| e.recovered_s).collect()),
+        capacity_lost: lost,
+        events,
+    };
+    let jobs = c.jobs();
+    Summary {
         schema: Summary::SCHEMA,
         scenario: scenario.name.clone(),
         seed: scenario.seed,
         allocator: scenario.master.allocator.clone(),
         digest: world.sim.digest().to_string(),
-        simulated_s: world.sim.now().as_secs_f64(),
+        simulated_s,
         events: world.sim.events(),
         agents: AgentsSummary {
             registered: c.agents_added,
@@ -110,28 +231,29 @@ pub fn run(
             error: t.error,
             dropped: t.dropped,
             all_launched_s: c.all_launched_at().map(|at| at.as_secs_f64()),
+            run_time_s: c.run_time().into(),
+            slowdown: c.slowdown().into(),
+            makespan_s: c.makespan(),
         },
         offers: OffersSummary {
             made: c.offers.made,
             accepted: c.offers.accepted,
             declined: c.offers.declined,
             rescinded: c.offers.rescinded,
+            per_s: if simulated_s > 0.0 {
+                c.offers.made as f64 / simulated_s
+            } else {
+                0.0
+            },
+            decline_ratio: if c.offers.made > 0 {
+                c.offers.declined as f64 / c.offers.made as f64
+            } else {
+                0.0
+            },
+            demand_to_offer_s: c.demand_to_offer().into(),
         },
-        utilisation: c
-            .utilisation()
-            .into_iter()
-            .map(|(name, u)| {
-                (
-                    name,
-                    UtilisationSummary {
-                        allocated_mean: u.allocated_mean,
-                        used_mean: u.used_mean,
-                        total_mean: u.total_mean,
-                    },
-                )
-            })
-            .collect(),
-        queue_delay_s: DelaySummary {
+        utilisation: c.utilisation().into_iter().map(|(n, u)| (n, util(u))).collect(),
+        queue_delay_s: Distribution {
             count: d.count,
             mean: d.mean,
             p50: d.p50,
@@ -146,9 +268,52 @@ pub fn run(
             duplicated: net.duplicated,
         },
         trace: world.trace_counts(),
-    };
-    Ok(Outcome {
-        summary,
-        remains: Some((world, c)),
-    })
+        utilisation_by_class: c
+            .utilisation_by_class()
+            .into_iter()
+            .map(|(class, v)| (class, v.into_iter().map(|(n, u)| (n, util(u))).collect()))
+            .collect(),
+        jobs: JobsSummary {
+            completed: jobs.completed,
+            failed: jobs.failed,
+            completion_s: jobs.completion.quantiles().into(),
+        },
+        fairness: FairnessSummary {
+            jain_dominant_share: c.jain(),
+            jain_entitled: c.jain_entitled(),
+            max_min_share_ratio: c.max_min_share_ratio(),
+            below_fair_share_s: roles.iter().map(|r| r.below_fair_share_s).sum(),
+            roles: roles
+                .iter()
+                .map(|r| {
+                    (
+                        r.name.clone(),
+                        RoleSummary {
+                            weight: r.weight,
+                            share_mean: r.share_mean,
+                            share_max: r.share_max,
+                            demand_s: r.demand_s,
+                            share_mean_with_demand: r.share_mean_with_demand,
+                            below_fair_share_s: r.below_fair_share_s,
+                        },
+                    )
+                })
+                .collect(),
+            frameworks: c
+                .framework_rows()
+                .into_iter()
+                .map(|f| {
+                    (
+                        f.name,
+                        FrameworkShareSummary {
+                            role: f.role,
+                            share_mean: f.share_mean,
+                            share_max: f.share_max,
+                        },
+                    )
+                })
+                .collect(),
+        },
+        recovery,
+    }
 }

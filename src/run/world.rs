@@ -13,6 +13,7 @@ use crate::frameworks::batch::{Batch, BatchConfig};
 use crate::frameworks::scripted::{OnOffer, Scripted, ScriptedConfig};
 use crate::ids::NodeId;
 use crate::master::{Master, MasterConfig, RoleConfig};
+use crate::metrics::Notice;
 use crate::process::{Ctx, Process};
 use crate::proto::{Msg, OperatorCall, TaskRequest};
 use crate::resources::Resources;
@@ -416,15 +417,16 @@ impl World {
 
     /// Applies the world action with external id `id`.
     /// `Err` when a trace turns out to be malformed partway.
-    pub fn apply(&mut self, id: u64) -> Result<(), String> {
+    /// Applies external event `id`; returns what the metrics must hear of it.
+    pub fn apply(&mut self, id: u64) -> Result<Option<Notice>, String> {
         if id >= FEED_BASE {
-            return self.feed((id - FEED_BASE) as usize);
+            return self.feed((id - FEED_BASE) as usize).map(|()| None);
         }
         let (_, action) = &self.actions[id as usize];
         let action = match action {
             WorldAction::StartFramework(i) => {
                 let i = *i;
-                return self.start_framework(i);
+                return self.start_framework(i).map(|()| None);
             }
             WorldAction::Scenario(a) => a.clone(),
         };
@@ -435,16 +437,23 @@ impl World {
             Action::RemoveAgent(name) => {
                 if let Some(node) = self.agents.remove(&name) {
                     self.sim.crash(node);
+                    return Ok(Some(Notice::AgentRemoved(name)));
                 }
             }
             Action::AddFramework(_) => unreachable!("mapped to StartFramework when built"),
-            Action::SetWeight(w) => self.operate(
-                self.master,
-                OperatorCall::SetWeight {
+            Action::SetWeight(w) => {
+                self.operate(
+                    self.master,
+                    OperatorCall::SetWeight {
+                        role: w.role.clone(),
+                        weight: w.weight,
+                    },
+                );
+                return Ok(Some(Notice::WeightSet {
                     role: w.role,
                     weight: w.weight,
-                },
-            ),
+                }));
+            }
             Action::SetQuota(q) => self.operate(
                 self.master,
                 OperatorCall::SetQuota {
@@ -468,7 +477,7 @@ impl World {
                 }
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     fn operate(&mut self, to: NodeId, call: OperatorCall) {

@@ -33,6 +33,8 @@ pub struct Scenario {
     pub frameworks: Vec<FrameworkSpec>,
     #[serde(default)]
     pub events: Vec<EventSpec>,
+    #[serde(default)]
+    pub report: ReportSpec,
     /// Timed failures; the fault kinds arrive with the failover work. Only `[]` for now.
     #[serde(default)]
     pub faults: Vec<serde::de::IgnoredAny>,
@@ -97,6 +99,18 @@ pub struct QuotaSpec {
     /// Never offered beyond; `cpus:0` forbids cpus, an unnamed resource is unlimited.
     #[serde(default)]
     pub limit: Option<crate::allocator::Limits>,
+}
+
+/// What the report folder holds beyond summary.json.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSpec {
+    /// The time series' sampling interval; absent: about a thousand samples over `duration`.
+    pub sample_interval: Option<Duration>,
+    /// Write offers.csv (one row per offer); on unless set to false.
+    pub offers_csv: Option<bool>,
+    /// Draw plots and write report.html; on unless set to false.
+    pub plots: Option<bool>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -120,6 +120,14 @@ fn check_master(s: &Scenario, c: &Checker) -> Result<(), Error> {
             ),
         ));
     }
+    if let Some(i) = s.report.sample_interval
+        && (i.is_zero() || i.as_nanos() < s.duration.as_nanos() / 1_000_000)
+    {
+        return Err(c.err(
+            &["report", "sample_interval"],
+            "sample_interval must be more than 0s and give at most a million samples over duration",
+        ));
+    }
     if m.allocation_interval.is_zero() {
         return Err(c.err(
             &["master", "allocation_interval"],

@@ -108,6 +108,8 @@ impl Generator {
                 duration,
                 outcome: TaskOutcome::Succeed,
             },
+            job: None,
+            retry_of: None,
         }
     }
 }
@@ -163,6 +165,8 @@ impl Workload for TaskList {
                     duration: dist.sample(&mut self.rng),
                     outcome: TaskOutcome::Succeed,
                 },
+                job: None,
+                retry_of: None,
             })
             .collect();
         Some(Arrival { at, tasks })

@@ -270,6 +270,8 @@ impl TraceWorkload {
             let request = TaskRequest {
                 resources,
                 run: TaskRun { duration, outcome },
+                job: Some(t.job),
+                retry_of: None,
             };
             return Ok(Some((at, group, request, copies)));
         }

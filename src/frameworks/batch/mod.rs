@@ -98,7 +98,7 @@ pub struct Batch {
     registrar: Registrar,
     queue: Queue,
     /// Submissions made before registration, published once the framework has an id.
-    unannounced: Vec<(TaskId, Instant, crate::resources::Resources)>,
+    unannounced: Vec<(TaskId, Instant, TaskRequest)>,
     /// Launched tasks not yet ended, with what they asked for (to retry them if lost).
     in_flight: std::collections::BTreeMap<TaskId, TaskRequest>,
     suppressed: bool,
@@ -163,13 +163,8 @@ impl Batch {
         self.next_task = self.next_task.wrapping_add(1);
         let now = ctx.now();
         match self.framework() {
-            Some(framework) => ctx.publish(Msg::Event(Box::new(Event::TaskSubmitted {
-                framework,
-                task: id,
-                at: now,
-                resources: request.resources.clone(),
-            }))),
-            None => self.unannounced.push((id, now, request.resources.clone())),
+            Some(framework) => ctx.publish(submitted(framework, id, now, &request)),
+            None => self.unannounced.push((id, now, request.clone())),
         }
         if let Some(shapes) = &mut self.shapes {
             shapes.add(&request.resources);
@@ -284,26 +279,22 @@ impl Batch {
         if !self.registrar.registered(ctx, BatchTimer::Register, framework) {
             return;
         }
-        for (task, at, resources) in std::mem::take(&mut self.unannounced) {
-            ctx.publish(Msg::Event(Box::new(Event::TaskSubmitted {
-                framework,
-                task,
-                at,
-                resources,
-            })));
+        for (task, at, request) in std::mem::take(&mut self.unannounced) {
+            ctx.publish(submitted(framework, task, at, &request));
         }
         self.update_offer_filters(ctx);
         self.suppress_if_idle(ctx);
     }
 
     fn task_ended(&mut self, ctx: &mut BatchCtx<'_>, task: TaskId, state: TaskState) {
-        let Some(request) = self.in_flight.remove(&task) else {
+        let Some(mut request) = self.in_flight.remove(&task) else {
             return;
         };
         match state {
             TaskState::Finished => self.stats.finished += 1,
             TaskState::Lost | TaskState::Dropped | TaskState::Gone => {
                 self.stats.retried += 1;
+                request.retry_of.get_or_insert(task);
                 self.enqueue(ctx, request);
                 self.update_offer_filters(ctx);
                 self.revive_if_needed(ctx);
@@ -311,6 +302,18 @@ impl Batch {
             _ => self.stats.failed += 1,
         }
     }
+}
+
+/// The framework-stream event announcing a task entered the queue.
+fn submitted(framework: FrameworkId, task: TaskId, at: Instant, request: &TaskRequest) -> Msg {
+    Msg::Event(Box::new(Event::TaskSubmitted {
+        framework,
+        task,
+        at,
+        resources: request.resources.clone(),
+        job: request.job,
+        retry_of: request.retry_of,
+    }))
 }
 
 impl Process for Batch {

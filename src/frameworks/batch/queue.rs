@@ -152,6 +152,8 @@ mod tests {
                     duration: Some(Duration::from_secs(1)),
                     outcome: TaskOutcome::Succeed,
                 },
+                job: None,
+                retry_of: None,
             },
         }
     }

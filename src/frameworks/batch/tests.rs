@@ -45,6 +45,8 @@ fn submit(b: &mut Batch, now: Instant, shapes: &[&str]) -> Effects {
                 duration: None,
                 outcome: TaskOutcome::Succeed,
             },
+            job: None,
+            retry_of: None,
         })
         .collect();
     call(b, now, |b, ctx| {

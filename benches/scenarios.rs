@@ -4,6 +4,12 @@
 //! `scenarios/google-2011-part0`: the Google 2011 part 00000 replay, 94 simulated minutes on
 //! 12,492 agents (about 4.6 million events, from reading the gzip trace to the summary).
 //! The target is at most 3 s.
+//!
+//! `collection/*`: the cost of collecting metrics, as a ratio within one run of the bench:
+//! each scenario with nothing observing it (`off`), with the full collector (`on`), and
+//! with the collector plus every report file but the plots (`files`: tasks.csv, offers.csv,
+//! timeseries.csv, shares.csv, agents.csv, into a temporary folder). The target is `on` at
+//! most 15% over `off`.
 
 use std::path::Path;
 
@@ -32,5 +38,32 @@ fn scenarios(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, scenarios);
+fn collection(c: &mut Criterion) {
+    let mut group = c.benchmark_group("collection");
+    group.sample_size(10);
+    group.measurement_time(std::time::Duration::from_secs(30));
+    let dir = std::env::temp_dir().join(format!("mesosim-bench-collection-{}", std::process::id()));
+    for name in ["quickstart", "google-2011-part0"] {
+        let path = Path::new("scenarios").join(format!("{name}.yaml"));
+        let loaded = mesosim::scenario::load(&path, &[]).expect("a bundled scenario loads");
+        let s = &loaded.scenario;
+        group.bench_function(format!("{name}/off"), |b| {
+            b.iter_with_large_drop(|| mesosim::run::run_unobserved(s).expect("the run finishes"))
+        });
+        group.bench_function(format!("{name}/on"), |b| {
+            b.iter_with_large_drop(|| mesosim::run::run(s, None, |_| {}).expect("the run finishes"))
+        });
+        group.bench_function(format!("{name}/files"), |b| {
+            b.iter_with_large_drop(|| {
+                let outcome = mesosim::run::run(s, Some(&dir), |_| {}).expect("the run finishes");
+                mesosim::report::files::write_tables(&dir, outcome.collector()).expect("written");
+                outcome
+            })
+        });
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    group.finish();
+}
+
+criterion_group!(benches, scenarios, collection);
 criterion_main!(benches);

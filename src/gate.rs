@@ -154,6 +154,32 @@ pub fn default_rules() -> Rules {
     }
     r.set("tasks.all_launched_s", Rule::Gated(LowerIsBetter, t(0.05, 1.0)));
     r.set("offers.rescinded", Rule::Gated(LowerIsBetter, t(0.05, 0.0)));
+    // Finished tasks slowed down more, jobs taking longer, the whole workload taking longer.
+    r.set("tasks.slowdown.*", Rule::Gated(LowerIsBetter, t(0.10, 0.01)));
+    r.set("tasks.slowdown.count", Rule::Ignored);
+    r.set("tasks.makespan_s", Rule::Gated(LowerIsBetter, t(0.05, 1.0)));
+    r.set("jobs.completed", Rule::Gated(HigherIsBetter, t(0.01, 0.0)));
+    r.set("jobs.completion_s.*", Rule::Gated(LowerIsBetter, t(0.10, 0.01)));
+    r.set("jobs.completion_s.count", Rule::Ignored);
+    // Frameworks waiting longer for an offer once they have work.
+    r.set(
+        "offers.demand_to_offer_s.*",
+        Rule::Gated(LowerIsBetter, t(0.10, 0.01)),
+    );
+    r.set("offers.demand_to_offer_s.count", Rule::Ignored);
+    // Fairness: roles kept further from what they are entitled to.
+    r.set(
+        "fairness.jain_dominant_share",
+        Rule::Gated(HigherIsBetter, t(0.02, 0.01)),
+    );
+    r.set(
+        "fairness.jain_entitled",
+        Rule::Gated(HigherIsBetter, t(0.01, 0.005)),
+    );
+    r.set(
+        "fairness.below_fair_share_s",
+        Rule::Gated(LowerIsBetter, t(0.10, 5.0)),
+    );
     r
 }
 

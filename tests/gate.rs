@@ -143,3 +143,50 @@ fn a_deliberately_worse_scheduler_fails_against_the_quickstart_baseline() {
         "{table}"
     );
 }
+
+/// An allocator that ignores shares (`random`) fails the gate against weighted DRF on a
+/// contended cluster, on fairness: the weight-2 role gets about a third of the cluster
+/// instead of half, and the roles spend far longer below their entitlement.
+#[test]
+fn an_allocator_ignoring_shares_fails_against_drf_on_fairness() {
+    let dir = temp_dir("gate-random");
+    let run = |allocator: &str| {
+        let out = dir.join(allocator);
+        let o = mesosim(&[
+            "run",
+            "tests/gate/contended.yaml",
+            "--set",
+            &format!("master.allocator={allocator}"),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        out.join("summary.json").to_str().unwrap().to_owned()
+    };
+    let (drf, random) = (run("drf"), run("random"));
+    // DRF against itself passes.
+    let o = mesosim(&["gate", "--baseline", &drf, &drf]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let o = mesosim(&["gate", "--baseline", &drf, &random]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let table = stdout(&o);
+    for metric in [
+        "fairness.jain_dominant_share",
+        "fairness.jain_entitled",
+        "fairness.below_fair_share_s",
+    ] {
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with(metric) && l.ends_with("WORSE")),
+            "{metric} should be worse:\n{table}"
+        );
+    }
+    let share = |path: &str, role: &str| -> f64 {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        v["fairness"]["roles"][role]["share_mean"].as_f64().unwrap()
+    };
+    assert!(share(&drf, "gold") > 0.45, "DRF gives gold about half");
+    assert!(share(&random, "gold") < 0.35, "random gives gold about a third");
+}

@@ -38,7 +38,7 @@ pub use recovery::{Fault, FaultKind};
 pub use tasks::{DelayStats, JobStats, SLOWDOWN_BOUND_S, TaskCounts};
 
 use fairness::Fairness;
-use pools::{Amounts, Holder, Pool, ResNames};
+use pools::{ALLOCATED, ALLOCATED_FRAC, Amounts, Holder, Pool, ResNames, TOTAL, USED, USED_FRAC};
 
 /// Where rows go while the run streams them.
 pub struct Sinks {
@@ -231,6 +231,8 @@ pub struct Collector {
     pub offers: OfferCounts,
     names: ResNames,
     cluster: Pool,
+    /// 1 ÷ the cluster's total per resource (in thousandths), for shares.
+    inverse: SmallVec<[f64; 4]>,
     classes: Vec<ClassState>,
     agents: Vec<Option<AgentState>>,
     agent_ids: BTreeMap<String, AgentId>,
@@ -273,6 +275,7 @@ impl Collector {
             offers: OfferCounts::default(),
             names: ResNames::default(),
             cluster: Pool::default(),
+            inverse: SmallVec::new(),
             classes: Vec::new(),
             agents: Vec::new(),
             agent_ids: BTreeMap::new(),
@@ -389,21 +392,26 @@ impl Collector {
         a.pool.advance(now);
         for &(i, v) in &amounts {
             self.names.mark_present(i);
-            self.cluster.total.change(i, v, up);
-            class.total.change(i, v, up);
-            a.pool.total.change(i, v, up);
+            self.cluster.change(i, TOTAL, v, up);
+            class.change(i, TOTAL, v, up);
+            a.pool.change(i, TOTAL, v, up);
         }
         // Every share is relative to the cluster's total.
-        let total = self.cluster.total.clone();
+        let total = &self.cluster.total;
+        self.inverse = total
+            .0
+            .iter()
+            .map(|&t| if t > 0 { 1.0 / t as f64 } else { 0.0 })
+            .collect();
         for f in self.frameworks.iter_mut().flatten() {
             f.holder.advance(now);
-            f.holder.reshare(&total);
+            f.holder.reshare(&self.inverse);
         }
         for (r, role) in self.roles.iter_mut().enumerate() {
             role.holder.advance(now);
-            role.holder.reshare(&total);
+            role.holder.reshare(&self.inverse);
             self.fairness
-                .set_share(now, r, role.holder.share, role.wants(&total));
+                .set_share(now, r, role.holder.share, role.wants(total));
         }
     }
 
@@ -421,9 +429,9 @@ impl Collector {
         self.names.each(r, |i, v| amounts.push((i, v)));
         self.cluster.advance(now);
         for &(i, v) in &amounts {
-            self.cluster.allocated.change(i, v, up);
+            self.cluster.change(i, ALLOCATED, v, up);
             if used {
-                self.cluster.used.change(i, v, up);
+                self.cluster.change(i, USED, v, up);
             }
         }
         if let Some(Some(a)) = self.agents.get_mut(agent.index()) {
@@ -431,11 +439,11 @@ impl Collector {
             class.advance(now);
             a.pool.advance(now);
             for &(i, v) in &amounts {
-                class.allocated.change(i, v, up);
-                a.pool.allocated.change(i, v, up);
+                class.change(i, ALLOCATED, v, up);
+                a.pool.change(i, ALLOCATED, v, up);
                 if used {
-                    class.used.change(i, v, up);
-                    a.pool.used.change(i, v, up);
+                    class.change(i, USED, v, up);
+                    a.pool.change(i, USED, v, up);
                 }
             }
         }
@@ -448,8 +456,8 @@ impl Collector {
                 f.holder.allocated.change(i, v, up);
                 role.holder.allocated.change(i, v, up);
             }
-            f.holder.reshare(total);
-            role.holder.reshare(total);
+            f.holder.reshare(&self.inverse);
+            role.holder.reshare(&self.inverse);
             let (r, share, wants) = (f.role, role.holder.share, role.wants(total));
             self.fairness.set_share(now, r, share, wants);
         }
@@ -500,16 +508,9 @@ impl Collector {
         let n = self.names.len();
         let a = &self.cluster.areas;
         let p = &self.prev_cluster;
-        let g = |v: &SmallVec<[f64; 4]>, i| pools::Areas::get(v, i);
         let cluster = (0..n)
             .map(|i| {
-                [
-                    (g(&a.total, i) - g(&p.total, i)) / dt,
-                    (g(&a.allocated, i) - g(&p.allocated, i)) / dt,
-                    (g(&a.used, i) - g(&p.used, i)) / dt,
-                    (g(&a.allocated_frac, i) - g(&p.allocated_frac, i)) / dt,
-                    (g(&a.used_frac, i) - g(&p.used_frac, i)) / dt,
-                ]
+                [TOTAL, ALLOCATED, USED, ALLOCATED_FRAC, USED_FRAC].map(|k| (a.get(i, k) - p.get(i, k)) / dt)
             })
             .collect();
         self.prev_cluster = self.cluster.areas.clone();
@@ -518,9 +519,11 @@ impl Collector {
             .iter_mut()
             .map(|c| {
                 c.pool.advance(at);
-                let frac = &c.pool.areas.allocated_frac;
-                let row = (0..n).map(|i| (g(frac, i) - g(&c.prev, i)) / dt).collect();
-                c.prev = frac.clone();
+                let a = &c.pool.areas;
+                let row = (0..n)
+                    .map(|i| (a.get(i, ALLOCATED_FRAC) - c.prev.get(i).copied().unwrap_or(0.0)) / dt)
+                    .collect();
+                c.prev = (0..n).map(|i| a.get(i, ALLOCATED_FRAC)).collect();
                 row
             })
             .collect();
@@ -603,10 +606,7 @@ impl Collector {
                             class,
                             resources: resources.clone(),
                             active: true,
-                            pool: Pool {
-                                last: now,
-                                ..Pool::default()
-                            },
+                            pool: Pool::starting(now),
                             heat_prev: (0.0, 0.0),
                             heat: vec![f32::NAN; columns],
                         });
@@ -940,7 +940,6 @@ impl Collector {
 
     fn pool_utilisation(&self, pool: &Pool, span: f64) -> Vec<(String, ResourceUtilisation)> {
         let a = &pool.areas;
-        let g = |v: &SmallVec<[f64; 4]>, i| pools::Areas::get(v, i);
         let mean = |area: f64| if span > 0.0 { area / span } else { 0.0 };
         self.resources()
             .into_iter()
@@ -948,9 +947,9 @@ impl Collector {
                 (
                     name,
                     ResourceUtilisation {
-                        allocated_mean: mean(g(&a.allocated_frac, i)),
-                        used_mean: mean(g(&a.used_frac, i)),
-                        total_mean: mean(g(&a.total, i)),
+                        allocated_mean: mean(a.get(i, ALLOCATED_FRAC)),
+                        used_mean: mean(a.get(i, USED_FRAC)),
+                        total_mean: mean(a.get(i, TOTAL)),
                     },
                 )
             })

@@ -69,7 +69,7 @@ impl ResNames {
 
 /// Amounts in thousandths per resource index, grown on demand.
 #[derive(Clone, Debug, Default)]
-pub struct Amounts(SmallVec<[u64; 4]>);
+pub struct Amounts(pub SmallVec<[u64; 4]>);
 
 impl Amounts {
     pub fn get(&self, i: usize) -> u64 {
@@ -118,16 +118,19 @@ impl Amounts {
     }
 }
 
+/// Which figure of a resource an area integrates.
+pub const TOTAL: usize = 0;
+pub const ALLOCATED: usize = 1;
+pub const USED: usize = 2;
+pub const ALLOCATED_FRAC: usize = 3;
+pub const USED_FRAC: usize = 4;
+
 /// Integrals over time (value × seconds) of one pool's figures, per resource index.
 #[derive(Clone, Debug, Default)]
 pub struct Areas {
-    /// ∫ total, ∫ allocated, ∫ used: in units (cpus, MB) × s.
-    pub total: SmallVec<[f64; 4]>,
-    pub allocated: SmallVec<[f64; 4]>,
-    pub used: SmallVec<[f64; 4]>,
-    /// ∫ allocated ÷ total and ∫ used ÷ total, over the time the total is positive.
-    pub allocated_frac: SmallVec<[f64; 4]>,
-    pub used_frac: SmallVec<[f64; 4]>,
+    /// Per resource: ∫ total, ∫ allocated, ∫ used (units × s), ∫ allocated ÷ total and
+    /// ∫ used ÷ total (s), indexed by [`TOTAL`] ... [`USED_FRAC`].
+    pub per: SmallVec<[[f64; 5]; 4]>,
     /// ∫ the busiest resource's allocated fraction.
     pub busiest: f64,
     /// Seconds with some capacity.
@@ -135,37 +138,38 @@ pub struct Areas {
 }
 
 impl Areas {
-    fn grow(&mut self, n: usize) {
-        for v in [
-            &mut self.total,
-            &mut self.allocated,
-            &mut self.used,
-            &mut self.allocated_frac,
-            &mut self.used_frac,
-        ] {
-            if v.len() < n {
-                v.resize(n, 0.0);
-            }
-        }
-    }
-
-    pub fn get(v: &SmallVec<[f64; 4]>, i: usize) -> f64 {
-        v.get(i).copied().unwrap_or(0.0)
+    pub fn get(&self, i: usize, figure: usize) -> f64 {
+        self.per.get(i).map_or(0.0, |a| a[figure])
     }
 }
 
 /// The cluster, a machine class or an agent: capacity, allocation and use.
+///
+/// Exact amounts change by events; the figures integrated over time are kept as floats
+/// alongside, recomputed only for the resource that changed, so that integrating is a few
+/// multiply-adds.
 #[derive(Clone, Debug, Default)]
 pub struct Pool {
     pub total: Amounts,
     pub allocated: Amounts,
     pub used: Amounts,
+    /// Per resource, the current value of each integrated figure.
+    rates: SmallVec<[[f64; 5]; 4]>,
+    busiest: f64,
     /// Integrated up to `last`.
     pub areas: Areas,
     pub last: Instant,
 }
 
 impl Pool {
+    /// An empty pool whose integrals start at `at`.
+    pub fn starting(at: Instant) -> Pool {
+        Pool {
+            last: at,
+            ..Pool::default()
+        }
+    }
+
     /// Integrates from the last change to `now`.
     pub fn advance(&mut self, now: Instant) {
         if now <= self.last {
@@ -173,38 +177,47 @@ impl Pool {
         }
         let dt = (now - self.last).as_secs_f64();
         self.last = now;
-        let n = self.total.width();
-        if n == 0 {
-            return;
+        if self.areas.per.len() < self.rates.len() {
+            self.areas.per.resize(self.rates.len(), [0.0; 5]);
         }
-        self.areas.grow(n);
-        let a = &mut self.areas;
-        let mut busiest = 0.0f64;
         let mut covered = false;
-        for i in 0..n {
-            let total = self.total.get(i);
-            if total == 0 {
-                continue;
+        for (area, rate) in self.areas.per.iter_mut().zip(&self.rates) {
+            if rate[TOTAL] > 0.0 {
+                covered = true;
+                for k in 0..5 {
+                    area[k] += rate[k] * dt;
+                }
             }
-            let (alloc, used) = (self.allocated.get(i), self.used.get(i));
-            a.total[i] += total as f64 / 1000.0 * dt;
-            a.allocated[i] += alloc as f64 / 1000.0 * dt;
-            a.used[i] += used as f64 / 1000.0 * dt;
-            let f = alloc as f64 / total as f64;
-            a.allocated_frac[i] += f * dt;
-            a.used_frac[i] += used as f64 / total as f64 * dt;
-            busiest = busiest.max(f);
-            covered = true;
         }
-        a.busiest += busiest * dt;
         if covered {
-            a.covered += dt;
+            self.areas.busiest += self.busiest * dt;
+            self.areas.covered += dt;
         }
     }
 
-    /// The busiest resource's allocated fraction now.
-    pub fn busiest(&self) -> f64 {
-        self.allocated.dominant_share(&self.total)
+    /// Changes resource `i`'s total (`TOTAL`), allocation (`ALLOCATED`) or use (`USED`) by
+    /// `v` thousandths, up or down. Call [`Pool::advance`] first.
+    pub fn change(&mut self, i: usize, figure: usize, v: u64, up: bool) {
+        match figure {
+            TOTAL => self.total.change(i, v, up),
+            ALLOCATED => self.allocated.change(i, v, up),
+            _ => self.used.change(i, v, up),
+        }
+        if self.rates.len() <= i {
+            self.rates.resize(i + 1, [0.0; 5]);
+        }
+        let (total, alloc, used) = (self.total.get(i), self.allocated.get(i), self.used.get(i));
+        let r = &mut self.rates[i];
+        r[TOTAL] = total as f64 / 1000.0;
+        r[ALLOCATED] = alloc as f64 / 1000.0;
+        r[USED] = used as f64 / 1000.0;
+        if total > 0 {
+            r[ALLOCATED_FRAC] = alloc as f64 / total as f64;
+            r[USED_FRAC] = used as f64 / total as f64;
+        } else {
+            (r[ALLOCATED_FRAC], r[USED_FRAC]) = (0.0, 0.0);
+        }
+        self.busiest = self.rates.iter().map(|r| r[ALLOCATED_FRAC]).fold(0.0, f64::max);
     }
 }
 
@@ -239,9 +252,16 @@ impl Holder {
         mean
     }
 
-    /// Recomputes the share against the cluster's `total` (after advancing to now).
-    pub fn reshare(&mut self, total: &Amounts) {
-        self.share = self.allocated.dominant_share(total);
+    /// Recomputes the share against the cluster's total, given as `inverse[i]` = 1 ÷ total
+    /// of resource `i` in thousandths (0 where there is none); after advancing to now.
+    pub fn reshare(&mut self, inverse: &[f64]) {
+        self.share = self
+            .allocated
+            .0
+            .iter()
+            .zip(inverse)
+            .map(|(&a, &inv)| a as f64 * inv)
+            .fold(0.0, f64::max);
         self.max_share = self.max_share.max(self.share);
     }
 }
@@ -260,16 +280,17 @@ mod tests {
         let mut names = ResNames::default();
         let mut p = Pool::default();
         let r = Resources::parse("cpus:10;mem:100;gpus:2;licences:4").unwrap();
-        names.each(&r, |i, v| p.total.change(i, v, true));
+        names.each(&r, |i, v| p.change(i, TOTAL, v, true));
         assert_eq!(names.name(4), "licences");
-        p.allocated.change(0, 5000, true);
+        p.change(0, ALLOCATED, 5000, true);
         p.advance(at(10));
-        p.allocated.change(1, 100_000, true);
+        p.change(1, ALLOCATED, 100_000, true);
         p.advance(at(20));
-        assert_eq!(p.areas.allocated_frac[0], 10.0);
-        assert_eq!(p.areas.allocated_frac[1], 10.0);
-        assert_eq!(p.areas.allocated[0], 100.0);
-        assert_eq!(p.areas.total[3], 40.0);
+        assert_eq!(p.areas.get(0, ALLOCATED_FRAC), 10.0);
+        assert_eq!(p.areas.get(1, ALLOCATED_FRAC), 10.0);
+        assert_eq!(p.areas.get(0, ALLOCATED), 100.0);
+        assert_eq!(p.areas.get(3, TOTAL), 40.0);
+        assert_eq!(p.areas.covered, 20.0);
         // Busiest: cpus at half for 10 s, then mem full for 10 s.
         assert_eq!(p.areas.busiest, 15.0);
     }

@@ -133,8 +133,9 @@ pub fn run(
 }
 
 /// Runs `scenario` with nothing observing it: the simulation alone, for measuring what
-/// collection costs. Returns the events handled and the digest.
-pub fn run_unobserved(scenario: &Scenario) -> Result<(u64, String), Failure> {
+/// collection costs. Returns the events handled, the digest, and the world as it ended
+/// (for the caller to free when it suits it).
+pub fn run_unobserved(scenario: &Scenario) -> Result<(u64, String, World), Failure> {
     let mut world = World::build(scenario).map_err(Failure::Setup)?;
     let end = Instant::ZERO + scenario.duration;
     loop {
@@ -147,7 +148,7 @@ pub fn run_unobserved(scenario: &Scenario) -> Result<(u64, String), Failure> {
             Stop::Violation(v) => return Err(Failure::Violation(v)),
         }
     }
-    Ok((world.sim.events(), world.sim.digest().to_string()))
+    Ok((world.sim.events(), world.sim.digest().to_string(), world))
 }
 
 fn summarise(scenario: &Scenario, world: &World, c: &mut Collector) -> Summary {

@@ -1,5 +1,8 @@
-//! The report folder: summary.json and the files beside it, written atomically.
+//! The report folder: summary.json and the files beside it, written atomically: charts as
+//! PNG and SVG (`plots`) and the HTML page that shows them (`html`).
 
+pub mod html;
+pub mod plots;
 pub mod summary;
 
 use std::io::Write;

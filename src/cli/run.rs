@@ -67,11 +67,11 @@ pub fn execute(args: &RunArgs) -> Result<(), Failure> {
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
 
     let started = wall_now();
-    let summary = simulate(s, &out, show_progress, args)?;
+    let summary = simulate(s, &loaded.source_text, &out, show_progress, args)?;
     let wall_s = started.elapsed().as_secs_f64();
     if args.check_determinism {
         let scratch = out.join(".determinism-check");
-        let again = simulate(s, &scratch, show_progress, args)?;
+        let again = simulate(s, &loaded.source_text, &scratch, show_progress, args)?;
         let mut differs: Vec<String> = Vec::new();
         if again.to_json() != summary.to_json() {
             differs.push(format!(
@@ -140,11 +140,20 @@ pub fn execute(args: &RunArgs) -> Result<(), Failure> {
             );
         }
         println!("  report: {}", out.join("summary.json").display());
+        if s.report.plots.unwrap_or(true) {
+            println!("  read: {}", out.join("report.html").display());
+        }
     }
     Ok(())
 }
 
-fn simulate(s: &Scenario, out: &Path, show_progress: bool, args: &RunArgs) -> Result<Summary, Failure> {
+fn simulate(
+    s: &Scenario,
+    source: &str,
+    out: &Path,
+    show_progress: bool,
+    args: &RunArgs,
+) -> Result<Summary, Failure> {
     let bar = if show_progress {
         let bar = ProgressBar::new(s.duration.as_secs_f64().ceil() as u64);
         bar.set_style(
@@ -169,8 +178,12 @@ fn simulate(s: &Scenario, out: &Path, show_progress: bool, args: &RunArgs) -> Re
     }
     match outcome {
         Ok(outcome) => {
-            report::files::write_tables(out, outcome.collector())
-                .map_err(|e| Failure::input(format!("error: {}: cannot write: {e}", out.display())))?;
+            let cannot =
+                |e: std::io::Error| Failure::input(format!("error: {}: cannot write: {e}", out.display()));
+            report::files::write_tables(out, outcome.collector()).map_err(cannot)?;
+            if s.report.plots.unwrap_or(true) {
+                report::page::write(out, &outcome.summary, outcome.collector(), source).map_err(cannot)?;
+            }
             Ok(outcome.leak())
         }
         Err(run::Failure::Setup(e)) => Err(Failure::input(format!("error: {e}"))),

@@ -177,13 +177,18 @@ struct RoleState {
 }
 
 impl RoleState {
-    /// The dominant share it would hold with everything it has waiting.
-    fn wants(&self, total: &Amounts) -> f64 {
+    /// The dominant share it would hold with everything it has waiting, given the
+    /// cluster's inverse totals.
+    fn wants(&self, inverse: &[f64]) -> f64 {
         if self.greedy {
-            f64::INFINITY
-        } else {
-            self.holder.allocated.dominant_share_with(&self.queued, total)
+            return f64::INFINITY;
         }
+        let (held, queued) = (&self.holder.allocated, &self.queued);
+        inverse
+            .iter()
+            .enumerate()
+            .map(|(i, inv)| (held.get(i) + queued.get(i)) as f64 * inv)
+            .fold(0.0, f64::max)
     }
 }
 
@@ -252,6 +257,7 @@ pub struct Collector {
     heat_width: Duration,
     next_heat: Instant,
     end: Option<Instant>,
+    makespan: Option<f64>,
     sinks: Option<Sinks>,
     /// The first write error; the run reports it at the end.
     pub write_error: Option<std::io::Error>,
@@ -294,6 +300,7 @@ impl Collector {
             heat_width,
             next_heat: Instant::ZERO + heat_width,
             end: None,
+            makespan: None,
             sinks,
             write_error: None,
             setup: Setup {
@@ -390,12 +397,12 @@ impl Collector {
         let class = &mut self.classes[a.class].pool;
         class.advance(now);
         a.pool.advance(now);
-        for &(i, v) in &amounts {
+        for &(i, _) in &amounts {
             self.names.mark_present(i);
-            self.cluster.change(i, TOTAL, v, up);
-            class.change(i, TOTAL, v, up);
-            a.pool.change(i, TOTAL, v, up);
         }
+        self.cluster.change_all(&amounts, false, true, up);
+        class.change_all(&amounts, false, true, up);
+        a.pool.change_all(&amounts, false, true, up);
         // Every share is relative to the cluster's total.
         let total = &self.cluster.total;
         self.inverse = total
@@ -411,7 +418,7 @@ impl Collector {
             role.holder.advance(now);
             role.holder.reshare(&self.inverse);
             self.fairness
-                .set_share(now, r, role.holder.share, role.wants(total));
+                .set_share(now, r, role.holder.share, role.wants(&self.inverse));
         }
     }
 
@@ -428,27 +435,15 @@ impl Collector {
         let mut amounts: SmallVec<[(usize, u64); 4]> = SmallVec::new();
         self.names.each(r, |i, v| amounts.push((i, v)));
         self.cluster.advance(now);
-        for &(i, v) in &amounts {
-            self.cluster.change(i, ALLOCATED, v, up);
-            if used {
-                self.cluster.change(i, USED, v, up);
-            }
-        }
+        self.cluster.change_all(&amounts, used, false, up);
         if let Some(Some(a)) = self.agents.get_mut(agent.index()) {
             let class = &mut self.classes[a.class].pool;
             class.advance(now);
             a.pool.advance(now);
-            for &(i, v) in &amounts {
-                class.change(i, ALLOCATED, v, up);
-                a.pool.change(i, ALLOCATED, v, up);
-                if used {
-                    class.change(i, USED, v, up);
-                    a.pool.change(i, USED, v, up);
-                }
-            }
+            class.change_all(&amounts, used, false, up);
+            a.pool.change_all(&amounts, used, false, up);
         }
         if let Some(Some(f)) = self.frameworks.get_mut(framework.index()) {
-            let total = &self.cluster.total;
             f.holder.advance(now);
             let role = &mut self.roles[f.role];
             role.holder.advance(now);
@@ -458,7 +453,7 @@ impl Collector {
             }
             f.holder.reshare(&self.inverse);
             role.holder.reshare(&self.inverse);
-            let (r, share, wants) = (f.role, role.holder.share, role.wants(total));
+            let (r, share, wants) = (f.role, role.holder.share, role.wants(&self.inverse));
             self.fairness.set_share(now, r, share, wants);
         }
     }
@@ -470,9 +465,8 @@ impl Collector {
         };
         let role = &mut self.roles[f.role];
         self.names.each(r, |i, v| role.queued.change(i, v, up));
-        let total = &self.cluster.total;
         self.fairness
-            .set_share(now, f.role, role.holder.share, role.wants(total));
+            .set_share(now, f.role, role.holder.share, role.wants(&self.inverse));
         let before = f.queued;
         f.queued = if up { before + 1 } else { before.saturating_sub(1) };
         if f.greedy || (before > 0) == (f.queued > 0) {
@@ -504,7 +498,7 @@ impl Collector {
     /// may be shorter than the rest).
     fn take_sample(&mut self, at: Instant, span: Duration) {
         let dt = span.as_secs_f64().max(1e-12);
-        self.cluster.advance(at);
+        self.cluster.settle(at);
         let n = self.names.len();
         let a = &self.cluster.areas;
         let p = &self.prev_cluster;
@@ -518,7 +512,7 @@ impl Collector {
             .classes
             .iter_mut()
             .map(|c| {
-                c.pool.advance(at);
+                c.pool.settle(at);
                 let a = &c.pool.areas;
                 let row = (0..n)
                     .map(|i| (a.get(i, ALLOCATED_FRAC) - c.prev.get(i).copied().unwrap_or(0.0)) / dt)
@@ -654,7 +648,7 @@ impl Collector {
                 });
                 if greedy {
                     self.roles[r].greedy = true;
-                    let wants = self.roles[r].wants(&self.cluster.total);
+                    let wants = self.roles[r].wants(&self.inverse);
                     self.fairness.set_share(now, r, self.roles[r].holder.share, wants);
                     self.fairness.set_demand(now, r, true);
                 }
@@ -839,12 +833,12 @@ impl Collector {
             self.heat_column(end);
         }
         self.end = Some(end);
-        self.cluster.advance(end);
+        self.cluster.settle(end);
         for c in &mut self.classes {
-            c.pool.advance(end);
+            c.pool.settle(end);
         }
         for a in self.agents.iter_mut().flatten() {
-            a.pool.advance(end);
+            a.pool.settle(end);
         }
         for f in self.frameworks.iter_mut().flatten() {
             f.holder.advance(end);
@@ -854,6 +848,7 @@ impl Collector {
         }
         self.fairness.settle(end);
         self.recovery.finish();
+        self.makespan = self.tasks.makespan();
         for t in self.tasks.drain_open() {
             self.write_task(&t);
         }
@@ -1095,8 +1090,10 @@ impl Collector {
         self.tasks.slowdown.quantiles()
     }
 
+    /// First submission to the last task's end, if every submitted task ended by the end
+    /// of the run.
     pub fn makespan(&self) -> Option<f64> {
-        self.tasks.makespan()
+        self.makespan
     }
 
     pub fn jobs(&self) -> &JobStats {

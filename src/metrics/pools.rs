@@ -145,18 +145,25 @@ impl Areas {
 
 /// The cluster, a machine class or an agent: capacity, allocation and use.
 ///
-/// Exact amounts change by events; the figures integrated over time are kept as floats
-/// alongside, recomputed only for the resource that changed, so that integrating is a few
-/// multiply-adds.
+/// Between changes of the total (rare: agents joining and leaving), allocation and use
+/// are integrated exactly, in thousandths × nanoseconds; the fractions of the total follow
+/// from those integrals when the epoch closes ([`Pool::settle`]). A change of allocation
+/// costs an add per resource and the integration a multiply-add.
 #[derive(Clone, Debug, Default)]
 pub struct Pool {
     pub total: Amounts,
     pub allocated: Amounts,
     pub used: Amounts,
-    /// Per resource, the current value of each integrated figure.
-    rates: SmallVec<[[f64; 5]; 4]>,
+    /// 1 ÷ total per resource (0 where there is none).
+    inverse: SmallVec<[f64; 4]>,
+    /// The allocated fraction of the busiest resource now.
     busiest: f64,
-    /// Integrated up to `last`.
+    /// Exact integrals since the epoch began: ∫ allocated dt and ∫ used dt per resource,
+    /// and the epoch's length in nanoseconds.
+    epoch_allocated: SmallVec<[u128; 4]>,
+    epoch_used: SmallVec<[u128; 4]>,
+    epoch_ns: u128,
+    /// Integrated up to the epoch's beginning (up to `last` after [`Pool::settle`]).
     pub areas: Areas,
     pub last: Instant,
 }
@@ -175,49 +182,96 @@ impl Pool {
         if now <= self.last {
             return;
         }
-        let dt = (now - self.last).as_secs_f64();
+        let dt = (now - self.last).as_nanos();
         self.last = now;
-        if self.areas.per.len() < self.rates.len() {
-            self.areas.per.resize(self.rates.len(), [0.0; 5]);
+        if self.inverse.iter().all(|&inv| inv == 0.0) {
+            return;
         }
-        let mut covered = false;
-        for (area, rate) in self.areas.per.iter_mut().zip(&self.rates) {
-            if rate[TOTAL] > 0.0 {
-                covered = true;
-                for k in 0..5 {
-                    area[k] += rate[k] * dt;
-                }
+        let dt128 = u128::from(dt);
+        self.epoch_ns += dt128;
+        if self.epoch_allocated.len() < self.allocated.width() {
+            self.epoch_allocated.resize(self.allocated.width(), 0);
+        }
+        for (area, &a) in self.epoch_allocated.iter_mut().zip(&self.allocated.0) {
+            *area += u128::from(a) * dt128;
+        }
+        if self.epoch_used.len() < self.used.width() {
+            self.epoch_used.resize(self.used.width(), 0);
+        }
+        for (area, &u) in self.epoch_used.iter_mut().zip(&self.used.0) {
+            *area += u128::from(u) * dt128;
+        }
+        let secs = dt as f64 / 1e9;
+        self.areas.busiest += self.busiest * secs;
+        self.areas.covered += secs;
+    }
+
+    /// Integrates to `now` and closes the epoch, so that `areas` is complete.
+    pub fn settle(&mut self, now: Instant) {
+        self.advance(now);
+        if self.epoch_ns == 0 {
+            return;
+        }
+        let n = self.total.width();
+        if self.areas.per.len() < n {
+            self.areas.per.resize(n, [0.0; 5]);
+        }
+        let epoch_s = self.epoch_ns as f64 / 1e9;
+        for i in 0..n {
+            let inv = self.inverse.get(i).copied().unwrap_or(0.0);
+            if inv == 0.0 {
+                continue;
             }
+            // Thousandths × ns → units × s.
+            let alloc = self.epoch_allocated.get(i).copied().unwrap_or(0) as f64 / 1e12;
+            let used = self.epoch_used.get(i).copied().unwrap_or(0) as f64 / 1e12;
+            let a = &mut self.areas.per[i];
+            a[TOTAL] += self.total.get(i) as f64 / 1000.0 * epoch_s;
+            a[ALLOCATED] += alloc;
+            a[USED] += used;
+            a[ALLOCATED_FRAC] += alloc * 1000.0 * inv;
+            a[USED_FRAC] += used * 1000.0 * inv;
         }
-        if covered {
-            self.areas.busiest += self.busiest * dt;
-            self.areas.covered += dt;
-        }
+        self.epoch_allocated.iter_mut().for_each(|v| *v = 0);
+        self.epoch_used.iter_mut().for_each(|v| *v = 0);
+        self.epoch_ns = 0;
     }
 
     /// Changes resource `i`'s total (`TOTAL`), allocation (`ALLOCATED`) or use (`USED`) by
-    /// `v` thousandths, up or down. Call [`Pool::advance`] first.
+    /// `v` thousandths, up or down, at the pool's last time. Call [`Pool::advance`] first.
     pub fn change(&mut self, i: usize, figure: usize, v: u64, up: bool) {
-        match figure {
-            TOTAL => self.total.change(i, v, up),
-            ALLOCATED => self.allocated.change(i, v, up),
-            _ => self.used.change(i, v, up),
+        self.change_all(&[(i, v)], figure == USED, figure == TOTAL, up);
+    }
+
+    /// Changes every `(resource, thousandths)` of `amounts`: the total when `total`, else
+    /// the allocation, and the use as well when `used`. Call [`Pool::advance`] first.
+    pub fn change_all(&mut self, amounts: &[(usize, u64)], used: bool, total: bool, up: bool) {
+        if total {
+            let last = self.last;
+            self.settle(last);
         }
-        if self.rates.len() <= i {
-            self.rates.resize(i + 1, [0.0; 5]);
+        for &(i, v) in amounts {
+            if total {
+                self.total.change(i, v, up);
+                if self.inverse.len() <= i {
+                    self.inverse.resize(i + 1, 0.0);
+                }
+                let t = self.total.get(i);
+                self.inverse[i] = if t > 0 { 1.0 / t as f64 } else { 0.0 };
+            } else {
+                self.allocated.change(i, v, up);
+                if used {
+                    self.used.change(i, v, up);
+                }
+            }
         }
-        let (total, alloc, used) = (self.total.get(i), self.allocated.get(i), self.used.get(i));
-        let r = &mut self.rates[i];
-        r[TOTAL] = total as f64 / 1000.0;
-        r[ALLOCATED] = alloc as f64 / 1000.0;
-        r[USED] = used as f64 / 1000.0;
-        if total > 0 {
-            r[ALLOCATED_FRAC] = alloc as f64 / total as f64;
-            r[USED_FRAC] = used as f64 / total as f64;
-        } else {
-            (r[ALLOCATED_FRAC], r[USED_FRAC]) = (0.0, 0.0);
-        }
-        self.busiest = self.rates.iter().map(|r| r[ALLOCATED_FRAC]).fold(0.0, f64::max);
+        self.busiest = self
+            .allocated
+            .0
+            .iter()
+            .zip(&self.inverse)
+            .map(|(&a, &inv)| a as f64 * inv)
+            .fold(0.0, f64::max);
     }
 }
 
@@ -285,7 +339,7 @@ mod tests {
         p.change(0, ALLOCATED, 5000, true);
         p.advance(at(10));
         p.change(1, ALLOCATED, 100_000, true);
-        p.advance(at(20));
+        p.settle(at(20));
         assert_eq!(p.areas.get(0, ALLOCATED_FRAC), 10.0);
         assert_eq!(p.areas.get(1, ALLOCATED_FRAC), 10.0);
         assert_eq!(p.areas.get(0, ALLOCATED), 100.0);

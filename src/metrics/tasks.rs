@@ -1,8 +1,6 @@
 //! Task lifecycles as observed: submission (framework stream), launch and end (master
 //! stream).
 
-use std::collections::BTreeMap;
-
 use crate::ids::{AgentId, FrameworkId};
 use crate::proto::{TaskId, TaskState};
 use crate::resources::Resources;
@@ -103,7 +101,8 @@ pub struct JobStats {
 #[derive(Default)]
 pub struct TaskTracker {
     /// Tasks submitted or launched and not yet ended, in id order.
-    open: BTreeMap<(FrameworkId, TaskId), OpenTask>,
+    /// (A hash map for speed: every iteration over it is sorted before use.)
+    open: hashbrown::HashMap<(FrameworkId, TaskId), OpenTask, rustc_hash::FxBuildHasher>,
     pub counts: TaskCounts,
     /// Queue delays in nanoseconds, in launch order.
     delays: Vec<u64>,
@@ -115,7 +114,7 @@ pub struct TaskTracker {
     pub run_time: Histogram,
     /// (queue delay + run time) ÷ max(run time, 10 s), at least 1, of tasks that finished.
     pub slowdown: Histogram,
-    jobs: BTreeMap<(FrameworkId, u64), Job>,
+    jobs: hashbrown::HashMap<(FrameworkId, u64), Job, rustc_hash::FxBuildHasher>,
     pub job_stats: JobStats,
     /// Tasks submitted and waiting for their first launch.
     pub queued: u64,
@@ -269,11 +268,14 @@ impl TaskTracker {
     /// Open tasks launched on `agent` and holding resources there, by (framework, first
     /// attempt's id).
     pub fn on_agent(&self, agent: AgentId) -> Vec<(FrameworkId, TaskId)> {
-        self.open
+        let mut tasks: Vec<(FrameworkId, TaskId)> = self
+            .open
             .iter()
             .filter(|(_, t)| t.held && t.agent == Some(agent))
             .map(|(&(f, task), t)| (f, t.retry_of.unwrap_or(task)))
-            .collect()
+            .collect();
+        tasks.sort_unstable();
+        tasks
     }
 
     /// Makespan: first submission to the last task's end, if every task ended.
@@ -300,8 +302,10 @@ impl TaskTracker {
 
     /// Every task still open, in id order, as far as it got.
     pub fn drain_open(&mut self) -> Vec<EndedTask> {
-        std::mem::take(&mut self.open)
-            .into_iter()
+        let mut open: Vec<((FrameworkId, TaskId), OpenTask)> =
+            std::mem::take(&mut self.open).into_iter().collect();
+        open.sort_unstable_by_key(|(key, _)| *key);
+        open.into_iter()
             .map(|((framework, task), t)| EndedTask {
                 framework,
                 task,

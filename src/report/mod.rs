@@ -1,6 +1,11 @@
-//! The report folder: summary.json and the files beside it, written atomically.
+//! The report folder: summary.json and the files beside it, written atomically: the tables
+//! (`files`), charts as PNG and SVG (`plots`), the HTML building blocks (`html`) and the
+//! run's page (`page`).
 
 pub mod files;
+pub mod html;
+pub mod page;
+pub mod plots;
 pub mod summary;
 
 use std::io::Write;

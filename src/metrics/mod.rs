@@ -332,7 +332,8 @@ impl Collector {
     }
 
     /// An agent's machine class: its declared cluster class, or else its name without a
-    /// trailing `-<number>` (`spare-2` is of class `spare`).
+    /// trailing number and the `-` or `_` before it (`spare-2` is of class `spare`,
+    /// `nasa-node17` of `nasa-node`).
     fn class_of(&mut self, name: &str) -> usize {
         let declared = name.rsplit_once('-').and_then(|(class, n)| {
             let n: u32 = n.parse().ok()?;
@@ -342,13 +343,14 @@ impl Collector {
                 .any(|(c, count)| c == class && (1..=*count).contains(&n))
                 .then_some(class)
         });
-        let class = declared.unwrap_or_else(|| match name.rsplit_once('-') {
-            Some((prefix, n))
-                if !prefix.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) =>
-            {
-                prefix
-            }
-            _ => name,
+        let class = declared.unwrap_or_else(|| {
+            let stem = name.trim_end_matches(|c: char| c.is_ascii_digit());
+            let stem = if stem.len() < name.len() {
+                stem.trim_end_matches(['-', '_'])
+            } else {
+                stem
+            };
+            if stem.is_empty() { name } else { stem }
         });
         let class = class.to_owned();
         match self.classes.iter().position(|c| c.name == class) {

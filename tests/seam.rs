@@ -3,7 +3,7 @@
 //! The master, allocators, agents, frameworks and the seam they stand on run unchanged under
 //! the simulator and the live driver only as long as none of them reaches for either. This
 //! test reads their sources and fails on any path into `sim`, `live` or the tooling around
-//! them (`scenario`, `run`, `report`, `metrics`, `cli`).
+//! them (`scenario`, `run`, `report`, `metrics`, `cli`, `sweep`).
 
 use std::path::{Path, PathBuf};
 
@@ -24,7 +24,9 @@ const PRODUCTION: &[&str] = &[
 ];
 
 /// Modules production code must not reach.
-const FORBIDDEN: &[&str] = &["sim", "live", "scenario", "run", "report", "metrics", "cli"];
+const FORBIDDEN: &[&str] = &[
+    "sim", "live", "scenario", "run", "report", "metrics", "cli", "sweep",
+];
 
 fn rust_files(path: &Path, out: &mut Vec<PathBuf>) {
     if path.is_dir() {

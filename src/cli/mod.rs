@@ -1,10 +1,12 @@
-//! The command line: `mesosim run`, `mesosim validate`, ...
+//! The command line: `mesosim run`, `validate`, `trace`, `compare`, `sweep`, `merge`, `gate`.
 //!
 //! Exit status (INTERFACE.md): 0 success; 1 a gate found a regression; 2 bad input;
 //! 3 a broken invariant (a bug), reported with the seed and the command that replays it.
 
+mod compare;
 mod gate;
 mod run;
+mod sweep;
 mod trace;
 mod validate;
 
@@ -28,6 +30,12 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Inspect a workload trace, or convert it to mesosim's native csv.
     Trace(trace::TraceArgs),
+    /// Run the same scenario under several allocators × seeds and show them side by side.
+    Compare(compare::CompareArgs),
+    /// Run a scenario over a grid of overrides × seeds, in parallel (or one shard of it).
+    Sweep(sweep::SweepArgs),
+    /// Put the folders of a sweep's shards together into one results.csv.
+    Merge(sweep::MergeArgs),
     /// Compare a run's summary.json with a baseline's; exit 1 if scheduling quality regressed.
     Gate(gate::GateArgs),
 }
@@ -76,6 +84,9 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::execute(&args),
         Command::Validate(args) => validate::execute(&args),
         Command::Trace(args) => trace::execute(&args),
+        Command::Compare(args) => compare::execute(&args),
+        Command::Sweep(args) => sweep::execute(&args),
+        Command::Merge(args) => sweep::merge(&args),
         Command::Gate(args) => gate::execute(&args),
     };
     match result {

@@ -50,7 +50,7 @@ struct RunFacts<'a> {
 
 /// The wall clock, for run.json and the progress bar only: it never touches a simulation.
 #[allow(clippy::disallowed_methods)]
-fn wall_now() -> std::time::Instant {
+pub(super) fn wall_now() -> std::time::Instant {
     std::time::Instant::now()
 }
 

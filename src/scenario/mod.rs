@@ -51,19 +51,24 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Loaded, LoadError> {
 
 /// Loads scenario text; `file` names it in messages.
 pub fn load_str(text: &str, file: &str, sets: &[String]) -> Result<Loaded, LoadError> {
-    let render = |e: de::Error| LoadError(e.render(file, sets));
-    let mut doc = yaml::parse(text, 0).map_err(render)?;
+    load_str_spanned(text, file, sets).map_err(|e| LoadError(e.render(file, sets)))
+}
+
+/// [`load_str`], with the error not yet rendered: its span says whether it points into the
+/// file (source 0) or into the k-th of `sets` (source k), for callers that took those
+/// overrides from somewhere else (a sweep file) and point there instead.
+pub fn load_str_spanned(text: &str, file: &str, sets: &[String]) -> Result<Loaded, de::Error> {
+    let mut doc = yaml::parse(text, 0)?;
     if matches!(doc.kind, yaml::NodeKind::Null) {
-        return Err(LoadError(format!("error: {file}: the scenario is empty")));
+        return Err(de::Error::new("the scenario is empty"));
     }
     for (k, set) in sets.iter().enumerate() {
-        let source =
-            u16::try_from(k + 1).map_err(|_| LoadError("error: too many --set options".to_owned()))?;
-        yaml::apply_set(&mut doc, set, source).map_err(render)?;
+        let source = u16::try_from(k + 1).map_err(|_| de::Error::new("too many --set options"))?;
+        yaml::apply_set(&mut doc, set, source)?;
     }
-    let mut scenario: Scenario = de::from_node(&doc).map_err(render)?;
+    let mut scenario: Scenario = de::from_node(&doc)?;
     resolve_paths(&mut scenario, file);
-    validate::validate(&scenario, &doc).map_err(render)?;
+    validate::validate(&scenario, &doc)?;
     let source_text = if sets.is_empty() {
         text.to_owned()
     } else {

@@ -36,8 +36,9 @@ impl Checker<'_> {
     }
 }
 
-/// A name that ends up in file names and CSV cells.
-fn plain_name(name: &str) -> bool {
+/// A name that ends up in file names and CSV cells: letters, digits, `.`, `_`, `-`, not
+/// starting with `.`.
+pub fn plain_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with('.')
         && name

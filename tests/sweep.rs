@@ -1,0 +1,424 @@
+//! `mesosim sweep`, `merge` and `compare`: results.csv is the same bytes whatever the
+//! threads and shards; bad sweep files, shards and merges are bad input (exit 2) that says
+//! where; a failed run loses no other; compare shows its table and writes its csv files.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{mesosim, stderr, stdout, temp_dir};
+
+/// Twenty machines, two roles, five minutes: a run takes a few tens of milliseconds.
+const TINY: &str = r#"name: tiny
+seed: 7
+duration: 5m
+master: { allocator: drf, allocation_interval: 1s }
+roles: [ { name: prod, weight: 2 }, { name: batch } ]
+cluster:
+  - { class: standard, count: 20, resources: "cpus:16;mem:65536;disk:512000", racks: 2 }
+frameworks:
+  - name: etl
+    role: batch
+    type: batch
+    workload:
+      synthetic: { arrival_rate_per_s: 2, duration: { lognormal: { median: 60s, sigma: 1.0 } }, task: "cpus:1;mem:2048" }
+  - name: analytics
+    role: prod
+    type: batch
+    workload:
+      synthetic: { arrival_rate_per_s: 0.5, duration: { exponential: { mean: 1m } }, task: "cpus:4;mem:16384" }
+"#;
+
+/// 2 × 2 grid points × 3 seeds = 12 runs.
+const GRID: &str = "name: tiny-grid
+scenario: tiny.yaml
+set: [\"duration=4m\"]
+grid:
+  master.allocation_interval: [1s, 3s]
+  master.allocator: [drf, binpack]
+seeds: 3
+";
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// A folder with the tiny scenario and a sweep file over it.
+fn setup(name: &str, sweep: &str) -> (PathBuf, String) {
+    let dir = temp_dir(name);
+    write(&dir, "tiny.yaml", TINY);
+    let file = write(&dir, "sweep.yaml", sweep);
+    (dir, file)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Runs a command expected to succeed.
+fn ok(args: &[&str]) -> String {
+    let o = mesosim(args);
+    assert_eq!(o.status.code(), Some(0), "{args:?}: {}{}", stdout(&o), stderr(&o));
+    stdout(&o)
+}
+
+/// Runs a command expected to be refused as bad input, its error containing `says`.
+fn rejects(args: &[&str], says: &str) {
+    let o = mesosim(args);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+}
+
+fn results(dir: &Path) -> Vec<u8> {
+    std::fs::read(dir.join("results.csv")).unwrap()
+}
+
+#[test]
+fn results_are_byte_identical_whatever_the_jobs_and_shards() {
+    let (dir, sweep) = setup("identical", GRID);
+    let one = dir.join("jobs1");
+    let two = dir.join("jobs2");
+    let printed = ok(&["sweep", &sweep, "--jobs", "1", "--out", s(&one)]);
+    assert!(printed.contains("12 runs (4 grid points × 3 seeds)"), "{printed}");
+    ok(&["sweep", &sweep, "--jobs", "2", "--out", s(&two), "--quiet"]);
+    let reference = results(&one);
+    assert_eq!(reference, results(&two), "--jobs 1 and --jobs 2 differ");
+
+    let text = String::from_utf8(reference.clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 13, "{text}");
+    assert!(
+        lines[0].starts_with("run,master.allocation_interval,master.allocator,seed,status,"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0].contains(",queue_delay_s.p99,") && !lines[0].contains(",seed,seed"));
+    // Grid points in order, the last key fastest, seeds innermost from the scenario's.
+    assert!(lines[1].starts_with("0,1s,drf,7,ok,"), "{}", lines[1]);
+    assert!(lines[3].starts_with("2,1s,drf,9,ok,"), "{}", lines[3]);
+    assert!(lines[4].starts_with("3,1s,binpack,7,ok,"), "{}", lines[4]);
+    assert!(lines[12].starts_with("11,3s,binpack,9,ok,"), "{}", lines[12]);
+
+    // Three shards, each with its own folder and rows, merged in any order.
+    let shards: Vec<PathBuf> = (0..3).map(|i| dir.join(format!("shard{i}"))).collect();
+    for (i, shard) in shards.iter().enumerate() {
+        let printed = ok(&["sweep", &sweep, "--shard", &format!("{i}/3"), "--out", s(shard)]);
+        assert!(
+            printed.contains(&format!("shard {i}/3: 4 of 12 runs")),
+            "{printed}"
+        );
+        let rows = String::from_utf8(results(shard)).unwrap();
+        let runs: Vec<&str> = rows
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap())
+            .collect();
+        let expected: Vec<String> = (0..12).filter(|r| r % 3 == i).map(|r| r.to_string()).collect();
+        assert_eq!(runs, expected);
+    }
+    let merged = dir.join("merged");
+    let printed = ok(&[
+        "merge",
+        s(&shards[2]),
+        s(&shards[0]),
+        s(&shards[1]),
+        "--out",
+        s(&merged),
+    ]);
+    assert!(printed.contains("merged 12 runs from 3 folders"), "{printed}");
+    assert_eq!(reference, results(&merged), "sharded and merged differs");
+    // A folder merged with an overlapping one (the same runs twice) gives the same again.
+    let again = dir.join("again");
+    ok(&["merge", s(&one), s(&shards[1]), "--out", s(&again)]);
+    assert_eq!(reference, results(&again));
+    // The run records are the same files too.
+    for run in 0..12 {
+        let name = format!("runs/{run}.json");
+        assert_eq!(
+            std::fs::read(one.join(&name)).unwrap(),
+            std::fs::read(merged.join(&name)).unwrap(),
+            "{name}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(merged.join("sweep.yaml")).unwrap(), GRID);
+}
+
+#[test]
+fn a_run_replays_with_its_command_and_keep_runs_keeps_its_report() {
+    let (dir, sweep) = setup("replay", GRID);
+    let out = dir.join("out");
+    ok(&["sweep", &sweep, "--out", s(&out), "--keep-runs", "--quiet"]);
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("runs/10.json")).unwrap()).unwrap();
+    assert_eq!(record["status"], "ok");
+    assert_eq!(record["seed"], 8);
+    assert_eq!(record["sets"][1], "master.allocator=binpack");
+    let replay = record["replay"].as_str().unwrap();
+    // mesosim run DIR/tiny.yaml --seed 8 --set duration=4m --set ... (no quoting needed here)
+    let mut args: Vec<&str> = replay.split(' ').skip(1).collect();
+    let again = dir.join("again");
+    args.extend(["--out", s(&again), "--quiet"]);
+    ok(&args);
+    let kept = std::fs::read(out.join("runs/10/summary.json")).unwrap();
+    assert_eq!(kept, std::fs::read(again.join("summary.json")).unwrap());
+    assert!(out.join("runs/10/tasks.csv").is_file() && out.join("runs/10/offers.csv").is_file());
+    let summary: serde_json::Value = serde_json::from_slice(&kept).unwrap();
+    assert_eq!(summary, record["summary"]);
+
+    // Running again into the folder with fewer runs leaves no stale run behind.
+    let fewer = GRID.replace("seeds: 3", "seeds: 1");
+    let sweep = write(&dir, "fewer.yaml", &fewer);
+    ok(&["sweep", &sweep, "--out", s(&out), "--quiet"]);
+    let mut left: Vec<String> = std::fs::read_dir(out.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["0.json", "1.json", "2.json", "3.json"]);
+}
+
+#[test]
+fn bad_sweep_files_and_shards_are_bad_input_before_any_run() {
+    let (dir, sweep) = setup("bad", GRID);
+    let out = dir.join("never");
+    let bad = |name: &str, text: &str, says: &str| {
+        let file = write(&dir, name, text);
+        rejects(&["sweep", &file, "--out", s(&out)], says);
+        assert!(!out.exists(), "{name}: a folder was written");
+        file
+    };
+    let f = bad(
+        "unknown-key.yaml",
+        "name: x\nscenario: tiny.yaml\ngird:\n  master.allocator: [drf]\n",
+        "unknown-key.yaml:3:1: unknown key \"gird\" (did you mean \"grid\"?)",
+    );
+    assert!(f.ends_with("unknown-key.yaml"));
+    bad(
+        "grid-key.yaml",
+        "name: x\nscenario: tiny.yaml\ngrid:\n  master.alocator: [drf, binpack]\n",
+        "grid-key.yaml:4:10: unknown key \"alocator\" (did you mean \"allocator\"?)",
+    );
+    bad(
+        "grid-value.yaml",
+        "name: x\nscenario: tiny.yaml\ngrid:\n  master.allocation_interval: [1s, 5x]\n",
+        "grid-value.yaml:4:36: invalid duration \"5x\"",
+    );
+    bad(
+        "allocator.yaml",
+        "name: x\nscenario: tiny.yaml\ngrid:\n  master.allocator: [drf, binpak]\n",
+        "allocator.yaml:4:27: unknown allocator \"binpak\" (did you mean \"binpack\"?)",
+    );
+    bad(
+        "set.yaml",
+        "name: x\nscenario: tiny.yaml\nset: [durration=5m]\n",
+        "set.yaml:3:7: set \"durration=5m\": unknown key \"durration\" (did you mean \"duration\"?)",
+    );
+    bad(
+        "no-scenario.yaml",
+        "name: x\nscenario: nope.yaml\n",
+        "no-scenario.yaml:2:11: cannot read the scenario",
+    );
+    bad(
+        "seeds.yaml",
+        "name: x\nscenario: tiny.yaml\nseeds: [1, 1]\n",
+        "seeds.yaml:3:8: seed 1 is listed twice",
+    );
+    bad(
+        "empty-values.yaml",
+        "name: x\nscenario: tiny.yaml\ngrid:\n  master.allocator: []\n",
+        "empty-values.yaml:4:21: grid key master.allocator needs at least one value",
+    );
+    rejects(
+        &["sweep", &sweep, "--shard", "3/3"],
+        "--shard 3/3: shards are numbered from 0",
+    );
+    rejects(
+        &["sweep", &sweep, "--shard", "one/3"],
+        "--shard one/3: expected I/N",
+    );
+    rejects(&["sweep", &sweep, "--shard", "0/0"], "--shard 0/0");
+    rejects(
+        &["sweep", s(&dir.join("missing.yaml"))],
+        "missing.yaml: cannot read: no such file",
+    );
+}
+
+#[test]
+fn merge_refuses_shards_of_other_sweeps_missing_runs_and_conflicts() {
+    let (dir, sweep) = setup("merge", GRID);
+    let a0 = dir.join("a0");
+    let a1 = dir.join("a1");
+    ok(&["sweep", &sweep, "--shard", "0/2", "--out", s(&a0), "--quiet"]);
+    ok(&["sweep", &sweep, "--shard", "1/2", "--out", s(&a1), "--quiet"]);
+
+    // Missing runs are named.
+    rejects(
+        &["merge", s(&a0), "--out", s(&dir.join("m"))],
+        "6 of the sweep's 12 runs are missing: 1, 3, 5, 7, 9, 11",
+    );
+    // Another sweep file's shard.
+    let other = write(&dir, "other.yaml", &GRID.replace("[1s, 3s]", "[1s, 2s]"));
+    let b1 = dir.join("b1");
+    ok(&["sweep", &other, "--shard", "1/2", "--out", s(&b1), "--quiet"]);
+    rejects(
+        &["merge", s(&a0), s(&b1), "--out", s(&dir.join("m"))],
+        "b1/sweep.yaml:5: differs from",
+    );
+    // The same run with other results.
+    let c1 = dir.join("c1");
+    std::fs::create_dir_all(c1.join("runs")).unwrap();
+    std::fs::copy(a1.join("sweep.yaml"), c1.join("sweep.yaml")).unwrap();
+    let record = std::fs::read_to_string(a1.join("runs/3.json")).unwrap();
+    let tampered = record.replacen("\"launched\": ", "\"launched\": 1", 1);
+    assert_ne!(record, tampered);
+    std::fs::write(c1.join("runs/3.json"), tampered).unwrap();
+    rejects(
+        &["merge", s(&a0), s(&a1), s(&c1), "--out", s(&dir.join("m"))],
+        "run 3 is in",
+    );
+    // Not a sweep folder; a broken record.
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    rejects(&["merge", s(&empty)], "not a sweep folder");
+    std::fs::write(c1.join("runs/3.json"), "{ \"schema\": ").unwrap();
+    rejects(&["merge", s(&c1)], "expected a sweep run record");
+    // Both shards: fine.
+    ok(&["merge", s(&a0), s(&a1), "--out", s(&dir.join("m")), "--quiet"]);
+}
+
+#[test]
+fn a_run_that_cannot_run_loses_no_other_and_says_how_to_replay_it() {
+    let dir = temp_dir("failed");
+    let trace =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/traces/native.csv"))
+            .unwrap();
+    let good: Vec<&str> = trace.lines().take(20).collect();
+    write(&dir, "good.csv", &(good.join("\n") + "\n"));
+    let mut bad = good.clone();
+    bad.insert(10, "700.5,1,0,u,1,1,zzz,1,1,0,5,finish,1");
+    write(&dir, "bad.csv", &(bad.join("\n") + "\n"));
+    write(
+        &dir,
+        "replay.yaml",
+        "name: replay\nduration: 30m\nroles: [ { name: batch } ]\ncluster:\n  - { class: standard, count: 10, resources: \"cpus:16;mem:65536\" }\nframeworks:\n  - { name: r, role: batch, type: batch, workload: { trace: { format: csv, path: good.csv } } }\n",
+    );
+    let sweep = write(
+        &dir,
+        "sweep.yaml",
+        "name: traces\nscenario: replay.yaml\ngrid:\n  frameworks.0.workload.trace.path: [good.csv, bad.csv]\nseeds: 2\n",
+    );
+    let out = dir.join("out");
+    let o = mesosim(&["sweep", &sweep, "--out", s(&out)]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("run 2 (frameworks.0.workload.trace.path=bad.csv, seed 0) could not run: "),
+        "{err}"
+    );
+    assert!(err.contains("bad.csv:11: field 7 (cpus)"), "{err}");
+    assert!(
+        err.contains("replay: mesosim run ")
+            && err.contains("--seed 1 --set frameworks.0.workload.trace.path=bad.csv"),
+        "{err}"
+    );
+    assert!(err.contains("2 of 4 runs failed"), "{err}");
+    let rows = String::from_utf8(results(&out)).unwrap();
+    let status: Vec<&str> = rows
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(3).unwrap())
+        .collect();
+    assert_eq!(status, ["ok", "ok", "error", "error"]);
+    assert!(
+        std::fs::read_to_string(out.join("errors.txt"))
+            .unwrap()
+            .contains("run 3 (")
+    );
+    // Merging the folder says the same.
+    let o = mesosim(&["merge", s(&out), "--out", s(&dir.join("merged"))]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(results(&dir.join("merged")), results(&out));
+}
+
+#[test]
+fn compare_shows_allocators_side_by_side_and_writes_its_csvs() {
+    let dir = temp_dir("compare");
+    let scenario = write(&dir, "tiny.yaml", TINY);
+    let out = dir.join("out");
+    let table = ok(&[
+        "compare",
+        &scenario,
+        "--allocators",
+        "drf,binpack,random",
+        "--seeds",
+        "2",
+        "--set",
+        "duration=3m",
+        "--out",
+        s(&out),
+    ]);
+    let header = table.lines().nth(1).unwrap();
+    assert!(
+        header.starts_with("metric") && header.contains("drf") && header.contains("random"),
+        "{table}"
+    );
+    for metric in [
+        "utilisation.cpus.allocated_mean",
+        "queue_delay_s.p99",
+        "tasks.launched",
+        "offers.made",
+    ] {
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(metric))
+            .unwrap_or_else(|| panic!("{metric}: {table}"));
+        assert_eq!(row.matches(" ± ").count(), 3, "{row}");
+    }
+    assert!(table.contains("6 runs"), "{table}");
+
+    let csv = std::fs::read_to_string(out.join("compare.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        rows[0],
+        "allocator,metric,n,mean,ci95_low,ci95_high,stddev,min,max"
+    );
+    let metrics = rows.iter().filter(|r| r.starts_with("drf,")).count();
+    assert!(metrics > 20, "{csv}");
+    assert_eq!(rows.len(), 1 + 3 * metrics);
+    assert!(rows[1].starts_with("drf,") && rows.last().unwrap().starts_with("random,"));
+    let p99 = rows
+        .iter()
+        .find(|r| r.starts_with("binpack,queue_delay_s.p99,"))
+        .unwrap();
+    assert!(p99.starts_with("binpack,queue_delay_s.p99,2,"), "{p99}");
+    let results = String::from_utf8(results(&out)).unwrap();
+    assert_eq!(results.lines().count(), 1 + 6);
+    assert!(results.starts_with("run,master.allocator,seed,status,"));
+    assert!(out.join("runs/5.json").is_file() && out.join("sweep.yaml").is_file());
+
+    rejects(
+        &["compare", &scenario, "--allocators", "drf,binpak"],
+        "unknown allocator \"binpak\" (did you mean \"binpack\"?)",
+    );
+    rejects(
+        &["compare", &scenario, "--allocators", "drf,drf"],
+        "drf is named twice",
+    );
+    rejects(
+        &[
+            "compare",
+            &scenario,
+            "--allocators",
+            "drf",
+            "--set",
+            "master.allocator=random",
+        ],
+        "compare chooses the allocator itself",
+    );
+    rejects(
+        &["compare", &scenario, "--allocators", "drf", "--seeds", "0"],
+        "--seeds",
+    );
+}

@@ -397,6 +397,24 @@ fn compare_shows_allocators_side_by_side_and_writes_its_csvs() {
     assert_eq!(results.lines().count(), 1 + 6);
     assert!(results.starts_with("run,master.allocator,seed,status,"));
     assert!(out.join("runs/5.json").is_file() && out.join("sweep.yaml").is_file());
+    // compare.html shows the table and the overlaid curves, one line per allocator.
+    let html = std::fs::read_to_string(out.join("compare.html")).unwrap();
+    for stem in [
+        "compare-cpus",
+        "compare-mem",
+        "compare-waiting",
+        "compare-queue-delay",
+        "compare-jain",
+    ] {
+        assert!(out.join(format!("{stem}.png")).is_file(), "{stem}.png");
+        assert!(html.contains(&format!("{stem}.png")), "{stem} linked");
+    }
+    assert!(html.contains("utilisation.cpus.allocated_mean") && html.matches("<svg").count() >= 5);
+    assert!(!html.contains("http://") && !html.contains("https://"));
+    let svg = std::fs::read_to_string(out.join("compare-cpus.svg")).unwrap();
+    for allocator in ["drf", "binpack", "random"] {
+        assert!(svg.contains(allocator), "{allocator} in the legend");
+    }
 
     rejects(
         &["compare", &scenario, "--allocators", "drf,binpak"],

@@ -68,7 +68,8 @@ pub fn execute(args: &CompareArgs) -> Result<(), Failure> {
     // sweep.yaml names the scenario by its absolute path, to stand on its own; runs and
     // replay commands use it as given.
     sweep.scenario = args.scenario.clone();
-    let prepared = Prepared::load(sweep).map_err(Failure::input)?;
+    let mut prepared = Prepared::load(sweep).map_err(Failure::input)?;
+    prepared.curves = true;
     let runs: Vec<usize> = (0..prepared.sweep.runs()).collect();
     let options = Options {
         jobs: args.jobs,
@@ -80,6 +81,8 @@ pub fn execute(args: &CompareArgs) -> Result<(), Failure> {
     // plots) needs.
     let comparison = Comparison::new(&prepared.sweep, &ran.records);
     folder::write(&out.join("compare.csv"), &comparison.csv()).map_err(Failure::input)?;
+    crate::report::compare_page::write(&out, &name, &comparison, &ran.records)
+        .map_err(|e| Failure::input(format!("error: {}: cannot write: {e}", out.display())))?;
     if !args.quiet {
         print!("{}", comparison.table(&name));
         println!(
@@ -89,7 +92,8 @@ pub fn execute(args: &CompareArgs) -> Result<(), Failure> {
             plural(ran.threads, "thread")
         );
         println!(
-            "  results: {}, {}",
+            "  results: {}, {}, {}",
+            out.join("compare.html").display(),
             out.join("compare.csv").display(),
             out.join(folder::RESULTS_FILE).display()
         );

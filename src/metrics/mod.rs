@@ -727,7 +727,8 @@ impl Collector {
                 resources,
             } => {
                 self.allocation(now, *agent, *framework, resources, true, true);
-                self.tasks.added(*framework, *task, *agent, resources.clone());
+                let first = self.tasks.added(*framework, *task, *agent, resources.clone());
+                self.recovery.task_added(*agent, (*framework, first));
             }
             Event::TaskUpdated {
                 framework,

@@ -1,7 +1,8 @@
 //! Recovery from faults, as observed: for each fault, when the master noticed, when the
 //! tasks it hit ran again (or ended for good), and how much capacity was gone for how long.
 //!
-//! A task hit by a fault is one running (or launched) on a failed agent. It recovers when
+//! A task hit by a fault is one running on a failed agent, or launched onto it after it
+//! failed (from an offer made before the master noticed). It recovers when
 //! it, or the task its framework resubmitted in its place (`retry_of`), reaches
 //! `TASK_RUNNING` again, or when it ends in a state its framework does not retry. A lost
 //! task that nobody resubmits by the end of the run is accounted terminal when it was lost.
@@ -71,6 +72,8 @@ pub struct Recovery {
     pub faults: Vec<Fault>,
     /// Affected tasks by (framework, id of their first attempt).
     affected: BTreeMap<(FrameworkId, TaskId), Affected>,
+    /// Failed agents not yet back, with their fault.
+    down: BTreeMap<AgentId, usize>,
 }
 
 impl Recovery {
@@ -85,6 +88,9 @@ impl Recovery {
         tasks: impl IntoIterator<Item = (FrameworkId, TaskId)>,
     ) {
         let index = self.faults.len();
+        if let Some(a) = agent {
+            self.down.insert(a, index);
+        }
         let mut n = 0;
         for key in tasks {
             self.affected.insert(
@@ -123,7 +129,29 @@ impl Recovery {
         for f in &mut self.faults {
             if f.target == name && f.restored.is_none() {
                 f.restored = Some(now);
+                if let Some(a) = f.agent {
+                    self.down.remove(&a);
+                }
             }
+        }
+    }
+
+    /// A task was launched onto `agent`: if the agent has failed, the fault hits it too.
+    pub fn task_added(&mut self, agent: AgentId, key: (FrameworkId, TaskId)) {
+        if let Some(&fault) = self.down.get(&agent)
+            && !self.affected.contains_key(&key)
+        {
+            self.affected.insert(
+                key,
+                Affected {
+                    fault,
+                    lost: None,
+                    retried: false,
+                },
+            );
+            let f = &mut self.faults[fault];
+            f.tasks_affected += 1;
+            f.tasks_pending += 1;
         }
     }
 

@@ -164,11 +164,19 @@ impl TaskTracker {
         }
     }
 
-    pub fn added(&mut self, framework: FrameworkId, task: TaskId, agent: AgentId, resources: Resources) {
+    /// A task was launched onto `agent`; returns its first attempt's id.
+    pub fn added(
+        &mut self,
+        framework: FrameworkId,
+        task: TaskId,
+        agent: AgentId,
+        resources: Resources,
+    ) -> TaskId {
         let t = self.entry(framework, task);
         t.agent = Some(agent);
         t.resources = resources;
         t.held = true;
+        t.retry_of.unwrap_or(task)
     }
 
     /// Applies a state change.

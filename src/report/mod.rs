@@ -2,6 +2,7 @@
 //! (`files`), charts as PNG and SVG (`plots`), the HTML building blocks (`html`) and the
 //! run's page (`page`).
 
+pub mod compare_page;
 pub mod files;
 pub mod html;
 pub mod page;

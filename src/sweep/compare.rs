@@ -28,13 +28,19 @@ pub const KEY_METRICS: &[&str] = &[
     "tasks.finished",
     "tasks.all_launched_s",
     "tasks.makespan_s",
-    "tasks.slowdown.**",
+    "tasks.slowdown.mean",
+    "tasks.slowdown.p95",
+    "jobs.completion_s.mean",
+    "jobs.completion_s.p95",
     "offers.made",
     "offers.declined",
     "offers.per_s",
     "offers.decline_ratio",
+    "offers.demand_to_offer_s.mean",
     "fairness.jain_dominant_share",
-    "fairness.**",
+    "fairness.*",
+    "recovery.detect_s_max",
+    "recovery.recovered_s_max",
 ];
 
 /// Whether `pattern` matches the dotted `path`.
@@ -145,12 +151,18 @@ impl Comparison {
     }
 
     /// The table's rows: indexes into `metrics` of the key metrics present, in
-    /// [`KEY_METRICS`] order.
+    /// [`KEY_METRICS`] order, leaving out those zero in every run (job figures of a
+    /// workload without jobs, recovery without faults).
     pub fn key_rows(&self) -> Vec<usize> {
         let mut rows: Vec<usize> = Vec::new();
+        let all_zero = |i: usize| {
+            self.stats
+                .iter()
+                .all(|per| per[i].is_none_or(|s| s.min == 0.0 && s.max == 0.0))
+        };
         for pattern in KEY_METRICS {
             for (i, m) in self.metrics.iter().enumerate() {
-                if matches(pattern, m) && !rows.contains(&i) {
+                if matches(pattern, m) && !rows.contains(&i) && !all_zero(i) {
                     rows.push(i);
                 }
             }
@@ -187,6 +199,26 @@ impl Comparison {
         } else {
             winners
         }
+    }
+
+    /// The key metrics as table rows for a page: the metric, then per allocator its mean
+    /// ± 95% half-width, `*` marking the best.
+    pub fn key_table(&self) -> Vec<Vec<String>> {
+        self.key_rows()
+            .into_iter()
+            .map(|m| {
+                let best = self.best(m);
+                let mut row = vec![self.metrics[m].clone()];
+                for a in 0..self.allocators.len() {
+                    let mark = if best.contains(&a) { " *" } else { "" };
+                    row.push(match self.stats[a][m] {
+                        Some(s) => format!("{}{mark}", cell(&s)),
+                        None => "–".to_owned(),
+                    });
+                }
+                row
+            })
+            .collect()
     }
 
     /// The side-by-side table: a row per key metric, a column per allocator, each cell the
@@ -255,7 +287,10 @@ fn cell(s: &Stats) -> String {
 /// A value to four significant digits after the point at most, trailing zeros dropped; tiny
 /// values in scientific notation.
 fn short(x: f64) -> String {
-    if x != 0.0 && x.abs() < 1e-3 {
+    if x == 0.0 || !x.is_finite() {
+        return if x == 0.0 { "0".to_owned() } else { x.to_string() };
+    }
+    if x.abs() < 1e-3 {
         return format!("{x:.2e}");
     }
     let decimals = if x.abs() >= 1000.0 {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::def::Sweep;
-use super::record::{RunRecord, Status, text_digest};
+use super::record::{Curves, RunRecord, Status, text_digest};
 use crate::report;
 use crate::run;
 use crate::scenario::{self, Loaded};
@@ -19,6 +19,8 @@ pub struct Prepared {
     pub points: Vec<Loaded>,
     /// [`text_digest`] of the scenario file.
     pub scenario_digest: String,
+    /// Keep each run's [`Curves`] in its record (for compare.html).
+    pub curves: bool,
 }
 
 impl Prepared {
@@ -50,6 +52,7 @@ impl Prepared {
             points.push(loaded);
         }
         Ok(Prepared {
+            curves: false,
             scenario_digest: text_digest(&text),
             sweep,
             points,
@@ -77,15 +80,22 @@ impl Prepared {
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             // The simulation is freed here, on the worker (no `Outcome::leak`): a sweep runs
             // many in one process.
-            run::run(&s, dir.as_deref(), |_| {}).map(|outcome| outcome.summary)
+            run::run(&s, dir.as_deref(), |_| {}).map(|outcome| {
+                let curves = self.curves.then(|| Curves::of(outcome.collector()));
+                (outcome.summary.clone(), curves)
+            })
         }));
+        let mut curves = None;
         let (status, error, summary) = match outcome {
-            Ok(Ok(summary)) => match keep_files(dir.as_deref(), &summary, loaded, seed) {
-                Ok(()) => (
-                    Status::Ok,
-                    None,
-                    Some(serde_json::to_value(&summary).expect("a summary always serializes")),
-                ),
+            Ok(Ok((summary, kept))) => match keep_files(dir.as_deref(), &summary, loaded, seed) {
+                Ok(()) => {
+                    curves = kept;
+                    (
+                        Status::Ok,
+                        None,
+                        Some(serde_json::to_value(&summary).expect("a summary always serializes")),
+                    )
+                }
                 Err(e) => (Status::Error, Some(e), None),
             },
             Ok(Err(run::Failure::Setup(e))) => (Status::Error, Some(e), None),
@@ -120,6 +130,7 @@ impl Prepared {
             error,
             replay: self.sweep.replay_command(point, seed),
             summary,
+            curves,
         };
         // What results.csv is built from is what runs/<run>.json holds, read back.
         RunRecord::from_json(&record.to_json(), "a run record").expect("a record reads back")

@@ -59,6 +59,60 @@ pub struct RunRecord {
     /// The run's summary.json, when it finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<serde_json::Value>,
+    /// What `compare.html` draws of the run, when the sweep keeps it (compare does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curves: Option<Curves>,
+}
+
+/// A run's curves for overlaying runs in one chart: a few hundred points each.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Curves {
+    /// Sample times (s), and at each the mean allocated fraction of cpus and of mem over
+    /// the interval, tasks waiting, and Jain's index over dominant shares (absent when no
+    /// two roles competed).
+    pub time_s: Vec<f64>,
+    pub cpus_allocated: Vec<f64>,
+    pub mem_allocated: Vec<f64>,
+    pub queued: Vec<f64>,
+    pub jain: Vec<Option<f64>>,
+    /// Queue delay (s) at each of 200 evenly spaced ranks, lowest to highest.
+    pub delay_quantiles: Vec<f64>,
+}
+
+/// Points a curve keeps at most: longer time series are thinned to every k-th sample.
+const CURVE_POINTS: usize = 500;
+/// Ranks of the queue-delay distribution kept.
+const DELAY_RANKS: usize = 200;
+
+impl Curves {
+    /// The curves of a finished run.
+    pub fn of(c: &crate::metrics::Collector) -> Curves {
+        let samples = c.samples();
+        let step = samples.len().div_ceil(CURVE_POINTS).max(1);
+        let resources = c.resources();
+        let index = |name: &str| resources.iter().find(|(_, n)| n == name).map(|(i, _)| *i);
+        let (cpus, mem) = (index("cpus"), index("mem"));
+        let fraction = |s: &crate::metrics::Sample, i: Option<usize>| {
+            i.and_then(|i| s.cluster.get(i)).map_or(0.0, |v| v[3])
+        };
+        let kept: Vec<&crate::metrics::Sample> = samples.iter().step_by(step).collect();
+        let delays = c.sorted_delays();
+        let delay_quantiles = if delays.is_empty() {
+            Vec::new()
+        } else {
+            (1..=DELAY_RANKS)
+                .map(|k| delays[(k * delays.len()).div_ceil(DELAY_RANKS).clamp(1, delays.len()) - 1])
+                .collect()
+        };
+        Curves {
+            time_s: kept.iter().map(|s| s.at.as_secs_f64()).collect(),
+            cpus_allocated: kept.iter().map(|s| fraction(s, cpus)).collect(),
+            mem_allocated: kept.iter().map(|s| fraction(s, mem)).collect(),
+            queued: kept.iter().map(|s| s.queued as f64).collect(),
+            jain: kept.iter().map(|s| s.jain).collect(),
+            delay_quantiles,
+        }
+    }
 }
 
 impl RunRecord {
@@ -106,6 +160,7 @@ impl RunRecord {
             && self.scenario_digest == other.scenario_digest
             && self.status == other.status
             && self.summary == other.summary
+            && self.curves == other.curves
     }
 }
 

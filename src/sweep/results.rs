@@ -119,6 +119,7 @@ mod tests {
             error: summary.is_none().then(|| "broke".to_owned()),
             replay: "mesosim run a.yaml".into(),
             summary,
+            curves: None,
         }
     }
 

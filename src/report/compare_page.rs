@@ -1,0 +1,186 @@
+//! compare.html: allocators side by side over seeds, their curves overlaid.
+
+use std::path::Path;
+
+use super::html::{Block, Page, Section};
+use super::plots::{self, CdfChart, LineChart, Series};
+use crate::sweep::compare::Comparison;
+use crate::sweep::record::{Curves, RunRecord};
+
+/// Each allocator's mean curve over its seeds: `pick` chooses the curve from a run's
+/// [`Curves`]; points where no seed has a value are left out.
+fn mean_series(
+    allocators: &[String],
+    runs: &[Vec<&Curves>],
+    pick: impl Fn(&Curves) -> Vec<Option<f64>>,
+) -> Vec<Series> {
+    allocators
+        .iter()
+        .zip(runs)
+        .map(|(name, curves)| {
+            let longest = curves.iter().max_by_key(|c| c.time_s.len());
+            let times = longest.map(|c| c.time_s.clone()).unwrap_or_default();
+            let picked: Vec<Vec<Option<f64>>> = curves.iter().map(|c| pick(c)).collect();
+            let points = times
+                .iter()
+                .enumerate()
+                .filter_map(|(k, &t)| {
+                    let values: Vec<f64> = picked
+                        .iter()
+                        .filter_map(|p| p.get(k).copied().flatten())
+                        .collect();
+                    (!values.is_empty()).then(|| (t, values.iter().sum::<f64>() / values.len() as f64))
+                })
+                .collect();
+            Series {
+                label: name.clone(),
+                points,
+            }
+        })
+        .collect()
+}
+
+/// Writes compare.html and its plots into `dir`.
+pub fn write(
+    dir: &Path,
+    scenario: &str,
+    comparison: &Comparison,
+    records: &[RunRecord],
+) -> std::io::Result<()> {
+    let allocators = &comparison.allocators;
+    // Records are in run order: allocator-major, seeds innermost.
+    let seeds = comparison.seeds.max(1);
+    let runs: Vec<Vec<&Curves>> = (0..allocators.len())
+        .map(|a| {
+            records
+                .iter()
+                .filter(|r| r.run / seeds == a)
+                .filter_map(|r| r.curves.as_ref())
+                .collect()
+        })
+        .collect();
+    let some = |v: &[f64]| v.iter().map(|&x| Some(x)).collect::<Vec<_>>();
+    let cpus = plots::line_chart(
+        dir,
+        "compare-cpus",
+        &LineChart {
+            title: "cpus allocated, mean over seeds",
+            y_label: "fraction of the cluster's cpus",
+            series: &mean_series(allocators, &runs, |c| some(&c.cpus_allocated)),
+            y_range: Some((0.0, 1.0)),
+        },
+    )?;
+    let mem = plots::line_chart(
+        dir,
+        "compare-mem",
+        &LineChart {
+            title: "mem allocated, mean over seeds",
+            y_label: "fraction of the cluster's mem",
+            series: &mean_series(allocators, &runs, |c| some(&c.mem_allocated)),
+            y_range: Some((0.0, 1.0)),
+        },
+    )?;
+    let queued = plots::line_chart(
+        dir,
+        "compare-waiting",
+        &LineChart {
+            title: "Tasks waiting, mean over seeds",
+            y_label: "tasks",
+            series: &mean_series(allocators, &runs, |c| some(&c.queued)),
+            y_range: None,
+        },
+    )?;
+    let jain = plots::line_chart(
+        dir,
+        "compare-jain",
+        &LineChart {
+            title: "Jain's index over the roles' dominant shares, mean over seeds",
+            y_label: "Jain's index (1: equal weighted shares)",
+            series: &mean_series(allocators, &runs, |c| c.jain.clone()),
+            y_range: Some((0.0, 1.0)),
+        },
+    )?;
+    let delays: Vec<(String, Vec<f64>)> = allocators
+        .iter()
+        .zip(&runs)
+        .map(|(name, curves)| {
+            let mut all: Vec<f64> = curves
+                .iter()
+                .flat_map(|c| c.delay_quantiles.iter().copied())
+                .collect();
+            all.sort_by(f64::total_cmp);
+            (name.clone(), all)
+        })
+        .collect();
+    let positive = delays.iter().all(|(_, d)| d.first().is_none_or(|&x| x > 0.0));
+    let delay = plots::cdf_chart(
+        dir,
+        "compare-queue-delay",
+        &CdfChart {
+            title: "Queue delay, seeds pooled",
+            x_label: "queue delay (s)",
+            series: &delays,
+            log_x: positive,
+        },
+    )?;
+    let mut header = vec!["metric".to_owned()];
+    header.extend(allocators.iter().cloned());
+    let failed = records.iter().filter(|r| r.summary.is_none()).count();
+    let mut intro = format!(
+        "{scenario} under {} allocators × {} seeds. Each cell is the mean over seeds ± the half-width of its 95% confidence interval (Student's t); * marks the best where the quality gate knows which way is better. compare.csv has every metric; results.csv every run.",
+        allocators.len(),
+        comparison.seeds
+    );
+    if failed > 0 {
+        intro.push_str(&format!(" {failed} runs did not finish and are left out."));
+    }
+    let page = Page {
+        title: format!("mesosim compare: {scenario}"),
+        sections: vec![
+            Section {
+                heading: "Side by side".into(),
+                blocks: vec![
+                    Block::Paragraph(intro),
+                    Block::Table {
+                        header,
+                        rows: comparison.key_table(),
+                    },
+                ],
+            },
+            Section {
+                heading: "Utilisation".into(),
+                blocks: vec![
+                    Block::Plot {
+                        caption: "Allocated (offered or used) fraction of the cluster's cpus, the mean of each sample interval, averaged over seeds.".into(),
+                        plot: cpus,
+                    },
+                    Block::Plot {
+                        caption: "The same for mem.".into(),
+                        plot: mem,
+                    },
+                ],
+            },
+            Section {
+                heading: "Tasks".into(),
+                blocks: vec![
+                    Block::Plot {
+                        caption: "Tasks waiting for their first launch, averaged over seeds.".into(),
+                        plot: queued,
+                    },
+                    Block::Plot {
+                        caption: "Fraction of launched tasks that waited at most so long, all seeds pooled (200 ranks per run).".into(),
+                        plot: delay,
+                    },
+                ],
+            },
+            Section {
+                heading: "Fairness".into(),
+                blocks: vec![Block::Plot {
+                    caption: "Jain's index over the weighted dominant shares of the roles with demand, per sample interval, averaged over seeds (gaps: no two roles competed).".into(),
+                    plot: jain,
+                }],
+            },
+        ],
+    };
+    super::write_atomic(&dir.join("compare.html"), page.render().as_bytes())
+}

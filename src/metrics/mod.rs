@@ -602,7 +602,7 @@ impl Collector {
                             class,
                             resources: resources.clone(),
                             active: true,
-                            pool: Pool::starting(now),
+                            pool: Pool::agent(now),
                             heat_prev: (0.0, 0.0),
                             heat: vec![f32::NAN; columns],
                         });

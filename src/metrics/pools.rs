@@ -37,6 +37,15 @@ impl ResNames {
 
     /// Calls `f(index, millis)` for every scalar of `r`, reserved or not.
     pub fn each(&mut self, r: &Resources, mut f: impl FnMut(usize, u64)) {
+        // Most resources are unreserved cpus, mem, disk and gpus only.
+        if let Some(t) = r.plain_totals() {
+            for (i, &v) in t.0.iter().enumerate() {
+                if v != 0 {
+                    f(i, v);
+                }
+            }
+            return;
+        }
         for (known, name, _, amount) in r.scalars_indexed() {
             let i = match known {
                 Some(i) => i,
@@ -156,8 +165,10 @@ pub struct Pool {
     pub used: Amounts,
     /// 1 ÷ total per resource (0 where there is none).
     inverse: SmallVec<[f64; 4]>,
-    /// The allocated fraction of the busiest resource now.
+    /// The allocated fraction of the busiest resource now (kept for agents only: see
+    /// [`Pool::agent`]).
     busiest: f64,
+    track_busiest: bool,
     /// Exact integrals since the epoch began: ∫ allocated dt and ∫ used dt per resource,
     /// and the epoch's length in nanoseconds.
     epoch_allocated: SmallVec<[u128; 4]>,
@@ -169,10 +180,11 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// An empty pool whose integrals start at `at`.
-    pub fn starting(at: Instant) -> Pool {
+    /// An agent's pool, which also integrates its busiest resource's allocated fraction.
+    pub fn agent(at: Instant) -> Pool {
         Pool {
             last: at,
+            track_busiest: true,
             ..Pool::default()
         }
     }
@@ -265,13 +277,15 @@ impl Pool {
                 }
             }
         }
-        self.busiest = self
-            .allocated
-            .0
-            .iter()
-            .zip(&self.inverse)
-            .map(|(&a, &inv)| a as f64 * inv)
-            .fold(0.0, f64::max);
+        if self.track_busiest {
+            self.busiest = self
+                .allocated
+                .0
+                .iter()
+                .zip(&self.inverse)
+                .map(|(&a, &inv)| a as f64 * inv)
+                .fold(0.0, f64::max);
+        }
     }
 }
 
@@ -332,7 +346,7 @@ mod tests {
     #[test]
     fn pool_areas_are_time_weighted() {
         let mut names = ResNames::default();
-        let mut p = Pool::default();
+        let mut p = Pool::agent(Instant::ZERO);
         let r = Resources::parse("cpus:10;mem:100;gpus:2;licences:4").unwrap();
         names.each(&r, |i, v| p.change(i, TOTAL, v, true));
         assert_eq!(names.name(4), "licences");

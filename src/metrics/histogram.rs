@@ -71,10 +71,6 @@ impl Histogram {
         self.max = self.max.max(v);
     }
 
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-
     /// The value at nearest rank `p` (0 < p ≤ 1), as its bucket's midpoint, never above
     /// the maximum.
     pub fn quantile(&self, p: f64) -> f64 {
@@ -104,22 +100,6 @@ impl Histogram {
             p99: self.quantile(0.99),
             max: self.max,
         }
-    }
-
-    /// (value, fraction of values ≤ it) at each non-empty bucket: the distribution's CDF.
-    pub fn cdf(&self) -> Vec<(f64, f64)> {
-        let mut out = Vec::new();
-        let mut seen = 0;
-        for (b, &c) in self.counts.iter().enumerate() {
-            if c > 0 {
-                seen += c;
-                out.push((
-                    (midpoint(b) / UNIT).min(self.max),
-                    seen as f64 / self.count as f64,
-                ));
-            }
-        }
-        out
     }
 }
 
@@ -160,9 +140,6 @@ mod tests {
         assert_eq!(q.max, exact[9_999]);
         let mean = exact.iter().sum::<f64>() / 10_000.0;
         assert!((q.mean - mean).abs() < 1e-9 * mean);
-        let cdf = h.cdf();
-        assert_eq!(cdf.last().unwrap().1, 1.0);
-        assert!(cdf.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1));
     }
 
     #[test]

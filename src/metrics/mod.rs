@@ -35,7 +35,7 @@ use crate::time::{Duration, Instant};
 
 pub use histogram::{Histogram, Quantiles};
 pub use recovery::{Fault, FaultKind};
-pub use tasks::{DelayStats, JobStats, SLOWDOWN_BOUND_S, TaskCounts};
+pub use tasks::{JobStats, SLOWDOWN_BOUND_S, TaskCounts};
 
 use fairness::Fairness;
 use pools::{ALLOCATED, ALLOCATED_FRAC, Amounts, Holder, Pool, ResNames, TOTAL, USED, USED_FRAC};
@@ -115,17 +115,6 @@ impl Setup {
             .find(|&s| s as f64 >= want)
             .unwrap_or(86_400);
         Duration::from_secs(s)
-    }
-
-    /// A setup knowing nothing of the scenario.
-    pub fn plain(duration: Duration) -> Setup {
-        Setup {
-            sample_interval: Setup::default_interval(duration),
-            duration,
-            weights: Vec::new(),
-            greedy: Vec::new(),
-            classes: Vec::new(),
-        }
     }
 }
 
@@ -852,6 +841,7 @@ impl Collector {
         self.fairness.settle(end);
         self.recovery.finish();
         self.makespan = self.tasks.makespan();
+        self.tasks.sort_delays();
         for t in self.tasks.drain_open() {
             self.write_task(&t);
         }
@@ -870,8 +860,9 @@ impl Collector {
     }
 }
 
-/// One resource's utilisation over a span, as fractions of what was there.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+/// One resource's utilisation over a span, as fractions of what was there (summary.json's
+/// `utilisation.<resource>`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ResourceUtilisation {
     /// Mean over time of (offered + used) ÷ total.
     pub allocated_mean: f64,
@@ -1009,11 +1000,7 @@ impl Collector {
                 name: r.name.clone(),
                 role: r.name.clone(),
                 weight: f.weight,
-                share_mean: if span > 0.0 {
-                    r.holder.share_area / span
-                } else {
-                    0.0
-                },
+                share_mean: r.holder.mean(span),
                 share_max: r.holder.max_share,
                 demand_s: f.demand_s,
                 share_mean_with_demand: (f.demand_s > 0.0).then(|| f.share_area_with_demand / f.demand_s),
@@ -1035,11 +1022,7 @@ impl Collector {
                 name: f.name.clone(),
                 role: self.roles[f.role].name.clone(),
                 weight: self.fairness.roles[f.role].weight,
-                share_mean: if span > 0.0 {
-                    f.holder.share_area / span
-                } else {
-                    0.0
-                },
+                share_mean: f.holder.mean(span),
                 share_max: f.holder.max_share,
                 demand_s: 0.0,
                 share_mean_with_demand: None,
@@ -1076,7 +1059,8 @@ impl Collector {
         }
     }
 
-    pub fn queue_delay(&mut self) -> DelayStats {
+    /// Queue delay over launched tasks: exact nearest-rank percentiles.
+    pub fn queue_delay(&self) -> Quantiles {
         self.tasks.delay_stats()
     }
 
@@ -1086,7 +1070,7 @@ impl Collector {
     }
 
     pub fn run_time(&self) -> Quantiles {
-        self.tasks.run_time()
+        self.tasks.run_time.quantiles()
     }
 
     pub fn slowdown(&self) -> Quantiles {
@@ -1147,10 +1131,6 @@ impl Collector {
             agents: agents.iter().map(|a| a.name.clone()).collect(),
             rows: agents.iter().map(|a| a.heat.clone()).collect(),
         }
-    }
-
-    pub fn sample_interval(&self) -> Duration {
-        self.setup.sample_interval
     }
 }
 

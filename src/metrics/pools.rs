@@ -101,30 +101,6 @@ impl Amounts {
     pub fn width(&self) -> usize {
         self.0.len()
     }
-
-    /// The largest fraction `(self[i] + plus[i]) / of[i]` over resources `of` has.
-    pub fn dominant_share_with(&self, plus: &Amounts, of: &Amounts) -> f64 {
-        let mut share = 0.0f64;
-        for i in 0..self.width().max(plus.width()) {
-            let (have, total) = (self.get(i) + plus.get(i), of.get(i));
-            if have > 0 && total > 0 {
-                share = share.max(have as f64 / total as f64);
-            }
-        }
-        share
-    }
-
-    /// The largest fraction `self[i] / of[i]` over resources `of` has.
-    pub fn dominant_share(&self, of: &Amounts) -> f64 {
-        let mut share = 0.0f64;
-        for (i, &have) in self.0.iter().enumerate() {
-            let total = of.get(i);
-            if have > 0 && total > 0 {
-                share = share.max(have as f64 / total as f64);
-            }
-        }
-        share
-    }
 }
 
 /// Which figure of a resource an area integrates.
@@ -249,12 +225,6 @@ impl Pool {
         self.epoch_ns = 0;
     }
 
-    /// Changes resource `i`'s total (`TOTAL`), allocation (`ALLOCATED`) or use (`USED`) by
-    /// `v` thousandths, up or down, at the pool's last time. Call [`Pool::advance`] first.
-    pub fn change(&mut self, i: usize, figure: usize, v: u64, up: bool) {
-        self.change_all(&[(i, v)], figure == USED, figure == TOTAL, up);
-    }
-
     /// Changes every `(resource, thousandths)` of `amounts`: the total when `total`, else
     /// the allocation, and the use as well when `used`. Call [`Pool::advance`] first.
     pub fn change_all(&mut self, amounts: &[(usize, u64)], used: bool, total: bool, up: bool) {
@@ -312,6 +282,11 @@ impl Holder {
         }
     }
 
+    /// The mean share over the first `span` seconds (after advancing to their end).
+    pub fn mean(&self, span: f64) -> f64 {
+        if span > 0.0 { self.share_area / span } else { 0.0 }
+    }
+
     /// The mean share since the last sample, `dt` seconds ago, integrating to `at`.
     pub fn sample(&mut self, at: Instant, dt: f64) -> f64 {
         self.advance(at);
@@ -348,11 +323,13 @@ mod tests {
         let mut names = ResNames::default();
         let mut p = Pool::agent(Instant::ZERO);
         let r = Resources::parse("cpus:10;mem:100;gpus:2;licences:4").unwrap();
-        names.each(&r, |i, v| p.change(i, TOTAL, v, true));
+        let mut total = Vec::new();
+        names.each(&r, |i, v| total.push((i, v)));
+        p.change_all(&total, false, true, true);
         assert_eq!(names.name(4), "licences");
-        p.change(0, ALLOCATED, 5000, true);
+        p.change_all(&[(0, 5000)], false, false, true);
         p.advance(at(10));
-        p.change(1, ALLOCATED, 100_000, true);
+        p.change_all(&[(1, 100_000)], false, false, true);
         p.settle(at(20));
         assert_eq!(p.areas.get(0, ALLOCATED_FRAC), 10.0);
         assert_eq!(p.areas.get(1, ALLOCATED_FRAC), 10.0);
@@ -364,14 +341,17 @@ mod tests {
     }
 
     #[test]
-    fn dominant_share_is_the_largest_fraction() {
-        let mut total = Amounts::default();
-        total.change(0, 100_000, true);
-        total.change(1, 1_000_000, true);
-        let mut held = Amounts::default();
-        held.change(0, 10_000, true);
-        held.change(1, 300_000, true);
-        held.change(2, 5, true); // no disk in the cluster: ignored
-        assert_eq!(held.dominant_share(&total), 0.3);
+    fn a_share_is_the_largest_fraction_of_the_cluster() {
+        let mut h = Holder::default();
+        h.allocated.change(0, 10_000, true);
+        h.allocated.change(1, 300_000, true);
+        h.allocated.change(2, 5, true); // no disk in the cluster: ignored
+        let inverse = [1.0 / 100_000.0, 1.0 / 1_000_000.0, 0.0];
+        h.reshare(&inverse);
+        assert!((h.share - 0.3).abs() < 1e-15);
+        h.allocated.change(1, 300_000, false);
+        h.reshare(&inverse);
+        assert!((h.share - 0.1).abs() < 1e-15);
+        assert!((h.max_share - 0.3).abs() < 1e-15);
     }
 }

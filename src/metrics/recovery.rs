@@ -118,21 +118,25 @@ impl Recovery {
     }
 
     pub fn agent_unreachable(&mut self, now: Instant, agent: AgentId) {
-        for f in self.faults.iter_mut().rev() {
-            if f.agent == Some(agent) && f.detected.is_none() && f.restored.is_none() {
-                f.detected = Some(now);
-            }
+        if let Some(&f) = self.down.get(&agent) {
+            self.faults[f].detected.get_or_insert(now);
         }
     }
 
+    /// An agent registered: if it is a failed one by name, its fault is over.
     pub fn agent_added(&mut self, now: Instant, name: &str) {
-        for f in &mut self.faults {
-            if f.target == name && f.restored.is_none() {
-                f.restored = Some(now);
-                if let Some(a) = f.agent {
-                    self.down.remove(&a);
-                }
-            }
+        if self.down.is_empty() {
+            return;
+        }
+        let back: Vec<AgentId> = self
+            .down
+            .iter()
+            .filter(|&(_, &f)| self.faults[f].target == name)
+            .map(|(&a, _)| a)
+            .collect();
+        for a in back {
+            let f = self.down.remove(&a).expect("listed above");
+            self.faults[f].restored = Some(now);
         }
     }
 

@@ -30,17 +30,6 @@ pub struct TaskCounts {
     pub dropped: u64,
 }
 
-/// Queue delay (submission to `TASK_RUNNING`) over launched tasks, in seconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct DelayStats {
-    pub count: u64,
-    pub mean: f64,
-    pub p50: f64,
-    pub p95: f64,
-    pub p99: f64,
-    pub max: f64,
-}
-
 struct OpenTask {
     job: Option<u64>,
     /// The first attempt's id, for a resubmitted task.
@@ -104,7 +93,7 @@ pub struct TaskTracker {
     /// (A hash map for speed: every iteration over it is sorted before use.)
     open: hashbrown::HashMap<(FrameworkId, TaskId), OpenTask, rustc_hash::FxBuildHasher>,
     pub counts: TaskCounts,
-    /// Queue delays in nanoseconds, in launch order.
+    /// Queue delays in nanoseconds, in launch order until the run ends, then ascending.
     delays: Vec<u64>,
     /// When the latest launch happened.
     pub last_launch: Option<Instant>,
@@ -297,15 +286,10 @@ impl TaskTracker {
         }
     }
 
-    /// Queue delays in seconds, sorted: the CDF the report draws.
+    /// Queue delays in seconds, ascending (after [`TaskTracker::sort_delays`]): the CDF
+    /// the report draws.
     pub fn sorted_delays(&self) -> Vec<f64> {
-        let mut d = self.delays.clone();
-        d.sort_unstable();
-        d.into_iter().map(|ns| ns as f64 / 1e9).collect()
-    }
-
-    pub fn run_time(&self) -> Quantiles {
-        self.run_time.quantiles()
+        self.delays.iter().map(|&ns| ns as f64 / 1e9).collect()
     }
 
     /// Every task still open, in id order, as far as it got.
@@ -330,18 +314,24 @@ impl TaskTracker {
             .collect()
     }
 
-    /// Exact nearest-rank percentiles of the queue delays.
-    pub fn delay_stats(&mut self) -> DelayStats {
-        let n = self.delays.len();
+    /// Sorts the queue delays, once, when the run is over: [`TaskTracker::delay_stats`]
+    /// and [`TaskTracker::sorted_delays`] read them sorted.
+    pub fn sort_delays(&mut self) {
+        self.delays.sort_unstable();
+    }
+
+    /// Exact nearest-rank percentiles of the queue delays (after
+    /// [`TaskTracker::sort_delays`]), in seconds.
+    pub fn delay_stats(&self) -> Quantiles {
+        let sorted = &self.delays;
+        let n = sorted.len();
         if n == 0 {
-            return DelayStats::default();
+            return Quantiles::default();
         }
-        let mut sorted = self.delays.clone();
-        sorted.sort_unstable();
         let secs = |ns: u64| ns as f64 / 1e9;
         let rank = |p: f64| sorted[((p * n as f64).ceil() as usize).clamp(1, n) - 1];
         let total: u128 = sorted.iter().map(|&d| u128::from(d)).sum();
-        DelayStats {
+        Quantiles {
             count: n as u64,
             mean: total as f64 / n as f64 / 1e9,
             p50: secs(rank(0.50)),

@@ -143,7 +143,12 @@ pub fn write(
                     Block::Paragraph(intro),
                     Block::Table {
                         header,
-                        rows: comparison.key_table(),
+                        // The terminal's marks, without the padding that aligns them there.
+                        rows: comparison
+                            .key_table()
+                            .into_iter()
+                            .map(|row| row.into_iter().map(|cell| cell.trim_end().to_owned()).collect())
+                            .collect(),
                     },
                 ],
             },

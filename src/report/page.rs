@@ -5,7 +5,7 @@ use std::path::Path;
 use super::html::{Block, Page, Section};
 use super::plots::{self, CdfChart, Heatmap, LineChart, Series, StackedChart};
 use super::summary::{Distribution, Summary};
-use crate::metrics::Collector;
+use crate::metrics::{Collector, HeatGrid};
 
 /// The stacked shares chart shows this many roles; beyond, the rest are summed as "other".
 const MAX_STACKED: usize = 12;
@@ -249,8 +249,7 @@ pub fn task_series(c: &Collector) -> Vec<Series> {
 }
 
 /// The heatmap's rows: agents in name order, grouped when there are many.
-pub fn heat_rows(c: &Collector) -> (Vec<String>, Vec<Vec<f64>>, f64) {
-    let grid = c.heat_grid();
+pub fn heat_rows(grid: &HeatGrid) -> (Vec<String>, Vec<Vec<f64>>, f64) {
     let n = grid.agents.len();
     let columns = grid.rows.iter().map(Vec::len).max().unwrap_or(0);
     let per = n.div_ceil(MAX_HEAT_ROWS).max(1);
@@ -328,7 +327,8 @@ pub fn write(dir: &Path, summary: &Summary, c: &Collector, scenario_text: &str) 
             log_x,
         },
     )?;
-    let (labels, cells, end_s) = heat_rows(c);
+    let grid = c.heat_grid();
+    let (labels, cells, end_s) = heat_rows(&grid);
     let heat = plots::heatmap(
         dir,
         "agents-heatmap",
@@ -376,7 +376,7 @@ pub fn write(dir: &Path, summary: &Summary, c: &Collector, scenario_text: &str) 
             Block::Plot {
                 caption: format!(
                     "Each agent's busiest resource: allocated fraction over time{} Grey: the agent was not registered or not reachable.",
-                    if labels.len() < c.heat_grid().agents.len() {
+                    if labels.len() < grid.agents.len() {
                         ", rows averaging neighbouring agents in name order."
                     } else {
                         "."

@@ -623,13 +623,9 @@ impl Figure for LinesFigure<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let body = frame(root, self.title)?;
-        if self.lines.is_empty() {
-            no_data(&body)?;
+        let Some((plot, legend)) = panels(root, self.title, self.lines.is_empty(), LEGEND_WIDTH)? else {
             return Ok(None);
-        }
-        let (width, _) = body.dim_in_pixel();
-        let (plot, legend) = body.split_horizontally(width - LEGEND_WIDTH);
+        };
         let (x0, x1) = self.x;
         if self.log_x {
             self.draw_lines(&plot, (x0..x1).log_scale(), target)?;
@@ -649,26 +645,7 @@ impl LinesFigure<'_> {
         X: AsRangedCoord<Value = f64>,
         X::CoordDescType: ValueFormatter<f64>,
     {
-        let mut chart = ChartBuilder::on(area)
-            .margin_top(8)
-            .margin_right(12)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d(x, self.y.0..self.y.1)?;
-        chart
-            .configure_mesh()
-            .x_desc(self.x_label.as_str())
-            .y_desc(self.y_label.as_str())
-            .label_style(text_style(14.0, INK))
-            .axis_desc_style(text_style(16.0, INK))
-            .light_line_style(GRID_FINE)
-            .bold_line_style(GRID)
-            .axis_style(MUTED)
-            .x_labels(10)
-            .y_labels(8)
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .draw()?;
+        let mut chart = axes(area, x, self.y.0..self.y.1, &self.x_label, &self.y_label)?;
         for line in &self.lines {
             let style = line.colour.stroke_width(line.width);
             for run in &line.runs {
@@ -815,33 +792,16 @@ impl Figure for StackFigure<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let body = frame(root, self.title)?;
-        if self.bands.is_empty() {
-            no_data(&body)?;
+        let Some((plot, legend)) = panels(root, self.title, self.bands.is_empty(), LEGEND_WIDTH)? else {
             return Ok(None);
-        }
-        let (width, _) = body.dim_in_pixel();
-        let (plot, legend) = body.split_horizontally(width - LEGEND_WIDTH);
-        let mut chart = ChartBuilder::on(&plot)
-            .margin_top(8)
-            .margin_right(12)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d(self.x.0..self.x.1, self.y.0..self.y.1)?;
-        chart
-            .configure_mesh()
-            .x_desc(self.x_label.as_str())
-            .y_desc(self.y_label)
-            .label_style(text_style(14.0, INK))
-            .axis_desc_style(text_style(16.0, INK))
-            .light_line_style(GRID_FINE)
-            .bold_line_style(GRID)
-            .axis_style(MUTED)
-            .x_labels(10)
-            .y_labels(8)
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .draw()?;
+        };
+        let mut chart = axes(
+            &plot,
+            self.x.0..self.x.1,
+            self.y.0..self.y.1,
+            &self.x_label,
+            self.y_label,
+        )?;
         for band in &self.bands {
             let fill = lighten(band.colour, 0.25);
             chart.draw_series(std::iter::once(Polygon::new(band.outline.clone(), fill.filled())))?;
@@ -991,13 +951,9 @@ impl Figure for HeatFigure<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let body = frame(root, self.title)?;
-        if self.rows == 0 {
-            no_data(&body)?;
+        let Some((plot, _)) = panels(root, self.title, self.rows == 0, COLOUR_BAR_PANEL)? else {
             return Ok(None);
-        }
-        let (width, _) = body.dim_in_pixel();
-        let (plot, _) = body.split_horizontally(width - COLOUR_BAR_PANEL);
+        };
         let label_style = text_style(13.0, INK);
         // Room on the left for the widest row label that may be shown, and the axis caption.
         let widest = self
@@ -1171,6 +1127,74 @@ where
     let style = text_style(22.0, MUTED).pos(Pos::new(HPos::Center, VPos::Center));
     body.draw(&Text::new("no data", (w / 2, h / 2 - 15), style))?;
     Ok(())
+}
+
+/// A plot area and the panel on its right.
+type Panels<DB> = (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>);
+/// Cartesian axes over two ranges given as `AsRangedCoord`s.
+type Axes<'a, DB, X, Y> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<<X as AsRangedCoord>::CoordDescType, <Y as AsRangedCoord>::CoordDescType>,
+>;
+
+/// The frame and title, split into the plot and a panel `side` pixels wide on its right
+/// (legend or colour bar); `None`, after drawing "no data", when `empty`.
+fn panels<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    empty: bool,
+    side: u32,
+) -> Result<Option<Panels<DB>>, Box<dyn Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let body = frame(root, title)?;
+    if empty {
+        no_data(&body)?;
+        return Ok(None);
+    }
+    let (width, _) = body.dim_in_pixel();
+    Ok(Some(body.split_horizontally(width - side)))
+}
+
+/// Value axes with a light grid and both axes labelled, as line and stacked charts have.
+fn axes<'a, DB, X, Y>(
+    area: &'a DrawingArea<DB, Shift>,
+    x: X,
+    y: Y,
+    x_label: &str,
+    y_label: &str,
+) -> Result<Axes<'a, DB, X, Y>, Box<dyn Error>>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    X: AsRangedCoord<Value = f64>,
+    Y: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let mut chart = ChartBuilder::on(area)
+        .margin_top(8)
+        .margin_right(12)
+        .x_label_area_size(48)
+        .y_label_area_size(72)
+        .build_cartesian_2d(x, y)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .label_style(text_style(14.0, INK))
+        .axis_desc_style(text_style(16.0, INK))
+        .light_line_style(GRID_FINE)
+        .bold_line_style(GRID)
+        .axis_style(MUTED)
+        .x_labels(10)
+        .y_labels(8)
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .draw()?;
+    Ok(chart)
 }
 
 #[derive(Clone, Copy)]

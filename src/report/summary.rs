@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::metrics::ResourceUtilisation;
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Summary {
     pub schema: &'static str,
@@ -22,14 +24,14 @@ pub struct Summary {
     pub tasks: TasksSummary,
     pub offers: OffersSummary,
     /// Per scalar resource, in name order.
-    pub utilisation: BTreeMap<String, UtilisationSummary>,
+    pub utilisation: BTreeMap<String, ResourceUtilisation>,
     pub queue_delay_s: Distribution,
     pub network: NetworkSummary,
     /// What a trace replay read and submitted; absent when no framework replays a trace.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<crate::workload::trace::TraceCounts>,
     /// Per machine class, per scalar resource: over the time the class had machines.
-    pub utilisation_by_class: BTreeMap<String, BTreeMap<String, UtilisationSummary>>,
+    pub utilisation_by_class: BTreeMap<String, BTreeMap<String, ResourceUtilisation>>,
     pub jobs: JobsSummary,
     pub fairness: FairnessSummary,
     pub recovery: RecoverySummary,
@@ -170,16 +172,6 @@ pub struct OffersSummary {
     pub decline_ratio: f64,
     /// From a framework's queue becoming non-empty to its next offer (zero if it held one).
     pub demand_to_offer_s: Distribution,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct UtilisationSummary {
-    /// Time-weighted mean of (offered + used) ÷ total.
-    pub allocated_mean: f64,
-    /// Time-weighted mean of used ÷ total.
-    pub used_mean: f64,
-    /// Time-weighted mean of the total, in the resource's unit.
-    pub total_mean: f64,
 }
 
 /// A distribution's count, mean, percentiles and maximum (queue delay, run time, ...).

@@ -8,10 +8,10 @@ use std::rc::Rc;
 
 use std::collections::BTreeMap;
 
-use crate::metrics::{Collector, ResourceUtilisation, Setup, Shared, Sinks};
+use crate::metrics::{Collector, Setup, Shared, Sinks};
 use crate::report::summary::{
-    AgentsSummary, Distribution, FairnessSummary, FaultSummary, FrameworkShareSummary, JobsSummary,
-    NetworkSummary, OffersSummary, RecoverySummary, RoleSummary, Summary, TasksSummary, UtilisationSummary,
+    AgentsSummary, FairnessSummary, FaultSummary, FrameworkShareSummary, JobsSummary, NetworkSummary,
+    OffersSummary, RecoverySummary, RoleSummary, Summary, TasksSummary,
 };
 use crate::scenario::Scenario;
 use crate::sim::{Stop, Violation};
@@ -156,11 +156,6 @@ fn summarise(scenario: &Scenario, world: &World, c: &mut Collector) -> Summary {
     let t = c.task_counts();
     let d = c.queue_delay();
     let simulated_s = world.sim.now().as_secs_f64();
-    let util = |u: ResourceUtilisation| UtilisationSummary {
-        allocated_mean: u.allocated_mean,
-        used_mean: u.used_mean,
-        total_mean: u.total_mean,
-    };
     let roles = c.role_rows();
     let names: Vec<(usize, String)> = c.resources();
     let capacity = |a: &crate::metrics::pools::Amounts, secs: f64| -> BTreeMap<String, f64> {
@@ -253,15 +248,8 @@ fn summarise(scenario: &Scenario, world: &World, c: &mut Collector) -> Summary {
             },
             demand_to_offer_s: c.demand_to_offer().into(),
         },
-        utilisation: c.utilisation().into_iter().map(|(n, u)| (n, util(u))).collect(),
-        queue_delay_s: Distribution {
-            count: d.count,
-            mean: d.mean,
-            p50: d.p50,
-            p95: d.p95,
-            p99: d.p99,
-            max: d.max,
-        },
+        utilisation: c.utilisation().into_iter().collect(),
+        queue_delay_s: d.into(),
         network: NetworkSummary {
             messages_sent: net.sent,
             messages_delivered: c.messages_delivered,
@@ -272,7 +260,7 @@ fn summarise(scenario: &Scenario, world: &World, c: &mut Collector) -> Summary {
         utilisation_by_class: c
             .utilisation_by_class()
             .into_iter()
-            .map(|(class, v)| (class, v.into_iter().map(|(n, u)| (n, util(u))).collect()))
+            .map(|(class, v)| (class, v.into_iter().collect()))
             .collect(),
         jobs: JobsSummary {
             completed: jobs.completed,

@@ -201,8 +201,8 @@ impl Comparison {
         }
     }
 
-    /// The key metrics as table rows for a page: the metric, then per allocator its mean
-    /// ± 95% half-width, `*` marking the best.
+    /// The key metrics as rows: the metric, then per allocator its mean ± 95% half-width
+    /// (`-` where no run has it) ending in a two-character mark, ` *` on the best.
     pub fn key_table(&self) -> Vec<Vec<String>> {
         self.key_rows()
             .into_iter()
@@ -210,10 +210,10 @@ impl Comparison {
                 let best = self.best(m);
                 let mut row = vec![self.metrics[m].clone()];
                 for a in 0..self.allocators.len() {
-                    let mark = if best.contains(&a) { " *" } else { "" };
+                    let mark = if best.contains(&a) { " *" } else { "  " };
                     row.push(match self.stats[a][m] {
                         Some(s) => format!("{}{mark}", cell(&s)),
-                        None => "–".to_owned(),
+                        None => format!("-{mark}"),
                     });
                 }
                 row
@@ -229,18 +229,7 @@ impl Comparison {
         // Allocator names over the figures, which end in a two-character mark.
         header.extend(self.allocators.iter().map(|a| format!("{a}  ")));
         lines.push(header);
-        for m in self.key_rows() {
-            let best = self.best(m);
-            let mut row = vec![self.metrics[m].clone()];
-            for a in 0..self.allocators.len() {
-                let mark = if best.contains(&a) { " *" } else { "  " };
-                row.push(match self.stats[a][m] {
-                    Some(s) => format!("{}{mark}", cell(&s)),
-                    None => format!("-{mark}"),
-                });
-            }
-            lines.push(row);
-        }
+        lines.extend(self.key_table());
         let columns = lines[0].len();
         let widths: Vec<usize> = (0..columns)
             .map(|c| lines.iter().map(|l| l[c].chars().count()).max().unwrap_or(0))

@@ -12,8 +12,8 @@ const SUB: usize = 1 << SUB_BITS;
 /// Values are counted in millionths (of a second, for durations; of one, for ratios).
 const UNIT: f64 = 1e6;
 
-/// Summary figures of a distribution.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+/// Summary figures of a distribution (summary.json's queue delay, run time, ...).
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Quantiles {
     pub count: u64,
     pub mean: f64,

@@ -175,15 +175,7 @@ pub struct OffersSummary {
 }
 
 /// A distribution's count, mean, percentiles and maximum (queue delay, run time, ...).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Distribution {
-    pub count: u64,
-    pub mean: f64,
-    pub p50: f64,
-    pub p95: f64,
-    pub p99: f64,
-    pub max: f64,
-}
+pub type Distribution = crate::metrics::Quantiles;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NetworkSummary {
@@ -191,17 +183,4 @@ pub struct NetworkSummary {
     pub messages_delivered: u64,
     pub dropped: u64,
     pub duplicated: u64,
-}
-
-impl From<crate::metrics::Quantiles> for Distribution {
-    fn from(q: crate::metrics::Quantiles) -> Distribution {
-        Distribution {
-            count: q.count,
-            mean: q.mean,
-            p50: q.p50,
-            p95: q.p95,
-            p99: q.p99,
-            max: q.max,
-        }
-    }
 }

@@ -227,8 +227,8 @@ fn summarise(scenario: &Scenario, world: &World, c: &mut Collector) -> Summary {
             error: t.error,
             dropped: t.dropped,
             all_launched_s: c.all_launched_at().map(|at| at.as_secs_f64()),
-            run_time_s: c.run_time().into(),
-            slowdown: c.slowdown().into(),
+            run_time_s: c.run_time(),
+            slowdown: c.slowdown(),
             makespan_s: c.makespan(),
         },
         offers: OffersSummary {
@@ -246,10 +246,10 @@ fn summarise(scenario: &Scenario, world: &World, c: &mut Collector) -> Summary {
             } else {
                 0.0
             },
-            demand_to_offer_s: c.demand_to_offer().into(),
+            demand_to_offer_s: c.demand_to_offer(),
         },
         utilisation: c.utilisation().into_iter().collect(),
-        queue_delay_s: d.into(),
+        queue_delay_s: d,
         network: NetworkSummary {
             messages_sent: net.sent,
             messages_delivered: c.messages_delivered,
@@ -265,7 +265,7 @@ fn summarise(scenario: &Scenario, world: &World, c: &mut Collector) -> Summary {
         jobs: JobsSummary {
             completed: jobs.completed,
             failed: jobs.failed,
-            completion_s: jobs.completion.quantiles().into(),
+            completion_s: jobs.completion.quantiles(),
         },
         fairness: FairnessSummary {
             jain_dominant_share: c.jain(),

@@ -38,7 +38,7 @@ pub use recovery::{Fault, FaultKind};
 pub use tasks::{JobStats, SLOWDOWN_BOUND_S, TaskCounts};
 
 use fairness::Fairness;
-use pools::{ALLOCATED, ALLOCATED_FRAC, Amounts, Holder, Pool, ResNames, TOTAL, USED, USED_FRAC};
+use pools::{ALLOCATED, ALLOCATED_FRAC, Amounts, Delta, Holder, Pool, ResNames, TOTAL, USED, USED_FRAC};
 
 /// Where rows go while the run streams them.
 pub struct Sinks {
@@ -137,10 +137,9 @@ struct AgentState {
     resources: Resources,
     active: bool,
     pool: Pool,
-    /// Areas at the last heatmap column boundary: ∫ busiest, ∫ time with capacity.
-    heat_prev: (f64, f64),
-    /// Mean busiest-resource allocated fraction per heatmap column (NaN: not there).
-    heat: Vec<f32>,
+    /// Per resource ∫ allocated ÷ total and ∫ time with capacity at the last heatmap
+    /// column boundary.
+    heat_prev: (SmallVec<[f64; 4]>, f64),
 }
 
 struct FrameworkState {
@@ -148,6 +147,9 @@ struct FrameworkState {
     role: usize,
     holder: Holder,
     greedy: bool,
+    /// Its allocation changed at the collector's current instant and its share has not
+    /// been recomputed yet.
+    dirty: bool,
     queued: u64,
     offers_out: u64,
     /// Demand began at this time with no offer in hand: waiting for the next.
@@ -163,6 +165,8 @@ struct RoleState {
     queued: Amounts,
     /// Has a framework that takes every offer.
     greedy: bool,
+    /// As [`FrameworkState::dirty`], for its share and what it wants.
+    dirty: bool,
 }
 
 impl RoleState {
@@ -234,6 +238,12 @@ pub struct Collector {
     roles: Vec<RoleState>,
     role_ids: BTreeMap<String, usize>,
     fairness: Fairness,
+    /// Shares and fairness change many times at one instant (an allocation round makes
+    /// many offers): allocations at `instant` go into the holders at once, while their
+    /// shares and the fairness terms are recomputed once, when time moves on.
+    instant: Instant,
+    dirty_frameworks: Vec<usize>,
+    dirty_roles: Vec<usize>,
     tasks: tasks::TaskTracker,
     demand_to_offer: Histogram,
     pub recovery: recovery::Recovery,
@@ -245,6 +255,10 @@ pub struct Collector {
     prev_offers: OfferCounts,
     heat_width: Duration,
     next_heat: Instant,
+    /// Per heatmap column, per agent index, the allocated fraction over the column of the
+    /// agent's resource busiest in it (NaN: not there). Column by column, so that closing
+    /// one writes memory in order.
+    heat: Vec<Vec<f32>>,
     end: Option<Instant>,
     makespan: Option<f64>,
     sinks: Option<Sinks>,
@@ -269,7 +283,7 @@ impl Collector {
             messages_delivered: 0,
             offers: OfferCounts::default(),
             names: ResNames::default(),
-            cluster: Pool::default(),
+            cluster: Pool::starting(Instant::ZERO),
             inverse: SmallVec::new(),
             classes: Vec::new(),
             agents: Vec::new(),
@@ -278,6 +292,9 @@ impl Collector {
             roles: Vec::new(),
             role_ids: BTreeMap::new(),
             fairness: Fairness::default(),
+            instant: Instant::ZERO,
+            dirty_frameworks: Vec::new(),
+            dirty_roles: Vec::new(),
             tasks: tasks::TaskTracker::default(),
             demand_to_offer: Histogram::default(),
             recovery: recovery::Recovery::default(),
@@ -288,6 +305,7 @@ impl Collector {
             prev_offers: OfferCounts::default(),
             heat_width,
             next_heat: Instant::ZERO + heat_width,
+            heat: Vec::new(),
             end: None,
             makespan: None,
             sinks,
@@ -314,6 +332,7 @@ impl Collector {
             holder: Holder::default(),
             queued: Amounts::default(),
             greedy: false,
+            dirty: false,
         });
         self.fairness.add_role(weight);
         self.role_ids.insert(name.to_owned(), r);
@@ -347,7 +366,7 @@ impl Collector {
             None => {
                 self.classes.push(ClassState {
                     name: class,
-                    pool: Pool::default(),
+                    pool: Pool::starting(Instant::ZERO),
                     prev: SmallVec::new(),
                 });
                 self.classes.len() - 1
@@ -382,24 +401,17 @@ impl Collector {
         let Some(Some(a)) = self.agents.get_mut(agent.index()) else {
             return;
         };
-        let mut amounts: SmallVec<[(usize, u64); 4]> = SmallVec::new();
-        self.names.each(&a.resources, |i, v| amounts.push((i, v)));
-        self.cluster.advance(now);
-        let class = &mut self.classes[a.class].pool;
-        class.advance(now);
-        a.pool.advance(now);
-        for &(i, _) in &amounts {
-            self.names.mark_present(i);
-        }
-        self.cluster.change_all(&amounts, false, true, up);
-        class.change_all(&amounts, false, true, up);
-        a.pool.change_all(&amounts, false, true, up);
+        let d = self.names.delta(&a.resources);
+        d.each(|i, _| self.names.mark_present(i));
+        self.cluster.resize(now, &d, up);
+        self.classes[a.class].pool.resize(now, &d, up);
+        a.pool.resize(now, &d, up);
         // Every share is relative to the cluster's total.
-        let total = &self.cluster.total;
-        self.inverse = total
-            .0
-            .iter()
-            .map(|&t| if t > 0 { 1.0 / t as f64 } else { 0.0 })
+        self.inverse = self
+            .cluster
+            .total()
+            .values()
+            .map(|t| if t > 0 { 1.0 / t as f64 } else { 0.0 })
             .collect();
         for f in self.frameworks.iter_mut().flatten() {
             f.holder.advance(now);
@@ -423,41 +435,70 @@ impl Collector {
         used: bool,
         up: bool,
     ) {
-        let mut amounts: SmallVec<[(usize, u64); 4]> = SmallVec::new();
-        self.names.each(r, |i, v| amounts.push((i, v)));
-        self.cluster.advance(now);
-        self.cluster.change_all(&amounts, used, false, up);
+        let d = self.names.delta(r);
+        self.cluster.allocate(now, &d, used, up);
         if let Some(Some(a)) = self.agents.get_mut(agent.index()) {
-            let class = &mut self.classes[a.class].pool;
-            class.advance(now);
-            a.pool.advance(now);
-            class.change_all(&amounts, used, false, up);
-            a.pool.change_all(&amounts, used, false, up);
+            self.classes[a.class].pool.allocate(now, &d, used, up);
+            a.pool.allocate(now, &d, used, up);
         }
-        if let Some(Some(f)) = self.frameworks.get_mut(framework.index()) {
-            f.holder.advance(now);
-            let role = &mut self.roles[f.role];
-            role.holder.advance(now);
-            for &(i, v) in &amounts {
-                f.holder.allocated.change(i, v, up);
-                role.holder.allocated.change(i, v, up);
+        let i = framework.index();
+        if let Some(Some(f)) = self.frameworks.get_mut(i) {
+            if !f.dirty {
+                f.dirty = true;
+                f.holder.advance(now);
+                self.dirty_frameworks.push(i);
             }
-            f.holder.reshare(&self.inverse);
-            role.holder.reshare(&self.inverse);
-            let (r, share, wants) = (f.role, role.holder.share, role.wants(&self.inverse));
-            self.fairness.set_share(now, r, share, wants);
+            let r = f.role;
+            let role = &mut self.roles[r];
+            if !role.dirty {
+                role.dirty = true;
+                role.holder.advance(now);
+                self.dirty_roles.push(r);
+            }
+            f.holder.allocated.apply(&d, up);
+            role.holder.allocated.apply(&d, up);
         }
     }
 
-    /// Framework `framework`'s queue gained (`up`) or lost a task asking for `r`.
-    fn queue_change(&mut self, now: Instant, framework: FrameworkId, r: &Resources, up: bool) {
+    /// Recomputes the shares of the frameworks and roles whose allocation changed at the
+    /// current instant, and their fairness terms.
+    fn flush(&mut self) {
+        let now = self.instant;
+        for i in self.dirty_frameworks.drain(..) {
+            let f = self.frameworks[i].as_mut().expect("marked while present");
+            f.dirty = false;
+            f.holder.reshare(&self.inverse);
+        }
+        for r in self.dirty_roles.drain(..) {
+            let role = &mut self.roles[r];
+            role.dirty = false;
+            role.holder.reshare(&self.inverse);
+            let wants = role.wants(&self.inverse);
+            self.fairness.set_share(now, r, role.holder.share, wants);
+        }
+    }
+
+    /// Moves the collector's current instant to `now`, first settling the last one's
+    /// changes.
+    fn move_to(&mut self, now: Instant) {
+        if now > self.instant {
+            self.flush();
+            self.instant = now;
+        }
+    }
+
+    /// Framework `framework`'s queue gained (`up`) or lost a task asking for `d`.
+    fn queue_change(&mut self, now: Instant, framework: FrameworkId, d: &Delta, up: bool) {
         let Some(Some(f)) = self.frameworks.get_mut(framework.index()) else {
             return;
         };
         let role = &mut self.roles[f.role];
-        self.names.each(r, |i, v| role.queued.change(i, v, up));
-        self.fairness
-            .set_share(now, f.role, role.holder.share, role.wants(&self.inverse));
+        role.queued.apply(d, up);
+        if !role.dirty {
+            role.dirty = true;
+            role.holder.advance(now);
+            self.dirty_roles.push(f.role);
+        }
         let before = f.queued;
         f.queued = if up { before + 1 } else { before.saturating_sub(1) };
         if f.greedy || (before > 0) == (f.queued > 0) {
@@ -545,21 +586,34 @@ impl Collector {
 
     /// Closes a heatmap column at `at` for every agent.
     fn heat_column(&mut self, at: Instant) {
-        for a in self.agents.iter_mut().flatten() {
-            a.pool.advance(at);
-            let (busiest, covered) = (a.pool.areas.busiest, a.pool.areas.covered);
-            let (b0, c0) = a.heat_prev;
-            let value = if covered - c0 > 0.0 {
-                ((busiest - b0) / (covered - c0)) as f32
+        let mut column = Vec::with_capacity(self.agents.len());
+        for slot in &mut self.agents {
+            let Some(a) = slot else {
+                column.push(f32::NAN);
+                continue;
+            };
+            a.pool.settle(at);
+            let areas = &a.pool.areas;
+            let (prev, c0) = &mut a.heat_prev;
+            let span = areas.covered - *c0;
+            let mut busiest = 0.0f64;
+            prev.resize(areas.per.len(), 0.0);
+            for (p, area) in prev.iter_mut().zip(&areas.per) {
+                busiest = busiest.max(area[ALLOCATED_FRAC] - *p);
+                *p = area[ALLOCATED_FRAC];
+            }
+            *c0 = areas.covered;
+            column.push(if span > 0.0 {
+                (busiest / span) as f32
             } else {
                 f32::NAN
-            };
-            a.heat.push(value);
-            a.heat_prev = (busiest, covered);
+            });
         }
+        self.heat.push(column);
     }
 
     fn on_event(&mut self, now: Instant, event: &Event) {
+        self.move_to(now);
         if now > self.next_sample {
             self.sample_until(now);
         }
@@ -581,7 +635,6 @@ impl Collector {
                     return;
                 }
                 let class = self.class_of(name);
-                let columns = self.samples_heat_columns();
                 let slot = &mut self.agents[i];
                 match slot {
                     Some(a) => a.active = true,
@@ -591,9 +644,8 @@ impl Collector {
                             class,
                             resources: resources.clone(),
                             active: true,
-                            pool: Pool::agent(now),
-                            heat_prev: (0.0, 0.0),
-                            heat: vec![f32::NAN; columns],
+                            pool: Pool::starting(now),
+                            heat_prev: (SmallVec::new(), 0.0),
                         });
                     }
                 }
@@ -632,6 +684,7 @@ impl Collector {
                         ..Holder::default()
                     },
                     greedy,
+                    dirty: false,
                     queued: 0,
                     offers_out: 0,
                     waiting_since: None,
@@ -707,7 +760,8 @@ impl Collector {
                 if let Some(first) = retry_of {
                     self.recovery.resubmitted((*framework, *first));
                 }
-                self.queue_change(now, *framework, resources, true);
+                let d = self.names.delta(resources);
+                self.queue_change(now, *framework, &d, true);
             }
             Event::TaskAdded {
                 framework,
@@ -716,7 +770,7 @@ impl Collector {
                 resources,
             } => {
                 self.allocation(now, *agent, *framework, resources, true, true);
-                let first = self.tasks.added(*framework, *task, *agent, resources.clone());
+                let first = self.tasks.added(*framework, *task, *agent, resources);
                 self.recovery.task_added(*agent, (*framework, first));
             }
             Event::TaskUpdated {
@@ -731,8 +785,13 @@ impl Collector {
                 ..
             } => {
                 let change = self.tasks.updated(now, *framework, *task, *state);
-                if let Some(r) = &change.dequeued {
-                    self.queue_change(now, *framework, r, false);
+                if change.dequeued {
+                    let asked = match &change.ended {
+                        Some(ended) => Some(&ended.resources),
+                        None => self.tasks.resources(*framework, *task),
+                    };
+                    let d = asked.map(|r| self.names.delta(r)).unwrap_or_default();
+                    self.queue_change(now, *framework, &d, false);
                 }
                 let key = (*framework, change.first);
                 if change.launched {
@@ -741,8 +800,8 @@ impl Collector {
                 if let Some(ended) = change.ended {
                     let retried = matches!(state, TaskState::Lost | TaskState::Gone | TaskState::Dropped);
                     self.recovery.ended(now, key, retried);
-                    if let (Some(resources), Some(agent)) = (&ended.held, ended.agent) {
-                        self.allocation(now, agent, *framework, resources, true, false);
+                    if let (true, Some(agent)) = (ended.held, ended.agent) {
+                        self.allocation(now, agent, *framework, &ended.resources, true, false);
                     }
                     self.write_task(&ended);
                 }
@@ -750,13 +809,9 @@ impl Collector {
         }
     }
 
-    /// Heatmap columns closed so far.
-    fn samples_heat_columns(&self) -> usize {
-        (self.next_heat.saturating_sub(self.heat_width).as_nanos() / self.heat_width.as_nanos()) as usize
-    }
-
     /// Applies something the run loop did.
     pub fn notice(&mut self, now: Instant, notice: Notice) {
+        self.move_to(now);
         if now > self.next_sample {
             self.sample_until(now);
         }
@@ -814,6 +869,8 @@ impl Collector {
     /// Closes the books at the end of the run: takes the last samples, integrates
     /// everything to `end` and writes the rows of tasks still running or queued.
     pub fn finish(&mut self, end: Instant) {
+        self.move_to(end);
+        self.flush();
         self.sample_until(end);
         // The last sample closes at the end of the run, however far into its interval,
         // and so does the last heatmap column.
@@ -981,7 +1038,11 @@ impl Collector {
                         .into_iter()
                         .map(|(_, u)| u)
                         .collect(),
-                    busiest_mean: if up > 0.0 { a.pool.areas.busiest / up } else { 0.0 },
+                    busiest_mean: if up > 0.0 {
+                        a.pool.areas.busiest() / up
+                    } else {
+                        0.0
+                    },
                 }
             })
             .collect();
@@ -1123,13 +1184,24 @@ impl Collector {
     }
 
     pub fn heat_grid(&self) -> HeatGrid {
-        let mut agents: Vec<&AgentState> = self.agents.iter().flatten().collect();
-        agents.sort_by(|a, b| natural_cmp(&a.name, &b.name));
+        let mut agents: Vec<(usize, &AgentState)> = self
+            .agents
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| Some((i, a.as_ref()?)))
+            .collect();
+        agents.sort_by(|a, b| natural_cmp(&a.1.name, &b.1.name));
+        let row = |i: usize| -> Vec<f32> {
+            self.heat
+                .iter()
+                .map(|column| column.get(i).copied().unwrap_or(f32::NAN))
+                .collect()
+        };
         HeatGrid {
             column_s: self.heat_width.as_secs_f64(),
             end_s: self.span(),
-            agents: agents.iter().map(|a| a.name.clone()).collect(),
-            rows: agents.iter().map(|a| a.heat.clone()).collect(),
+            agents: agents.iter().map(|(_, a)| a.name.clone()).collect(),
+            rows: agents.iter().map(|&(i, _)| row(i)).collect(),
         }
     }
 }
@@ -1180,5 +1252,115 @@ impl Observer<Msg> for Shared {
         if let Msg::Event(event) = event {
             self.0.borrow_mut().on_event(now, event);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::OfferId;
+
+    fn at(s: u64) -> Instant {
+        Instant::ZERO + Duration::from_secs(s)
+    }
+
+    fn res(s: &str) -> Resources {
+        Resources::parse(s).unwrap()
+    }
+
+    fn collector() -> Collector {
+        let setup = Setup {
+            sample_interval: Duration::from_secs(10),
+            duration: Duration::from_secs(100),
+            weights: vec![],
+            greedy: vec![],
+            classes: vec![("node".into(), 2)],
+        };
+        let mut c = Collector::new(setup, None);
+        for (i, name) in ["node-1", "node-2"].into_iter().enumerate() {
+            let added = Event::AgentAdded {
+                agent: AgentId(i as u32),
+                name: name.into(),
+                resources: res("cpus:10;mem:1000"),
+            };
+            c.on_event(Instant::ZERO, &added);
+        }
+        let fw = Event::FrameworkAdded {
+            framework: FrameworkId(0),
+            name: "f".into(),
+            role: "r".into(),
+        };
+        c.on_event(Instant::ZERO, &fw);
+        c
+    }
+
+    fn offer(c: &mut Collector, now: Instant, id: u64, agent: u32, r: &str, how: Option<OfferEnd>) {
+        let (offer, framework, agent, resources) = (OfferId(id), FrameworkId(0), AgentId(agent), res(r));
+        let event = match how {
+            None => Event::OfferMade {
+                offer,
+                framework,
+                agent,
+                resources,
+            },
+            Some(how) => Event::OfferEnded {
+                offer,
+                framework,
+                agent,
+                resources,
+                how,
+            },
+        };
+        c.on_event(now, &event);
+    }
+
+    #[test]
+    fn changes_at_one_instant_count_only_as_they_stand_when_time_moves_on() {
+        let mut c = collector();
+        // At 10 s: node-1 offered whole, then half of it taken back, node-2's cpus offered
+        // and rescinded, all at the same instant. What stands: 5 cpus of 20.
+        offer(&mut c, at(10), 1, 0, "cpus:10;mem:1000", None);
+        offer(&mut c, at(10), 1, 0, "cpus:5;mem:500", Some(OfferEnd::Declined));
+        offer(&mut c, at(10), 2, 1, "cpus:10", None);
+        offer(&mut c, at(10), 2, 1, "cpus:10", Some(OfferEnd::Rescinded));
+        // At 30 s everything goes.
+        offer(&mut c, at(30), 1, 0, "cpus:5;mem:500", Some(OfferEnd::Declined));
+        c.finish(at(40));
+        // The role held a quarter of the cluster (its dominant share) for 20 s of 40.
+        let role = &c.role_rows()[0];
+        assert!((role.share_mean - 0.125).abs() < 1e-12, "{}", role.share_mean);
+        assert!((role.share_max - 0.25).abs() < 1e-12);
+        let u = c.utilisation();
+        assert_eq!(u[0].0, "cpus");
+        assert!((u[0].1.allocated_mean - 0.125).abs() < 1e-12);
+        // node-1 had half its cpus for 20 s of 40; node-2 never held anything for a
+        // moment that counts.
+        let rows = c.agent_rows();
+        assert!((rows[0].busiest_mean - 0.25).abs() < 1e-12, "{}", rows[0].busiest_mean);
+        assert_eq!(rows[1].busiest_mean, 0.0);
+        // Heatmap columns of 10 s: node-1 is half busy in the 2nd and 3rd.
+        let grid = c.heat_grid();
+        assert_eq!(grid.agents, ["node-1", "node-2"]);
+        assert_eq!(grid.rows[0], [0.0, 0.5, 0.5, 0.0]);
+        assert_eq!(grid.rows[1], [0.0; 4]);
+    }
+
+    #[test]
+    fn an_agent_joining_late_has_no_heat_before_it() {
+        let mut c = collector();
+        let added = Event::AgentAdded {
+            agent: AgentId(2),
+            name: "node-3".into(),
+            resources: res("cpus:10;mem:1000"),
+        };
+        c.on_event(at(25), &added);
+        offer(&mut c, at(25), 1, 2, "cpus:10", None);
+        c.finish(at(40));
+        let grid = c.heat_grid();
+        let row = &grid.rows[2];
+        assert!(row[0].is_nan() && row[1].is_nan());
+        // Half of the 3rd column (from 25 s), fully offered; all of the 4th.
+        assert_eq!(&row[2..], [1.0, 1.0]);
+        assert_eq!(c.agent_rows()[2].up_s, 15.0);
     }
 }

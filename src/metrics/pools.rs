@@ -61,6 +61,22 @@ impl ResNames {
         }
     }
 
+    /// `r`'s scalars, reserved or not, as a [`Delta`].
+    pub fn delta(&mut self, r: &Resources) -> Delta {
+        if let Some(t) = r.plain_totals() {
+            return Delta {
+                known: t.0,
+                others: SmallVec::new(),
+            };
+        }
+        let mut d = Delta::default();
+        self.each(r, |i, v| match d.known.get_mut(i) {
+            Some(k) => *k += v,
+            None => d.others.push((i, v)),
+        });
+        d
+    }
+
     pub fn mark_present(&mut self, i: usize) {
         if self.present.len() <= i {
             self.present.resize(i + 1, false);
@@ -76,30 +92,87 @@ impl ResNames {
     }
 }
 
-/// Amounts in thousandths per resource index, grown on demand.
+/// A change of amounts, in thousandths: of the well-known four by index (0 for none:
+/// changing by them needs no branch), and of others by index.
 #[derive(Clone, Debug, Default)]
-pub struct Amounts(pub SmallVec<[u64; 4]>);
+pub struct Delta {
+    pub known: [u64; KNOWN],
+    pub others: SmallVec<[(usize, u64); 2]>,
+}
+
+impl Delta {
+    /// Calls `f(index, thousandths)` for every amount that is not zero.
+    pub fn each(&self, mut f: impl FnMut(usize, u64)) {
+        for (i, &v) in self.known.iter().enumerate() {
+            if v != 0 {
+                f(i, v);
+            }
+        }
+        for &(i, v) in &self.others {
+            f(i, v);
+        }
+    }
+}
+
+/// How many resources have fixed indices: [`WELL_KNOWN`]'s.
+const KNOWN: usize = 4;
+const _: () = assert!(WELL_KNOWN.len() == KNOWN);
+
+#[inline]
+fn change(slot: &mut u64, v: u64, up: bool) {
+    *slot = if up {
+        slot.saturating_add(v)
+    } else {
+        slot.saturating_sub(v)
+    };
+}
+
+/// Amounts in thousandths per resource index: the well-known four in place, others
+/// grown on demand.
+#[derive(Clone, Debug, Default)]
+pub struct Amounts {
+    known: [u64; KNOWN],
+    others: Vec<u64>,
+}
 
 impl Amounts {
-    pub fn get(&self, i: usize) -> u64 {
-        self.0.get(i).copied().unwrap_or(0)
-    }
-
-    pub fn change(&mut self, i: usize, v: u64, up: bool) {
-        if self.0.len() <= i {
-            self.0.resize(i + 1, 0);
+    /// Changes every amount of `d`.
+    #[inline]
+    pub fn apply(&mut self, d: &Delta, up: bool) {
+        for (slot, &v) in self.known.iter_mut().zip(&d.known) {
+            if v != 0 {
+                change(slot, v, up);
+            }
         }
-        let slot = &mut self.0[i];
-        *slot = if up {
-            slot.saturating_add(v)
-        } else {
-            slot.saturating_sub(v)
-        };
+        for &(i, v) in &d.others {
+            self.change(i, v, up);
+        }
     }
 
-    /// One past the highest index set so far.
-    pub fn width(&self) -> usize {
-        self.0.len()
+    pub fn get(&self, i: usize) -> u64 {
+        match i.checked_sub(KNOWN) {
+            None => self.known[i],
+            Some(j) => self.others.get(j).copied().unwrap_or(0),
+        }
+    }
+
+    #[inline]
+    pub fn change(&mut self, i: usize, v: u64, up: bool) {
+        let slot = match i.checked_sub(KNOWN) {
+            None => &mut self.known[i],
+            Some(j) => {
+                if self.others.len() <= j {
+                    self.others.resize(j + 1, 0);
+                }
+                &mut self.others[j]
+            }
+        };
+        change(slot, v, up);
+    }
+
+    /// Every amount by index, from 0 to the highest set so far.
+    pub fn values(&self) -> impl Iterator<Item = u64> + '_ {
+        self.known.iter().chain(&self.others).copied()
     }
 }
 
@@ -116,8 +189,6 @@ pub struct Areas {
     /// Per resource: ∫ total, ∫ allocated, ∫ used (units × s), ∫ allocated ÷ total and
     /// ∫ used ÷ total (s), indexed by [`TOTAL`] ... [`USED_FRAC`].
     pub per: SmallVec<[[f64; 5]; 4]>,
-    /// ∫ the busiest resource's allocated fraction.
-    pub busiest: f64,
     /// Seconds with some capacity.
     pub covered: f64,
 }
@@ -126,136 +197,164 @@ impl Areas {
     pub fn get(&self, i: usize, figure: usize) -> f64 {
         self.per.get(i).map_or(0.0, |a| a[figure])
     }
+
+    /// The largest ∫ allocated ÷ total of any resource: the busiest resource's.
+    pub fn busiest(&self) -> f64 {
+        self.per.iter().map(|a| a[ALLOCATED_FRAC]).fold(0.0, f64::max)
+    }
 }
 
 /// The cluster, a machine class or an agent: capacity, allocation and use.
 ///
-/// Between changes of the total (rare: agents joining and leaving), allocation and use
-/// are integrated exactly, in thousandths × nanoseconds; the fractions of the total follow
-/// from those integrals when the epoch closes ([`Pool::settle`]). A change of allocation
-/// costs an add per resource and the integration a multiply-add.
-#[derive(Clone, Debug, Default)]
+/// Between changes of the total (rare: agents joining and leaving) and samples, an epoch,
+/// allocation and use are integrated exactly, in thousandths × nanoseconds, without
+/// visiting the pool as time passes: a change of `Δ` at `t` into the epoch adds `Δ × t` to
+/// the resource's moment, and over an epoch of length `T`, `∫ a dt = a(T) × T − Σ Δ × t`.
+/// [`Pool::settle`] closes the epoch into `areas`. A change costs an add and a
+/// multiply-add per resource it touches.
+#[derive(Clone, Debug)]
 pub struct Pool {
-    pub total: Amounts,
-    pub allocated: Amounts,
-    pub used: Amounts,
-    /// 1 ÷ total per resource (0 where there is none).
-    inverse: SmallVec<[f64; 4]>,
-    /// The allocated fraction of the busiest resource now (kept for agents only: see
-    /// [`Pool::agent`]).
-    busiest: f64,
-    track_busiest: bool,
-    /// Exact integrals since the epoch began: ∫ allocated dt and ∫ used dt per resource,
-    /// and the epoch's length in nanoseconds.
-    epoch_allocated: SmallVec<[u128; 4]>,
-    epoch_used: SmallVec<[u128; 4]>,
-    epoch_ns: u128,
-    /// Integrated up to the epoch's beginning (up to `last` after [`Pool::settle`]).
-    pub areas: Areas,
+    /// Per resource index.
+    slots: SmallVec<[Slot; KNOWN]>,
+    /// Integrated up to here: `areas` is complete up to it; the epoch runs from it.
     pub last: Instant,
+    pub areas: Areas,
+}
+
+/// One resource of a pool.
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot {
+    /// Thousandths.
+    total: u64,
+    allocated: u64,
+    used: u64,
+    /// 1 ÷ total (0 where there is none).
+    inverse: f64,
+    /// Σ Δ × (t − epoch start) over the epoch's changes of allocation and of use.
+    moment_allocated: i128,
+    moment_used: i128,
+}
+
+impl Slot {
+    #[inline]
+    fn change(&mut self, v: u64, t: u64, used: bool, up: bool) {
+        let m = i128::from(v) * i128::from(t);
+        if up {
+            self.allocated += v;
+            self.moment_allocated += m;
+            if used {
+                self.used += v;
+                self.moment_used += m;
+            }
+        } else {
+            self.allocated = self.allocated.saturating_sub(v);
+            self.moment_allocated -= m;
+            if used {
+                self.used = self.used.saturating_sub(v);
+                self.moment_used -= m;
+            }
+        }
+    }
 }
 
 impl Pool {
-    /// An agent's pool, which also integrates its busiest resource's allocated fraction.
-    pub fn agent(at: Instant) -> Pool {
+    /// A pool whose first epoch begins at `at`.
+    pub fn starting(at: Instant) -> Pool {
         Pool {
+            slots: SmallVec::from_buf([Slot::default(); KNOWN]),
             last: at,
-            track_busiest: true,
-            ..Pool::default()
+            areas: Areas::default(),
         }
     }
 
-    /// Integrates from the last change to `now`.
-    pub fn advance(&mut self, now: Instant) {
+    /// What it has of every resource, in thousandths.
+    pub fn total(&self) -> Amounts {
+        let mut a = Amounts::default();
+        for (i, s) in self.slots.iter().enumerate() {
+            a.change(i, s.total, true);
+        }
+        a
+    }
+
+    /// Integrates to `now` and opens a new epoch there, so that `areas` is complete.
+    pub fn settle(&mut self, now: Instant) {
         if now <= self.last {
             return;
         }
-        let dt = (now - self.last).as_nanos();
+        let epoch_ns = (now - self.last).as_nanos();
         self.last = now;
-        if self.inverse.iter().all(|&inv| inv == 0.0) {
+        if self.slots.iter().all(|s| s.total == 0) {
+            for s in &mut self.slots {
+                (s.moment_allocated, s.moment_used) = (0, 0);
+            }
             return;
         }
-        let dt128 = u128::from(dt);
-        self.epoch_ns += dt128;
-        if self.epoch_allocated.len() < self.allocated.width() {
-            self.epoch_allocated.resize(self.allocated.width(), 0);
+        if self.areas.per.len() < self.slots.len() {
+            self.areas.per.resize(self.slots.len(), [0.0; 5]);
         }
-        for (area, &a) in self.epoch_allocated.iter_mut().zip(&self.allocated.0) {
-            *area += u128::from(a) * dt128;
-        }
-        if self.epoch_used.len() < self.used.width() {
-            self.epoch_used.resize(self.used.width(), 0);
-        }
-        for (area, &u) in self.epoch_used.iter_mut().zip(&self.used.0) {
-            *area += u128::from(u) * dt128;
-        }
-        let secs = dt as f64 / 1e9;
-        self.areas.busiest += self.busiest * secs;
-        self.areas.covered += secs;
-    }
-
-    /// Integrates to `now` and closes the epoch, so that `areas` is complete.
-    pub fn settle(&mut self, now: Instant) {
-        self.advance(now);
-        if self.epoch_ns == 0 {
-            return;
-        }
-        let n = self.total.width();
-        if self.areas.per.len() < n {
-            self.areas.per.resize(n, [0.0; 5]);
-        }
-        let epoch_s = self.epoch_ns as f64 / 1e9;
-        for i in 0..n {
-            let inv = self.inverse.get(i).copied().unwrap_or(0.0);
-            if inv == 0.0 {
+        let epoch_s = epoch_ns as f64 / 1e9;
+        self.areas.covered += epoch_s;
+        // ∫ over the epoch in thousandths × ns, as units × s; without a change in the
+        // epoch (most agents in most epochs), a product that needs no 128-bit arithmetic.
+        let integral = |now: u64, moment: i128| {
+            if moment == 0 {
+                now as f64 * epoch_ns as f64 / 1e12
+            } else {
+                (i128::from(now) * i128::from(epoch_ns) - moment) as f64 / 1e12
+            }
+        };
+        for (s, a) in self.slots.iter_mut().zip(&mut self.areas.per) {
+            if s.total == 0 {
+                (s.moment_allocated, s.moment_used) = (0, 0);
                 continue;
             }
-            // Thousandths × ns → units × s.
-            let alloc = self.epoch_allocated.get(i).copied().unwrap_or(0) as f64 / 1e12;
-            let used = self.epoch_used.get(i).copied().unwrap_or(0) as f64 / 1e12;
-            let a = &mut self.areas.per[i];
-            a[TOTAL] += self.total.get(i) as f64 / 1000.0 * epoch_s;
+            let (alloc, used) = (
+                integral(s.allocated, s.moment_allocated),
+                integral(s.used, s.moment_used),
+            );
+            (s.moment_allocated, s.moment_used) = (0, 0);
+            a[TOTAL] += s.total as f64 / 1000.0 * epoch_s;
             a[ALLOCATED] += alloc;
             a[USED] += used;
-            a[ALLOCATED_FRAC] += alloc * 1000.0 * inv;
-            a[USED_FRAC] += used * 1000.0 * inv;
+            a[ALLOCATED_FRAC] += alloc * 1000.0 * s.inverse;
+            a[USED_FRAC] += used * 1000.0 * s.inverse;
         }
-        self.epoch_allocated.iter_mut().for_each(|v| *v = 0);
-        self.epoch_used.iter_mut().for_each(|v| *v = 0);
-        self.epoch_ns = 0;
     }
 
-    /// Changes every `(resource, thousandths)` of `amounts`: the total when `total`, else
-    /// the allocation, and the use as well when `used`. Call [`Pool::advance`] first.
-    pub fn change_all(&mut self, amounts: &[(usize, u64)], used: bool, total: bool, up: bool) {
-        if total {
-            let last = self.last;
-            self.settle(last);
-        }
-        for &(i, v) in amounts {
-            if total {
-                self.total.change(i, v, up);
-                if self.inverse.len() <= i {
-                    self.inverse.resize(i + 1, 0.0);
-                }
-                let t = self.total.get(i);
-                self.inverse[i] = if t > 0 { 1.0 / t as f64 } else { 0.0 };
-            } else {
-                self.allocated.change(i, v, up);
-                if used {
-                    self.used.change(i, v, up);
-                }
+    /// At `now` (no earlier than the last settling), allocation of every `(resource,
+    /// thousandths)` of `amounts` appears (`up`) or goes, and use as well when `used`.
+    #[inline]
+    pub fn allocate(&mut self, now: Instant, d: &Delta, used: bool, up: bool) {
+        let t = if now > self.last {
+            (now - self.last).as_nanos()
+        } else {
+            0
+        };
+        for (s, &v) in self.slots[..KNOWN].iter_mut().zip(&d.known) {
+            if v != 0 {
+                s.change(v, t, used, up);
             }
         }
-        if self.track_busiest {
-            self.busiest = self
-                .allocated
-                .0
-                .iter()
-                .zip(&self.inverse)
-                .map(|(&a, &inv)| a as f64 * inv)
-                .fold(0.0, f64::max);
+        for &(i, v) in &d.others {
+            if self.slots.len() <= i {
+                self.slots.resize(i + 1, Slot::default());
+            }
+            self.slots[i].change(v, t, used, up);
         }
+    }
+
+    /// At `now`, capacity of every `(resource, thousandths)` of `amounts` appears (`up`)
+    /// or goes: a new epoch begins.
+    pub fn resize(&mut self, now: Instant, d: &Delta, up: bool) {
+        self.settle(now);
+        d.each(|i, v| {
+            if self.slots.len() <= i {
+                self.slots.resize(i + 1, Slot::default());
+            }
+            let s = &mut self.slots[i];
+            change(&mut s.total, v, up);
+            s.inverse = if s.total > 0 { 1.0 / s.total as f64 } else { 0.0 };
+        });
     }
 }
 
@@ -300,10 +399,9 @@ impl Holder {
     pub fn reshare(&mut self, inverse: &[f64]) {
         self.share = self
             .allocated
-            .0
-            .iter()
+            .values()
             .zip(inverse)
-            .map(|(&a, &inv)| a as f64 * inv)
+            .map(|(a, &inv)| a as f64 * inv)
             .fold(0.0, f64::max);
         self.max_share = self.max_share.max(self.share);
     }
@@ -314,6 +412,13 @@ mod tests {
     use super::*;
     use crate::time::Duration;
 
+    fn cpus(thousandths: u64) -> Delta {
+        Delta {
+            known: [thousandths, 0, 0, 0],
+            others: SmallVec::new(),
+        }
+    }
+
     fn at(s: u64) -> Instant {
         Instant::ZERO + Duration::from_secs(s)
     }
@@ -321,23 +426,34 @@ mod tests {
     #[test]
     fn pool_areas_are_time_weighted() {
         let mut names = ResNames::default();
-        let mut p = Pool::agent(Instant::ZERO);
+        let mut p = Pool::starting(Instant::ZERO);
         let r = Resources::parse("cpus:10;mem:100;gpus:2;licences:4").unwrap();
-        let mut total = Vec::new();
-        names.each(&r, |i, v| total.push((i, v)));
-        p.change_all(&total, false, true, true);
+        p.resize(Instant::ZERO, &names.delta(&r), true);
         assert_eq!(names.name(4), "licences");
-        p.change_all(&[(0, 5000)], false, false, true);
-        p.advance(at(10));
-        p.change_all(&[(1, 100_000)], false, false, true);
+        p.allocate(Instant::ZERO, &cpus(5000), false, true);
+        p.allocate(at(5), &cpus(2000), true, true);
+        p.allocate(
+            at(10),
+            &Delta {
+                known: [0, 100_000, 0, 0],
+                others: SmallVec::new(),
+            },
+            false,
+            true,
+        );
+        p.settle(at(15));
+        p.allocate(at(15), &cpus(2000), true, false);
         p.settle(at(20));
-        assert_eq!(p.areas.get(0, ALLOCATED_FRAC), 10.0);
+        // cpus: 5 of 10 for 20 s, and 2 more (used) from 5 s to 15 s.
+        assert_eq!(p.areas.get(0, ALLOCATED), 120.0);
+        assert_eq!(p.areas.get(0, USED), 20.0);
+        assert!((p.areas.get(0, ALLOCATED_FRAC) - 12.0).abs() < 1e-12);
+        assert!((p.areas.get(0, USED_FRAC) - 2.0).abs() < 1e-12);
         assert_eq!(p.areas.get(1, ALLOCATED_FRAC), 10.0);
-        assert_eq!(p.areas.get(0, ALLOCATED), 100.0);
         assert_eq!(p.areas.get(3, TOTAL), 40.0);
         assert_eq!(p.areas.covered, 20.0);
-        // Busiest: cpus at half for 10 s, then mem full for 10 s.
-        assert_eq!(p.areas.busiest, 15.0);
+        // The busiest resource over the whole span: cpus.
+        assert!((p.areas.busiest() - 12.0).abs() < 1e-12);
     }
 
     #[test]

@@ -55,8 +55,8 @@ pub struct EndedTask {
     pub ended: Option<Instant>,
     pub state: TaskState,
     pub resources: Resources,
-    /// What it held on its agent until it ended, if anything.
-    pub held: Option<Resources>,
+    /// It held `resources` on its agent until it ended.
+    pub held: bool,
 }
 
 /// A job's tasks as far as seen: it completes when none is left waiting or running.
@@ -68,9 +68,8 @@ struct Job {
 
 /// What a state change meant.
 pub struct Change {
-    /// The task left the queue (first reached `TASK_RUNNING`, or ended before it did):
-    /// what it asked for.
-    pub dequeued: Option<Resources>,
+    /// The task left the queue: it first reached `TASK_RUNNING`, or ended before it did.
+    pub dequeued: bool,
     pub launched: bool,
     /// Its first attempt's id (its own, unless resubmitted).
     pub first: TaskId,
@@ -159,11 +158,14 @@ impl TaskTracker {
         framework: FrameworkId,
         task: TaskId,
         agent: AgentId,
-        resources: Resources,
+        resources: &Resources,
     ) -> TaskId {
         let t = self.entry(framework, task);
         t.agent = Some(agent);
-        t.resources = resources;
+        // Usually what it asked for.
+        if t.resources != *resources {
+            t.resources = resources.clone();
+        }
         t.held = true;
         t.retry_of.unwrap_or(task)
     }
@@ -181,7 +183,7 @@ impl TaskTracker {
         let first = t.retry_of.unwrap_or(task);
         t.state = state;
         let mut change = Change {
-            dequeued: None,
+            dequeued: false,
             launched: false,
             first,
             ended: None,
@@ -193,7 +195,7 @@ impl TaskTracker {
             change.launched = true;
         }
         if was_queued && (change.launched || state.is_terminal()) {
-            change.dequeued = Some(t.resources.clone());
+            change.dequeued = true;
             self.queued -= 1;
         }
         if change.launched {
@@ -256,10 +258,15 @@ impl TaskTracker {
             launched: t.launched,
             ended: Some(now),
             state,
-            held: t.held.then(|| t.resources.clone()),
+            held: t.held,
             resources: t.resources,
         });
         change
+    }
+
+    /// What an open task asks for or holds.
+    pub fn resources(&self, framework: FrameworkId, task: TaskId) -> Option<&Resources> {
+        self.open.get(&(framework, task)).map(|t| &t.resources)
     }
 
     /// Open tasks launched on `agent` and holding resources there, by (framework, first
@@ -292,13 +299,15 @@ impl TaskTracker {
         self.delays.iter().map(|&ns| ns as f64 / 1e9).collect()
     }
 
-    /// Every task still open, in id order, as far as it got.
-    pub fn drain_open(&mut self) -> Vec<EndedTask> {
-        let mut open: Vec<((FrameworkId, TaskId), OpenTask)> =
-            std::mem::take(&mut self.open).into_iter().collect();
-        open.sort_unstable_by_key(|(key, _)| *key);
-        open.into_iter()
-            .map(|((framework, task), t)| EndedTask {
+    /// Every task still open, in id order, as far as it got: taken out one by one as the
+    /// iterator goes (a run can end with hundreds of thousands of tasks queued).
+    pub fn drain_open(&mut self) -> impl Iterator<Item = EndedTask> + use<> {
+        let mut open = std::mem::take(&mut self.open);
+        let mut keys: Vec<(FrameworkId, TaskId)> = open.keys().copied().collect();
+        keys.sort_unstable();
+        keys.into_iter().map(move |(framework, task)| {
+            let t = open.remove(&(framework, task)).expect("a key of the map");
+            EndedTask {
                 framework,
                 task,
                 job: t.job,
@@ -308,10 +317,10 @@ impl TaskTracker {
                 launched: t.launched,
                 ended: None,
                 state: t.state,
-                held: None,
+                held: false,
                 resources: t.resources,
-            })
-            .collect()
+            }
+        })
     }
 
     /// Sorts the queue delays, once, when the run is over: [`TaskTracker::delay_stats`]

@@ -123,7 +123,7 @@ pub fn write_shares(dir: &Path, c: &Collector) -> std::io::Result<()> {
 
 /// agents.csv: one row per agent in name order: its class, resources, seconds it had
 /// capacity, per resource the mean allocated and used fraction over that time, and the
-/// mean allocated fraction of its busiest resource.
+/// largest of those allocated means (its busiest resource's).
 pub fn write_agents(dir: &Path, c: &Collector) -> std::io::Result<()> {
     let resources = c.resources();
     let mut header: Vec<String> = ["agent", "class", "resources", "up_s"]

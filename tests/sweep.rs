@@ -354,11 +354,16 @@ fn compare_shows_allocators_side_by_side_and_writes_its_csvs() {
         "drf,binpack,random",
         "--seeds",
         "2",
+        // A key given twice takes its last value, as with `mesosim run`.
+        "--set",
+        "duration=2m",
         "--set",
         "duration=3m",
         "--out",
         s(&out),
     ]);
+    let sweep = std::fs::read_to_string(out.join("sweep.yaml")).unwrap();
+    assert!(sweep.contains("set: [\"duration=3m\"]"), "{sweep}");
     let header = table.lines().nth(1).unwrap();
     assert!(
         header.starts_with("metric") && header.contains("drf") && header.contains("random"),

@@ -137,8 +137,17 @@ fn sweep_text(args: &CompareArgs, name: &str, allocators: &[String]) -> String {
         String::from("# mesosim compare, as a sweep file: `mesosim sweep` on it runs the same runs.\n");
     text.push_str(&format!("name: {name}\n"));
     text.push_str(&format!("scenario: {}\n", quote(&scenario.display().to_string())));
-    if !args.sets.is_empty() {
-        let sets: Vec<String> = args.sets.iter().map(|s| quote(s)).collect();
+    // A key given twice takes its last value, as with `mesosim run`.
+    let key = |s: &str| s.split_once('=').map_or(s, |(k, _)| k).trim().to_owned();
+    let last: Vec<&String> = args
+        .sets
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| !args.sets[i + 1..].iter().any(|later| key(later) == key(s)))
+        .map(|(_, s)| s)
+        .collect();
+    if !last.is_empty() {
+        let sets: Vec<String> = last.iter().map(|s| quote(s)).collect();
         text.push_str(&format!("set: [{}]\n", sets.join(", ")));
     }
     text.push_str(&format!(

@@ -1336,7 +1336,11 @@ mod tests {
         // node-1 had half its cpus for 20 s of 40; node-2 never held anything for a
         // moment that counts.
         let rows = c.agent_rows();
-        assert!((rows[0].busiest_mean - 0.25).abs() < 1e-12, "{}", rows[0].busiest_mean);
+        assert!(
+            (rows[0].busiest_mean - 0.25).abs() < 1e-12,
+            "{}",
+            rows[0].busiest_mean
+        );
         assert_eq!(rows[1].busiest_mean, 0.0);
         // Heatmap columns of 10 s: node-1 is half busy in the 2nd and 3rd.
         let grid = c.heat_grid();

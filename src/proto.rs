@@ -26,6 +26,10 @@ pub enum Msg {
     // --- agent ↔ master -------------------------------------------------------------
     /// Agent → master: first registration, retried with backoff until acknowledged.
     RegisterAgent(Box<RegisterAgent>),
+    /// Agent → master: an agent that registered before (and kept its id) registers again,
+    /// listing the tasks it still runs or reports on: after its process restarted, or after
+    /// it lost touch with the master.
+    ReregisterAgent(Box<ReregisterAgent>),
     /// Master → agent: registration accepted.
     AgentRegistered { agent: AgentId },
     /// Master → agent: are you alive? (Mesos's PingSlaveMessage.)
@@ -94,6 +98,27 @@ pub enum Msg {
 pub struct RegisterAgent {
     pub name: String,
     pub resources: Resources,
+    /// Set by the agent process when it starts (its start time): a registration retried by
+    /// the same process carries the same value, one from a process started afresh on the
+    /// machine (after a reboot) another.
+    pub boot: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReregisterAgent {
+    pub agent: AgentId,
+    pub name: String,
+    pub resources: Resources,
+    pub tasks: Vec<ReportedTask>,
+}
+
+/// A task as an agent knows it: the state of its latest update.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportedTask {
+    pub framework: FrameworkId,
+    pub task: TaskId,
+    pub resources: Resources,
+    pub state: TaskState,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -268,6 +293,8 @@ pub enum Reason {
     AgentUnreachable,
     /// Its agent was removed.
     AgentRemoved,
+    /// The agent came back without the task (it never reached it).
+    AgentRestarted,
     /// The agent could not start it.
     ExecutorFailed,
     /// Answer to an explicit reconciliation for a task the master does not know.
@@ -416,6 +443,7 @@ impl Message for Msg {
             Msg::Operator(_) => 21,
             Msg::Event(_) => 22,
             Msg::UpdateFramework(_) => 23,
+            Msg::ReregisterAgent(_) => 24,
         }
     }
 
@@ -445,6 +473,7 @@ impl Message for Msg {
             Msg::Operator(_) => "operator",
             Msg::Event(_) => "event",
             Msg::UpdateFramework(_) => "update_framework",
+            Msg::ReregisterAgent(_) => "reregister_agent",
         }
     }
 }

@@ -7,6 +7,10 @@
 //! master's pings; if none arrives for `master_ping_timeout` (15 s × 5 by default) it takes
 //! the master for lost and registers again.
 //!
+//! Agents checkpoint what they run, as Mesos's do: a restarted agent process recovers its
+//! tasks from the checkpoint ([`Agent::recover`]) and registers again under its old id,
+//! listing them; a machine that crashed starts an agent with nothing.
+//!
 //! Status updates follow Mesos's status update manager: each task has an ordered stream of
 //! updates; the head is sent and re-sent (after 10 s, doubling up to 10 min) until the
 //! framework's acknowledgement comes back through the master, then the next one goes.
@@ -18,7 +22,9 @@ use rand::RngExt;
 use crate::ids::{AgentId, FrameworkId, NodeId};
 use crate::lookup::LookupMap;
 use crate::process::{Ctx, ExitReason, Process, TaskExit, TaskKey, TaskSpec};
-use crate::proto::{Msg, Reason, RegisterAgent, RunTask, StatusUpdate, TaskId, TaskState};
+use crate::proto::{
+    Msg, Reason, RegisterAgent, ReportedTask, ReregisterAgent, RunTask, StatusUpdate, TaskId, TaskState,
+};
 use crate::resources::Resources;
 use crate::time::Duration;
 
@@ -71,6 +77,7 @@ pub enum Registration {
 }
 
 /// A task this agent runs or still reports on.
+#[derive(Clone)]
 struct AgentTask {
     key: TaskKey,
     resources: Resources,
@@ -89,6 +96,10 @@ pub struct Agent {
     registration: Registration,
     /// How many times this agent has (re-)registered.
     registrations: u32,
+    /// The id the master gave it, kept while it registers again.
+    known_id: Option<AgentId>,
+    /// When the process started, in nanoseconds (see [`RegisterAgent::boot`]).
+    boot: u64,
     master_ping_timeout: Duration,
     /// The last event changed the resources in use: the invariants check them.
     used_changed: bool,
@@ -97,7 +108,7 @@ pub struct Agent {
 }
 
 /// The agent's tasks and its bookkeeping for them.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Work {
     /// Tasks running here or with unacknowledged updates, in id order.
     tasks: BTreeMap<(FrameworkId, TaskId), AgentTask>,
@@ -110,6 +121,13 @@ struct Work {
 
 type AgentCtx<'a> = Ctx<'a, Msg, AgentTimer>;
 
+/// What an agent keeps on disk across a restart of its process (not of its machine).
+#[derive(Clone)]
+pub struct AgentCheckpoint {
+    id: Option<AgentId>,
+    work: Work,
+}
+
 impl Agent {
     pub fn new(config: AgentConfig) -> Agent {
         let backoff = config.registration_backoff_factor;
@@ -117,11 +135,48 @@ impl Agent {
             master: config.master,
             registration: Registration::Pending { backoff },
             registrations: 0,
+            known_id: None,
+            boot: 0,
             master_ping_timeout: config.master_ping_timeout,
             used_changed: false,
             config: Box::new(config),
             work: Box::default(),
         }
+    }
+
+    /// What the agent has written to its disk: its id and its tasks with their unacknowledged
+    /// updates. Mesos's agent checkpoints synchronously, so this is always current.
+    pub fn checkpoint(&self) -> AgentCheckpoint {
+        AgentCheckpoint {
+            id: self.known_id,
+            work: (*self.work).clone(),
+        }
+    }
+
+    /// A restarted agent process that read `checkpoint`: it registers again under its old
+    /// id with the tasks it recovered (still running on the machine, or still reporting).
+    pub fn recover(config: AgentConfig, checkpoint: AgentCheckpoint) -> Agent {
+        let mut agent = Agent::new(config);
+        agent.known_id = checkpoint.id;
+        *agent.work = checkpoint.work;
+        agent
+    }
+
+    /// The tasks it would report when registering again.
+    fn report(&self) -> Vec<ReportedTask> {
+        self.work
+            .tasks
+            .iter()
+            .map(|(&(framework, task), t)| ReportedTask {
+                framework,
+                task,
+                resources: t.resources.clone(),
+                state: match t.pending.back() {
+                    Some(update) => update.state,
+                    None => TaskState::Running,
+                },
+            })
+            .collect()
     }
 
     pub fn registration(&self) -> Registration {
@@ -263,6 +318,8 @@ impl Process for Agent {
     type Timer = AgentTimer;
 
     fn on_start(&mut self, ctx: &mut AgentCtx<'_>) {
+        // The start time tells one process on the machine from the next, as a boot id does.
+        self.boot = ctx.now().as_nanos();
         self.schedule_registration(ctx, self.config.registration_backoff_factor);
     }
 
@@ -275,9 +332,22 @@ impl Process for Agent {
             Msg::AgentRegistered { agent } => {
                 if let Registration::Pending { .. } = self.registration {
                     self.registration = Registration::Registered { id: agent };
+                    self.known_id = Some(agent);
                     self.registrations += 1;
                     ctx.cancel_timer(AgentTimer::Register);
                     ctx.set_timer_after(AgentTimer::MasterPingTimeout, self.master_ping_timeout);
+                    // Updates not yet acknowledged go again at once (a recovered agent has
+                    // no retry timers), now carrying the agent's id.
+                    let waiting: Vec<(FrameworkId, TaskId)> = self
+                        .work
+                        .tasks
+                        .iter()
+                        .filter(|(_, t)| !t.pending.is_empty())
+                        .map(|(id, _)| *id)
+                        .collect();
+                    for id in waiting {
+                        self.send_head(ctx, id);
+                    }
                 }
             }
             Msg::Ping => {
@@ -310,10 +380,19 @@ impl Process for Agent {
                 let Registration::Pending { backoff } = self.registration else {
                     return;
                 };
-                let msg = Msg::RegisterAgent(Box::new(RegisterAgent {
-                    name: self.config.name.clone(),
-                    resources: self.config.resources.clone(),
-                }));
+                let msg = match self.known_id {
+                    Some(agent) => Msg::ReregisterAgent(Box::new(ReregisterAgent {
+                        agent,
+                        name: self.config.name.clone(),
+                        resources: self.config.resources.clone(),
+                        tasks: self.report(),
+                    })),
+                    None => Msg::RegisterAgent(Box::new(RegisterAgent {
+                        name: self.config.name.clone(),
+                        resources: self.config.resources.clone(),
+                        boot: self.boot,
+                    })),
+                };
                 ctx.send(self.master, msg);
                 let next = (backoff.saturating_mul(2)).min(self.config.registration_backoff_max);
                 self.schedule_registration(ctx, next);

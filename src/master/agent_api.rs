@@ -1,18 +1,51 @@
 //! What agents ask of the master: registration, pongs, task status updates; and what the
 //! master does when an agent falls silent.
 
+use std::collections::BTreeSet;
+
 use super::agents::AgentState;
+use super::tasks::TaskEntry;
 use super::{Master, MasterCtx, MasterTimer};
 use crate::allocator::Candidates;
-use crate::ids::{AgentId, NodeId};
-use crate::proto::{Event, Msg, OfferEnd, Reason, RegisterAgent, StatusUpdate, TaskState};
+use crate::ids::{AgentId, FrameworkId, NodeId};
+use crate::proto::{
+    Event, Msg, OfferEnd, Reason, RegisterAgent, ReportedTask, ReregisterAgent, StatusUpdate, TaskId,
+    TaskState,
+};
+use crate::resources::Resources;
 
 impl Master {
     pub(super) fn register_agent(&mut self, ctx: &mut MasterCtx<'_>, from: NodeId, register: RegisterAgent) {
-        let RegisterAgent { name, resources } = register;
+        let RegisterAgent {
+            name,
+            resources,
+            boot,
+        } = register;
+        // A machine that rebooted comes back as a new agent: the old one is gone, and so
+        // are its tasks.
+        if let Some(old) = self.agents.by_node(from)
+            && self.agents.info(old).boot != boot
+            && self.agents.is_active(old)
+        {
+            self.mark_unreachable(ctx, old);
+        }
+        self.admit(ctx, from, name, resources, boot, &[]);
+    }
+
+    /// Registers the agent at `from` (a new agent unless that address has one already),
+    /// adopting and killing the tasks it reports.
+    fn admit(
+        &mut self,
+        ctx: &mut MasterCtx<'_>,
+        from: NodeId,
+        name: String,
+        resources: Resources,
+        boot: u64,
+        tasks: &[ReportedTask],
+    ) {
         let (agent, is_new) = self
             .agents
-            .register(from, name.clone(), resources.clone(), ctx.now());
+            .register(from, name.clone(), resources.clone(), boot, ctx.now());
         ctx.send(from, Msg::AgentRegistered { agent });
         if is_new {
             Self::publish(
@@ -23,10 +56,181 @@ impl Master {
                     resources: resources.clone(),
                 },
             );
-            self.allocator.add_agent(agent, &resources, &[]);
+            let used = self.adopt(ctx, agent, tasks);
+            self.allocator.add_agent(agent, &resources, &used);
             self.ping(ctx, agent);
             self.trigger_allocation(ctx, Candidates::Some(vec![agent]));
         }
+    }
+
+    /// An agent that registered before registers again, with the tasks it still has.
+    ///
+    /// - Still active (its process restarted within the ping timeout): tasks the master
+    ///   launched there that it does not report never reached it and are lost; tasks it
+    ///   reports that the master does not know are killed.
+    /// - Unreachable (partitioned, or restarted too late): it is admitted again, as Mesos
+    ///   does since 1.1; its frameworks were told its tasks were lost, so the tasks still
+    ///   running there are adopted and killed.
+    /// - Unknown (an id this master never gave): registered as a new agent, its tasks
+    ///   adopted and killed.
+    pub(super) fn reregister_agent(
+        &mut self,
+        ctx: &mut MasterCtx<'_>,
+        from: NodeId,
+        register: ReregisterAgent,
+    ) {
+        let ReregisterAgent {
+            agent,
+            name,
+            resources,
+            tasks,
+        } = register;
+        let known = agent.index() < self.agents.len()
+            && self.agents.info(agent).name == name
+            && self.agents.by_node(from) == Some(agent);
+        if !known {
+            if self.agents.by_node(from).is_none() {
+                self.admit(ctx, from, name, resources, u64::MAX, &tasks);
+            }
+            return;
+        }
+        ctx.send(from, Msg::AgentRegistered { agent });
+        if self.agents.is_active(agent) {
+            self.agents.health_mut(agent).pong();
+            let reported: BTreeSet<(FrameworkId, TaskId)> =
+                tasks.iter().map(|t| (t.framework, t.task)).collect();
+            let missing: Vec<(FrameworkId, TaskId)> = self
+                .agents
+                .info(agent)
+                .tasks
+                .iter()
+                .filter(|id| !reported.contains(id))
+                .copied()
+                .collect();
+            for (framework, task) in missing {
+                let Some(entry) = self.tasks.get(framework, task) else {
+                    continue;
+                };
+                let resources = entry.resources.clone();
+                let info = self.agents.info_mut(agent);
+                info.used -= &resources;
+                info.tasks.remove(&(framework, task));
+                self.allocator
+                    .recover(framework, agent, &resources, None, ctx.now());
+                self.lose_task(
+                    ctx,
+                    agent,
+                    framework,
+                    task,
+                    Reason::AgentRestarted,
+                    "the agent registered again without the task",
+                );
+            }
+            for t in &tasks {
+                if !t.state.is_terminal() && self.tasks.get(t.framework, t.task).is_none() {
+                    ctx.send(
+                        from,
+                        Msg::KillTask {
+                            framework: t.framework,
+                            task: t.task,
+                        },
+                    );
+                }
+            }
+            return;
+        }
+        let health = self.agents.health_mut(agent);
+        health.state = AgentState::Active;
+        health.pong();
+        Self::publish(
+            ctx,
+            Event::AgentAdded {
+                agent,
+                name,
+                resources: resources.clone(),
+            },
+        );
+        let used = self.adopt(ctx, agent, &tasks);
+        self.allocator.add_agent(agent, &resources, &used);
+        self.ping(ctx, agent);
+        self.trigger_allocation(ctx, Candidates::Some(vec![agent]));
+    }
+
+    /// Takes on the tasks an agent reports that no framework expects any more, and kills
+    /// those still running; returns what they hold, for the allocator.
+    fn adopt(
+        &mut self,
+        ctx: &mut MasterCtx<'_>,
+        agent: AgentId,
+        tasks: &[ReportedTask],
+    ) -> Vec<(FrameworkId, Resources)> {
+        let node = self.agents.health(agent).node;
+        let mut used = Vec::new();
+        for t in tasks {
+            if t.state.is_terminal() || self.tasks.get(t.framework, t.task).is_some() {
+                continue;
+            }
+            self.tasks.insert(
+                t.framework,
+                t.task,
+                TaskEntry {
+                    agent,
+                    resources: t.resources.clone(),
+                    state: TaskState::Killing,
+                    last_uuid: None,
+                    adopted: true,
+                },
+            );
+            let info = self.agents.info_mut(agent);
+            info.used += &t.resources;
+            info.tasks.insert((t.framework, t.task));
+            used.push((t.framework, t.resources.clone()));
+            ctx.send(
+                node,
+                Msg::KillTask {
+                    framework: t.framework,
+                    task: t.task,
+                },
+            );
+        }
+        used
+    }
+
+    /// Tells a task's framework (and observers) that it is lost, and forgets it. Its
+    /// resources are the caller's to give back.
+    fn lose_task(
+        &mut self,
+        ctx: &mut MasterCtx<'_>,
+        agent: AgentId,
+        framework: FrameworkId,
+        task: TaskId,
+        reason: Reason,
+        message: &str,
+    ) {
+        if self.tasks.remove(framework, task).is_none() {
+            return;
+        }
+        let entry = self.frameworks.get_mut(framework);
+        entry.tasks.remove(&task);
+        let node = entry.node;
+        Self::publish(
+            ctx,
+            Event::TaskUpdated {
+                framework,
+                task,
+                state: TaskState::Lost,
+            },
+        );
+        let update = StatusUpdate {
+            framework,
+            task,
+            agent: Some(agent),
+            state: TaskState::Lost,
+            reason: Some(reason),
+            message: message.to_owned(),
+            uuid: None,
+        };
+        ctx.send(node, Msg::Update(Box::new(update)));
     }
 
     pub(super) fn pong(&mut self, from: NodeId) {
@@ -86,30 +290,18 @@ impl Master {
             }
         }
         for (framework, task) in tasks {
-            if self.tasks.remove(framework, task).is_none() {
+            if self.tasks.get(framework, task).is_some_and(|t| t.adopted) {
+                self.tasks.remove(framework, task);
                 continue;
             }
-            let entry = self.frameworks.get_mut(framework);
-            entry.tasks.remove(&task);
-            let node = entry.node;
-            Self::publish(
+            self.lose_task(
                 ctx,
-                Event::TaskUpdated {
-                    framework,
-                    task,
-                    state: TaskState::Lost,
-                },
-            );
-            let update = StatusUpdate {
+                agent,
                 framework,
                 task,
-                agent: Some(agent),
-                state: TaskState::Lost,
-                reason: Some(Reason::AgentUnreachable),
-                message: "the agent stopped answering pings".to_owned(),
-                uuid: None,
-            };
-            ctx.send(node, Msg::Update(Box::new(update)));
+                Reason::AgentUnreachable,
+                "the agent stopped answering pings",
+            );
         }
         self.allocator.remove_agent(agent);
     }
@@ -124,6 +316,30 @@ impl Master {
             return;
         }
         let (framework, task) = (update.framework, update.task);
+        if let Some(entry) = self.tasks.get(framework, task)
+            && entry.adopted
+        {
+            if update.state.is_terminal() {
+                let resources = entry.resources.clone();
+                self.tasks.remove(framework, task);
+                let info = self.agents.info_mut(agent);
+                info.used -= &resources;
+                info.tasks.remove(&(framework, task));
+                self.allocator
+                    .recover(framework, agent, &resources, None, ctx.now());
+            }
+            if let Some(uuid) = update.uuid {
+                ctx.send(
+                    from,
+                    Msg::AgentAck {
+                        framework,
+                        task,
+                        uuid,
+                    },
+                );
+            }
+            return;
+        }
         if framework.index() >= self.frameworks.len() {
             return;
         }

@@ -55,6 +55,8 @@ pub struct AgentInfo {
     pub name: String,
     pub total: Resources,
     pub registered_at: Instant,
+    /// The boot id of the agent process that registered it.
+    pub boot: u64,
     /// Resources in outstanding offers.
     pub offered: Resources,
     /// Resources held by tasks the master launched here and has not seen end.
@@ -82,15 +84,19 @@ fn touch(list: &mut Vec<AgentId>, agent: AgentId) {
 }
 
 impl Registry {
-    /// Registers the agent at `node`; an agent that registers again keeps its id.
+    /// Registers the agent at `node` booted as `boot`: a registration retried by the same
+    /// process keeps its id; any other gets a new one (and the address forgets the old).
     pub fn register(
         &mut self,
         node: NodeId,
         name: String,
         total: Resources,
+        boot: u64,
         now: Instant,
     ) -> (AgentId, bool) {
-        if let Some(agent) = self.by_node(node) {
+        if let Some(agent) = self.by_node(node)
+            && self.info[agent.index()].boot == boot
+        {
             return (agent, false);
         }
         let id = AgentId(u32::try_from(self.info.len()).expect("fewer than 2^32 agents"));
@@ -99,6 +105,7 @@ impl Registry {
             name,
             total,
             registered_at: now,
+            boot,
             offered: Resources::new(),
             used: Resources::new(),
             offers: SmallVec::new(),

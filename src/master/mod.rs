@@ -222,7 +222,8 @@ impl Master {
     fn check_touched_agents(&self) -> Result<(), String> {
         for &agent in self.agents.health_touched() {
             let health = self.agents.health(agent);
-            if self.agents.by_node(health.node) != Some(agent) {
+            // An unreachable agent's address may belong to its machine's next agent.
+            if health.state == AgentState::Active && self.agents.by_node(health.node) != Some(agent) {
                 return Err(format!(
                     "agent {agent} at {} is not found by its own address",
                     health.node
@@ -273,6 +274,7 @@ impl Process for Master {
         match msg {
             // From agents.
             Msg::RegisterAgent(register) => self.register_agent(ctx, from, *register),
+            Msg::ReregisterAgent(register) => self.reregister_agent(ctx, from, *register),
             Msg::Pong => self.pong(from),
             Msg::AgentUpdate(update) => self.agent_update(ctx, from, *update),
             // From frameworks.

@@ -174,6 +174,7 @@ impl Master {
                     resources: resources.clone(),
                     state: TaskState::Staging,
                     last_uuid: None,
+                    adopted: false,
                 },
             );
             self.frameworks.get_mut(framework).tasks.insert(task.id);

@@ -12,6 +12,10 @@ pub struct TaskEntry {
     pub state: TaskState,
     /// The last agent update applied, so a re-sent update is recognised.
     pub last_uuid: Option<u32>,
+    /// Found on an agent that registered again, after its framework was told the task was
+    /// lost: the master kills it and acknowledges its updates itself; it holds its
+    /// resources until it ends, and frameworks and observers never hear of it again.
+    pub adopted: bool,
 }
 
 #[derive(Default)]

@@ -30,6 +30,7 @@ fn register(m: &mut Master, node: NodeId) -> Vec<Effect<Msg, MasterTimer>> {
     let msg = Msg::RegisterAgent(Box::new(RegisterAgent {
         name: format!("agent-{}", node.0),
         resources: Resources::parse("cpus:4;mem:4096").unwrap(),
+        boot: 1,
     }));
     deliver(m, at(0), node, msg)
 }
@@ -148,6 +149,7 @@ fn offered() -> (Master, OfferId) {
     let msg = Msg::RegisterAgent(Box::new(RegisterAgent {
         name: "a".into(),
         resources: Resources::parse("cpus:4;mem:4096").unwrap(),
+        boot: 1,
     }));
     deliver(&mut m, at(0), AGENT, msg);
     fw_register(&mut m);

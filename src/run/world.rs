@@ -47,6 +47,10 @@ impl Process for Operator {
 enum WorldAction {
     Scenario(Action),
     StartFramework(usize),
+    /// An agent process that stopped starts again from its checkpoint.
+    RecoverAgent(String),
+    /// A crashed machine boots again: a fresh agent registers.
+    BootAgent(String),
 }
 
 struct FrameworkSlot {
@@ -96,6 +100,8 @@ pub struct World {
     operator: NodeId,
     seed: u64,
     agents: BTreeMap<String, NodeId>,
+    /// Checkpoints of agent processes that are down, to recover from.
+    checkpoints: BTreeMap<String, crate::agent::AgentCheckpoint>,
     agent_template: AgentConfig,
     default_refuse: crate::time::Duration,
     frameworks: Vec<FrameworkSlot>,
@@ -162,6 +168,7 @@ impl World {
             operator,
             seed: s.seed,
             agents: BTreeMap::new(),
+            checkpoints: BTreeMap::new(),
             agent_template,
             default_refuse: s.master.refuse_seconds,
             frameworks: s
@@ -236,6 +243,65 @@ impl World {
         self.sim.add_machine(node, Machine::new(name.clone(), resources));
         self.agents.insert(name, node);
         node
+    }
+
+    /// The node of the agent on machine `name`.
+    pub fn agent_node(&self, name: &str) -> Option<NodeId> {
+        self.agents.get(name).copied()
+    }
+
+    /// The configuration the agent at `node` was built with.
+    fn agent_config(&self, name: &str, node: NodeId) -> AgentConfig {
+        let mut config = self.agent_template.clone();
+        config.name = name.to_owned();
+        config.resources = self
+            .sim
+            .machine_of(node)
+            .map(|m| m.total().clone())
+            .unwrap_or_default();
+        config
+    }
+
+    /// Schedules `action` at `at`.
+    fn schedule(&mut self, at: Instant, action: WorldAction) {
+        self.sim.schedule_external(at, self.actions.len() as u64);
+        self.actions.push((at, action));
+    }
+
+    /// The agent process on machine `name` stops (its tasks run on) and starts again from
+    /// its checkpoint after `down_for`. False if there is no such agent up.
+    pub fn restart_agent(&mut self, name: &str, down_for: crate::time::Duration) -> bool {
+        let Some(&node) = self.agents.get(name) else {
+            return false;
+        };
+        if !self.sim.is_up(node) {
+            return false;
+        }
+        let Some(agent) = self.sim.process::<Agent>(node) else {
+            return false;
+        };
+        self.checkpoints.insert(name.to_owned(), agent.checkpoint());
+        self.sim.crash(node);
+        let at = self.sim.now() + down_for;
+        self.schedule(at, WorldAction::RecoverAgent(name.to_owned()));
+        true
+    }
+
+    /// Machine `name` crashes, losing its agent and every task on it; after `back_after`
+    /// (if given) it boots again and a new agent registers with nothing running. Returns
+    /// how many tasks the machine lost, `None` if there is no such machine up.
+    pub fn crash_agent(&mut self, name: &str, back_after: Option<crate::time::Duration>) -> Option<usize> {
+        let &node = self.agents.get(name)?;
+        if !self.sim.is_up(node) {
+            return None;
+        }
+        let lost = self.sim.crash_machine(node);
+        self.checkpoints.remove(name);
+        if let Some(after) = back_after {
+            let at = self.sim.now() + after;
+            self.schedule(at, WorldAction::BootAgent(name.to_owned()));
+        }
+        Some(lost)
     }
 
     fn start_framework(&mut self, i: usize) -> Result<(), String> {
@@ -429,6 +495,26 @@ impl World {
                 return self.start_framework(i).map(|()| None);
             }
             WorldAction::Scenario(a) => a.clone(),
+            WorldAction::RecoverAgent(name) => {
+                let name = name.clone();
+                let (Some(&node), Some(checkpoint)) =
+                    (self.agents.get(&name), self.checkpoints.remove(&name))
+                else {
+                    return Ok(None);
+                };
+                let agent = Agent::recover(self.agent_config(&name, node), checkpoint);
+                self.sim.restart(node, agent)?;
+                return Ok(None);
+            }
+            WorldAction::BootAgent(name) => {
+                let name = name.clone();
+                let Some(&node) = self.agents.get(&name) else {
+                    return Ok(None);
+                };
+                let agent = Agent::new(self.agent_config(&name, node));
+                self.sim.restart(node, agent)?;
+                return Ok(None);
+            }
         };
         match action {
             Action::AddAgent(add) => {

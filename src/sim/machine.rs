@@ -94,6 +94,15 @@ impl Machine {
         }
     }
 
+    /// The machine crashed: every task on it is gone, without an exit to report. Returns
+    /// how many there were.
+    pub fn wipe(&mut self) -> usize {
+        let n = self.tasks.len();
+        self.tasks.clear();
+        self.used = Resources::default();
+        n
+    }
+
     /// Kills a task; false if it is not running (it already exited).
     pub fn kill(&mut self, key: TaskKey) -> bool {
         self.remove(key)

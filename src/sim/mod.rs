@@ -100,6 +100,11 @@ enum Payload<M> {
         node: NodeId,
         key: TaskKey,
     },
+    /// A task exit that happened while the process was down, told to its restarted process.
+    ParkedExit {
+        node: NodeId,
+        exit: TaskExit,
+    },
     External {
         id: u64,
     },
@@ -192,6 +197,11 @@ trait Arena<M> {
     fn task_exit(&mut self, i: u32, k: &mut Kernel<M>, me: NodeId, exit: TaskExit) -> Handled;
     fn is_up(&self, i: u32) -> bool;
     fn crash(&mut self, i: u32);
+    /// Puts `process` (a `P`) in place of a crashed process; returns the task exits that
+    /// happened while it was down, for the new process to hear after it starts.
+    fn restart(&mut self, i: u32, process: Box<dyn Any>) -> Result<Vec<TaskExit>, String>;
+    /// Forgets the exits parked for a crashed process (its machine went with it).
+    fn restart_exits_clear(&mut self, i: u32);
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
@@ -223,6 +233,9 @@ struct Cell<P: Process> {
     links: OutLinks,
     process: P,
     rng: LazyRng,
+    /// Tasks of its machine that exited while the process was down (a process restart
+    /// keeps its machine's tasks running; their exits wait for the next process).
+    parked_exits: Vec<TaskExit>,
 }
 
 /// A process's random stream, derived when first drawn from.
@@ -359,6 +372,7 @@ impl<P: Process + 'static> Arena<P::Msg> for Vec<Cell<P>> {
     fn task_exit(&mut self, i: u32, k: &mut Kernel<P::Msg>, me: NodeId, exit: TaskExit) -> Handled {
         let cell = &mut self[i as usize];
         if !cell.up {
+            cell.parked_exits.push(exit);
             return Handled::Skipped;
         }
         cell.handle(k, me, |p, ctx| p.on_task_exit(ctx, exit));
@@ -371,6 +385,23 @@ impl<P: Process + 'static> Arena<P::Msg> for Vec<Cell<P>> {
 
     fn crash(&mut self, i: u32) {
         self[i as usize].crash();
+    }
+
+    fn restart_exits_clear(&mut self, i: u32) {
+        self[i as usize].parked_exits.clear();
+    }
+
+    fn restart(&mut self, i: u32, process: Box<dyn Any>) -> Result<Vec<TaskExit>, String> {
+        let cell = &mut self[i as usize];
+        if cell.up {
+            return Err("restarting a process that is up".to_owned());
+        }
+        let process = process
+            .downcast::<P>()
+            .map_err(|_| "restarting a process as another type".to_owned())?;
+        cell.process = *process;
+        cell.up = true;
+        Ok(std::mem::take(&mut cell.parked_exits))
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -484,6 +515,7 @@ impl<M: Message> Sim<M> {
                 name_hash: rng::fnv1a64(name.as_bytes()),
                 rng: None,
             },
+            parked_exits: Vec::new(),
         };
         let arena = match self.arena_types.iter().position(|t| *t == TypeId::of::<P>()) {
             Some(a) => a,
@@ -573,6 +605,34 @@ impl<M: Message> Sim<M> {
         self.arenas[place.arena as usize].crash(place.index);
     }
 
+    /// The machine of `node` crashes: the process stops, as [`Sim::crash`], and every task on
+    /// its machine is gone without an exit. Returns how many tasks were lost.
+    pub fn crash_machine(&mut self, node: NodeId) -> usize {
+        self.crash(node);
+        let place = self.places[node.index()];
+        let arena = &mut self.arenas[place.arena as usize];
+        // Exits parked for the old process died with the machine.
+        arena.restart_exits_clear(place.index);
+        match self.k.machine_of.get(node.index()).copied().flatten() {
+            Some(m) => self.k.machines[m].wipe(),
+            None => 0,
+        }
+    }
+
+    /// Starts `process` in place of the crashed process at `node` (same name, address and
+    /// machine): it starts now, then hears of its machine's tasks that exited while it was
+    /// down. `Err` if the process is up or of another type.
+    pub fn restart<P: Process<Msg = M> + 'static>(&mut self, node: NodeId, process: P) -> Result<(), String> {
+        let place = self.places[node.index()];
+        let exits = self.arenas[place.arena as usize].restart(place.index, Box::new(process))?;
+        let now = self.k.now;
+        self.k.queue.push(now, Payload::Start { node });
+        for exit in exits {
+            self.k.queue.push(now, Payload::ParkedExit { node, exit });
+        }
+        Ok(())
+    }
+
     /// Runs events until the next one is after `limit`, `budget` events have been handled,
     /// a world action is due, or an invariant breaks.
     pub fn run(&mut self, limit: Instant, budget: u64) -> Stop {
@@ -627,6 +687,7 @@ impl<M: Message> Sim<M> {
                         self.deliver_exit(node, TaskExit { key, reason }),
                     )
                 }
+                Payload::ParkedExit { node, exit } => (node, KIND_TASK_EXIT, self.deliver_exit(node, exit)),
                 Payload::TaskKilled { node, key } => {
                     let exit = TaskExit {
                         key,
@@ -675,7 +736,8 @@ impl<M: Message> Sim<M> {
             Some(
                 Payload::Timer { node, .. }
                 | Payload::TaskDone { node, .. }
-                | Payload::TaskKilled { node, .. },
+                | Payload::TaskKilled { node, .. }
+                | Payload::ParkedExit { node, .. },
             ) => *node,
             _ => return,
         };

@@ -171,10 +171,7 @@ impl Agent {
                 framework,
                 task,
                 resources: t.resources.clone(),
-                state: match t.pending.back() {
-                    Some(update) => update.state,
-                    None => TaskState::Running,
-                },
+                state: t.pending.back().map_or(TaskState::Running, |u| u.state),
             })
             .collect()
     }

@@ -48,19 +48,50 @@ impl Master {
             .register(from, name.clone(), resources.clone(), boot, ctx.now());
         ctx.send(from, Msg::AgentRegistered { agent });
         if is_new {
-            Self::publish(
-                ctx,
-                Event::AgentAdded {
-                    agent,
-                    name,
-                    resources: resources.clone(),
-                },
-            );
-            let used = self.adopt(ctx, agent, tasks);
-            self.allocator.add_agent(agent, &resources, &used);
-            self.ping(ctx, agent);
-            self.trigger_allocation(ctx, Candidates::Some(vec![agent]));
+            self.bring_up(ctx, agent, name, resources, tasks);
         }
+    }
+
+    /// An agent (new, or back from unreachable) joins the cluster: observers hear of it,
+    /// the tasks it reports are adopted, its resources go to the allocator, pings begin and
+    /// an allocation over it is asked for.
+    fn bring_up(
+        &mut self,
+        ctx: &mut MasterCtx<'_>,
+        agent: AgentId,
+        name: String,
+        resources: Resources,
+        tasks: &[ReportedTask],
+    ) {
+        Self::publish(
+            ctx,
+            Event::AgentAdded {
+                agent,
+                name,
+                resources: resources.clone(),
+            },
+        );
+        let used = self.adopt(ctx, agent, tasks);
+        self.allocator.add_agent(agent, &resources, &used);
+        self.ping(ctx, agent);
+        self.trigger_allocation(ctx, Candidates::Some(vec![agent]));
+    }
+
+    /// A task on `agent` holding `resources` is over: they go back to the agent's books and
+    /// the allocator.
+    fn release(
+        &mut self,
+        ctx: &MasterCtx<'_>,
+        agent: AgentId,
+        framework: FrameworkId,
+        task: TaskId,
+        resources: &Resources,
+    ) {
+        let info = self.agents.info_mut(agent);
+        info.used -= resources;
+        info.tasks.remove(&(framework, task));
+        self.allocator
+            .recover(framework, agent, resources, None, ctx.now());
     }
 
     /// An agent that registered before registers again, with the tasks it still has.
@@ -112,11 +143,7 @@ impl Master {
                     continue;
                 };
                 let resources = entry.resources.clone();
-                let info = self.agents.info_mut(agent);
-                info.used -= &resources;
-                info.tasks.remove(&(framework, task));
-                self.allocator
-                    .recover(framework, agent, &resources, None, ctx.now());
+                self.release(ctx, agent, framework, task, &resources);
                 self.lose_task(
                     ctx,
                     agent,
@@ -142,18 +169,7 @@ impl Master {
         let health = self.agents.health_mut(agent);
         health.state = AgentState::Active;
         health.pong();
-        Self::publish(
-            ctx,
-            Event::AgentAdded {
-                agent,
-                name,
-                resources: resources.clone(),
-            },
-        );
-        let used = self.adopt(ctx, agent, &tasks);
-        self.allocator.add_agent(agent, &resources, &used);
-        self.ping(ctx, agent);
-        self.trigger_allocation(ctx, Candidates::Some(vec![agent]));
+        self.bring_up(ctx, agent, name, resources, &tasks);
     }
 
     /// Takes on the tasks an agent reports that no framework expects any more, and kills
@@ -322,11 +338,7 @@ impl Master {
             if update.state.is_terminal() {
                 let resources = entry.resources.clone();
                 self.tasks.remove(framework, task);
-                let info = self.agents.info_mut(agent);
-                info.used -= &resources;
-                info.tasks.remove(&(framework, task));
-                self.allocator
-                    .recover(framework, agent, &resources, None, ctx.now());
+                self.release(ctx, agent, framework, task, &resources);
             }
             if let Some(uuid) = update.uuid {
                 ctx.send(
@@ -373,11 +385,7 @@ impl Master {
                 },
             );
             if update.state.is_terminal() {
-                let info = self.agents.info_mut(agent);
-                info.used -= &resources;
-                info.tasks.remove(&(framework, task));
-                self.allocator
-                    .recover(framework, agent, &resources, None, ctx.now());
+                self.release(ctx, agent, framework, task, &resources);
             }
         }
         let node = self.frameworks.get(framework).node;

@@ -822,8 +822,7 @@ impl Collector {
                     match agent.and_then(|a| self.agents[a.index()].as_ref().map(|s| (a, s))) {
                         Some((a, state)) if state.active => {
                             let mut capacity = Amounts::default();
-                            self.names
-                                .each(&state.resources, |i, v| capacity.change(i, v, true));
+                            capacity.apply(&self.names.delta(&state.resources), true);
                             (capacity, self.tasks.on_agent(a))
                         }
                         _ => return,

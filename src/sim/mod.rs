@@ -201,7 +201,7 @@ trait Arena<M> {
     /// happened while it was down, for the new process to hear after it starts.
     fn restart(&mut self, i: u32, process: Box<dyn Any>) -> Result<Vec<TaskExit>, String>;
     /// Forgets the exits parked for a crashed process (its machine went with it).
-    fn restart_exits_clear(&mut self, i: u32);
+    fn clear_parked_exits(&mut self, i: u32);
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
@@ -387,7 +387,7 @@ impl<P: Process + 'static> Arena<P::Msg> for Vec<Cell<P>> {
         self[i as usize].crash();
     }
 
-    fn restart_exits_clear(&mut self, i: u32) {
+    fn clear_parked_exits(&mut self, i: u32) {
         self[i as usize].parked_exits.clear();
     }
 
@@ -612,7 +612,7 @@ impl<M: Message> Sim<M> {
         let place = self.places[node.index()];
         let arena = &mut self.arenas[place.arena as usize];
         // Exits parked for the old process died with the machine.
-        arena.restart_exits_clear(place.index);
+        arena.clear_parked_exits(place.index);
         match self.k.machine_of.get(node.index()).copied().flatten() {
             Some(m) => self.k.machines[m].wipe(),
             None => 0,

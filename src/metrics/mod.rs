@@ -34,7 +34,7 @@ use crate::sim::Observer;
 use crate::time::{Duration, Instant};
 
 pub use histogram::{Histogram, Quantiles};
-pub use recovery::{Fault, FaultKind};
+pub use recovery::{Fault, FaultKind, FaultNotice};
 pub use tasks::{JobStats, SLOWDOWN_BOUND_S, TaskCounts};
 
 use fairness::Fairness;
@@ -121,8 +121,10 @@ impl Setup {
 /// Something the run loop did that the collector cannot see in the event streams.
 #[derive(Clone, Debug)]
 pub enum Notice {
-    /// An agent's machine crashed or was removed.
+    /// An agent's machine was removed for good.
     AgentRemoved(String),
+    /// A fault began.
+    Fault(FaultNotice),
     /// An operator set a role's weight.
     WeightSet { role: String, weight: f64 },
 }
@@ -654,7 +656,12 @@ impl Collector {
             }
             Event::AgentUnreachable { agent } => {
                 self.agents_unreachable += 1;
-                self.recovery.agent_unreachable(now, *agent);
+                if let Some(Some(a)) = self.agents.get(agent.index()) {
+                    let name = a.name.clone();
+                    if let Some(f) = self.recovery.agent_unreachable(now, &name) {
+                        self.lose_agent(f, now, *agent);
+                    }
+                }
                 if let Some(Some(a)) = self.agents.get_mut(agent.index())
                     && a.active
                 {
@@ -771,7 +778,11 @@ impl Collector {
             } => {
                 self.allocation(now, *agent, *framework, resources, true, true);
                 let first = self.tasks.added(*framework, *task, *agent, resources);
-                self.recovery.task_added(*agent, (*framework, first));
+                if self.recovery.any_out()
+                    && let Some(Some(a)) = self.agents.get(agent.index())
+                {
+                    self.recovery.task_added(&a.name, (*framework, first));
+                }
             }
             Event::TaskUpdated {
                 framework,
@@ -817,24 +828,47 @@ impl Collector {
         }
         match notice {
             Notice::AgentRemoved(name) => {
-                let agent = self.agent_ids.get(&name).copied();
-                let (capacity, tasks) =
-                    match agent.and_then(|a| self.agents[a.index()].as_ref().map(|s| (a, s))) {
-                        Some((a, state)) if state.active => {
-                            let mut capacity = Amounts::default();
-                            capacity.apply(&self.names.delta(&state.resources), true);
-                            (capacity, self.tasks.on_agent(a))
-                        }
-                        _ => return,
-                    };
-                self.recovery
-                    .fault(FaultKind::AgentRemoved, name, now, agent, capacity, tasks);
+                let notice = FaultNotice {
+                    kind: FaultKind::AgentRemoved,
+                    target: name.clone(),
+                    crashed: vec![name],
+                    watched: Some(Vec::new()),
+                    watch_until: None,
+                    healed: None,
+                };
+                self.fault(now, &notice);
             }
+            Notice::Fault(notice) => self.fault(now, &notice),
             Notice::WeightSet { role, weight } => {
                 let r = self.role(&role, weight);
                 self.fairness.set_weight(now, r, weight);
             }
         }
+    }
+
+    /// Opens a fault; its crashed machines are lost now, with their tasks.
+    fn fault(&mut self, now: Instant, notice: &FaultNotice) {
+        let f = self.recovery.open(now, notice);
+        for name in &notice.crashed {
+            if let Some(agent) = self.agent_ids.get(name).copied() {
+                self.lose_agent(f, now, agent);
+            }
+        }
+    }
+
+    /// Fault `f` loses `agent` (if the master had it up) and the tasks on it.
+    fn lose_agent(&mut self, f: usize, now: Instant, agent: AgentId) {
+        let Some(Some(state)) = self.agents.get(agent.index()) else {
+            return;
+        };
+        if !state.active {
+            return;
+        }
+        let mut capacity = Amounts::default();
+        capacity.apply(&self.names.delta(&state.resources), true);
+        let name = state.name.clone();
+        let tasks = self.tasks.on_agent(agent);
+        self.recovery.lose(f, &name, now, capacity, tasks);
     }
 
     fn write_task(&mut self, t: &tasks::EndedTask) {
@@ -895,7 +929,7 @@ impl Collector {
             r.holder.advance(end);
         }
         self.fairness.settle(end);
-        self.recovery.finish();
+        self.recovery.finish(end);
         self.makespan = self.tasks.makespan();
         self.tasks.sort_delays();
         for t in self.tasks.drain_open() {

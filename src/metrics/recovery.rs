@@ -1,33 +1,67 @@
-//! Recovery from faults, as observed: for each fault, when the master noticed, when the
-//! tasks it hit ran again (or ended for good), and how much capacity was gone for how long.
+//! Recovery from faults, as observed: for each fault, when the master noticed, which agents
+//! it lost and when they were back, when the tasks it hit ran again (or ended for good), and
+//! how much capacity was gone for how long.
 //!
-//! A task hit by a fault is one running on a failed agent, or launched onto it after it
-//! failed (from an offer made before the master noticed). It recovers when
-//! it, or the task its framework resubmitted in its place (`retry_of`), reaches
-//! `TASK_RUNNING` again, or when it ends in a state its framework does not retry. A lost
-//! task that nobody resubmits by the end of the run is accounted terminal when it was lost.
+//! An agent is lost to a fault when its machine crashed (from that moment), or when the
+//! master marks it unreachable while the fault could have cut it off (a restarted process,
+//! a partition, a burst of message loss). It is back when an agent registers again on its
+//! machine. A task hit by a fault is one running on a lost agent, or launched onto it after
+//! it was lost (from an offer made before the master noticed). It recovers when it, or the
+//! task its framework resubmitted in its place (`retry_of`), reaches `TASK_RUNNING` again,
+//! or when it ends in a state its framework does not retry. A lost task that nobody
+//! resubmits by the end of the run is accounted terminal when it was lost.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::ids::{AgentId, FrameworkId};
+use crate::ids::FrameworkId;
 use crate::proto::TaskId;
 use crate::time::Instant;
 
 use super::pools::Amounts;
 
 /// What failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FaultKind {
-    /// An agent's machine went away (a scenario's `remove_agent`, a trace's machine removal).
+    /// An agent's machine went away for good (a scenario's `remove_agent`, a trace's machine
+    /// removal).
     AgentRemoved,
+    /// Machines crashed (`crash_agents`).
+    AgentsCrashed,
+    /// Agent processes stopped and started again (`restart_agents`).
+    AgentsRestarted,
+    /// The network was cut between groups of nodes.
+    Partition,
+    /// A burst of message loss, duplication and delay.
+    Network,
 }
 
 impl FaultKind {
-    pub fn name(&self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             FaultKind::AgentRemoved => "agent_removed",
+            FaultKind::AgentsCrashed => "crash_agents",
+            FaultKind::AgentsRestarted => "restart_agents",
+            FaultKind::Partition => "partition",
+            FaultKind::Network => "network",
         }
     }
+}
+
+/// A fault as the run loop starts it.
+#[derive(Clone, Debug)]
+pub struct FaultNotice {
+    pub kind: FaultKind,
+    /// What it hit, in words (`node-3`, `rack-2`, `5 agents`, `[rack-1] | [master]`).
+    pub target: String,
+    /// Agents whose machines are gone now, with every task on them.
+    pub crashed: Vec<String>,
+    /// Agents the fault may cut off (`None`: every agent): one the master marks unreachable
+    /// before `watch_until` is lost to this fault.
+    pub watched: Option<Vec<String>>,
+    pub watch_until: Option<Instant>,
+    /// When the fault itself ends (process up again, machine booted, partition healed,
+    /// burst over); `None`: never.
+    pub healed: Option<Instant>,
 }
 
 #[derive(Clone, Debug)]
@@ -35,13 +69,16 @@ pub struct Fault {
     pub kind: FaultKind,
     pub target: String,
     pub at: Instant,
-    pub agent: Option<AgentId>,
-    /// When the master marked the agent unreachable.
+    pub healed: Option<Instant>,
+    /// When the master first marked an agent lost to this fault unreachable.
     pub detected: Option<Instant>,
-    /// When the agent registered again, if it did.
+    /// Agents the master lost to this fault, and of those, the ones not back yet.
+    pub agents_lost: u32,
+    pub agents_out: u32,
+    /// When the last lost agent was back (`None` while one is out, or if none was lost).
     pub restored: Option<Instant>,
-    /// The agent's resources, gone from `at` until restored or the end of the run.
-    pub capacity: Amounts,
+    /// Capacity lost × time by resource index, in units × s.
+    pub capacity_lost: BTreeMap<usize, f64>,
     pub tasks_affected: u64,
     /// Affected tasks not yet running again or ended for good.
     pub tasks_pending: u64,
@@ -58,6 +95,15 @@ impl Fault {
         }
         Some(self.last_recovery.map_or(0.0, |t| (t - self.at).as_secs_f64()))
     }
+
+    fn add_lost(&mut self, capacity: &Amounts, from: Instant, to: Instant) {
+        let secs = to.saturating_since(from).as_secs_f64();
+        for (i, v) in capacity.values().enumerate() {
+            if v > 0 {
+                *self.capacity_lost.entry(i).or_insert(0.0) += v as f64 / 1000.0 * secs;
+            }
+        }
+    }
 }
 
 struct Affected {
@@ -67,95 +113,146 @@ struct Affected {
     retried: bool,
 }
 
+/// An agent lost to a fault and not back yet.
+struct Out {
+    fault: usize,
+    since: Instant,
+    capacity: Amounts,
+}
+
+struct Watch {
+    fault: usize,
+    agents: Option<BTreeSet<String>>,
+    until: Option<Instant>,
+}
+
 #[derive(Default)]
 pub struct Recovery {
     pub faults: Vec<Fault>,
     /// Affected tasks by (framework, id of their first attempt).
     affected: BTreeMap<(FrameworkId, TaskId), Affected>,
-    /// Failed agents not yet back, with their fault.
-    down: BTreeMap<AgentId, usize>,
+    /// Agents lost and not back, by machine name.
+    out: BTreeMap<String, Out>,
+    watches: Vec<Watch>,
 }
 
 impl Recovery {
-    /// Records a fault hitting `tasks`; returns its index.
-    pub fn fault(
+    /// Opens a fault; the caller then tells which agents it lost ([`Recovery::lose`]).
+    pub fn open(&mut self, at: Instant, notice: &FaultNotice) -> usize {
+        let index = self.faults.len();
+        if notice.watched.as_ref().is_none_or(|w| !w.is_empty()) {
+            self.watches.push(Watch {
+                fault: index,
+                agents: notice.watched.as_ref().map(|w| w.iter().cloned().collect()),
+                until: notice.watch_until,
+            });
+        }
+        self.faults.push(Fault {
+            kind: notice.kind,
+            target: notice.target.clone(),
+            at,
+            healed: notice.healed,
+            detected: None,
+            agents_lost: 0,
+            agents_out: 0,
+            restored: None,
+            capacity_lost: BTreeMap::new(),
+            tasks_affected: 0,
+            tasks_pending: 0,
+            last_recovery: None,
+        });
+        index
+    }
+
+    /// Fault `fault` took agent `name` (with `capacity`) away at `since`, and with it `tasks`.
+    pub fn lose(
         &mut self,
-        kind: FaultKind,
-        target: String,
-        at: Instant,
-        agent: Option<AgentId>,
+        fault: usize,
+        name: &str,
+        since: Instant,
         capacity: Amounts,
         tasks: impl IntoIterator<Item = (FrameworkId, TaskId)>,
     ) {
-        let index = self.faults.len();
-        if let Some(a) = agent {
-            self.down.insert(a, index);
-        }
-        let mut n = 0;
-        for key in tasks {
-            self.affected.insert(
-                key,
-                Affected {
-                    fault: index,
-                    lost: None,
-                    retried: false,
-                },
-            );
-            n += 1;
-        }
-        self.faults.push(Fault {
-            kind,
-            target,
-            at,
-            agent,
-            detected: None,
-            restored: None,
-            capacity,
-            tasks_affected: n,
-            tasks_pending: n,
-            last_recovery: None,
-        });
-    }
-
-    pub fn agent_unreachable(&mut self, now: Instant, agent: AgentId) {
-        if let Some(&f) = self.down.get(&agent) {
-            self.faults[f].detected.get_or_insert(now);
-        }
-    }
-
-    /// An agent registered: if it is a failed one by name, its fault is over.
-    pub fn agent_added(&mut self, now: Instant, name: &str) {
-        if self.down.is_empty() {
+        if self.out.contains_key(name) {
             return;
         }
-        let back: Vec<AgentId> = self
-            .down
-            .iter()
-            .filter(|&(_, &f)| self.faults[f].target == name)
-            .map(|(&a, _)| a)
-            .collect();
-        for a in back {
-            let f = self.down.remove(&a).expect("listed above");
-            self.faults[f].restored = Some(now);
+        self.out.insert(
+            name.to_owned(),
+            Out {
+                fault,
+                since,
+                capacity,
+            },
+        );
+        let f = &mut self.faults[fault];
+        f.agents_lost += 1;
+        f.agents_out += 1;
+        f.restored = None;
+        for key in tasks {
+            self.hit(fault, key);
         }
     }
 
-    /// A task was launched onto `agent`: if the agent has failed, the fault hits it too.
-    pub fn task_added(&mut self, agent: AgentId, key: (FrameworkId, TaskId)) {
-        if let Some(&fault) = self.down.get(&agent)
-            && !self.affected.contains_key(&key)
-        {
-            self.affected.insert(
-                key,
-                Affected {
-                    fault,
-                    lost: None,
-                    retried: false,
-                },
-            );
-            let f = &mut self.faults[fault];
-            f.tasks_affected += 1;
-            f.tasks_pending += 1;
+    fn hit(&mut self, fault: usize, key: (FrameworkId, TaskId)) {
+        if self.affected.contains_key(&key) {
+            return;
+        }
+        self.affected.insert(
+            key,
+            Affected {
+                fault,
+                lost: None,
+                retried: false,
+            },
+        );
+        let f = &mut self.faults[fault];
+        f.tasks_affected += 1;
+        f.tasks_pending += 1;
+    }
+
+    /// The master marked agent `name` unreachable. Returns the fault that now loses it, if
+    /// one may have cut it off and it was not lost already; the caller then calls `lose`.
+    pub fn agent_unreachable(&mut self, now: Instant, name: &str) -> Option<usize> {
+        if let Some(out) = self.out.get(name) {
+            self.faults[out.fault].detected.get_or_insert(now);
+            return None;
+        }
+        let fault = self
+            .watches
+            .iter()
+            .rev()
+            .find(|w| {
+                w.until.is_none_or(|u| now <= u) && w.agents.as_ref().is_none_or(|a| a.contains(name))
+            })?
+            .fault;
+        self.faults[fault].detected.get_or_insert(now);
+        Some(fault)
+    }
+
+    /// Whether some agent is lost and not back: only then can a launch be hit.
+    pub fn any_out(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// An agent registered on machine `name`: if it was lost to a fault, it is back.
+    pub fn agent_added(&mut self, now: Instant, name: &str) {
+        let Some(out) = self.out.remove(name) else {
+            return;
+        };
+        let f = &mut self.faults[out.fault];
+        f.add_lost(&out.capacity, out.since, now);
+        f.agents_out -= 1;
+        if f.agents_out == 0 {
+            f.restored = Some(now);
+        }
+    }
+
+    /// A task was launched onto the agent on machine `name`: if it is lost, the fault hits
+    /// the task too.
+    pub fn task_added(&mut self, name: &str, key: (FrameworkId, TaskId)) {
+        if let Some(out) = self.out.get(name) {
+            let fault = out.fault;
+            self.hit(fault, key);
         }
     }
 
@@ -195,8 +292,12 @@ impl Recovery {
         }
     }
 
-    /// Accounts lost tasks nobody resubmitted as ended when they were lost.
-    pub fn finish(&mut self) {
+    /// Closes the books at `end`: capacity still out counts until then, and lost tasks
+    /// nobody resubmitted are accounted ended when they were lost.
+    pub fn finish(&mut self, end: Instant) {
+        for out in std::mem::take(&mut self.out).into_values() {
+            self.faults[out.fault].add_lost(&out.capacity, out.since, end);
+        }
         let done: Vec<((FrameworkId, TaskId), Instant)> = self
             .affected
             .iter()

@@ -134,7 +134,8 @@ pub struct RecoverySummary {
     pub tasks_affected: u64,
     /// Affected tasks neither running again nor ended for good by the end of the run.
     pub tasks_unrecovered: u64,
-    /// The slowest detection and recovery among the faults (null: none, or one never).
+    /// The slowest detection among the faults the master noticed (null: it noticed none),
+    /// and the slowest recovery (null: no faults, or one never recovered).
     pub detect_s_max: Option<f64>,
     pub recovered_s_max: Option<f64>,
     /// Capacity lost × time, summed over faults, per resource (units × s).
@@ -148,14 +149,19 @@ pub struct FaultSummary {
     pub kind: &'static str,
     pub target: String,
     pub at_s: f64,
-    /// Until the master marked the agent unreachable.
+    /// Until the fault itself ended (process up, machine booted, partition healed, burst
+    /// over); null: it never did.
+    pub healed_s: Option<f64>,
+    /// Until the master first marked an agent lost to it unreachable.
     pub detect_s: Option<f64>,
+    /// Agents the master lost to it (crashed, or marked unreachable while cut off).
+    pub agents_lost: u64,
+    /// Until every lost agent was registered again (null: one never was, or none was lost).
+    pub restored_s: Option<f64>,
     pub tasks_affected: u64,
     pub tasks_unrecovered: u64,
     /// Until every affected task ran again or ended for good.
     pub recovered_s: Option<f64>,
-    /// Until the agent registered again.
-    pub restored_s: Option<f64>,
     /// Capacity lost × time, per resource (units × s).
     pub capacity_lost: BTreeMap<String, f64>,
 }

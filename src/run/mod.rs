@@ -1,5 +1,6 @@
 //! One simulation run: scenario → world → event loop → collected metrics → summary.
 
+pub mod faults;
 pub mod world;
 
 use std::cell::RefCell;
@@ -158,28 +159,27 @@ fn summarise(scenario: &Scenario, world: &World, c: &mut Collector) -> Summary {
     let simulated_s = world.sim.now().as_secs_f64();
     let roles = c.role_rows();
     let names: Vec<(usize, String)> = c.resources();
-    let capacity = |a: &crate::metrics::pools::Amounts, secs: f64| -> BTreeMap<String, f64> {
-        names
-            .iter()
-            .map(|(i, n)| (n.clone(), a.get(*i) as f64 / 1000.0 * secs))
-            .collect()
-    };
     let events: Vec<FaultSummary> = c
         .recovery
         .faults
         .iter()
         .map(|f| {
-            let until = f.restored.unwrap_or(world.sim.now());
+            let since = |t: Instant| (t - f.at).as_secs_f64();
             FaultSummary {
                 kind: f.kind.name(),
                 target: f.target.clone(),
                 at_s: f.at.as_secs_f64(),
-                detect_s: f.detected.map(|d| (d - f.at).as_secs_f64()),
+                healed_s: f.healed.filter(|&h| h <= world.sim.now()).map(since),
+                detect_s: f.detected.map(since),
+                agents_lost: u64::from(f.agents_lost),
+                restored_s: f.restored.map(since),
                 tasks_affected: f.tasks_affected,
                 tasks_unrecovered: f.tasks_pending,
                 recovered_s: f.recovered_s(),
-                restored_s: f.restored.map(|r| (r - f.at).as_secs_f64()),
-                capacity_lost: capacity(&f.capacity, until.saturating_since(f.at).as_secs_f64()),
+                capacity_lost: names
+                    .iter()
+                    .map(|(i, n)| (n.clone(), f.capacity_lost.get(i).copied().unwrap_or(0.0)))
+                    .collect(),
             }
         })
         .collect();
@@ -198,7 +198,8 @@ fn summarise(scenario: &Scenario, world: &World, c: &mut Collector) -> Summary {
         faults: events.len() as u64,
         tasks_affected: events.iter().map(|e| e.tasks_affected).sum(),
         tasks_unrecovered: events.iter().map(|e| e.tasks_unrecovered).sum(),
-        detect_s_max: max_of(events.iter().map(|e| e.detect_s).collect()),
+        // Faults the master never noticed (nothing lost) have no detection time to count.
+        detect_s_max: events.iter().filter_map(|e| e.detect_s).reduce(f64::max),
         recovered_s_max: max_of(events.iter().map(|e| e.recovered_s).collect()),
         capacity_lost: lost,
         events,

@@ -13,22 +13,24 @@ use crate::frameworks::batch::{Batch, BatchConfig};
 use crate::frameworks::scripted::{OnOffer, Scripted, ScriptedConfig};
 use crate::ids::NodeId;
 use crate::master::{Master, MasterConfig, RoleConfig};
-use crate::metrics::Notice;
+use crate::metrics::{FaultKind, FaultNotice, Notice};
 use crate::process::{Ctx, Process};
 use crate::proto::{Msg, OperatorCall, TaskRequest};
 use crate::resources::Resources;
 use crate::rng;
 use crate::scenario::Scenario;
 use crate::scenario::schema::{
-    self, Action, AddAgent, DurationDist, FrameworkKind, FrameworkSpec, SplitBy, Start, TraceSpec,
+    self, Action, AddAgent, FaultAction, DurationDist, FrameworkKind, FrameworkSpec, SplitBy, Start, TraceSpec,
     WorkloadSpec,
 };
-use crate::sim::{Machine, NetworkConfig, Sim};
+use crate::sim::{Burst, Machine, NetworkConfig, Partition, Sim};
 use crate::time::Instant;
 use crate::trace::{self, Capacity, Format, MachineChange, ReadOptions, TaskReader};
 use crate::workload::Workload;
 use crate::workload::synthetic::{Dist, Generator, TaskList};
 use crate::workload::trace::{Mapping, TraceCounts, TraceWorkload};
+
+use super::faults;
 
 /// External ids at or above this are workload feeds; below, world actions.
 const FEED_BASE: u64 = 1 << 32;
@@ -51,6 +53,23 @@ enum WorldAction {
     RecoverAgent(String),
     /// A crashed machine boots again: a fresh agent registers.
     BootAgent(String),
+    /// The scenario's fault with this index begins.
+    Fault(usize),
+    /// The partition of fault `i` heals.
+    Heal(usize),
+    /// The network burst of fault `i` ends.
+    EndBurst(usize),
+}
+
+impl WorldAction {
+    /// Same-time actions apply frameworks first, then operator events, then faults.
+    fn rank(&self) -> u8 {
+        match self {
+            WorldAction::StartFramework(_) => 0,
+            WorldAction::Scenario(_) => 1,
+            _ => 2,
+        }
+    }
 }
 
 struct FrameworkSlot {
@@ -100,6 +119,13 @@ pub struct World {
     operator: NodeId,
     seed: u64,
     agents: BTreeMap<String, NodeId>,
+    /// Every machine ever added, in order, with its class and rack: what faults pick from.
+    machines: Vec<faults::Machine>,
+    /// The scenario's faults, in time order.
+    faults: Vec<FaultAction>,
+    /// How long after a fault ends the master may still mark an agent it cut off
+    /// unreachable (one ping interval).
+    detect_window: crate::time::Duration,
     /// Checkpoints of agent processes that are down, to recover from.
     checkpoints: BTreeMap<String, crate::agent::AgentCheckpoint>,
     agent_template: AgentConfig,
@@ -168,6 +194,9 @@ impl World {
             operator,
             seed: s.seed,
             agents: BTreeMap::new(),
+            machines: Vec::new(),
+            faults: Vec::new(),
+            detect_window: s.master.agent_ping_timeout,
             checkpoints: BTreeMap::new(),
             agent_template,
             default_refuse: s.master.refuse_seconds,
@@ -180,10 +209,11 @@ impl World {
             feeds: Vec::new(),
             started: 0,
         };
-        for class in &s.cluster {
-            for n in 1..=class.count {
-                world.add_agent(format!("{}-{n}", class.class), class.resources.clone());
-            }
+        for (m, class) in faults::cluster_machines(s)
+            .into_iter()
+            .zip(s.cluster.iter().flat_map(|c| (0..c.count).map(move |_| c)))
+        {
+            world.add_machine(m, class.resources.clone());
         }
         let mut timed: Vec<(Instant, usize, WorldAction)> = Vec::new();
         let specs: Vec<FrameworkSpec> = world.frameworks.iter().map(|f| f.spec.clone()).collect();
@@ -227,7 +257,11 @@ impl World {
                 timed.push((Instant::ZERO + at, 0, WorldAction::StartFramework(i)));
             }
         }
-        timed.sort_by_key(|(at, order, action)| (*at, matches!(action, WorldAction::Scenario(_)), *order));
+        for (i, (at, fault)) in faults::plan(s).into_iter().enumerate() {
+            world.faults.push(fault);
+            timed.push((at, i, WorldAction::Fault(i)));
+        }
+        timed.sort_by_key(|(at, order, action)| (*at, action.rank(), *order));
         for (at, _, action) in timed {
             world.sim.schedule_external(at, world.actions.len() as u64);
             world.actions.push((at, action));
@@ -236,6 +270,17 @@ impl World {
     }
 
     fn add_agent(&mut self, name: String, resources: Resources) -> NodeId {
+        let machine = faults::Machine {
+            name,
+            class: None,
+            rack: None,
+        };
+        self.add_machine(machine, resources)
+    }
+
+    fn add_machine(&mut self, machine: faults::Machine, resources: Resources) -> NodeId {
+        let name = machine.name.clone();
+        self.machines.push(machine);
         let mut config = self.agent_template.clone();
         config.name = name.clone();
         config.resources = resources.clone();
@@ -511,8 +556,23 @@ impl World {
                 let Some(&node) = self.agents.get(&name) else {
                     return Ok(None);
                 };
+                if self.sim.is_up(node) {
+                    return Ok(None);
+                }
                 let agent = Agent::new(self.agent_config(&name, node));
                 self.sim.restart(node, agent)?;
+                return Ok(None);
+            }
+            WorldAction::Fault(i) => {
+                let i = *i;
+                return Ok(Some(Notice::Fault(self.fault(i))));
+            }
+            WorldAction::Heal(i) => {
+                self.sim.heal(*i as u64);
+                return Ok(None);
+            }
+            WorldAction::EndBurst(i) => {
+                self.sim.end_burst(*i as u64);
                 return Ok(None);
             }
         };
@@ -566,6 +626,161 @@ impl World {
         Ok(None)
     }
 
+    /// Machines with an agent up now, in the order they were added.
+    fn machines_up(&self) -> Vec<faults::Machine> {
+        self.machines
+            .iter()
+            .filter(|m| self.agents.get(&m.name).is_some_and(|&n| self.sim.is_up(n)))
+            .cloned()
+            .collect()
+    }
+
+    /// Starts fault `i`; returns what the metrics must hear of it.
+    fn fault(&mut self, i: usize) -> FaultNotice {
+        let now = self.sim.now();
+        let mut rng = rng::stream(self.seed, &format!("faults/{i}"));
+        let window = self.detect_window;
+        match self.faults[i].clone() {
+            FaultAction::CrashAgents(sel) => {
+                let names = faults::pick(&sel, &self.machines_up(), &mut rng);
+                for n in &names {
+                    self.crash_agent(n, sel.back_after);
+                }
+                FaultNotice {
+                    kind: FaultKind::AgentsCrashed,
+                    target: describe(&sel, &names),
+                    crashed: names,
+                    watched: Some(Vec::new()),
+                    watch_until: None,
+                    healed: sel.back_after.map(|d| now + d),
+                }
+            }
+            FaultAction::RestartAgents(sel) => {
+                let names = faults::pick(&sel, &self.machines_up(), &mut rng);
+                let down = sel.back_after.unwrap_or(crate::time::Duration::from_secs(10));
+                for n in &names {
+                    self.restart_agent(n, down);
+                }
+                FaultNotice {
+                    kind: FaultKind::AgentsRestarted,
+                    target: describe(&sel, &names),
+                    crashed: Vec::new(),
+                    watched: Some(names),
+                    watch_until: Some(now + down + window),
+                    healed: Some(now + down),
+                }
+            }
+            FaultAction::Partition(p) => {
+                let cut = self.partition_of(&p);
+                let watched = self
+                    .machines
+                    .iter()
+                    .filter(|m| {
+                        self.agents
+                            .get(&m.name)
+                            .is_some_and(|&a| cut.cuts(self.master, a) || cut.cuts(a, self.master))
+                    })
+                    .map(|m| m.name.clone())
+                    .collect();
+                self.sim.partition(i as u64, cut);
+                let healed = p.duration.map(|d| now + d);
+                if let Some(at) = healed {
+                    self.schedule(at, WorldAction::Heal(i));
+                }
+                let groups: Vec<String> = p.groups.iter().map(|g| format!("[{}]", g.join(", "))).collect();
+                FaultNotice {
+                    kind: FaultKind::Partition,
+                    target: format!("{}{}", groups.join(" | "), if p.one_way { " one way" } else { "" }),
+                    crashed: Vec::new(),
+                    watched: Some(watched),
+                    watch_until: healed.map(|h| h + window),
+                    healed,
+                }
+            }
+            FaultAction::Network(b) => {
+                let delay = b.delay.clone().unwrap_or(schema::LatencySpec {
+                    min: crate::time::Duration::ZERO,
+                    max: crate::time::Duration::ZERO,
+                });
+                self.sim.burst(
+                    i as u64,
+                    Burst {
+                        drop_probability: b.drop,
+                        duplicate_probability: b.duplicate,
+                        extra_min: delay.min,
+                        extra_max: delay.max,
+                    },
+                );
+                let healed = now + b.duration;
+                self.schedule(healed, WorldAction::EndBurst(i));
+                FaultNotice {
+                    kind: FaultKind::Network,
+                    target: format!(
+                        "drop {}, duplicate {}, delay {}..{}",
+                        b.drop, b.duplicate, delay.min, delay.max
+                    ),
+                    crashed: Vec::new(),
+                    watched: None,
+                    watch_until: Some(healed + window),
+                    healed: Some(healed),
+                }
+            }
+        }
+    }
+
+    /// The network cut a partition spec asks for, over the nodes there are now.
+    fn partition_of(&self, p: &schema::PartitionSpec) -> Partition {
+        let mut sides = vec![0u8; self.sim.process_count()];
+        for (g, group) in p.groups.iter().enumerate() {
+            let side = u8::try_from(g + 1).unwrap_or(u8::MAX);
+            for name in group {
+                for node in self.nodes_named(name) {
+                    sides[node.index()] = side;
+                }
+            }
+        }
+        Partition {
+            sides,
+            sides_count: u8::try_from(p.groups.len()).unwrap_or(u8::MAX),
+            one_way: p.one_way,
+            exempt: vec![self.operator],
+        }
+    }
+
+    /// The nodes a partition group member names: `master`, `agents`, `frameworks`, an
+    /// agent, a class, a rack or a framework (its own process, and those of its trace's
+    /// groups).
+    fn nodes_named(&self, name: &str) -> Vec<NodeId> {
+        let agent = |m: &faults::Machine| self.agents.get(&m.name).copied();
+        match name {
+            "master" => vec![self.master],
+            "agents" => self.agents.values().copied().collect(),
+            "frameworks" => self.frameworks.iter().filter_map(|f| f.node).collect(),
+            _ => {
+                let mut out: Vec<NodeId> = self
+                    .machines
+                    .iter()
+                    .filter(|m| {
+                        m.name == name
+                            || m.class.as_deref() == Some(name)
+                            || m.rack.as_deref() == Some(name)
+                    })
+                    .filter_map(agent)
+                    .collect();
+                let prefix = format!("{name}-");
+                out.extend(
+                    self.frameworks
+                        .iter()
+                        .filter(|f| f.spec.name == name || f.spec.name.starts_with(&prefix))
+                        .filter_map(|f| f.node),
+                );
+                out.sort_unstable();
+                out.dedup();
+                out
+            }
+        }
+    }
+
     fn operate(&mut self, to: NodeId, call: OperatorCall) {
         self.sim.send(self.operator, to, Msg::Operator(Box::new(call)));
     }
@@ -585,6 +800,20 @@ impl World {
     pub fn default_refuse(&self) -> crate::time::Duration {
         self.default_refuse
     }
+}
+
+/// A fault's agents in words: a few names, or how many and from where.
+fn describe(sel: &schema::AgentFault, names: &[String]) -> String {
+    if names.len() <= 3 {
+        return names.join(", ");
+    }
+    let from = match (&sel.class, &sel.rack) {
+        (Some(c), Some(r)) => format!("{c} in {r}: "),
+        (Some(c), None) => format!("{c}: "),
+        (None, Some(r)) => format!("{r}: "),
+        (None, None) => String::new(),
+    };
+    format!("{from}{} agents", names.len())
 }
 
 /// The reader options and mapping a trace spec asks for.

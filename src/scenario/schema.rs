@@ -35,9 +35,9 @@ pub struct Scenario {
     pub events: Vec<EventSpec>,
     #[serde(default)]
     pub report: ReportSpec,
-    /// Timed failures; the fault kinds arrive with the failover work. Only `[]` for now.
+    /// Timed failures: a list, or `{ random: ... }` drawn from the seed.
     #[serde(default)]
-    pub faults: Vec<serde::de::IgnoredAny>,
+    pub faults: Faults,
 }
 
 /// The master's settings; every default is Mesos's.
@@ -580,5 +580,205 @@ impl EventSpec {
             return Action::Revive(a.clone());
         }
         unreachable!("validation requires exactly one action")
+    }
+}
+
+/// The scenario's failures: a timed list, or a random schedule drawn from the seed.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    pub list: Vec<FaultSpec>,
+    pub random: Option<RandomFaults>,
+}
+
+/// The map form of `faults`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultsMap {
+    random: RandomFaults,
+}
+
+impl<'de> Deserialize<'de> for Faults {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Faults, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Faults;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of faults, or { random: ... }")
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Faults, E> {
+                Ok(Faults::default())
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Faults, A::Error> {
+                let list = Vec::<FaultSpec>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(Faults { list, random: None })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Faults, A::Error> {
+                let m = FaultsMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(Faults {
+                    list: Vec::new(),
+                    random: Some(m.random),
+                })
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// One timed failure: `at` plus exactly one fault key.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    pub at: Duration,
+    /// Machines crash: their agents and every task on them are gone.
+    #[serde(default)]
+    pub crash_agents: Option<AgentFault>,
+    /// Agent processes stop and start again; their tasks run on.
+    #[serde(default)]
+    pub restart_agents: Option<AgentFault>,
+    /// Messages between groups of nodes are lost.
+    #[serde(default)]
+    pub partition: Option<PartitionSpec>,
+    /// Every message may be dropped, duplicated or delayed for a while.
+    #[serde(default)]
+    pub network: Option<BurstSpec>,
+}
+
+/// The fault keys, in documentation order.
+pub const FAULT_KINDS: [&str; 4] = ["crash_agents", "restart_agents", "partition", "network"];
+
+/// Which agents a fault hits, and for how long. `names`, or a filter (`class`, `rack`)
+/// narrowed by `count` or `fraction` drawn from the seed; nothing: every agent.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentFault {
+    #[serde(default)]
+    pub names: Option<Vec<String>>,
+    #[serde(default)]
+    pub class: Option<String>,
+    #[serde(default)]
+    pub rack: Option<String>,
+    #[serde(default)]
+    pub count: Option<u32>,
+    #[serde(default)]
+    pub fraction: Option<f64>,
+    /// How long the machine or process stays down. Crashed machines without it never
+    /// come back; restarted processes default to 10 s.
+    #[serde(default)]
+    pub back_after: Option<Duration>,
+}
+
+/// A network partition.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionSpec {
+    /// Each group lists agents, classes, racks, frameworks, `master`, `agents` or
+    /// `frameworks`. One group is cut off from everything else; several are cut off from
+    /// each other, and nodes in none keep talking to all.
+    pub groups: Vec<Vec<String>>,
+    /// Only messages from the first group to the others are lost.
+    #[serde(default)]
+    pub one_way: bool,
+    /// How long until it heals; absent: never.
+    #[serde(default)]
+    pub duration: Option<Duration>,
+}
+
+/// A burst of message loss, duplication and delay over the whole network.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BurstSpec {
+    #[serde(default)]
+    pub drop: f64,
+    #[serde(default)]
+    pub duplicate: f64,
+    /// Extra latency drawn uniformly from this range.
+    #[serde(default)]
+    pub delay: Option<LatencySpec>,
+    pub duration: Duration,
+}
+
+/// A random fault schedule: `count` faults of the listed kinds, at times drawn uniformly
+/// from `[from, to)`, each down for at most `max_down`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RandomFaults {
+    pub count: u32,
+    #[serde(default = "all_fault_kinds")]
+    pub kinds: Vec<String>,
+    #[serde(default)]
+    pub from: Option<Duration>,
+    #[serde(default)]
+    pub to: Option<Duration>,
+    #[serde(default = "five_minutes")]
+    pub max_down: Duration,
+    /// The largest fraction of the agents one fault may hit.
+    #[serde(default = "a_tenth")]
+    pub max_fraction: f64,
+}
+
+fn all_fault_kinds() -> Vec<String> {
+    FAULT_KINDS.iter().map(|k| (*k).to_owned()).collect()
+}
+
+fn five_minutes() -> Duration {
+    Duration::from_secs(300)
+}
+
+fn a_tenth() -> f64 {
+    0.1
+}
+
+/// What a fault does, once validated.
+#[derive(Clone, Debug)]
+pub enum FaultAction {
+    CrashAgents(AgentFault),
+    RestartAgents(AgentFault),
+    Partition(PartitionSpec),
+    Network(BurstSpec),
+}
+
+impl FaultAction {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FaultAction::CrashAgents(_) => "crash_agents",
+            FaultAction::RestartAgents(_) => "restart_agents",
+            FaultAction::Partition(_) => "partition",
+            FaultAction::Network(_) => "network",
+        }
+    }
+}
+
+impl FaultSpec {
+    /// The fault keys present, in documentation order.
+    pub fn present(&self) -> Vec<&'static str> {
+        let flags = [
+            self.crash_agents.is_some(),
+            self.restart_agents.is_some(),
+            self.partition.is_some(),
+            self.network.is_some(),
+        ];
+        FAULT_KINDS
+            .iter()
+            .zip(flags)
+            .filter(|(_, on)| *on)
+            .map(|(name, _)| *name)
+            .collect()
+    }
+
+    /// The one fault; call after validation.
+    pub fn action(&self) -> FaultAction {
+        if let Some(a) = &self.crash_agents {
+            return FaultAction::CrashAgents(a.clone());
+        }
+        if let Some(a) = &self.restart_agents {
+            return FaultAction::RestartAgents(a.clone());
+        }
+        if let Some(p) = &self.partition {
+            return FaultAction::Partition(p.clone());
+        }
+        if let Some(b) = &self.network {
+            return FaultAction::Network(b.clone());
+        }
+        unreachable!("validation requires exactly one fault")
     }
 }

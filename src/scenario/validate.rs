@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::de::{Error, suggest};
 use super::schema::{
-    DurationDist, EVENT_ACTIONS, FrameworkKind, FrameworkSpec, Scenario, Start, SyntheticSpec, TraceSpec,
+    AgentFault, BurstSpec, DurationDist, EVENT_ACTIONS, FAULT_KINDS, FrameworkKind, PartitionSpec, FrameworkSpec, Scenario, Start, SyntheticSpec, TraceSpec,
     WorkloadSpec,
 };
 use super::yaml::{Node, Span};
@@ -97,12 +97,7 @@ pub fn validate(s: &Scenario, doc: &Node) -> Result<(), Error> {
     let expanded = s.expanded_frameworks();
     let frameworks = check_frameworks(&expanded, &c, &roles)?;
     check_events(s, &c, &roles, &mut agents, &frameworks)?;
-    if !s.faults.is_empty() {
-        return Err(c.err(
-            &["faults", "0"],
-            "fault injection is not available yet: leave faults empty",
-        ));
-    }
+    check_faults(s, &c, &frameworks)?;
     Ok(())
 }
 
@@ -761,4 +756,317 @@ fn check_events(
 /// Decline filters over 365 days are clamped, as Mesos does.
 pub fn clamp_refuse(d: Duration) -> Duration {
     d.min(Duration::from_days(365))
+}
+
+/// What the names in fault selectors and partition groups may refer to.
+struct Targets {
+    agents: BTreeSet<String>,
+    classes: BTreeSet<String>,
+    racks: u32,
+    frameworks: BTreeSet<String>,
+}
+
+/// The words a partition group may use for every node of a kind.
+pub const GROUP_WORDS: [&str; 3] = ["master", "agents", "frameworks"];
+
+impl Targets {
+    fn new(s: &Scenario, frameworks: &Frameworks) -> Targets {
+        let mut agents = BTreeSet::new();
+        for class in &s.cluster {
+            for n in 1..=class.count {
+                agents.insert(format!("{}-{n}", class.class));
+            }
+        }
+        for e in &s.events {
+            if let Some(add) = &e.add_agent {
+                agents.insert(add.name.clone());
+            }
+        }
+        Targets {
+            agents,
+            classes: s.cluster.iter().map(|c| c.class.clone()).collect(),
+            racks: s.cluster.iter().map(|c| c.racks).max().unwrap_or(0),
+            frameworks: frameworks.keys().map(|k| (*k).to_owned()).collect(),
+        }
+    }
+
+    fn rack(&self, name: &str) -> bool {
+        name.strip_prefix("rack-")
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| n >= 1 && n <= self.racks)
+    }
+
+    /// The kinds of thing `name` names in a partition group.
+    fn kinds(&self, name: &str) -> Vec<&'static str> {
+        let mut kinds = Vec::new();
+        if GROUP_WORDS.contains(&name) {
+            kinds.push("word");
+        }
+        if self.agents.contains(name) {
+            kinds.push("agent");
+        }
+        if self.classes.contains(name) {
+            kinds.push("class");
+        }
+        if self.rack(name) {
+            kinds.push("rack");
+        }
+        if self.frameworks.contains(name) {
+            kinds.push("framework");
+        }
+        kinds
+    }
+
+    fn all_names(&self) -> Vec<&str> {
+        GROUP_WORDS
+            .iter()
+            .copied()
+            .chain(self.agents.iter().map(String::as_str))
+            .chain(self.classes.iter().map(String::as_str))
+            .chain(self.frameworks.iter().map(String::as_str))
+            .collect()
+    }
+}
+
+fn check_faults(s: &Scenario, c: &Checker, frameworks: &Frameworks) -> Result<(), Error> {
+    let targets = Targets::new(s, frameworks);
+    if let Some(r) = &s.faults.random {
+        let at = |key: &'static str| vec!["faults", "random", key];
+        for (k, kind) in r.kinds.iter().enumerate() {
+            if !FAULT_KINDS.contains(&kind.as_str()) {
+                return Err(c.err(
+                    &["faults", "random", "kinds", &k.to_string()],
+                    format!(
+                        "unknown fault kind \"{kind}\"{}",
+                        match suggest(kind, &FAULT_KINDS) {
+                            Some(s) => format!(" (did you mean \"{s}\"?)"),
+                            None => format!(" (expected one of: {})", FAULT_KINDS.join(", ")),
+                        }
+                    ),
+                ));
+            }
+        }
+        if r.kinds.is_empty() {
+            return Err(c.err(&at("kinds"), "kinds needs at least one fault kind"));
+        }
+        let from = r.from.unwrap_or(Duration::ZERO);
+        let to = r.to.unwrap_or(s.duration);
+        if to > s.duration {
+            return Err(c.err(
+                &at("to"),
+                format!("to {to} is after the end of the scenario (duration {})", s.duration),
+            ));
+        }
+        if from >= to {
+            return Err(c.err(&at("from"), format!("from {from} must be before to {to}")));
+        }
+        if r.max_down.is_zero() {
+            return Err(c.err(&at("max_down"), "max_down must be more than 0s"));
+        }
+        if !(r.max_fraction > 0.0 && r.max_fraction <= 1.0) {
+            return Err(c.err(
+                &at("max_fraction"),
+                format!("max_fraction must be in (0, 1], found {}", r.max_fraction),
+            ));
+        }
+        if targets.agents.is_empty() && r.kinds.iter().any(|k| k.ends_with("_agents")) {
+            return Err(c.err(
+                &at("kinds"),
+                "agent faults need agents declared in cluster or by add_agent events",
+            ));
+        }
+    }
+    for (i, f) in s.faults.list.iter().enumerate() {
+        let i = i.to_string();
+        let path = |keys: &[&'static str]| {
+            let mut p = vec!["faults", i.as_str()];
+            p.extend_from_slice(keys);
+            p
+        };
+        if f.at > s.duration {
+            return Err(c.err(
+                &path(&["at"]),
+                format!("at {} is after the end of the scenario (duration {})", f.at, s.duration),
+            ));
+        }
+        match f.present().as_slice() {
+            [] => {
+                return Err(c.err(
+                    &path(&[]),
+                    format!("a fault needs one kind: {}", FAULT_KINDS.join(", ")),
+                ));
+            }
+            [_] => {}
+            many => {
+                return Err(c.err(
+                    &path(&[many[1]]),
+                    format!(
+                        "a fault has one kind, found {}: write them as separate faults",
+                        many.join(" and ")
+                    ),
+                ));
+            }
+        }
+        for (key, a) in [("crash_agents", &f.crash_agents), ("restart_agents", &f.restart_agents)] {
+            if let Some(a) = a {
+                check_agent_fault(c, &targets, &path(&[key]), a)?;
+            }
+        }
+        if let Some(p) = &f.partition {
+            check_partition(c, &targets, &path(&["partition"]), p)?;
+        }
+        if let Some(b) = &f.network {
+            check_burst(c, &path(&["network"]), b)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_agent_fault(c: &Checker, t: &Targets, at: &[&str], a: &AgentFault) -> Result<(), Error> {
+    let key = |k: &'static str| {
+        let mut p = at.to_vec();
+        p.push(k);
+        p
+    };
+    if let Some(names) = &a.names {
+        for (k, key) in [("class", a.class.is_some()), ("rack", a.rack.is_some()), ("count", a.count.is_some()), ("fraction", a.fraction.is_some())] {
+            if key {
+                return Err(c.err(
+                    &{
+                        let mut p = at.to_vec();
+                        p.push(k);
+                        p
+                    },
+                    format!("names picks the agents itself: leave out {k}"),
+                ));
+            }
+        }
+        if names.is_empty() {
+            return Err(c.err(&key("names"), "names needs at least one agent"));
+        }
+        let known: Vec<&str> = t.agents.iter().map(String::as_str).collect();
+        for (n, name) in names.iter().enumerate() {
+            if !t.agents.contains(name) {
+                let mut p = key("names");
+                let n = n.to_string();
+                p.push(&n);
+                return Err(c.err(
+                    &p,
+                    format!("no agent is named \"{name}\"{}", did_you_mean(name, &known)),
+                ));
+            }
+        }
+    }
+    if let Some(class) = &a.class
+        && !t.classes.contains(class)
+    {
+        let known: Vec<&str> = t.classes.iter().map(String::as_str).collect();
+        return Err(c.err(
+            &key("class"),
+            format!("no machine class is named \"{class}\"{}", did_you_mean(class, &known)),
+        ));
+    }
+    if let Some(rack) = &a.rack
+        && !t.rack(rack)
+    {
+        return Err(c.err(
+            &key("rack"),
+            format!(
+                "no rack is named \"{rack}\": racks are rack-1 to rack-{}",
+                t.racks.max(1)
+            ),
+        ));
+    }
+    if a.count.is_some() && a.fraction.is_some() {
+        return Err(c.err(&key("fraction"), "give count or fraction, not both"));
+    }
+    if a.count == Some(0) {
+        return Err(c.err(&key("count"), "count must be at least 1"));
+    }
+    if let Some(f) = a.fraction
+        && !(f > 0.0 && f <= 1.0)
+    {
+        return Err(c.err(&key("fraction"), format!("fraction must be in (0, 1], found {f}")));
+    }
+    if a.back_after.is_some_and(|d| d.is_zero()) {
+        return Err(c.err(&key("back_after"), "back_after must be more than 0s"));
+    }
+    if t.agents.is_empty() {
+        return Err(c.err(at, "there are no agents to fail: declare a cluster or add_agent events"));
+    }
+    Ok(())
+}
+
+fn check_partition(c: &Checker, t: &Targets, at: &[&str], p: &PartitionSpec) -> Result<(), Error> {
+    let mut path = at.to_vec();
+    path.push("groups");
+    if p.groups.is_empty() {
+        return Err(c.err(&path, "groups needs at least one group"));
+    }
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (g, group) in p.groups.iter().enumerate() {
+        let g_s = g.to_string();
+        if group.is_empty() {
+            let mut p = path.clone();
+            p.push(&g_s);
+            return Err(c.err(&p, "a group needs at least one member"));
+        }
+        for (m, name) in group.iter().enumerate() {
+            let m_s = m.to_string();
+            let mut p = path.clone();
+            p.push(&g_s);
+            p.push(&m_s);
+            match t.kinds(name).as_slice() {
+                [] => {
+                    return Err(c.err(
+                        &p,
+                        format!(
+                            "\"{name}\" names no agent, class, rack, framework, master, agents or frameworks{}",
+                            did_you_mean(name, &t.all_names())
+                        ),
+                    ));
+                }
+                [_] => {}
+                many => {
+                    return Err(c.err(
+                        &p,
+                        format!("\"{name}\" is ambiguous: it names a {}; rename one", many.join(" and a ")),
+                    ));
+                }
+            }
+            if let Some(other) = seen.insert(name, g)
+                && other != g
+            {
+                return Err(c.err(&p, format!("\"{name}\" is in two groups ({} and {})", other + 1, g + 1)));
+            }
+        }
+    }
+    if p.duration.is_some_and(|d| d.is_zero()) {
+        let mut p = at.to_vec();
+        p.push("duration");
+        return Err(c.err(&p, "duration must be more than 0s"));
+    }
+    Ok(())
+}
+
+fn check_burst(c: &Checker, at: &[&str], b: &BurstSpec) -> Result<(), Error> {
+    let key = |k: &'static str| {
+        let mut p = at.to_vec();
+        p.push(k);
+        p
+    };
+    for (k, v) in [("drop", b.drop), ("duplicate", b.duplicate)] {
+        if !(0.0..=1.0).contains(&v) {
+            return Err(c.err(&key(k), format!("{k} is a probability in [0, 1], found {v}")));
+        }
+    }
+    if let Some(d) = &b.delay
+        && d.min > d.max
+    {
+        return Err(c.err(&key("delay"), format!("delay min {} is above its max {}", d.min, d.max)));
+    }
+    if b.duration.is_zero() {
+        return Err(c.err(&key("duration"), "duration must be more than 0s"));
+    }
+    Ok(())
 }

@@ -19,7 +19,7 @@ use std::any::{Any, TypeId};
 pub use digest::Digest;
 pub use machine::Machine;
 use network::OutLinks;
-pub use network::{Delivery, NetworkConfig, NetworkStats};
+pub use network::{Burst, Delivery, NetworkConfig, NetworkStats, Partition};
 
 use crate::ids::NodeId;
 use crate::process::{Ctx, Effects, ExitReason, Message, Process, TaskExit, TaskKey, TaskSpec};
@@ -566,6 +566,24 @@ impl<M: Message> Sim<M> {
     /// Returns [`Stop::External`]`(id)` from `run` when the clock reaches `at`.
     pub fn schedule_external(&mut self, at: Instant, id: u64) {
         self.k.queue.push(at.max(self.k.now), Payload::External { id });
+    }
+
+    /// Cuts the network as `p` says until [`Sim::heal`]`(id)`.
+    pub fn partition(&mut self, id: u64, p: Partition) {
+        self.k.network.partition(id, p);
+    }
+
+    pub fn heal(&mut self, id: u64) {
+        self.k.network.heal(id);
+    }
+
+    /// Worsens the network as `b` says until [`Sim::end_burst`]`(id)`.
+    pub fn burst(&mut self, id: u64, b: Burst) {
+        self.k.network.burst(id, b);
+    }
+
+    pub fn end_burst(&mut self, id: u64) {
+        self.k.network.end_burst(id);
     }
 
     /// Sends `msg` as if `from` had sent it now (an operator's request, a test's poke).

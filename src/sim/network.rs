@@ -45,11 +45,56 @@ pub enum Delivery {
 pub struct NetworkStats {
     pub sent: u64,
     pub dropped: u64,
+    /// Of the dropped, those lost to a partition.
+    pub cut: u64,
     pub duplicated: u64,
 }
 
+/// A cut in the network: each node is on a side (0: on none). With one side, side 1 is cut
+/// off from everything else; with several, the sides are cut off from each other and nodes
+/// on none talk to all. One way: only messages leaving side 1 are lost.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Partition {
+    /// By node index; nodes past the end are on no side.
+    pub sides: Vec<u8>,
+    pub sides_count: u8,
+    pub one_way: bool,
+    /// Nodes no cut applies to (the operator, who stands outside the cluster).
+    pub exempt: Vec<NodeId>,
+}
+
+impl Partition {
+    fn side(&self, node: NodeId) -> u8 {
+        self.sides.get(node.index()).copied().unwrap_or(0)
+    }
+
+    /// Whether a message from `from` to `to` is lost.
+    pub fn cuts(&self, from: NodeId, to: NodeId) -> bool {
+        let (a, b) = (self.side(from), self.side(to));
+        if a == b || self.exempt.contains(&from) || self.exempt.contains(&to) {
+            return false;
+        }
+        let apart = self.sides_count <= 1 || (a != 0 && b != 0);
+        apart && (!self.one_way || a == 1)
+    }
+}
+
+/// A while of worse network: extra loss, duplication and latency on every link.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Burst {
+    pub drop_probability: f64,
+    pub duplicate_probability: f64,
+    pub extra_min: Duration,
+    pub extra_max: Duration,
+}
+
 pub struct Network {
+    /// The configured network, without bursts.
+    base: NetworkConfig,
+    /// What applies now: the base worsened by every burst in progress.
     config: NetworkConfig,
+    partitions: Vec<(u64, Partition)>,
+    bursts: Vec<(u64, Burst)>,
     /// Drawn from on every message: a fast generator seeded from the network's stream.
     rng: FastRng,
     pub stats: NetworkStats,
@@ -62,7 +107,10 @@ impl Network {
             "validated by the scenario"
         );
         Network {
+            base: config.clone(),
             config,
+            partitions: Vec::new(),
+            bursts: Vec::new(),
             rng: FastRng::from_stream(rng),
             stats: NetworkStats::default(),
         }
@@ -72,12 +120,52 @@ impl Network {
         &self.config
     }
 
+    /// Cuts the network as `p` says until [`Network::heal`]`(id)`.
+    pub fn partition(&mut self, id: u64, p: Partition) {
+        self.partitions.push((id, p));
+    }
+
+    pub fn heal(&mut self, id: u64) {
+        self.partitions.retain(|(i, _)| *i != id);
+    }
+
+    /// Worsens the network as `b` says until [`Network::end_burst`]`(id)`. Overlapping
+    /// bursts take the worst of each figure.
+    pub fn burst(&mut self, id: u64, b: Burst) {
+        self.bursts.push((id, b));
+        self.reconfigure();
+    }
+
+    pub fn end_burst(&mut self, id: u64) {
+        self.bursts.retain(|(i, _)| *i != id);
+        self.reconfigure();
+    }
+
+    fn reconfigure(&mut self) {
+        let mut c = self.base.clone();
+        let (mut extra_min, mut extra_max) = (Duration::ZERO, Duration::ZERO);
+        for (_, b) in &self.bursts {
+            c.drop_probability = c.drop_probability.max(b.drop_probability);
+            c.duplicate_probability = c.duplicate_probability.max(b.duplicate_probability);
+            extra_min = extra_min.max(b.extra_min);
+            extra_max = extra_max.max(b.extra_max);
+        }
+        c.latency_min = c.latency_min + extra_min;
+        c.latency_max = c.latency_max + extra_max.max(extra_min);
+        self.config = c;
+    }
+
     /// Decides when (and whether) a message sent now from `from` to `to` arrives. `links` is
     /// the sender's own link table (kept with the sender, which is in cache while it sends).
     pub fn transmit(&mut self, from: NodeId, to: NodeId, now: Instant, links: &mut OutLinks) -> Delivery {
         self.stats.sent += 1;
         if from == to {
             return Delivery::Once(now);
+        }
+        if !self.partitions.is_empty() && self.partitions.iter().any(|(_, p)| p.cuts(from, to)) {
+            self.stats.dropped += 1;
+            self.stats.cut += 1;
+            return Delivery::Dropped;
         }
         if self.config.drop_probability > 0.0 && self.rng.chance(self.config.drop_probability) {
             self.stats.dropped += 1;
@@ -229,5 +317,88 @@ mod tests {
         let s = net.stats;
         assert!((9_000..11_000).contains(&s.dropped), "{s:?}");
         assert!((17_000..19_000).contains(&s.duplicated), "{s:?}");
+    }
+
+    fn sides(sides: &[u8], count: u8, one_way: bool) -> Partition {
+        Partition {
+            sides: sides.to_vec(),
+            sides_count: count,
+            one_way,
+            exempt: vec![NodeId(9)],
+        }
+    }
+
+    #[test]
+    fn one_side_is_cut_off_from_everything_else() {
+        // Nodes 0 and 1 on side 1; 2 and 3 (and 9, exempt) on none.
+        let p = sides(&[1, 1, 0, 0], 1, false);
+        assert!(!p.cuts(NodeId(0), NodeId(1)));
+        assert!(p.cuts(NodeId(0), NodeId(2)));
+        assert!(p.cuts(NodeId(3), NodeId(1)));
+        assert!(!p.cuts(NodeId(2), NodeId(3)));
+        assert!(!p.cuts(NodeId(9), NodeId(0)), "the exempt node reaches everyone");
+        assert!(!p.cuts(NodeId(1), NodeId(9)));
+        let one_way = sides(&[1, 1, 0, 0], 1, true);
+        assert!(one_way.cuts(NodeId(0), NodeId(2)));
+        assert!(!one_way.cuts(NodeId(2), NodeId(0)), "replies still pass");
+    }
+
+    #[test]
+    fn several_sides_are_cut_off_from_each_other_only() {
+        // 0 on side 1, 1 on side 2, 2 on none.
+        let p = sides(&[1, 2, 0], 2, false);
+        assert!(p.cuts(NodeId(0), NodeId(1)));
+        assert!(p.cuts(NodeId(1), NodeId(0)));
+        assert!(!p.cuts(NodeId(0), NodeId(2)));
+        assert!(!p.cuts(NodeId(2), NodeId(1)));
+        let one_way = sides(&[1, 2, 0], 2, true);
+        assert!(one_way.cuts(NodeId(0), NodeId(1)));
+        assert!(!one_way.cuts(NodeId(1), NodeId(0)));
+    }
+
+    #[test]
+    fn a_partition_drops_and_healing_restores_delivery() {
+        let mut net = Network::new(varied(), stream(1, "network"));
+        let mut links = OutLinks::default();
+        net.partition(7, sides(&[1, 0], 1, false));
+        assert_eq!(net.transmit(NodeId(0), NodeId(1), Instant::ZERO, &mut links), Delivery::Dropped);
+        net.heal(7);
+        assert!(matches!(
+            net.transmit(NodeId(0), NodeId(1), Instant::ZERO, &mut links),
+            Delivery::Once(_)
+        ));
+        assert_eq!(net.stats.cut, 1);
+    }
+
+    #[test]
+    fn bursts_worsen_the_network_while_they_last() {
+        let mut net = Network::new(NetworkConfig::default(), stream(1, "network"));
+        let base = net.config().clone();
+        net.burst(
+            1,
+            Burst {
+                drop_probability: 0.5,
+                extra_min: Duration::from_millis(100),
+                extra_max: Duration::from_millis(200),
+                ..Default::default()
+            },
+        );
+        net.burst(
+            2,
+            Burst {
+                drop_probability: 0.2,
+                duplicate_probability: 0.3,
+                ..Default::default()
+            },
+        );
+        let c = net.config().clone();
+        assert_eq!(c.drop_probability, 0.5);
+        assert_eq!(c.duplicate_probability, 0.3);
+        assert_eq!(c.latency_min, base.latency_min + Duration::from_millis(100));
+        assert_eq!(c.latency_max, base.latency_max + Duration::from_millis(200));
+        net.end_burst(1);
+        assert_eq!(net.config().drop_probability, 0.2);
+        net.end_burst(2);
+        assert_eq!(net.config(), &base);
     }
 }

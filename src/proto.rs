@@ -81,6 +81,10 @@ pub enum Msg {
     Acknowledge { agent: AgentId, task: TaskId, uuid: u32 },
     /// Framework → master: tell me the state of these tasks (all of mine if empty).
     Reconcile(Box<Vec<TaskId>>),
+    /// Master → framework: the answer to a reconciliation, one update per task named (or
+    /// known), none to acknowledge. Mesos sends them one by one; one message carries them
+    /// all here, at the same moment.
+    Reconciled(Box<Vec<StatusUpdate>>),
 
     // --- users and operators ------------------------------------------------------------
     /// User → framework: run these tasks.
@@ -444,6 +448,7 @@ impl Message for Msg {
             Msg::Event(_) => 22,
             Msg::UpdateFramework(_) => 23,
             Msg::ReregisterAgent(_) => 24,
+            Msg::Reconciled(_) => 25,
         }
     }
 
@@ -474,6 +479,7 @@ impl Message for Msg {
             Msg::Event(_) => "event",
             Msg::UpdateFramework(_) => "update_framework",
             Msg::ReregisterAgent(_) => "reregister_agent",
+            Msg::Reconciled(_) => "reconciled",
         }
     }
 }

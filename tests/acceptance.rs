@@ -18,6 +18,9 @@
 //!   tasks: { launched: 5 }
 //! summary_min: { utilisation: { cpus: { allocated_mean: 0.7 } } }   # lower bounds
 //! summary_max: { queue_delay_s: { p99: 5 } }                        # upper bounds
+//! # Lists match element by element: `summary` needs the same length, bounds cover the
+//! # first elements (`null` skips one).
+//! summary_max: { recovery: { events: [null, { detect_s: 76 }] } }
 //! sets: ["duration=10m"]                                  # --set overrides for the check
 //! ```
 //!
@@ -153,6 +156,20 @@ fn bounded(
                 }
             }
         }
+        // A list bounds the first elements of the actual list, one by one.
+        serde_json::Value::Array(b) => {
+            let Some(a) = actual.as_array().filter(|a| a.len() >= b.len()) else {
+                errors.push(format!(
+                    "summary{path} is {actual}, expected a list of at least {}",
+                    b.len()
+                ));
+                return;
+            };
+            for (i, (bv, av)) in b.iter().zip(a).enumerate() {
+                bounded(bv, av, &format!("{path}[{i}]"), min, errors);
+            }
+        }
+        serde_json::Value::Null => {}
         b => {
             let (Some(bound), Some(value)) = (b.as_f64(), actual.as_f64()) else {
                 errors.push(format!(
@@ -177,6 +194,12 @@ fn subset(expected: &serde_json::Value, actual: &serde_json::Value, path: &str, 
                     Some(av) => subset(v, av, &format!("{path}.{k}"), errors),
                     None => errors.push(format!("summary{path}.{k} is missing")),
                 }
+            }
+        }
+        // A list must have as many elements, each a subset of its counterpart.
+        (serde_json::Value::Array(e), serde_json::Value::Array(a)) if e.len() == a.len() => {
+            for (i, (ev, av)) in e.iter().zip(a).enumerate() {
+                subset(ev, av, &format!("{path}[{i}]"), errors);
             }
         }
         (e, a) if e.is_number() && a.is_number() => {

@@ -302,6 +302,7 @@ impl Process for Master {
             | Msg::Offers(_)
             | Msg::Rescind { .. }
             | Msg::Update(_)
+            | Msg::Reconciled(_)
             | Msg::Submit(_)
             | Msg::Event(_) => {}
         }

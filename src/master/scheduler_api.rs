@@ -318,6 +318,7 @@ impl Master {
         } else {
             tasks.to_vec()
         };
+        let mut updates = Vec::with_capacity(named.len());
         for task in named {
             let update = match self.tasks.get(framework, task) {
                 Some(entry) => StatusUpdate {
@@ -339,8 +340,9 @@ impl Master {
                     uuid: None,
                 },
             };
-            ctx.send(from, Msg::Update(Box::new(update)));
+            updates.push(update);
         }
+        ctx.send(from, Msg::Reconciled(Box::new(updates)));
     }
 
     /// Resources a framework holds, by agent: for tests and reports.

@@ -178,15 +178,20 @@ fn task(id: u32, resources: &str) -> TaskInfo {
     }
 }
 
+/// Updates sent to the framework, one by one or as a reconciliation's answer.
 fn updates_to_framework(effects: &[Effect<Msg, MasterTimer>]) -> Vec<(TaskId, TaskState, Option<Reason>)> {
     effects
         .iter()
-        .filter_map(|e| match e {
+        .flat_map(|e| match e {
             Effect::Send {
                 to,
                 msg: Msg::Update(u),
-            } if *to == FRAMEWORK => Some((u.task, u.state, u.reason)),
-            _ => None,
+            } if *to == FRAMEWORK => vec![(u.task, u.state, u.reason)],
+            Effect::Send {
+                to,
+                msg: Msg::Reconciled(all),
+            } if *to == FRAMEWORK => all.iter().map(|u| (u.task, u.state, u.reason)).collect(),
+            _ => Vec::new(),
         })
         .collect()
 }

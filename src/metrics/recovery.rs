@@ -72,9 +72,11 @@ pub struct Fault {
     pub healed: Option<Instant>,
     /// When the master first marked an agent lost to this fault unreachable.
     pub detected: Option<Instant>,
-    /// Agents the master lost to this fault, and of those, the ones not back yet.
+    /// Agents the master lost to this fault (each counted once, however often it was
+    /// lost), and how many are not back yet.
     pub agents_lost: u32,
     pub agents_out: u32,
+    lost_names: BTreeSet<String>,
     /// When the last lost agent was back (`None` while one is out, or if none was lost).
     pub restored: Option<Instant>,
     /// Capacity lost × time by resource index, in units × s.
@@ -155,6 +157,7 @@ impl Recovery {
             detected: None,
             agents_lost: 0,
             agents_out: 0,
+            lost_names: BTreeSet::new(),
             restored: None,
             capacity_lost: BTreeMap::new(),
             tasks_affected: 0,
@@ -185,7 +188,9 @@ impl Recovery {
             },
         );
         let f = &mut self.faults[fault];
-        f.agents_lost += 1;
+        if f.lost_names.insert(name.to_owned()) {
+            f.agents_lost += 1;
+        }
         f.agents_out += 1;
         f.restored = None;
         for key in tasks {
@@ -221,9 +226,7 @@ impl Recovery {
             .watches
             .iter()
             .rev()
-            .find(|w| {
-                w.until.is_none_or(|u| now <= u) && w.agents.as_ref().is_none_or(|a| a.contains(name))
-            })?
+            .find(|w| w.until.is_none_or(|u| now <= u) && w.agents.as_ref().is_none_or(|a| a.contains(name)))?
             .fault;
         self.faults[fault].detected.get_or_insert(now);
         Some(fault)

@@ -5,9 +5,7 @@ use rand::RngExt;
 
 use crate::rng::{self, Rng};
 use crate::scenario::Scenario;
-use crate::scenario::schema::{
-    AgentFault, BurstSpec, FaultAction, LatencySpec, PartitionSpec, RandomFaults,
-};
+use crate::scenario::schema::{AgentFault, BurstSpec, FaultAction, LatencySpec, PartitionSpec, RandomFaults};
 use crate::time::{Duration, Instant};
 
 /// Every fault of `s`, in time order (same-time faults in file order), a random schedule

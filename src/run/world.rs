@@ -20,8 +20,8 @@ use crate::resources::Resources;
 use crate::rng;
 use crate::scenario::Scenario;
 use crate::scenario::schema::{
-    self, Action, AddAgent, FaultAction, DurationDist, FrameworkKind, FrameworkSpec, SplitBy, Start, TraceSpec,
-    WorkloadSpec,
+    self, Action, AddAgent, DurationDist, FaultAction, FrameworkKind, FrameworkSpec, SplitBy, Start,
+    TraceSpec, WorkloadSpec,
 };
 use crate::sim::{Burst, Machine, NetworkConfig, Partition, Sim};
 use crate::time::Instant;
@@ -408,6 +408,9 @@ impl World {
                     config.min_revive_interval = d;
                 }
                 config.offer_filters = spec.offer_filters.unwrap_or(false);
+                if let Some(d) = spec.reconcile_interval {
+                    config.reconcile_interval = d;
+                }
                 self.sim.add_process(name, Batch::new(config))
             }
         };
@@ -690,7 +693,11 @@ impl World {
                 let groups: Vec<String> = p.groups.iter().map(|g| format!("[{}]", g.join(", "))).collect();
                 FaultNotice {
                     kind: FaultKind::Partition,
-                    target: format!("{}{}", groups.join(" | "), if p.one_way { " one way" } else { "" }),
+                    target: format!(
+                        "{}{}",
+                        groups.join(" | "),
+                        if p.one_way { " one way" } else { "" }
+                    ),
                     crashed: Vec::new(),
                     watched: Some(watched),
                     watch_until: healed.map(|h| h + window),
@@ -761,9 +768,7 @@ impl World {
                     .machines
                     .iter()
                     .filter(|m| {
-                        m.name == name
-                            || m.class.as_deref() == Some(name)
-                            || m.rack.as_deref() == Some(name)
+                        m.name == name || m.class.as_deref() == Some(name) || m.rack.as_deref() == Some(name)
                     })
                     .filter_map(agent)
                     .collect();

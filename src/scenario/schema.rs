@@ -268,6 +268,10 @@ pub struct FrameworkSpec {
     /// tasks need (default false).
     #[serde(default)]
     pub offer_filters: Option<bool>,
+    /// `batch` only: ask the master for the state of launched tasks this often (default
+    /// 10m; 0s: never).
+    #[serde(default)]
+    pub reconcile_interval: Option<Duration>,
 }
 
 fn default_role() -> String {

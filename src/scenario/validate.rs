@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::de::{Error, suggest};
 use super::schema::{
-    AgentFault, BurstSpec, DurationDist, EVENT_ACTIONS, FAULT_KINDS, FrameworkKind, PartitionSpec, FrameworkSpec, Scenario, Start, SyntheticSpec, TraceSpec,
-    WorkloadSpec,
+    AgentFault, BurstSpec, DurationDist, EVENT_ACTIONS, FAULT_KINDS, FrameworkKind, FrameworkSpec,
+    PartitionSpec, Scenario, Start, SyntheticSpec, TraceSpec, WorkloadSpec,
 };
 use super::yaml::{Node, Span};
 use crate::resources::{self, Resources};
@@ -387,6 +387,9 @@ fn check_frameworks<'a>(
                 }
                 if f.offer_filters.is_some() {
                     return Err(not_for("offer_filters"));
+                }
+                if f.reconcile_interval.is_some() {
+                    return Err(not_for("reconcile_interval"));
                 }
             }
             FrameworkKind::Batch => {
@@ -854,7 +857,10 @@ fn check_faults(s: &Scenario, c: &Checker, frameworks: &Frameworks) -> Result<()
         if to > s.duration {
             return Err(c.err(
                 &at("to"),
-                format!("to {to} is after the end of the scenario (duration {})", s.duration),
+                format!(
+                    "to {to} is after the end of the scenario (duration {})",
+                    s.duration
+                ),
             ));
         }
         if from >= to {
@@ -886,7 +892,10 @@ fn check_faults(s: &Scenario, c: &Checker, frameworks: &Frameworks) -> Result<()
         if f.at > s.duration {
             return Err(c.err(
                 &path(&["at"]),
-                format!("at {} is after the end of the scenario (duration {})", f.at, s.duration),
+                format!(
+                    "at {} is after the end of the scenario (duration {})",
+                    f.at, s.duration
+                ),
             ));
         }
         match f.present().as_slice() {
@@ -907,7 +916,10 @@ fn check_faults(s: &Scenario, c: &Checker, frameworks: &Frameworks) -> Result<()
                 ));
             }
         }
-        for (key, a) in [("crash_agents", &f.crash_agents), ("restart_agents", &f.restart_agents)] {
+        for (key, a) in [
+            ("crash_agents", &f.crash_agents),
+            ("restart_agents", &f.restart_agents),
+        ] {
             if let Some(a) = a {
                 check_agent_fault(c, &targets, &path(&[key]), a)?;
             }
@@ -929,7 +941,12 @@ fn check_agent_fault(c: &Checker, t: &Targets, at: &[&str], a: &AgentFault) -> R
         p
     };
     if let Some(names) = &a.names {
-        for (k, key) in [("class", a.class.is_some()), ("rack", a.rack.is_some()), ("count", a.count.is_some()), ("fraction", a.fraction.is_some())] {
+        for (k, key) in [
+            ("class", a.class.is_some()),
+            ("rack", a.rack.is_some()),
+            ("count", a.count.is_some()),
+            ("fraction", a.fraction.is_some()),
+        ] {
             if key {
                 return Err(c.err(
                     &{
@@ -963,7 +980,10 @@ fn check_agent_fault(c: &Checker, t: &Targets, at: &[&str], a: &AgentFault) -> R
         let known: Vec<&str> = t.classes.iter().map(String::as_str).collect();
         return Err(c.err(
             &key("class"),
-            format!("no machine class is named \"{class}\"{}", did_you_mean(class, &known)),
+            format!(
+                "no machine class is named \"{class}\"{}",
+                did_you_mean(class, &known)
+            ),
         ));
     }
     if let Some(rack) = &a.rack
@@ -992,7 +1012,10 @@ fn check_agent_fault(c: &Checker, t: &Targets, at: &[&str], a: &AgentFault) -> R
         return Err(c.err(&key("back_after"), "back_after must be more than 0s"));
     }
     if t.agents.is_empty() {
-        return Err(c.err(at, "there are no agents to fail: declare a cluster or add_agent events"));
+        return Err(c.err(
+            at,
+            "there are no agents to fail: declare a cluster or add_agent events",
+        ));
     }
     Ok(())
 }
@@ -1030,14 +1053,20 @@ fn check_partition(c: &Checker, t: &Targets, at: &[&str], p: &PartitionSpec) -> 
                 many => {
                     return Err(c.err(
                         &p,
-                        format!("\"{name}\" is ambiguous: it names a {}; rename one", many.join(" and a ")),
+                        format!(
+                            "\"{name}\" is ambiguous: it names a {}; rename one",
+                            many.join(" and a ")
+                        ),
                     ));
                 }
             }
             if let Some(other) = seen.insert(name, g)
                 && other != g
             {
-                return Err(c.err(&p, format!("\"{name}\" is in two groups ({} and {})", other + 1, g + 1)));
+                return Err(c.err(
+                    &p,
+                    format!("\"{name}\" is in two groups ({} and {})", other + 1, g + 1),
+                ));
             }
         }
     }
@@ -1063,7 +1092,10 @@ fn check_burst(c: &Checker, at: &[&str], b: &BurstSpec) -> Result<(), Error> {
     if let Some(d) = &b.delay
         && d.min > d.max
     {
-        return Err(c.err(&key("delay"), format!("delay min {} is above its max {}", d.min, d.max)));
+        return Err(c.err(
+            &key("delay"),
+            format!("delay min {} is above its max {}", d.min, d.max),
+        ));
     }
     if b.duration.is_zero() {
         return Err(c.err(&key("duration"), "duration must be more than 0s"));

@@ -361,7 +361,10 @@ mod tests {
         let mut net = Network::new(varied(), stream(1, "network"));
         let mut links = OutLinks::default();
         net.partition(7, sides(&[1, 0], 1, false));
-        assert_eq!(net.transmit(NodeId(0), NodeId(1), Instant::ZERO, &mut links), Delivery::Dropped);
+        assert_eq!(
+            net.transmit(NodeId(0), NodeId(1), Instant::ZERO, &mut links),
+            Delivery::Dropped
+        );
         net.heal(7);
         assert!(matches!(
             net.transmit(NodeId(0), NodeId(1), Instant::ZERO, &mut links),

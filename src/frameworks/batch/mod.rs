@@ -14,6 +14,12 @@
 //!   same way).
 //! - Tasks lost to infrastructure (agent lost, offer gone) are queued again under a new id;
 //!   tasks that fail, are killed or are malformed are not retried.
+//! - The master tells of lost tasks at most once, and such a message can be lost too. So
+//!   every `reconcile_interval` the framework asks the master for the state of the tasks it
+//!   launched and has not seen end (Mesos's explicit reconciliation), and retries those the
+//!   master no longer knows.
+//! - A revive can be lost as well: one not followed by an offer within [`REVIVE_RETRY`] is
+//!   sent again while tasks wait.
 //! - With `offer_filters`, it tells the master the least it can use (Mesos's per-framework
 //!   `OfferFilters`): the minimal shapes of its queued tasks ([`shapes`]), updated as the
 //!   queue changes, so that agents with too little free for any queued task are not offered
@@ -23,8 +29,8 @@ use super::registration::Registrar;
 use crate::ids::{FrameworkId, NodeId};
 use crate::process::{Ctx, Process};
 use crate::proto::{
-    Accept, Event, Msg, Offer, OperatorCall, RegisterFramework, TaskId, TaskInfo, TaskRequest, TaskState,
-    UpdateFramework,
+    Accept, Event, Msg, Offer, OperatorCall, RegisterFramework, StatusUpdate, TaskId, TaskInfo, TaskRequest,
+    TaskState, UpdateFramework,
 };
 use crate::resources::MinAllocatable;
 use crate::time::{Duration, Instant};
@@ -33,6 +39,9 @@ use shapes::Shapes;
 
 /// Offer filters are made stricter at most this often.
 pub const TIGHTEN_EVERY: Duration = Duration::from_mins(1);
+
+/// A revive with no offer after it this long is sent again while tasks wait.
+pub const REVIVE_RETRY: Duration = Duration::from_secs(30);
 
 /// Distinct demands that do not fit an offer before the scan of the queue stops.
 pub const SCAN_LIMIT: usize = 1024;
@@ -53,6 +62,8 @@ pub struct BatchConfig {
     pub min_revive_interval: Duration,
     /// Keep the master's offer filters for this framework set to what its queue can use.
     pub offer_filters: bool,
+    /// Reconcile launched tasks this often (zero: never).
+    pub reconcile_interval: Duration,
 }
 
 impl BatchConfig {
@@ -68,6 +79,7 @@ impl BatchConfig {
             suppress_after: Duration::from_secs(10),
             min_revive_interval: Duration::from_secs(5),
             offer_filters: false,
+            reconcile_interval: Duration::from_mins(10),
         }
     }
 }
@@ -81,6 +93,10 @@ pub enum BatchTimer {
     Revive,
     /// Offer filters held back from tightening are due.
     Tighten,
+    /// Time to reconcile the tasks in flight.
+    Reconcile,
+    /// A revive was sent this long ago: send it again if no offer came.
+    ReviveCheck,
 }
 
 /// What a batch framework has done, for tests and summaries.
@@ -113,6 +129,8 @@ pub struct Batch {
     filters_sent_at: Instant,
     /// A tightening of the offer filters is due.
     tighten_armed: bool,
+    /// An offer arrived since the last revive.
+    offered_since_revive: bool,
     next_task: u32,
     stats: BatchStats,
 }
@@ -138,6 +156,7 @@ impl Batch {
             sent_filters: None,
             filters_sent_at: Instant::ZERO,
             tighten_armed: false,
+            offered_since_revive: true,
             next_task: 0,
             stats: BatchStats::default(),
             config,
@@ -231,10 +250,16 @@ impl Batch {
             }
             _ => {
                 self.suppressed = false;
-                self.last_revive = Some(now);
-                ctx.send(self.config.master, Msg::Revive);
+                self.revive(ctx);
             }
         }
+    }
+
+    fn revive(&mut self, ctx: &mut BatchCtx<'_>) {
+        self.last_revive = Some(ctx.now());
+        self.offered_since_revive = false;
+        ctx.send(self.config.master, Msg::Revive);
+        ctx.set_timer_after(BatchTimer::ReviveCheck, REVIVE_RETRY);
     }
 
     /// Starts the idle countdown once the queue is empty; suppresses at its end. Offers
@@ -284,6 +309,16 @@ impl Batch {
         }
         self.update_offer_filters(ctx);
         self.suppress_if_idle(ctx);
+        if !self.config.reconcile_interval.is_zero() {
+            ctx.set_timer_after(BatchTimer::Reconcile, self.config.reconcile_interval);
+        }
+    }
+
+    /// What the master says of a task: one that ended is retried or counted.
+    fn on_update(&mut self, ctx: &mut BatchCtx<'_>, update: &StatusUpdate) {
+        if update.state.is_terminal() {
+            self.task_ended(ctx, update.task, update.state);
+        }
     }
 
     fn task_ended(&mut self, ctx: &mut BatchCtx<'_>, task: TaskId, state: TaskState) {
@@ -337,6 +372,7 @@ impl Process for Batch {
                 self.revive_if_needed(ctx);
             }
             Msg::Offers(offers) if from == master => {
+                self.offered_since_revive = true;
                 let refuse_seconds = self.config.refuse_seconds;
                 for offer in offers.iter() {
                     let tasks = self.pack(offer);
@@ -369,8 +405,11 @@ impl Process for Batch {
                         },
                     );
                 }
-                if update.state.is_terminal() {
-                    self.task_ended(ctx, update.task, update.state);
+                self.on_update(ctx, &update);
+            }
+            Msg::Reconciled(updates) if from == master => {
+                for update in updates.iter() {
+                    self.on_update(ctx, update);
                 }
             }
             Msg::Operator(call) => match *call {
@@ -401,6 +440,18 @@ impl Process for Batch {
             BatchTimer::Tighten => {
                 self.tighten_armed = false;
                 self.update_offer_filters(ctx);
+            }
+            BatchTimer::Reconcile => {
+                if !self.in_flight.is_empty() {
+                    let tasks: Vec<TaskId> = self.in_flight.keys().copied().collect();
+                    ctx.send(self.config.master, Msg::Reconcile(Box::new(tasks)));
+                }
+                ctx.set_timer_after(BatchTimer::Reconcile, self.config.reconcile_interval);
+            }
+            BatchTimer::ReviveCheck => {
+                if !self.offered_since_revive && !self.suppressed && !self.queue.is_empty() {
+                    self.revive(ctx);
+                }
             }
         }
     }

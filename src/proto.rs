@@ -131,6 +131,10 @@ pub struct RegisterFramework {
     pub role: String,
     /// How long the master keeps this framework's tasks after it disconnects.
     pub failover_timeout: Duration,
+    /// Mesos's `PARTITION_AWARE` capability: tasks on an agent the master loses touch with
+    /// become `TASK_UNREACHABLE` (not `TASK_LOST`) and run on if the agent comes back.
+    #[serde(default)]
+    pub partition_aware: bool,
 }
 
 /// What a framework changes about itself after registering.
@@ -303,6 +307,8 @@ pub enum Reason {
     ExecutorFailed,
     /// Answer to an explicit reconciliation for a task the master does not know.
     Reconciliation,
+    /// Its agent, unreachable for a while, registered again with the task still running.
+    AgentReregistered,
 }
 
 /// A task's new state, from the agent that runs it (or the master, on the agent's behalf).

@@ -45,6 +45,7 @@ impl Scripted {
             name: config.name.clone(),
             role: config.role.clone(),
             failover_timeout: config.failover_timeout,
+            partition_aware: false,
         };
         Scripted {
             registrar: Registrar::new(config.master, request),

@@ -25,9 +25,12 @@ impl Master {
         // are its tasks.
         if let Some(old) = self.agents.by_node(from)
             && self.agents.info(old).boot != boot
-            && self.agents.is_active(old)
         {
-            self.mark_unreachable(ctx, old);
+            if self.agents.is_active(old) {
+                self.mark_unreachable(ctx, old);
+            }
+            // Tasks that ran on as unreachable died with the machine.
+            self.forget_unreachable(ctx, old, &BTreeSet::new());
         }
         self.admit(ctx, from, name, resources, boot, &[]);
     }
@@ -71,7 +74,8 @@ impl Master {
                 resources: resources.clone(),
             },
         );
-        let used = self.adopt(ctx, agent, tasks);
+        let mut used = self.take_back(ctx, agent, tasks);
+        used.extend(self.adopt(ctx, agent, tasks));
         self.allocator.add_agent(agent, &resources, &used);
         self.ping(ctx, agent);
         self.trigger_allocation(ctx, Candidates::Some(vec![agent]));
@@ -172,6 +176,102 @@ impl Master {
         self.bring_up(ctx, agent, name, resources, &tasks);
     }
 
+    /// An agent back from unreachable reports its tasks: those of partition-aware
+    /// frameworks that were unreachable there run on and are theirs again (the framework
+    /// hears they run); those it no longer has are gone. Returns what the tasks taken back
+    /// hold, for the allocator.
+    fn take_back(
+        &mut self,
+        ctx: &mut MasterCtx<'_>,
+        agent: AgentId,
+        tasks: &[ReportedTask],
+    ) -> Vec<(FrameworkId, Resources)> {
+        let mut used = Vec::new();
+        let mut reported = BTreeSet::new();
+        for t in tasks {
+            let key = (t.framework, t.task);
+            if t.state.is_terminal() || self.unreachable.get(&key).is_none_or(|u| u.agent != agent) {
+                continue;
+            }
+            let u = self.unreachable.remove(&key).expect("checked");
+            reported.insert(key);
+            self.tasks.insert(
+                t.framework,
+                t.task,
+                TaskEntry {
+                    agent,
+                    resources: u.resources.clone(),
+                    state: t.state,
+                    last_uuid: None,
+                    adopted: false,
+                },
+            );
+            let info = self.agents.info_mut(agent);
+            info.used += &u.resources;
+            info.tasks.insert(key);
+            let entry = self.frameworks.get_mut(t.framework);
+            entry.tasks.insert(t.task);
+            let node = entry.node;
+            used.push((t.framework, u.resources));
+            Self::publish(
+                ctx,
+                Event::TaskUpdated {
+                    framework: t.framework,
+                    task: t.task,
+                    state: t.state,
+                },
+            );
+            let update = StatusUpdate {
+                framework: t.framework,
+                task: t.task,
+                agent: Some(agent),
+                state: t.state,
+                reason: Some(Reason::AgentReregistered),
+                message: "its agent registered again".to_owned(),
+                uuid: None,
+            };
+            ctx.send(node, Msg::Update(Box::new(update)));
+        }
+        self.forget_unreachable(ctx, agent, &reported);
+        used
+    }
+
+    /// The unreachable tasks of `agent` not in `keep` are gone: their frameworks hear so.
+    fn forget_unreachable(
+        &mut self,
+        ctx: &mut MasterCtx<'_>,
+        agent: AgentId,
+        keep: &BTreeSet<(FrameworkId, TaskId)>,
+    ) {
+        let gone: Vec<(FrameworkId, TaskId)> = self
+            .unreachable
+            .iter()
+            .filter(|(k, u)| u.agent == agent && !keep.contains(k))
+            .map(|(k, _)| *k)
+            .collect();
+        for (framework, task) in gone {
+            self.unreachable.remove(&(framework, task));
+            Self::publish(
+                ctx,
+                Event::TaskUpdated {
+                    framework,
+                    task,
+                    state: TaskState::Gone,
+                },
+            );
+            let update = StatusUpdate {
+                framework,
+                task,
+                agent: Some(agent),
+                state: TaskState::Gone,
+                reason: Some(Reason::AgentRestarted),
+                message: "its agent came back without it".to_owned(),
+                uuid: None,
+            };
+            ctx.send(self.frameworks.get(framework).node, Msg::Update(Box::new(update)));
+        }
+    }
+
     /// Takes on the tasks an agent reports that no framework expects any more, and kills
     /// those still running; returns what they hold, for the allocator.
     fn adopt(
@@ -249,6 +349,53 @@ impl Master {
         ctx.send(node, Msg::Update(Box::new(update)));
     }
 
+    /// A partition-aware framework's task on a lost agent: it may run on. The framework
+    /// hears it is unreachable; the master keeps it aside in case the agent comes back.
+    fn unreach_task(
+        &mut self,
+        ctx: &mut MasterCtx<'_>,
+        agent: AgentId,
+        framework: FrameworkId,
+        task: TaskId,
+    ) {
+        let Some(entry) = self.tasks.remove(framework, task) else {
+            return;
+        };
+        if entry.state.is_terminal() {
+            // Its end is known; only the acknowledgement was missing.
+            self.frameworks.get_mut(framework).tasks.remove(&task);
+            return;
+        }
+        let fw = self.frameworks.get_mut(framework);
+        fw.tasks.remove(&task);
+        let node = fw.node;
+        self.unreachable.insert(
+            (framework, task),
+            super::UnreachableTask {
+                agent,
+                resources: entry.resources,
+            },
+        );
+        Self::publish(
+            ctx,
+            Event::TaskUpdated {
+                framework,
+                task,
+                state: TaskState::Unreachable,
+            },
+        );
+        let update = StatusUpdate {
+            framework,
+            task,
+            agent: Some(agent),
+            state: TaskState::Unreachable,
+            reason: Some(Reason::AgentUnreachable),
+            message: "the agent stopped answering pings".to_owned(),
+            uuid: None,
+        };
+        ctx.send(node, Msg::Update(Box::new(update)));
+    }
+
     pub(super) fn pong(&mut self, from: NodeId) {
         if let Some(agent) = self.agents.by_node(from) {
             self.agents.pong(agent);
@@ -308,6 +455,10 @@ impl Master {
         for (framework, task) in tasks {
             if self.tasks.get(framework, task).is_some_and(|t| t.adopted) {
                 self.tasks.remove(framework, task);
+                continue;
+            }
+            if self.frameworks.get(framework).partition_aware {
+                self.unreach_task(ctx, agent, framework, task);
                 continue;
             }
             self.lose_task(

@@ -13,6 +13,8 @@ pub struct FrameworkEntry {
     pub name: String,
     pub role: String,
     pub failover_timeout: Duration,
+    /// Its tasks on lost agents become unreachable, not lost.
+    pub partition_aware: bool,
     pub registered_at: Instant,
     pub suppressed: bool,
     /// Outstanding offers, in the order they were made (ids grow).
@@ -35,6 +37,7 @@ impl Registry {
         name: String,
         role: String,
         failover_timeout: Duration,
+        partition_aware: bool,
         now: Instant,
     ) -> (FrameworkId, bool) {
         if let Some(id) = self.by_node(node) {
@@ -47,6 +50,7 @@ impl Registry {
             name,
             role,
             failover_timeout,
+            partition_aware,
             registered_at: now,
             suppressed: false,
             offers: BTreeSet::new(),

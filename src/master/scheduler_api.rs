@@ -27,10 +27,16 @@ impl Master {
             name,
             role,
             failover_timeout,
+            partition_aware,
         } = register;
-        let (framework, is_new) =
-            self.frameworks
-                .register(from, name.clone(), role.clone(), failover_timeout, ctx.now());
+        let (framework, is_new) = self.frameworks.register(
+            from,
+            name.clone(),
+            role.clone(),
+            failover_timeout,
+            partition_aware,
+            ctx.now(),
+        );
         ctx.send(from, Msg::FrameworkRegistered { framework });
         if is_new {
             self.allocator.add_framework(framework, &name, &role);
@@ -319,13 +325,23 @@ impl Master {
             tasks.to_vec()
         };
         let mut updates = Vec::with_capacity(named.len());
+        let partition_aware = self.frameworks.get(framework).partition_aware;
         for task in named {
-            let update = match self.tasks.get(framework, task) {
-                Some(entry) => StatusUpdate {
+            let known = self
+                .tasks
+                .get(framework, task)
+                .map(|entry| (entry.agent, entry.state))
+                .or_else(|| {
+                    self.unreachable
+                        .get(&(framework, task))
+                        .map(|u| (u.agent, TaskState::Unreachable))
+                });
+            let update = match known {
+                Some((agent, state)) => StatusUpdate {
                     framework,
                     task,
-                    agent: Some(entry.agent),
-                    state: entry.state,
+                    agent: Some(agent),
+                    state,
                     reason: Some(Reason::Reconciliation),
                     message: String::new(),
                     uuid: None,
@@ -334,7 +350,13 @@ impl Master {
                     framework,
                     task,
                     agent: None,
-                    state: TaskState::Lost,
+                    // Mesos tells partition-aware frameworks it does not know, others that
+                    // the task is lost.
+                    state: if partition_aware {
+                        TaskState::Unknown
+                    } else {
+                        TaskState::Lost
+                    },
                     reason: Some(Reason::Reconciliation),
                     message: "the master does not know this task".to_owned(),
                     uuid: None,

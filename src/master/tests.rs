@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::process::{Effect, Recorder};
-use crate::proto::{Event as OperatorEvent, RegisterAgent};
+use crate::proto::{Event as OperatorEvent, RegisterAgent, ReportedTask, ReregisterAgent};
 use crate::resources::Resources;
 use crate::time::Instant;
 
@@ -134,17 +134,22 @@ use crate::proto::{Accept, OfferId, Reason, Refuse, StatusUpdate, TaskId, TaskIn
 const AGENT: NodeId = NodeId(10);
 const FRAMEWORK: NodeId = NodeId(20);
 
-fn fw_register(m: &mut Master) -> Vec<Effect<Msg, MasterTimer>> {
+fn fw_register_as(m: &mut Master, partition_aware: bool) -> Vec<Effect<Msg, MasterTimer>> {
     let msg = Msg::RegisterFramework(Box::new(crate::proto::RegisterFramework {
         name: "f".into(),
         role: "*".into(),
         failover_timeout: Duration::ZERO,
+        partition_aware,
     }));
     deliver(m, at(1), FRAMEWORK, msg)
 }
 
 /// A master with one agent (cpus:4;mem:4096) and one framework that holds an offer of it.
 fn offered() -> (Master, OfferId) {
+    offered_to_framework(false)
+}
+
+fn offered_to_framework(partition_aware: bool) -> (Master, OfferId) {
     let mut m = Master::new(MasterConfig::default()).unwrap();
     let msg = Msg::RegisterAgent(Box::new(RegisterAgent {
         name: "a".into(),
@@ -152,7 +157,7 @@ fn offered() -> (Master, OfferId) {
         boot: 1,
     }));
     deliver(&mut m, at(0), AGENT, msg);
-    fw_register(&mut m);
+    fw_register_as(&mut m, partition_aware);
     let effects = fire(&mut m, at(1), MasterTimer::Allocate);
     let offer = effects
         .iter()
@@ -411,4 +416,73 @@ fn an_illegal_task_transition_breaks_an_invariant() {
     );
     let err = m.check_invariants().unwrap_err();
     assert!(err.contains("went from TASK_FINISHED to TASK_RUNNING"), "{err}");
+}
+
+#[test]
+fn a_partition_aware_frameworks_tasks_are_unreachable_and_come_back_with_their_agent() {
+    let (mut m, offer) = offered_to_framework(true);
+    let accept = Accept {
+        offer,
+        tasks: vec![task(1, "cpus:1;mem:1024"), task(2, "cpus:1;mem:1024")],
+        refuse_seconds: None,
+    };
+    deliver(&mut m, at(2), FRAMEWORK, Msg::Accept(Box::new(accept)));
+    deliver(&mut m, at(3), AGENT, agent_update(1, TaskState::Running, 1));
+    deliver(&mut m, at(3), AGENT, agent_update(2, TaskState::Running, 2));
+    let mut effects = Vec::new();
+    for round in 1..=5 {
+        effects = fire(&mut m, at(15 * round), MasterTimer::Ping(AgentId(0)));
+    }
+    assert_eq!(
+        updates_to_framework(&effects),
+        vec![
+            (TaskId(1), TaskState::Unreachable, Some(Reason::AgentUnreachable)),
+            (TaskId(2), TaskState::Unreachable, Some(Reason::AgentUnreachable)),
+        ]
+    );
+    assert_eq!(m.known_tasks(), 0);
+    let answer = deliver(
+        &mut m,
+        at(80),
+        FRAMEWORK,
+        Msg::Reconcile(Box::new(vec![TaskId(1), TaskId(9)])),
+    );
+    assert_eq!(
+        updates_to_framework(&answer),
+        vec![
+            (TaskId(1), TaskState::Unreachable, Some(Reason::Reconciliation)),
+            (TaskId(9), TaskState::Unknown, Some(Reason::Reconciliation)),
+        ]
+    );
+    // The agent comes back with task 1 only: 1 is the framework's again, 2 is gone.
+    let back = Msg::ReregisterAgent(Box::new(ReregisterAgent {
+        agent: AgentId(0),
+        name: "a".into(),
+        resources: Resources::parse("cpus:4;mem:4096").unwrap(),
+        tasks: vec![ReportedTask {
+            framework: FrameworkId(0),
+            task: TaskId(1),
+            resources: Resources::parse("cpus:1;mem:1024").unwrap(),
+            state: TaskState::Running,
+        }],
+    }));
+    let effects = deliver(&mut m, at(100), AGENT, back);
+    assert_eq!(
+        updates_to_framework(&effects),
+        vec![
+            (TaskId(1), TaskState::Running, Some(Reason::AgentReregistered)),
+            (TaskId(2), TaskState::Gone, Some(Reason::AgentRestarted)),
+        ]
+    );
+    assert_eq!(m.known_tasks(), 1);
+    assert!(
+        !effects.iter().any(|e| matches!(
+            e,
+            Effect::Send {
+                msg: Msg::KillTask { .. },
+                ..
+            }
+        )),
+        "a partition-aware framework's task runs on"
+    );
 }

@@ -808,6 +808,15 @@ impl Collector {
                 if change.launched {
                     self.recovery.running(now, key);
                 }
+                if let Some((agent, up)) = change.hold {
+                    if let Some(r) = self.tasks.resources(*framework, *task).cloned() {
+                        self.allocation(now, agent, *framework, &r, true, up);
+                    }
+                    // Back with its agent, running: recovered.
+                    if up && *state == TaskState::Running {
+                        self.recovery.running(now, key);
+                    }
+                }
                 if let Some(ended) = change.ended {
                     let retried = matches!(state, TaskState::Lost | TaskState::Gone | TaskState::Dropped);
                     self.recovery.ended(now, key, retried);

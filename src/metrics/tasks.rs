@@ -75,6 +75,10 @@ pub struct Change {
     pub first: TaskId,
     /// The task's row, when it ended.
     pub ended: Option<EndedTask>,
+    /// A launched task stopped holding its resources on this agent without ending
+    /// (`TASK_UNREACHABLE`: the master lost its agent), or held them again (`true`: its
+    /// agent came back with it running).
+    pub hold: Option<(AgentId, bool)>,
 }
 
 /// Jobs that completed, and how long from their first submission.
@@ -181,13 +185,23 @@ impl TaskTracker {
         let t = self.entry(framework, task);
         let was_queued = t.submitted.is_some() && t.launched.is_none();
         let first = t.retry_of.unwrap_or(task);
-        t.state = state;
+        let was = std::mem::replace(&mut t.state, state);
         let mut change = Change {
             dequeued: false,
             launched: false,
             first,
             ended: None,
+            hold: None,
         };
+        if let Some(agent) = t.agent {
+            if state == TaskState::Unreachable && t.held {
+                t.held = false;
+                change.hold = Some((agent, false));
+            } else if was == TaskState::Unreachable && !state.is_terminal() && !t.held {
+                t.held = true;
+                change.hold = Some((agent, true));
+            }
+        }
         let mut delay = None;
         if state == TaskState::Running && t.launched.is_none() {
             t.launched = Some(now);

@@ -411,6 +411,10 @@ impl World {
                 if let Some(d) = spec.reconcile_interval {
                     config.reconcile_interval = d;
                 }
+                config.partition_aware = spec.partition_aware.unwrap_or(false);
+                if let Some(d) = spec.replace_unreachable_after {
+                    config.replace_unreachable_after = d;
+                }
                 self.sim.add_process(name, Batch::new(config))
             }
         };

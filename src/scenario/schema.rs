@@ -272,6 +272,12 @@ pub struct FrameworkSpec {
     /// 10m; 0s: never).
     #[serde(default)]
     pub reconcile_interval: Option<Duration>,
+    /// `batch` only: register partition-aware (default false).
+    #[serde(default)]
+    pub partition_aware: Option<bool>,
+    /// `batch` only, partition-aware: replace a task unreachable this long (default 5m).
+    #[serde(default)]
+    pub replace_unreachable_after: Option<Duration>,
 }
 
 fn default_role() -> String {

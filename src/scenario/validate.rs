@@ -391,6 +391,12 @@ fn check_frameworks<'a>(
                 if f.reconcile_interval.is_some() {
                     return Err(not_for("reconcile_interval"));
                 }
+                if f.partition_aware.is_some() {
+                    return Err(not_for("partition_aware"));
+                }
+                if f.replace_unreachable_after.is_some() {
+                    return Err(not_for("replace_unreachable_after"));
+                }
             }
             FrameworkKind::Batch => {
                 if f.on_offer.is_some() {

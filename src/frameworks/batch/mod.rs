@@ -18,6 +18,10 @@
 //!   every `reconcile_interval` the framework asks the master for the state of the tasks it
 //!   launched and has not seen end (Mesos's explicit reconciliation), and retries those the
 //!   master no longer knows.
+//! - Partition-aware (`partition_aware`), it hears `TASK_UNREACHABLE` rather than
+//!   `TASK_LOST` for tasks on agents the master lost touch with; it waits
+//!   `replace_unreachable_after` for them to come back (Marathon's `inactiveAfterSeconds`),
+//!   then runs a replacement, and kills the original if it turns up later.
 //! - A revive can be lost as well: one not followed by an offer within [`REVIVE_RETRY`] is
 //!   sent again while tasks wait.
 //! - With `offer_filters`, it tells the master the least it can use (Mesos's per-framework
@@ -64,6 +68,10 @@ pub struct BatchConfig {
     pub offer_filters: bool,
     /// Reconcile launched tasks this often (zero: never).
     pub reconcile_interval: Duration,
+    /// Register `PARTITION_AWARE`: tasks on lost agents become unreachable, and are
+    /// replaced only if still unreachable after `replace_unreachable_after`.
+    pub partition_aware: bool,
+    pub replace_unreachable_after: Duration,
 }
 
 impl BatchConfig {
@@ -80,6 +88,8 @@ impl BatchConfig {
             min_revive_interval: Duration::from_secs(5),
             offer_filters: false,
             reconcile_interval: Duration::from_mins(10),
+            partition_aware: false,
+            replace_unreachable_after: Duration::from_mins(5),
         }
     }
 }
@@ -97,6 +107,8 @@ pub enum BatchTimer {
     Reconcile,
     /// A revive was sent this long ago: send it again if no offer came.
     ReviveCheck,
+    /// A task unreachable this long is replaced.
+    Replace(TaskId),
 }
 
 /// What a batch framework has done, for tests and summaries.
@@ -131,6 +143,10 @@ pub struct Batch {
     tighten_armed: bool,
     /// An offer arrived since the last revive.
     offered_since_revive: bool,
+    /// Launched tasks the master says are unreachable.
+    unreachable: std::collections::BTreeSet<TaskId>,
+    /// Unreachable tasks replaced by a new copy: killed if they turn up again.
+    replaced: std::collections::BTreeSet<TaskId>,
     next_task: u32,
     stats: BatchStats,
 }
@@ -143,6 +159,7 @@ impl Batch {
             name: config.name.clone(),
             role: config.role.clone(),
             failover_timeout: config.failover_timeout,
+            partition_aware: config.partition_aware,
         };
         Batch {
             registrar: Registrar::new(config.master, request),
@@ -157,6 +174,8 @@ impl Batch {
             filters_sent_at: Instant::ZERO,
             tighten_armed: false,
             offered_since_revive: true,
+            unreachable: std::collections::BTreeSet::new(),
+            replaced: std::collections::BTreeSet::new(),
             next_task: 0,
             stats: BatchStats::default(),
             config,
@@ -316,9 +335,55 @@ impl Batch {
 
     /// What the master says of a task: one that ended is retried or counted.
     fn on_update(&mut self, ctx: &mut BatchCtx<'_>, update: &StatusUpdate) {
-        if update.state.is_terminal() {
-            self.task_ended(ctx, update.task, update.state);
+        let task = update.task;
+        if self.replaced.contains(&task) {
+            if update.state.is_terminal() || update.state == TaskState::Unknown {
+                self.replaced.remove(&task);
+            } else if update.state != TaskState::Unreachable && update.state != TaskState::Killing {
+                // Replaced while unreachable, and running after all: one copy is enough.
+                ctx.send(self.config.master, Msg::Kill { task });
+            }
+            return;
         }
+        match update.state {
+            TaskState::Unreachable => {
+                if self.in_flight.contains_key(&task) && self.unreachable.insert(task) {
+                    ctx.set_timer_after(BatchTimer::Replace(task), self.config.replace_unreachable_after);
+                }
+            }
+            // The master no longer knows it (a partition-aware framework's answer): as lost.
+            TaskState::Unknown => {
+                self.forget_unreachable(ctx, task);
+                self.task_ended(ctx, task, TaskState::Gone);
+            }
+            state if state.is_terminal() => {
+                self.forget_unreachable(ctx, task);
+                self.task_ended(ctx, task, state);
+            }
+            _ => self.forget_unreachable(ctx, task),
+        }
+    }
+
+    fn forget_unreachable(&mut self, ctx: &mut BatchCtx<'_>, task: TaskId) {
+        if self.unreachable.remove(&task) {
+            ctx.cancel_timer(BatchTimer::Replace(task));
+        }
+    }
+
+    /// A task unreachable for `replace_unreachable_after`: a new copy runs in its place.
+    fn replace(&mut self, ctx: &mut BatchCtx<'_>, task: TaskId) {
+        if !self.unreachable.remove(&task) {
+            return;
+        }
+        let Some(mut request) = self.in_flight.remove(&task) else {
+            return;
+        };
+        self.replaced.insert(task);
+        self.stats.retried += 1;
+        request.retry_of.get_or_insert(task);
+        self.enqueue(ctx, request);
+        self.update_offer_filters(ctx);
+        self.revive_if_needed(ctx);
     }
 
     fn task_ended(&mut self, ctx: &mut BatchCtx<'_>, task: TaskId, state: TaskState) {
@@ -448,6 +513,7 @@ impl Process for Batch {
                 }
                 ctx.set_timer_after(BatchTimer::Reconcile, self.config.reconcile_interval);
             }
+            BatchTimer::Replace(task) => self.replace(ctx, task),
             BatchTimer::ReviveCheck => {
                 if !self.offered_since_revive && !self.suppressed && !self.queue.is_empty() {
                     self.revive(ctx);

@@ -413,6 +413,9 @@ pub enum Event {
         reason: Reason,
     },
     // A framework's own stream.
+    /// Reconciliation showed the master never heard of a task the framework launched (its
+    /// launch was lost): the framework counts it dropped and runs it again.
+    TaskUnknown { framework: FrameworkId, task: TaskId },
     /// A user's request entered the framework's queue under this id.
     TaskSubmitted {
         framework: FrameworkId,

@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 use crate::allocator::{self, Allocation, Allocator, AllocatorConfig, Candidates, Quota};
 use crate::ids::{AgentId, FrameworkId, NodeId};
 use crate::process::{Ctx, Process};
-use crate::proto::{Event, Msg, Offer, TaskId};
+use crate::proto::{Event, Msg, Offer, OfferId, TaskId};
 use crate::resources::Resources;
 use crate::time::Duration;
 
@@ -49,6 +49,9 @@ pub struct MasterConfig {
     pub refuse_seconds: Duration,
     /// Roles' initial weights and quotas.
     pub roles: Vec<RoleConfig>,
+    /// Offers outstanding this long are rescinded (Mesos's `--offer_timeout`; none by
+    /// default). An offer whose message was lost is otherwise held for good.
+    pub offer_timeout: Option<Duration>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -67,6 +70,7 @@ impl Default for MasterConfig {
             allocator_config: AllocatorConfig::default(),
             refuse_seconds: Duration::from_secs(5),
             roles: Vec::new(),
+            offer_timeout: None,
         }
     }
 }
@@ -79,6 +83,8 @@ pub enum MasterTimer {
     BatchAllocation,
     /// An event-triggered allocation, merged with any others pending.
     Allocate,
+    /// An offer outstanding for `offer_timeout`: rescind it.
+    OfferTimeout(OfferId),
 }
 
 pub struct Master {
@@ -218,6 +224,9 @@ impl Master {
                     resources: resources.clone(),
                 },
             );
+            if let Some(timeout) = self.config.offer_timeout {
+                ctx.set_timer_after(MasterTimer::OfferTimeout(id), timeout);
+            }
             let b = *batch_of[framework.index()].get_or_insert_with(|| {
                 batches.push((framework, Vec::new()));
                 batches.len() - 1
@@ -341,6 +350,7 @@ impl Process for Master {
                     self.allocate(ctx, candidates);
                 }
             }
+            MasterTimer::OfferTimeout(offer) => self.offer_timed_out(ctx, offer),
         }
     }
 

@@ -235,6 +235,27 @@ impl Master {
             .recover(framework, entry.agent, &entry.resources, filter, ctx.now());
     }
 
+    /// An offer outstanding for `offer_timeout` is rescinded and its resources go back.
+    pub(super) fn offer_timed_out(&mut self, ctx: &mut MasterCtx<'_>, offer: OfferId) {
+        let Some(framework) = self.offers.get(offer).map(|o| o.framework) else {
+            return;
+        };
+        let entry = self.take_offer(framework, offer).expect("outstanding");
+        ctx.send(self.frameworks.get(framework).node, Msg::Rescind { offer });
+        Self::publish(
+            ctx,
+            Event::OfferEnded {
+                offer,
+                framework,
+                agent: entry.agent,
+                resources: entry.resources.clone(),
+                how: OfferEnd::Rescinded,
+            },
+        );
+        self.allocator
+            .recover(framework, entry.agent, &entry.resources, None, ctx.now());
+    }
+
     pub(super) fn suppress(&mut self, from: NodeId) {
         if let Some(framework) = self.caller(from) {
             self.frameworks.get_mut(framework).suppressed = true;

@@ -784,6 +784,18 @@ impl Collector {
                     self.recovery.task_added(&a.name, (*framework, first));
                 }
             }
+            // Ends a task the master never published an end for (it never heard of it).
+            Event::TaskUnknown { framework, task } => {
+                if self.tasks.is_open(*framework, *task) {
+                    let refused = Event::TaskRefused {
+                        framework: *framework,
+                        task: *task,
+                        state: TaskState::Dropped,
+                        reason: crate::proto::Reason::Reconciliation,
+                    };
+                    self.on_event(now, &refused);
+                }
+            }
             Event::TaskUpdated {
                 framework,
                 task,

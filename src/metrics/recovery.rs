@@ -47,7 +47,8 @@ impl FaultKind {
     }
 }
 
-/// A fault as the run loop starts it.
+/// A fault as the run loop starts it. An agent several faults may have cut off is lost to
+/// the earliest of them.
 #[derive(Clone, Debug)]
 pub struct FaultNotice {
     pub kind: FaultKind,
@@ -222,10 +223,10 @@ impl Recovery {
             self.faults[out.fault].detected.get_or_insert(now);
             return None;
         }
+        // The earliest fault still watching it: a later one found it already cut off.
         let fault = self
             .watches
             .iter()
-            .rev()
             .find(|w| w.until.is_none_or(|u| now <= u) && w.agents.as_ref().is_none_or(|a| a.contains(name)))?
             .fault;
         self.faults[fault].detected.get_or_insert(now);

@@ -174,6 +174,11 @@ impl TaskTracker {
         t.retry_of.unwrap_or(task)
     }
 
+    /// Whether a task is submitted or launched and has not ended.
+    pub fn is_open(&self, framework: FrameworkId, task: TaskId) -> bool {
+        self.open.contains_key(&(framework, task))
+    }
+
     /// Applies a state change.
     pub fn updated(
         &mut self,

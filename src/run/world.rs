@@ -168,6 +168,7 @@ impl World {
                 fair_sharing_excluded: s.master.fair_sharing_excluded_resources.clone(),
             },
             refuse_seconds: s.master.refuse_seconds,
+            offer_timeout: s.master.offer_timeout,
             roles: s
                 .expanded_roles()
                 .into_iter()

@@ -55,6 +55,8 @@ pub struct MasterSpec {
     pub agent_reregister_timeout: Duration,
     /// Resource names left out of DRF shares (e.g. `gpus`).
     pub fair_sharing_excluded_resources: Vec<String>,
+    /// Offers outstanding this long are rescinded (absent: never, as Mesos).
+    pub offer_timeout: Option<Duration>,
 }
 
 impl Default for MasterSpec {
@@ -68,6 +70,7 @@ impl Default for MasterSpec {
             max_agent_ping_timeouts: 5,
             agent_reregister_timeout: Duration::from_mins(10),
             fair_sharing_excluded_resources: Vec::new(),
+            offer_timeout: None,
         }
     }
 }

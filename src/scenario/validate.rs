@@ -124,6 +124,9 @@ fn check_master(s: &Scenario, c: &Checker) -> Result<(), Error> {
             "sample_interval must be more than 0s and give at most a million samples over duration",
         ));
     }
+    if m.offer_timeout.is_some_and(|d| d.is_zero()) {
+        return Err(c.err(&["master", "offer_timeout"], "offer_timeout must be more than 0s"));
+    }
     if m.allocation_interval.is_zero() {
         return Err(c.err(
             &["master", "allocation_interval"],

@@ -33,8 +33,8 @@ use super::registration::Registrar;
 use crate::ids::{FrameworkId, NodeId};
 use crate::process::{Ctx, Process};
 use crate::proto::{
-    Accept, Event, Msg, Offer, OperatorCall, RegisterFramework, StatusUpdate, TaskId, TaskInfo, TaskRequest,
-    TaskState, UpdateFramework,
+    Accept, Event, Msg, Offer, OperatorCall, Reason, RegisterFramework, StatusUpdate, TaskId, TaskInfo,
+    TaskRequest, TaskState, UpdateFramework,
 };
 use crate::resources::MinAllocatable;
 use crate::time::{Duration, Instant};
@@ -338,6 +338,8 @@ impl Batch {
         let task = update.task;
         if self.replaced.contains(&task) {
             if update.state.is_terminal() || update.state == TaskState::Unknown {
+                // Gone for good (a partition-aware framework hears UNKNOWN of a task the
+                // master forgot).
                 self.replaced.remove(&task);
             } else if update.state != TaskState::Unreachable && update.state != TaskState::Killing {
                 // Replaced while unreachable, and running after all: one copy is enough.
@@ -351,7 +353,19 @@ impl Batch {
                     ctx.set_timer_after(BatchTimer::Replace(task), self.config.replace_unreachable_after);
                 }
             }
-            // The master no longer knows it (a partition-aware framework's answer): as lost.
+            // The master does not know it: its launch never arrived, or the master forgot
+            // it after it was lost (partition-aware frameworks hear UNKNOWN, others LOST).
+            TaskState::Unknown | TaskState::Lost
+                if update.agent.is_none() && update.reason == Some(Reason::Reconciliation) =>
+            {
+                self.forget_unreachable(ctx, task);
+                if self.in_flight.contains_key(&task)
+                    && let Some(framework) = self.framework()
+                {
+                    ctx.publish(Msg::Event(Box::new(Event::TaskUnknown { framework, task })));
+                }
+                self.task_ended(ctx, task, TaskState::Dropped);
+            }
             TaskState::Unknown => {
                 self.forget_unreachable(ctx, task);
                 self.task_ended(ctx, task, TaskState::Gone);
@@ -507,8 +521,11 @@ impl Process for Batch {
                 self.update_offer_filters(ctx);
             }
             BatchTimer::Reconcile => {
-                if !self.in_flight.is_empty() {
-                    let tasks: Vec<TaskId> = self.in_flight.keys().copied().collect();
+                // Replaced tasks too: one that turned up running (the update saying so, or
+                // the kill, may have been lost) is killed when the answer comes.
+                if !self.in_flight.is_empty() || !self.replaced.is_empty() {
+                    let mut tasks: Vec<TaskId> = self.in_flight.keys().copied().collect();
+                    tasks.extend(self.replaced.iter().copied());
                     ctx.send(self.config.master, Msg::Reconcile(Box::new(tasks)));
                 }
                 ctx.set_timer_after(BatchTimer::Reconcile, self.config.reconcile_interval);

@@ -30,7 +30,7 @@ impl Master {
                 self.mark_unreachable(ctx, old);
             }
             // Tasks that ran on as unreachable died with the machine.
-            self.forget_unreachable(ctx, old, &BTreeSet::new());
+            self.forget_unreachable(ctx, old);
         }
         self.admit(ctx, from, name, resources, boot, &[]);
     }
@@ -187,89 +187,74 @@ impl Master {
         tasks: &[ReportedTask],
     ) -> Vec<(FrameworkId, Resources)> {
         let mut used = Vec::new();
-        let mut reported = BTreeSet::new();
         for t in tasks {
             let key = (t.framework, t.task);
-            if t.state.is_terminal() || self.unreachable.get(&key).is_none_or(|u| u.agent != agent) {
+            if t.state.is_terminal() {
                 continue;
             }
-            let u = self.unreachable.remove(&key).expect("checked");
-            reported.insert(key);
+            let Some(resources) = self.unreachable.take(key, agent) else {
+                continue;
+            };
             self.tasks.insert(
                 t.framework,
                 t.task,
                 TaskEntry {
                     agent,
-                    resources: u.resources.clone(),
+                    resources: resources.clone(),
                     state: t.state,
                     last_uuid: None,
                     adopted: false,
                 },
             );
             let info = self.agents.info_mut(agent);
-            info.used += &u.resources;
+            info.used += &resources;
             info.tasks.insert(key);
-            let entry = self.frameworks.get_mut(t.framework);
-            entry.tasks.insert(t.task);
-            let node = entry.node;
-            used.push((t.framework, u.resources));
-            Self::publish(
-                ctx,
-                Event::TaskUpdated {
-                    framework: t.framework,
-                    task: t.task,
-                    state: t.state,
-                },
-            );
-            let update = StatusUpdate {
-                framework: t.framework,
-                task: t.task,
-                agent: Some(agent),
-                state: t.state,
-                reason: Some(Reason::AgentReregistered),
-                message: "its agent registered again".to_owned(),
-                uuid: None,
-            };
-            ctx.send(node, Msg::Update(Box::new(update)));
+            self.frameworks.get_mut(t.framework).tasks.insert(t.task);
+            used.push((t.framework, resources));
+            let why = (Reason::AgentReregistered, "its agent registered again");
+            self.tell_task(ctx, agent, t.framework, t.task, t.state, why);
         }
-        self.forget_unreachable(ctx, agent, &reported);
+        self.forget_unreachable(ctx, agent);
         used
     }
 
-    /// The unreachable tasks of `agent` not in `keep` are gone: their frameworks hear so.
-    fn forget_unreachable(
-        &mut self,
+    /// The tasks still unreachable on `agent` are gone: their frameworks hear so.
+    fn forget_unreachable(&mut self, ctx: &mut MasterCtx<'_>, agent: AgentId) {
+        for (framework, task) in self.unreachable.take_agent(agent) {
+            let why = (Reason::AgentRestarted, "its agent came back without it");
+            self.tell_task(ctx, agent, framework, task, TaskState::Gone, why);
+        }
+    }
+
+    /// Tells observers and the task's framework (an update it need not acknowledge) that a
+    /// task on `agent` is now in `state`, for `why`.
+    fn tell_task(
+        &self,
         ctx: &mut MasterCtx<'_>,
         agent: AgentId,
-        keep: &BTreeSet<(FrameworkId, TaskId)>,
+        framework: FrameworkId,
+        task: TaskId,
+        state: TaskState,
+        (reason, message): (Reason, &str),
     ) {
-        let gone: Vec<(FrameworkId, TaskId)> = self
-            .unreachable
-            .iter()
-            .filter(|(k, u)| u.agent == agent && !keep.contains(k))
-            .map(|(k, _)| *k)
-            .collect();
-        for (framework, task) in gone {
-            self.unreachable.remove(&(framework, task));
-            Self::publish(
-                ctx,
-                Event::TaskUpdated {
-                    framework,
-                    task,
-                    state: TaskState::Gone,
-                },
-            );
-            let update = StatusUpdate {
+        Self::publish(
+            ctx,
+            Event::TaskUpdated {
                 framework,
                 task,
-                agent: Some(agent),
-                state: TaskState::Gone,
-                reason: Some(Reason::AgentRestarted),
-                message: "its agent came back without it".to_owned(),
-                uuid: None,
-            };
-            ctx.send(self.frameworks.get(framework).node, Msg::Update(Box::new(update)));
-        }
+                state,
+            },
+        );
+        let update = StatusUpdate {
+            framework,
+            task,
+            agent: Some(agent),
+            state,
+            reason: Some(reason),
+            message: message.to_owned(),
+            uuid: None,
+        };
+        ctx.send(self.frameworks.get(framework).node, Msg::Update(Box::new(update)));
     }
 
     /// Takes on the tasks an agent reports that no framework expects any more, and kills
@@ -326,27 +311,8 @@ impl Master {
         if self.tasks.remove(framework, task).is_none() {
             return;
         }
-        let entry = self.frameworks.get_mut(framework);
-        entry.tasks.remove(&task);
-        let node = entry.node;
-        Self::publish(
-            ctx,
-            Event::TaskUpdated {
-                framework,
-                task,
-                state: TaskState::Lost,
-            },
-        );
-        let update = StatusUpdate {
-            framework,
-            task,
-            agent: Some(agent),
-            state: TaskState::Lost,
-            reason: Some(reason),
-            message: message.to_owned(),
-            uuid: None,
-        };
-        ctx.send(node, Msg::Update(Box::new(update)));
+        self.frameworks.get_mut(framework).tasks.remove(&task);
+        self.tell_task(ctx, agent, framework, task, TaskState::Lost, (reason, message));
     }
 
     /// A partition-aware framework's task on a lost agent: it may run on. The framework
@@ -366,34 +332,10 @@ impl Master {
             self.frameworks.get_mut(framework).tasks.remove(&task);
             return;
         }
-        let fw = self.frameworks.get_mut(framework);
-        fw.tasks.remove(&task);
-        let node = fw.node;
-        self.unreachable.insert(
-            (framework, task),
-            super::UnreachableTask {
-                agent,
-                resources: entry.resources,
-            },
-        );
-        Self::publish(
-            ctx,
-            Event::TaskUpdated {
-                framework,
-                task,
-                state: TaskState::Unreachable,
-            },
-        );
-        let update = StatusUpdate {
-            framework,
-            task,
-            agent: Some(agent),
-            state: TaskState::Unreachable,
-            reason: Some(Reason::AgentUnreachable),
-            message: "the agent stopped answering pings".to_owned(),
-            uuid: None,
-        };
-        ctx.send(node, Msg::Update(Box::new(update)));
+        self.frameworks.get_mut(framework).tasks.remove(&task);
+        self.unreachable.insert((framework, task), agent, entry.resources);
+        let why = (Reason::AgentUnreachable, "the agent stopped answering pings");
+        self.tell_task(ctx, agent, framework, task, TaskState::Unreachable, why);
     }
 
     pub(super) fn pong(&mut self, from: NodeId) {

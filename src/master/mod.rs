@@ -26,13 +26,10 @@ mod operator_api;
 mod scheduler_api;
 mod tasks;
 
-use std::collections::BTreeMap;
-
 use crate::allocator::{self, Allocation, Allocator, AllocatorConfig, Candidates, Quota};
 use crate::ids::{AgentId, FrameworkId, NodeId};
 use crate::process::{Ctx, Process};
-use crate::proto::{Event, Msg, Offer, OfferId, TaskId};
-use crate::resources::Resources;
+use crate::proto::{Event, Msg, Offer, OfferId};
 use crate::time::Duration;
 
 pub use agents::{AgentInfo, AgentState, Health};
@@ -100,16 +97,8 @@ pub struct Master {
     allocations: Vec<Allocation>,
     /// A broken rule noticed while handling an event (an illegal task transition).
     violation: Option<String>,
-    /// Tasks of partition-aware frameworks on agents marked unreachable: they may run on,
-    /// and are taken back if their agent registers again.
-    unreachable: BTreeMap<(FrameworkId, TaskId), UnreachableTask>,
-}
-
-/// A partition-aware framework's task on an agent the master lost touch with.
-#[derive(Clone, Debug)]
-pub(crate) struct UnreachableTask {
-    pub agent: AgentId,
-    pub resources: Resources,
+    /// Tasks of partition-aware frameworks on agents marked unreachable.
+    unreachable: tasks::Unreachable,
 }
 
 pub(crate) type MasterCtx<'a> = Ctx<'a, Msg, MasterTimer>;
@@ -136,7 +125,7 @@ impl Master {
             pending: None,
             allocations: Vec::new(),
             violation: None,
-            unreachable: BTreeMap::new(),
+            unreachable: tasks::Unreachable::default(),
         })
     }
 

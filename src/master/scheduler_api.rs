@@ -220,6 +220,21 @@ impl Master {
         let Some(entry) = self.take_offer(framework, offer) else {
             return;
         };
+        let filter = self.refuse_filter(refuse_seconds);
+        self.give_back(ctx, offer, framework, &entry, OfferEnd::Declined, filter);
+    }
+
+    /// An offer taken out of the tables ended (`how`): observers hear of it and its
+    /// resources go back to the allocator, filtered from the framework for `filter`.
+    fn give_back(
+        &mut self,
+        ctx: &mut MasterCtx<'_>,
+        offer: OfferId,
+        framework: FrameworkId,
+        entry: &OfferEntry,
+        how: OfferEnd,
+        filter: Option<Duration>,
+    ) {
         Self::publish(
             ctx,
             Event::OfferEnded {
@@ -227,10 +242,9 @@ impl Master {
                 framework,
                 agent: entry.agent,
                 resources: entry.resources.clone(),
-                how: OfferEnd::Declined,
+                how,
             },
         );
-        let filter = self.refuse_filter(refuse_seconds);
         self.allocator
             .recover(framework, entry.agent, &entry.resources, filter, ctx.now());
     }
@@ -242,18 +256,7 @@ impl Master {
         };
         let entry = self.take_offer(framework, offer).expect("outstanding");
         ctx.send(self.frameworks.get(framework).node, Msg::Rescind { offer });
-        Self::publish(
-            ctx,
-            Event::OfferEnded {
-                offer,
-                framework,
-                agent: entry.agent,
-                resources: entry.resources.clone(),
-                how: OfferEnd::Rescinded,
-            },
-        );
-        self.allocator
-            .recover(framework, entry.agent, &entry.resources, None, ctx.now());
+        self.give_back(ctx, offer, framework, &entry, OfferEnd::Rescinded, None);
     }
 
     pub(super) fn suppress(&mut self, from: NodeId) {
@@ -354,8 +357,8 @@ impl Master {
                 .map(|entry| (entry.agent, entry.state))
                 .or_else(|| {
                     self.unreachable
-                        .get(&(framework, task))
-                        .map(|u| (u.agent, TaskState::Unreachable))
+                        .agent_of((framework, task))
+                        .map(|agent| (agent, TaskState::Unreachable))
                 });
             let update = match known {
                 Some((agent, state)) => StatusUpdate {

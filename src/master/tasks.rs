@@ -1,5 +1,7 @@
 //! Tasks the master knows of: launched and not yet both terminal and acknowledged.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::ids::{AgentId, FrameworkId};
 use crate::lookup::LookupMap;
 use crate::proto::{TaskId, TaskState};
@@ -44,5 +46,55 @@ impl Tasks {
     #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> usize {
         self.table.len()
+    }
+}
+
+/// Tasks of partition-aware frameworks on agents marked unreachable: they may run on, and
+/// are taken back if their agent registers again. Looked up by task (reconciliation) and
+/// by agent (its return), each without a scan.
+#[derive(Default)]
+pub struct Unreachable {
+    by_task: BTreeMap<(FrameworkId, TaskId), (AgentId, Resources)>,
+    by_agent: BTreeMap<AgentId, BTreeSet<(FrameworkId, TaskId)>>,
+}
+
+impl Unreachable {
+    pub fn insert(&mut self, key: (FrameworkId, TaskId), agent: AgentId, resources: Resources) {
+        self.by_task.insert(key, (agent, resources));
+        self.by_agent.entry(agent).or_default().insert(key);
+    }
+
+    /// The agent an unreachable task ran on.
+    pub fn agent_of(&self, key: (FrameworkId, TaskId)) -> Option<AgentId> {
+        self.by_task.get(&key).map(|(a, _)| *a)
+    }
+
+    /// Takes the task out if it was unreachable on `agent`; returns what it holds.
+    pub fn take(&mut self, key: (FrameworkId, TaskId), agent: AgentId) -> Option<Resources> {
+        if self.agent_of(key)? != agent {
+            return None;
+        }
+        let (_, resources) = self.by_task.remove(&key).expect("found above");
+        if let Some(set) = self.by_agent.get_mut(&agent) {
+            set.remove(&key);
+            if set.is_empty() {
+                self.by_agent.remove(&agent);
+            }
+        }
+        Some(resources)
+    }
+
+    /// Takes out every task unreachable on `agent`, in id order.
+    pub fn take_agent(&mut self, agent: AgentId) -> Vec<(FrameworkId, TaskId)> {
+        let keys: Vec<_> = self
+            .by_agent
+            .remove(&agent)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        for key in &keys {
+            self.by_task.remove(key);
+        }
+        keys
     }
 }

@@ -223,11 +223,13 @@ impl Recovery {
             self.faults[out.fault].detected.get_or_insert(now);
             return None;
         }
-        // The earliest fault still watching it: a later one found it already cut off.
+        // Watches that ended are done with; of the others, the earliest that covers the
+        // agent takes it (a later fault found it already cut off).
+        self.watches.retain(|w| w.until.is_none_or(|u| now <= u));
         let fault = self
             .watches
             .iter()
-            .find(|w| w.until.is_none_or(|u| now <= u) && w.agents.as_ref().is_none_or(|a| a.contains(name)))?
+            .find(|w| w.agents.as_ref().is_none_or(|a| a.contains(name)))?
             .fault;
         self.faults[fault].detected.get_or_insert(now);
         Some(fault)

@@ -950,22 +950,14 @@ fn check_agent_fault(c: &Checker, t: &Targets, at: &[&str], a: &AgentFault) -> R
         p
     };
     if let Some(names) = &a.names {
-        for (k, key) in [
+        let filters = [
             ("class", a.class.is_some()),
             ("rack", a.rack.is_some()),
             ("count", a.count.is_some()),
             ("fraction", a.fraction.is_some()),
-        ] {
-            if key {
-                return Err(c.err(
-                    &{
-                        let mut p = at.to_vec();
-                        p.push(k);
-                        p
-                    },
-                    format!("names picks the agents itself: leave out {k}"),
-                ));
-            }
+        ];
+        if let Some(&(k, _)) = filters.iter().find(|(_, present)| *present) {
+            return Err(c.err(&key(k), format!("names picks the agents itself: leave out {k}")));
         }
         if names.is_empty() {
             return Err(c.err(&key("names"), "names needs at least one agent"));

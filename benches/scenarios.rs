@@ -10,6 +10,10 @@
 //! with the collector plus every report file but the plots (`files`: tasks.csv, offers.csv,
 //! timeseries.csv, shares.csv, agents.csv, into a temporary folder). The target is `on` at
 //! most 15% over `off`.
+//!
+//! `faults/*`: the quickstart with no faults and with 20 random faults (crashed and
+//! restarted agents, partitions, bursts of message loss), both with `offer_timeout: 1m`:
+//! the ratio is what injecting faults, recovering from them and counting the recovery cost.
 
 use std::path::Path;
 
@@ -65,5 +69,21 @@ fn collection(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, scenarios, collection);
+fn faults(c: &mut Criterion) {
+    let mut group = c.benchmark_group("faults");
+    group.sample_size(10);
+    group.measurement_time(std::time::Duration::from_secs(20));
+    let path = Path::new("scenarios/quickstart.yaml");
+    for (name, faults) in [("none", "[]"), ("random-20", "{random: {count: 20, max_fraction: 0.05}}")] {
+        let sets = [format!("faults={faults}"), "master.offer_timeout=1m".to_owned()];
+        let loaded = mesosim::scenario::load(path, &sets).expect("the quickstart loads");
+        let s = &loaded.scenario;
+        group.bench_function(format!("quickstart/{name}"), |b| {
+            b.iter_with_large_drop(|| mesosim::run::run(s, None, |_| {}).expect("the run finishes"))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, scenarios, collection, faults);
 criterion_main!(benches);

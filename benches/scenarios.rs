@@ -74,7 +74,10 @@ fn faults(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(std::time::Duration::from_secs(20));
     let path = Path::new("scenarios/quickstart.yaml");
-    for (name, faults) in [("none", "[]"), ("random-20", "{random: {count: 20, max_fraction: 0.05}}")] {
+    for (name, faults) in [
+        ("none", "[]"),
+        ("random-20", "{random: {count: 20, max_fraction: 0.05}}"),
+    ] {
         let sets = [format!("faults={faults}"), "master.offer_timeout=1m".to_owned()];
         let loaded = mesosim::scenario::load(path, &sets).expect("the quickstart loads");
         let s = &loaded.scenario;

@@ -309,6 +309,8 @@ pub enum Reason {
     Reconciliation,
     /// Its agent, unreachable for a while, registered again with the task still running.
     AgentReregistered,
+    /// Its agent was asked to kill it and never received it (the launch was lost).
+    NeverLaunched,
 }
 
 /// A task's new state, from the agent that runs it (or the master, on the agent's behalf).

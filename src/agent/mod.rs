@@ -248,6 +248,31 @@ impl Agent {
         self.send_head(ctx, id);
     }
 
+    /// Asked to kill a task that never arrived (its launch was lost): reports it lost,
+    /// reliably, and remembers it until that is acknowledged, so that a launch arriving late
+    /// is taken for a duplicate rather than run.
+    fn never_received(&mut self, ctx: &mut AgentCtx<'_>, framework: FrameworkId, task: TaskId) {
+        let id = (framework, task);
+        let key = TaskKey(self.work.next_key);
+        self.work.next_key += 1;
+        let update = self.new_update(
+            framework,
+            task,
+            TaskState::Lost,
+            Some(Reason::NeverLaunched),
+            "the agent never received the task".to_owned(),
+        );
+        let entry = AgentTask {
+            key,
+            resources: Resources::default(),
+            running: false,
+            pending: VecDeque::from([update]),
+            retry: self.config.status_update_retry_min,
+        };
+        self.work.tasks.insert(id, entry);
+        self.send_head(ctx, id);
+    }
+
     fn new_update(
         &mut self,
         framework: FrameworkId,
@@ -354,13 +379,12 @@ impl Process for Agent {
                 }
             }
             Msg::RunTask(run) if self.agent_id().is_some() => self.run_task(ctx, *run),
-            Msg::KillTask { framework, task } => {
-                if let Some(t) = self.work.tasks.get(&(framework, task))
-                    && t.running
-                {
-                    ctx.kill(t.key);
-                }
-            }
+            Msg::KillTask { framework, task } => match self.work.tasks.get(&(framework, task)) {
+                Some(t) if t.running => ctx.kill(t.key),
+                Some(_) => {}
+                None if self.agent_id().is_some() => self.never_received(ctx, framework, task),
+                None => {}
+            },
             Msg::AgentAck {
                 framework,
                 task,

@@ -416,6 +416,9 @@ impl World {
                 if let Some(d) = spec.replace_unreachable_after {
                     config.replace_unreachable_after = d;
                 }
+                if let Some(d) = spec.launch_timeout {
+                    config.launch_timeout = d;
+                }
                 self.sim.add_process(name, Batch::new(config))
             }
         };

@@ -281,6 +281,10 @@ pub struct FrameworkSpec {
     /// `batch` only, partition-aware: replace a task unreachable this long (default 5m).
     #[serde(default)]
     pub replace_unreachable_after: Option<Duration>,
+    /// `batch` only: kill a launched task not running after this long, and run it again
+    /// (default 5m; 0s: never).
+    #[serde(default)]
+    pub launch_timeout: Option<Duration>,
 }
 
 fn default_role() -> String {

@@ -400,6 +400,9 @@ fn check_frameworks<'a>(
                 if f.replace_unreachable_after.is_some() {
                     return Err(not_for("replace_unreachable_after"));
                 }
+                if f.launch_timeout.is_some() {
+                    return Err(not_for("launch_timeout"));
+                }
             }
             FrameworkKind::Batch => {
                 if f.on_offer.is_some() {

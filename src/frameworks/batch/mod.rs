@@ -22,6 +22,11 @@
 //!   `TASK_LOST` for tasks on agents the master lost touch with; it waits
 //!   `replace_unreachable_after` for them to come back (Marathon's `inactiveAfterSeconds`),
 //!   then runs a replacement, and kills the original if it turns up later.
+//! - A launch can be lost between the master and the agent, leaving the task staging for
+//!   good (Mesos does not retry it). A task not running `launch_timeout` after its launch
+//!   is killed (Marathon's `task_launch_timeout`): an agent that never received it answers
+//!   `TASK_LOST`, and it is queued again. The check runs every `launch_timeout`, so such a
+//!   task waits between one and two of them.
 //! - A revive can be lost as well: one not followed by an offer within [`REVIVE_RETRY`] is
 //!   sent again while tasks wait.
 //! - With `offer_filters`, it tells the master the least it can use (Mesos's per-framework
@@ -72,6 +77,8 @@ pub struct BatchConfig {
     /// replaced only if still unreachable after `replace_unreachable_after`.
     pub partition_aware: bool,
     pub replace_unreachable_after: Duration,
+    /// Kill a launched task not running after this long (zero: never).
+    pub launch_timeout: Duration,
 }
 
 impl BatchConfig {
@@ -90,6 +97,7 @@ impl BatchConfig {
             reconcile_interval: Duration::from_mins(10),
             partition_aware: false,
             replace_unreachable_after: Duration::from_mins(5),
+            launch_timeout: Duration::from_mins(5),
         }
     }
 }
@@ -109,6 +117,8 @@ pub enum BatchTimer {
     ReviveCheck,
     /// A task unreachable this long is replaced.
     Replace(TaskId),
+    /// Time to kill launched tasks that never started.
+    LaunchCheck,
 }
 
 /// What a batch framework has done, for tests and summaries.
@@ -147,6 +157,10 @@ pub struct Batch {
     unreachable: std::collections::BTreeSet<TaskId>,
     /// Unreachable tasks replaced by a new copy: killed if they turn up again.
     replaced: std::collections::BTreeSet<TaskId>,
+    /// Launched tasks not yet heard running, with when they are due to (a kill was sent
+    /// for those past it; each kill pushes it one `launch_timeout` on).
+    unstarted: std::collections::BTreeMap<TaskId, Instant>,
+    launch_check_armed: bool,
     next_task: u32,
     stats: BatchStats,
 }
@@ -176,6 +190,8 @@ impl Batch {
             offered_since_revive: true,
             unreachable: std::collections::BTreeSet::new(),
             replaced: std::collections::BTreeSet::new(),
+            unstarted: std::collections::BTreeMap::new(),
+            launch_check_armed: false,
             next_task: 0,
             stats: BatchStats::default(),
             config,
@@ -300,7 +316,7 @@ impl Batch {
     }
 
     /// First fit of queued tasks into one offer.
-    fn pack(&mut self, offer: &Offer) -> Vec<TaskInfo> {
+    fn pack(&mut self, ctx: &mut BatchCtx<'_>, offer: &Offer) -> Vec<TaskInfo> {
         let max = self.config.max_tasks_per_offer.map_or(usize::MAX, |m| m as usize);
         let taken = self.queue.pack(&offer.resources, max, SCAN_LIMIT);
         let mut tasks = Vec::with_capacity(taken.len());
@@ -309,6 +325,7 @@ impl Batch {
                 shapes.remove(&q.request.resources);
             }
             self.in_flight.insert(q.id, q.request.clone());
+            self.started_by(ctx, q.id);
             tasks.push(TaskInfo {
                 id: q.id,
                 resources: q.request.resources,
@@ -316,6 +333,36 @@ impl Batch {
             });
         }
         tasks
+    }
+
+    /// Expects launched `task` to be running within `launch_timeout`.
+    fn started_by(&mut self, ctx: &mut BatchCtx<'_>, task: TaskId) {
+        let timeout = self.config.launch_timeout;
+        if timeout.is_zero() {
+            return;
+        }
+        self.unstarted.insert(task, ctx.now() + timeout);
+        if !self.launch_check_armed {
+            self.launch_check_armed = true;
+            ctx.set_timer_after(BatchTimer::LaunchCheck, timeout);
+        }
+    }
+
+    /// Kills the launched tasks overdue to start; checks again later while any are waiting.
+    fn check_launches(&mut self, ctx: &mut BatchCtx<'_>) {
+        self.launch_check_armed = false;
+        let now = ctx.now();
+        let timeout = self.config.launch_timeout;
+        for (task, due) in self.unstarted.iter_mut() {
+            if *due <= now {
+                *due = now + timeout;
+                ctx.send(self.config.master, Msg::Kill { task: *task });
+            }
+        }
+        if !self.unstarted.is_empty() {
+            self.launch_check_armed = true;
+            ctx.set_timer_after(BatchTimer::LaunchCheck, timeout);
+        }
     }
 
     /// Registration accepted: announce what was submitted before it, stop offers if idle.
@@ -348,7 +395,12 @@ impl Batch {
             return;
         }
         match update.state {
+            TaskState::Running => {
+                self.unstarted.remove(&task);
+                self.forget_unreachable(ctx, task);
+            }
             TaskState::Unreachable => {
+                self.unstarted.remove(&task);
                 if self.in_flight.contains_key(&task) && self.unreachable.insert(task) {
                     ctx.set_timer_after(BatchTimer::Replace(task), self.config.replace_unreachable_after);
                 }
@@ -392,6 +444,7 @@ impl Batch {
         let Some(mut request) = self.in_flight.remove(&task) else {
             return;
         };
+        self.unstarted.remove(&task);
         self.replaced.insert(task);
         self.stats.retried += 1;
         request.retry_of.get_or_insert(task);
@@ -404,6 +457,7 @@ impl Batch {
         let Some(mut request) = self.in_flight.remove(&task) else {
             return;
         };
+        self.unstarted.remove(&task);
         match state {
             TaskState::Finished => self.stats.finished += 1,
             TaskState::Lost | TaskState::Dropped | TaskState::Gone => {
@@ -454,7 +508,7 @@ impl Process for Batch {
                 self.offered_since_revive = true;
                 let refuse_seconds = self.config.refuse_seconds;
                 for offer in offers.iter() {
-                    let tasks = self.pack(offer);
+                    let tasks = self.pack(ctx, offer);
                     let reply = if tasks.is_empty() {
                         Msg::Decline {
                             offer: offer.id,
@@ -531,6 +585,7 @@ impl Process for Batch {
                 ctx.set_timer_after(BatchTimer::Reconcile, self.config.reconcile_interval);
             }
             BatchTimer::Replace(task) => self.replace(ctx, task),
+            BatchTimer::LaunchCheck => self.check_launches(ctx),
             BatchTimer::ReviveCheck => {
                 if !self.offered_since_revive && !self.suppressed && !self.queue.is_empty() {
                     self.revive(ctx);

@@ -11,6 +11,7 @@
 // Production code: knows nothing of any driver.
 pub mod agent;
 pub mod allocator;
+pub mod coordinator;
 pub mod frameworks;
 pub mod ids;
 pub mod lookup;

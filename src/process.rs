@@ -52,6 +52,12 @@ pub trait Process {
     fn check_invariants(&self) -> Result<(), String> {
         Ok(())
     }
+
+    /// Whether this process acts as its group's leader (a leading master among standbys):
+    /// a driver may check that at most one does at a time.
+    fn claims_leadership(&self) -> bool {
+        false
+    }
 }
 
 /// The driver's side of a context: carries out what a process asks, in the order asked.

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{AgentId, FrameworkId};
+use crate::ids::{AgentId, FrameworkId, NodeId};
 use crate::process::{Message, TaskRun};
 use crate::resources::{MinAllocatable, Resources};
 use crate::time::{Duration, Instant};
@@ -79,8 +79,9 @@ pub enum Msg {
     /// Framework → master: I have this update (from this agent). The master relays it to
     /// the agent, even for a task it no longer knows, so that the agent stops retrying.
     Acknowledge { agent: AgentId, task: TaskId, uuid: u32 },
-    /// Framework → master: tell me the state of these tasks (all of mine if empty).
-    Reconcile(Box<Vec<TaskId>>),
+    /// Framework → master: tell me the state of these tasks, on these agents as far as the
+    /// framework knows (all of mine if empty).
+    Reconcile(Box<Vec<(TaskId, Option<AgentId>)>>),
     /// Master → framework: the answer to a reconciliation, one update per task named (or
     /// known), none to acknowledge. Mesos sends them one by one; one message carries them
     /// all here, at the same moment.
@@ -95,6 +96,120 @@ pub enum Msg {
     // --- observation ---------------------------------------------------------------------
     /// Published on an operator stream, never sent (Mesos's operator API events).
     Event(Box<Event>),
+
+    // --- coordination (ZooKeeper's part in Mesos) --------------------------------------------
+    /// Master → coordinator: open a session and contend for leadership (an ephemeral
+    /// sequential node). Ends any session the master had.
+    Contend,
+    /// Master → coordinator: keep my session alive. `sent` comes back in the answer.
+    Heartbeat { sent: Instant },
+    /// Coordinator → master: the session is alive as of the heartbeat sent at `sent`.
+    HeartbeatAck { sent: Instant },
+    /// Coordinator → master: you have no session (it expired); contend again.
+    SessionExpired,
+    /// Agent or framework → coordinator: tell me who leads, now and whenever it changes.
+    Watch,
+    /// Coordinator → watchers and contenders: the leading master (none while nobody leads)
+    /// and its epoch, which grows with every election. Acknowledged with `LeaderAck`.
+    LeaderIs { leader: Option<NodeId>, epoch: u32 },
+    /// Watcher → coordinator: I heard of leader `epoch`.
+    LeaderAck { epoch: u32 },
+    /// Leading master → coordinator: the registry, please.
+    RegistryRead,
+    /// Coordinator → leading master: the registry as it stands.
+    RegistrySnapshot(Box<RegistryState>),
+    /// Leading master → coordinator: registry changes `first..first + ops.len()` of `epoch`
+    /// (resent until acknowledged; the coordinator applies each once, in order, and only
+    /// from the leader of `epoch`).
+    RegistryWrite(Box<RegistryWrite>),
+    /// Coordinator → leading master: changes up to `upto` (exclusive) of `epoch` applied.
+    RegistryAck { epoch: u32, upto: u64 },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegistryWrite {
+    pub epoch: u32,
+    pub first: u64,
+    pub ops: Vec<RegistryOp>,
+}
+
+/// What the masters keep in the coordinator: enough for a new leader to know which agents
+/// to expect back, which ids it may not hand out again, and the operators' weights and
+/// quotas. Tasks and frameworks are not in it: the new leader learns them from the agents
+/// and frameworks that register again.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegistryState {
+    /// Admitted agents, by id.
+    pub agents: Vec<RegisteredAgent>,
+    /// Framework ids handed out so far.
+    pub frameworks: u32,
+    pub weights: Vec<(String, f64)>,
+    pub quotas: Vec<(String, crate::allocator::Quota)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegisteredAgent {
+    pub name: String,
+    pub node: NodeId,
+    pub resources: Resources,
+    pub boot: u64,
+    pub unreachable: bool,
+}
+
+/// One change to the registry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum RegistryOp {
+    /// Agent `id` (the next id) was admitted.
+    AdmitAgent {
+        id: AgentId,
+        agent: RegisteredAgent,
+    },
+    /// Agent `id` was marked unreachable, or came back.
+    AgentReachable {
+        id: AgentId,
+        reachable: bool,
+    },
+    /// Framework ids up to `upto` (exclusive) are handed out.
+    FrameworksUpTo {
+        upto: u32,
+    },
+    SetWeight {
+        role: String,
+        weight: f64,
+    },
+    SetQuota {
+        role: String,
+        quota: crate::allocator::Quota,
+    },
+}
+
+impl RegistryState {
+    /// Applies `op`.
+    pub fn apply(&mut self, op: &RegistryOp) {
+        match op {
+            RegistryOp::AdmitAgent { id, agent } => {
+                if id.index() == self.agents.len() {
+                    self.agents.push(agent.clone());
+                }
+            }
+            RegistryOp::AgentReachable { id, reachable } => {
+                if let Some(a) = self.agents.get_mut(id.index()) {
+                    a.unreachable = !reachable;
+                }
+            }
+            RegistryOp::FrameworksUpTo { upto } => self.frameworks = self.frameworks.max(*upto),
+            RegistryOp::SetWeight { role, weight } => {
+                match self.weights.iter_mut().find(|(r, _)| r == role) {
+                    Some(w) => w.1 = *weight,
+                    None => self.weights.push((role.clone(), *weight)),
+                }
+            }
+            RegistryOp::SetQuota { role, quota } => match self.quotas.iter_mut().find(|(r, _)| r == role) {
+                Some(q) => q.1 = quota.clone(),
+                None => self.quotas.push((role.clone(), quota.clone())),
+            },
+        }
+    }
 }
 
 /// Rare and large messages travel boxed, so that [`Msg`] stays small for the hot ones.
@@ -120,6 +235,9 @@ pub struct ReregisterAgent {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReportedTask {
     pub framework: FrameworkId,
+    /// The framework's role, as the launch gave it.
+    #[serde(default)]
+    pub role: String,
     pub task: TaskId,
     pub resources: Resources,
     pub state: TaskState,
@@ -127,6 +245,9 @@ pub struct ReportedTask {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RegisterFramework {
+    /// The id it had, when it registers again (after a master or scheduler failover).
+    #[serde(default)]
+    pub id: Option<FrameworkId>,
     pub name: String,
     pub role: String,
     /// How long the master keeps this framework's tasks after it disconnects.
@@ -218,6 +339,10 @@ pub struct TaskInfo {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunTask {
     pub framework: FrameworkId,
+    /// The framework's role (Mesos sends its whole `FrameworkInfo`): the agent reports it
+    /// with the task, so that a new leading master can account the task to its role before
+    /// the framework registers again.
+    pub role: String,
     pub task: TaskInfo,
 }
 
@@ -375,6 +500,13 @@ pub enum Event {
     },
     /// Missed too many pings.
     AgentUnreachable { agent: AgentId },
+    /// This master leads, as of `epoch`, having read the registry: it expects `agents`
+    /// agents back.
+    MasterElected { epoch: u32, agents: u32 },
+    /// An agent the registry listed registered again with the new leader.
+    AgentRecovered { agent: AgentId },
+    /// The master stopped leading (it lost its coordinator session).
+    MasterAbdicated,
     FrameworkAdded {
         framework: FrameworkId,
         name: String,
@@ -460,6 +592,17 @@ impl Message for Msg {
             Msg::UpdateFramework(_) => 23,
             Msg::ReregisterAgent(_) => 24,
             Msg::Reconciled(_) => 25,
+            Msg::Contend => 26,
+            Msg::Heartbeat { .. } => 27,
+            Msg::HeartbeatAck { .. } => 28,
+            Msg::SessionExpired => 29,
+            Msg::Watch => 30,
+            Msg::LeaderIs { .. } => 31,
+            Msg::LeaderAck { .. } => 32,
+            Msg::RegistryRead => 33,
+            Msg::RegistrySnapshot(_) => 34,
+            Msg::RegistryWrite(_) => 35,
+            Msg::RegistryAck { .. } => 36,
         }
     }
 
@@ -491,6 +634,17 @@ impl Message for Msg {
             Msg::UpdateFramework(_) => "update_framework",
             Msg::ReregisterAgent(_) => "reregister_agent",
             Msg::Reconciled(_) => "reconciled",
+            Msg::Contend => "contend",
+            Msg::Heartbeat { .. } => "heartbeat",
+            Msg::HeartbeatAck { .. } => "heartbeat_ack",
+            Msg::SessionExpired => "session_expired",
+            Msg::Watch => "watch",
+            Msg::LeaderIs { .. } => "leader_is",
+            Msg::LeaderAck { .. } => "leader_ack",
+            Msg::RegistryRead => "registry_read",
+            Msg::RegistrySnapshot(_) => "registry_snapshot",
+            Msg::RegistryWrite(_) => "registry_write",
+            Msg::RegistryAck { .. } => "registry_ack",
         }
     }
 }

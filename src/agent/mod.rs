@@ -38,6 +38,9 @@ pub struct AgentConfig {
     pub master_ping_timeout: Duration,
     pub status_update_retry_min: Duration,
     pub status_update_retry_max: Duration,
+    /// The coordinator to learn the leading master from, when masters fail over; `master`
+    /// is then only the first guess.
+    pub coordinator: Option<NodeId>,
 }
 
 impl AgentConfig {
@@ -51,6 +54,7 @@ impl AgentConfig {
             master_ping_timeout: Duration::from_secs(75),
             status_update_retry_min: Duration::from_secs(10),
             status_update_retry_max: Duration::from_mins(10),
+            coordinator: None,
         }
     }
 }
@@ -63,6 +67,8 @@ pub enum AgentTimer {
     MasterPingTimeout,
     /// The head update of a task's stream is still unacknowledged.
     StatusRetry(FrameworkId, TaskId),
+    /// No word from the coordinator yet: ask again who leads.
+    Detect,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +86,8 @@ pub enum Registration {
 #[derive(Clone)]
 struct AgentTask {
     key: TaskKey,
+    /// Its framework's role.
+    role: String,
     resources: Resources,
     /// Still holding resources on the machine.
     running: bool,
@@ -101,6 +109,8 @@ pub struct Agent {
     /// When the process started, in nanoseconds (see [`RegisterAgent::boot`]).
     boot: u64,
     master_ping_timeout: Duration,
+    /// The epoch of the leader the coordinator last named (0: none heard yet).
+    epoch: u32,
     /// The last event changed the resources in use: the invariants check them.
     used_changed: bool,
     config: Box<AgentConfig>,
@@ -138,6 +148,7 @@ impl Agent {
             known_id: None,
             boot: 0,
             master_ping_timeout: config.master_ping_timeout,
+            epoch: 0,
             used_changed: false,
             config: Box::new(config),
             work: Box::default(),
@@ -169,6 +180,7 @@ impl Agent {
             .iter()
             .map(|(&(framework, task), t)| ReportedTask {
                 framework,
+                role: t.role.clone(),
                 task,
                 resources: t.resources.clone(),
                 state: t.pending.back().map_or(TaskState::Running, |u| u.state),
@@ -200,6 +212,29 @@ impl Agent {
         ctx.set_timer_after(AgentTimer::Register, delay);
     }
 
+    /// Asks the coordinator who leads, and again after a while if no answer comes.
+    fn detect(&mut self, ctx: &mut AgentCtx<'_>, coordinator: NodeId) {
+        ctx.send(coordinator, Msg::Watch);
+        ctx.set_timer_after(AgentTimer::Detect, self.config.registration_backoff_max);
+    }
+
+    /// The coordinator names the leading master: a new one is registered with again (with
+    /// backoff, as after losing the master), under the id the agent has if it has one.
+    fn leader_is(&mut self, ctx: &mut AgentCtx<'_>, from: NodeId, leader: Option<NodeId>, epoch: u32) {
+        ctx.send(from, Msg::LeaderAck { epoch });
+        if epoch <= self.epoch {
+            return;
+        }
+        self.epoch = epoch;
+        ctx.cancel_timer(AgentTimer::Detect);
+        let Some(leader) = leader else {
+            return;
+        };
+        self.master = leader;
+        ctx.cancel_timer(AgentTimer::MasterPingTimeout);
+        self.schedule_registration(ctx, self.config.registration_backoff_factor);
+    }
+
     fn agent_id(&self) -> Option<AgentId> {
         match self.registration {
             Registration::Registered { id } => Some(id),
@@ -208,7 +243,11 @@ impl Agent {
     }
 
     fn run_task(&mut self, ctx: &mut AgentCtx<'_>, run: RunTask) {
-        let RunTask { framework, task } = run;
+        let RunTask {
+            framework,
+            role,
+            task,
+        } = run;
         let id = (framework, task.id);
         if self.work.tasks.contains_key(&id) {
             return; // a duplicate delivery of a task already here
@@ -221,6 +260,7 @@ impl Agent {
             .contains(&(self.work.used.clone() + &task.resources));
         let mut entry = AgentTask {
             key,
+            role,
             resources: task.resources.clone(),
             running: fits,
             pending: VecDeque::new(),
@@ -264,6 +304,7 @@ impl Agent {
         );
         let entry = AgentTask {
             key,
+            role: String::new(),
             resources: Resources::default(),
             running: false,
             pending: VecDeque::from([update]),
@@ -342,12 +383,22 @@ impl Process for Agent {
     fn on_start(&mut self, ctx: &mut AgentCtx<'_>) {
         // The start time tells one process on the machine from the next, as a boot id does.
         self.boot = ctx.now().as_nanos();
-        self.schedule_registration(ctx, self.config.registration_backoff_factor);
+        match self.config.coordinator {
+            // Registration waits for the coordinator to name the leader.
+            Some(coordinator) => self.detect(ctx, coordinator),
+            None => self.schedule_registration(ctx, self.config.registration_backoff_factor),
+        }
     }
 
     fn on_message(&mut self, ctx: &mut AgentCtx<'_>, from: NodeId, msg: Msg) {
         self.used_changed = false;
-        if from != self.master {
+        if Some(from) == self.config.coordinator {
+            if let Msg::LeaderIs { leader, epoch } = msg {
+                self.leader_is(ctx, from, leader, epoch);
+            }
+            return;
+        }
+        if from != self.master || (self.config.coordinator.is_some() && self.epoch == 0) {
             return;
         }
         match msg {
@@ -417,6 +468,13 @@ impl Process for Agent {
                 ctx.send(self.master, msg);
                 let next = (backoff.saturating_mul(2)).min(self.config.registration_backoff_max);
                 self.schedule_registration(ctx, next);
+            }
+            AgentTimer::Detect => {
+                if let Some(coordinator) = self.config.coordinator
+                    && self.epoch == 0
+                {
+                    self.detect(ctx, coordinator);
+                }
             }
             AgentTimer::MasterPingTimeout => {
                 self.schedule_registration(ctx, self.config.registration_backoff_factor);

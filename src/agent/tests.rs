@@ -39,6 +39,7 @@ fn registered() -> Agent {
 fn run(id: u32, resources: &str) -> Msg {
     Msg::RunTask(Box::new(RunTask {
         framework: FrameworkId(1),
+        role: "*".to_owned(),
         task: TaskInfo {
             id: TaskId(id),
             resources: Resources::parse(resources).unwrap(),

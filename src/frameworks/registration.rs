@@ -1,6 +1,9 @@
 //! Framework registration with Mesos's scheduler backoff: the first attempt after a random
 //! delay in `[0, factor]`, each later one after a random delay in `[0, b]`, `b` doubling up
 //! to the cap (2 s and 1 min by default).
+//!
+//! With a coordinator, the registrar first learns the leading master from it, and registers
+//! again (under the id it has) whenever another master comes to lead.
 
 use rand::RngExt;
 
@@ -11,21 +14,32 @@ use crate::time::Duration;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Registrar {
+    /// The master registered with, or to register with.
     pub master: NodeId,
     pub request: RegisterFramework,
+    /// The id the master gave; kept when registering again.
     pub framework: Option<FrameworkId>,
+    /// Registered with `master` (false while registering again).
+    pub connected: bool,
+    /// Where to learn the leading master from, and the epoch of the last leader heard of
+    /// (0: none yet).
+    coordinator: Option<NodeId>,
+    epoch: u32,
     backoff: Duration,
     factor: Duration,
     cap: Duration,
 }
 
 impl Registrar {
-    pub fn new(master: NodeId, request: RegisterFramework) -> Registrar {
+    pub fn new(master: NodeId, coordinator: Option<NodeId>, request: RegisterFramework) -> Registrar {
         let factor = Duration::from_secs(2);
         Registrar {
             master,
             request,
             framework: None,
+            connected: false,
+            coordinator,
+            epoch: 0,
             backoff: factor,
             factor,
             cap: Duration::from_mins(1),
@@ -43,24 +57,78 @@ impl Registrar {
         ctx.set_timer_after(timer, delay);
     }
 
-    /// The registration timer fired: try again unless registered.
+    /// The registration timer fired: try again unless registered (asking the coordinator
+    /// who leads while no leader is known).
     pub fn attempt<T>(&mut self, ctx: &mut Ctx<'_, Msg, T>, timer: T) {
-        if self.framework.is_some() {
+        if self.connected {
             return;
         }
-        ctx.send(
-            self.master,
-            Msg::RegisterFramework(Box::new(self.request.clone())),
-        );
+        match self.coordinator {
+            Some(coordinator) if self.epoch == 0 => ctx.send(coordinator, Msg::Watch),
+            _ => {
+                let mut request = self.request.clone();
+                request.id = self.framework;
+                ctx.send(self.master, Msg::RegisterFramework(Box::new(request)));
+            }
+        }
         self.backoff = self.backoff.saturating_mul(2).min(self.cap);
         self.schedule(ctx, timer);
     }
 
-    /// The master accepted us; true the first time.
-    pub fn registered<T>(&mut self, ctx: &mut Ctx<'_, Msg, T>, timer: T, id: FrameworkId) -> bool {
-        let first = self.framework.is_none();
-        self.framework = Some(id);
-        ctx.cancel_timer(timer);
-        first
+    /// Whether a message from `from` is the leading master's (or, before a leader is known,
+    /// nobody's).
+    pub fn from_master(&self, from: NodeId) -> bool {
+        from == self.master && (self.coordinator.is_none() || self.epoch > 0)
     }
+
+    /// Whether `from` is the coordinator.
+    pub fn from_coordinator(&self, from: NodeId) -> bool {
+        self.coordinator == Some(from)
+    }
+
+    /// The coordinator names the leader: true if it is news, and then registration starts
+    /// over with the new leader.
+    pub fn leader_is<T>(
+        &mut self,
+        ctx: &mut Ctx<'_, Msg, T>,
+        timer: T,
+        leader: Option<NodeId>,
+        epoch: u32,
+    ) -> bool {
+        if let Some(coordinator) = self.coordinator {
+            ctx.send(coordinator, Msg::LeaderAck { epoch });
+        }
+        if epoch <= self.epoch {
+            return false;
+        }
+        self.epoch = epoch;
+        let Some(leader) = leader else {
+            return false;
+        };
+        self.master = leader;
+        self.connected = false;
+        self.start(ctx, timer);
+        true
+    }
+
+    /// The master accepted us: for the first time, again (with a new leader), or once more
+    /// (a duplicate answer).
+    pub fn registered<T>(&mut self, ctx: &mut Ctx<'_, Msg, T>, timer: T, id: FrameworkId) -> Registered {
+        let was = (self.framework.is_some(), self.connected);
+        self.framework = Some(id);
+        self.connected = true;
+        ctx.cancel_timer(timer);
+        match was {
+            (false, _) => Registered::First,
+            (true, false) => Registered::Again,
+            (true, true) => Registered::Duplicate,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Registered {
+    First,
+    Again,
+    Duplicate,
 }

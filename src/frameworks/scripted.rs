@@ -21,6 +21,8 @@ pub struct ScriptedConfig {
     pub name: String,
     pub role: String,
     pub master: NodeId,
+    /// Where to learn the leading master from, when masters fail over.
+    pub coordinator: Option<NodeId>,
     pub on_offer: OnOffer,
     /// The decline filter to ask for; `None`: the master's default.
     pub refuse_seconds: Option<Duration>,
@@ -42,13 +44,14 @@ pub struct Scripted {
 impl Scripted {
     pub fn new(config: ScriptedConfig) -> Scripted {
         let request = RegisterFramework {
+            id: None,
             name: config.name.clone(),
             role: config.role.clone(),
             failover_timeout: config.failover_timeout,
             partition_aware: false,
         };
         Scripted {
-            registrar: Registrar::new(config.master, request),
+            registrar: Registrar::new(config.master, config.coordinator, request),
             config,
             next_task: 0,
             offers_seen: 0,
@@ -71,12 +74,20 @@ impl Process for Scripted {
     }
 
     fn on_message(&mut self, ctx: &mut ScriptedCtx<'_>, from: NodeId, msg: Msg) {
-        let master = self.config.master;
+        if self.registrar.from_coordinator(from) {
+            if let Msg::LeaderIs { leader, epoch } = msg {
+                self.registrar
+                    .leader_is(ctx, ScriptedTimer::Register, leader, epoch);
+            }
+            return;
+        }
+        let master = self.registrar.master;
+        let from_master = self.registrar.from_master(from);
         match msg {
-            Msg::FrameworkRegistered { framework } if from == master => {
+            Msg::FrameworkRegistered { framework } if from_master => {
                 self.registrar.registered(ctx, ScriptedTimer::Register, framework);
             }
-            Msg::Offers(offers) if from == master => {
+            Msg::Offers(offers) if from_master => {
                 for offer in *offers {
                     self.offers_seen += 1;
                     let refuse_seconds = self.config.refuse_seconds;
@@ -105,7 +116,7 @@ impl Process for Scripted {
                     ctx.send(master, reply);
                 }
             }
-            Msg::Update(update) if from == master => {
+            Msg::Update(update) if from_master => {
                 if let (Some(uuid), Some(agent)) = (update.uuid, update.agent) {
                     ctx.send(
                         master,

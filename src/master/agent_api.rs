@@ -9,8 +9,8 @@ use super::{Master, MasterCtx, MasterTimer};
 use crate::allocator::Candidates;
 use crate::ids::{AgentId, FrameworkId, NodeId};
 use crate::proto::{
-    Event, Msg, OfferEnd, Reason, RegisterAgent, ReportedTask, ReregisterAgent, StatusUpdate, TaskId,
-    TaskState,
+    Event, Msg, OfferEnd, Reason, RegisterAgent, RegistryOp, ReportedTask, ReregisterAgent, StatusUpdate,
+    TaskId, TaskState,
 };
 use crate::resources::Resources;
 
@@ -28,6 +28,18 @@ impl Master {
         {
             if self.agents.is_active(old) {
                 self.mark_unreachable(ctx, old);
+            } else if self.agents.health(old).state == AgentState::Recovered {
+                // Expected back after a failover, it rebooted instead.
+                self.agents.health_mut(old).state = AgentState::Unreachable { since: ctx.now() };
+                Self::publish(ctx, Event::AgentUnreachable { agent: old });
+                self.persist(
+                    ctx,
+                    RegistryOp::AgentReachable {
+                        id: old,
+                        reachable: false,
+                    },
+                );
+                self.agent_back();
             }
             // Tasks that ran on as unreachable died with the machine.
             self.forget_unreachable(ctx, old);
@@ -51,6 +63,7 @@ impl Master {
             .register(from, name.clone(), resources.clone(), boot, ctx.now());
         ctx.send(from, Msg::AgentRegistered { agent });
         if is_new {
+            self.persist_agent(ctx, agent);
             self.bring_up(ctx, agent, name, resources, tasks);
         }
     }
@@ -130,6 +143,9 @@ impl Master {
             return;
         }
         ctx.send(from, Msg::AgentRegistered { agent });
+        if self.agents.health(agent).state == AgentState::Recovered {
+            return self.recover_agent(ctx, agent, resources, &tasks);
+        }
         if self.agents.is_active(agent) {
             self.agents.health_mut(agent).pong();
             let reported: BTreeSet<(FrameworkId, TaskId)> =
@@ -173,7 +189,70 @@ impl Master {
         let health = self.agents.health_mut(agent);
         health.state = AgentState::Active;
         health.pong();
+        self.persist(
+            ctx,
+            RegistryOp::AgentReachable {
+                id: agent,
+                reachable: true,
+            },
+        );
         self.bring_up(ctx, agent, name, resources, &tasks);
+    }
+
+    /// An agent the registry listed registers with the new leader: its tasks are its
+    /// frameworks' again (frameworks that have not registered again yet are known by id and
+    /// role, and offered nothing), its resources go to the allocator, pings begin.
+    fn recover_agent(
+        &mut self,
+        ctx: &mut MasterCtx<'_>,
+        agent: AgentId,
+        resources: Resources,
+        tasks: &[ReportedTask],
+    ) {
+        let health = self.agents.health_mut(agent);
+        health.state = AgentState::Active;
+        health.pong();
+        let node = health.node;
+        let mut used = Vec::new();
+        for t in tasks {
+            if self.tasks.get(t.framework, t.task).is_some() {
+                continue;
+            }
+            let entry = self.frameworks.known(t.framework, node);
+            if !entry.allocated {
+                entry.allocated = true;
+                entry.role = t.role.clone();
+                let name = format!("{}", t.framework);
+                self.allocator.add_framework(t.framework, &name, &t.role);
+                self.allocator.set_framework_active(t.framework, false);
+            }
+            entry.tasks.insert(t.task);
+            self.tasks.insert(
+                t.framework,
+                t.task,
+                TaskEntry {
+                    agent,
+                    resources: t.resources.clone(),
+                    state: t.state,
+                    last_uuid: None,
+                    adopted: false,
+                },
+            );
+            if t.state.is_terminal() {
+                // Ended, its update not yet acknowledged: known until it is, holding nothing.
+                continue;
+            }
+            let info = self.agents.info_mut(agent);
+            info.used += &t.resources;
+            info.tasks.insert((t.framework, t.task));
+            used.push((t.framework, t.resources.clone()));
+        }
+        self.agents.info_mut(agent).total = resources.clone();
+        self.allocator.add_agent(agent, &resources, &used);
+        Self::publish(ctx, Event::AgentRecovered { agent });
+        self.agent_back();
+        self.ping(ctx, agent);
+        self.trigger_allocation(ctx, Candidates::Some(vec![agent]));
     }
 
     /// An agent back from unreachable reports its tasks: those of partition-aware
@@ -254,7 +333,10 @@ impl Master {
             message: message.to_owned(),
             uuid: None,
         };
-        ctx.send(self.frameworks.get(framework).node, Msg::Update(Box::new(update)));
+        let entry = self.frameworks.get(framework);
+        if entry.connected {
+            ctx.send(entry.node, Msg::Update(Box::new(update)));
+        }
     }
 
     /// Takes on the tasks an agent reports that no framework expects any more, and kills
@@ -371,6 +453,13 @@ impl Master {
     fn mark_unreachable(&mut self, ctx: &mut MasterCtx<'_>, agent: AgentId) {
         self.agents.health_mut(agent).state = AgentState::Unreachable { since: ctx.now() };
         Self::publish(ctx, Event::AgentUnreachable { agent });
+        self.persist(
+            ctx,
+            RegistryOp::AgentReachable {
+                id: agent,
+                reachable: false,
+            },
+        );
         let info = self.agents.info_mut(agent);
         let offers = std::mem::take(&mut info.offers);
         let tasks = std::mem::take(&mut info.tasks);
@@ -466,6 +555,7 @@ impl Master {
                 ));
                 return;
             }
+            let ends = update.state.is_terminal() && !entry.state.is_terminal();
             entry.state = update.state;
             entry.last_uuid = update.uuid;
             let resources = entry.resources.clone();
@@ -477,11 +567,15 @@ impl Master {
                     state: update.state,
                 },
             );
-            if update.state.is_terminal() {
+            if ends {
                 self.release(ctx, agent, framework, task, &resources);
             }
         }
-        let node = self.frameworks.get(framework).node;
-        ctx.send(node, Msg::Update(Box::new(update)));
+        // A framework not registered with this master (yet) hears nothing: the agent
+        // sends the update again until it is acknowledged.
+        let entry = self.frameworks.get(framework);
+        if entry.connected {
+            ctx.send(entry.node, Msg::Update(Box::new(update)));
+        }
     }
 }

@@ -20,6 +20,9 @@ pub enum AgentState {
     Unreachable {
         since: Instant,
     },
+    /// Listed in the registry a new leading master read, and not registered with it yet:
+    /// nothing of it is offered or pinged, and the tasks on it are not known.
+    Recovered,
 }
 
 /// The hot part of an agent's record.
@@ -124,6 +127,48 @@ impl Registry {
         touch(&mut self.health_touched, id);
         touch(&mut self.books_touched, id);
         (id, true)
+    }
+
+    /// Lists agent `id` (the next id) as the registry has it: recovered, to be registered
+    /// again, or unreachable since `now`.
+    pub fn recover(
+        &mut self,
+        node: NodeId,
+        name: String,
+        total: Resources,
+        boot: u64,
+        unreachable: bool,
+        now: Instant,
+    ) {
+        let id = AgentId(u32::try_from(self.info.len()).expect("fewer than 2^32 agents"));
+        self.info.push(AgentInfo {
+            id,
+            name,
+            total,
+            registered_at: now,
+            boot,
+            offered: Resources::new(),
+            used: Resources::new(),
+            offers: SmallVec::new(),
+            tasks: BTreeSet::new(),
+        });
+        let state = if unreachable {
+            AgentState::Unreachable { since: now }
+        } else {
+            AgentState::Recovered
+        };
+        self.health.push(Health {
+            node,
+            pinged: false,
+            missed_pings: 0,
+            state,
+        });
+        // A later agent at the same address (a rebooted machine's) takes it over.
+        if self.by_node.len() <= node.index() {
+            self.by_node.resize(node.index() + 1, None);
+        }
+        self.by_node[node.index()] = Some(id);
+        touch(&mut self.health_touched, id);
     }
 
     pub fn by_node(&self, node: NodeId) -> Option<AgentId> {

@@ -16,10 +16,14 @@
 //! - Status updates from agents are forwarded to frameworks; their acknowledgements are
 //!   relayed to the agents, which retry until then.
 //!
+//! - With a coordinator, several masters contend and one leads; the others stand by and
+//!   ignore everyone but the coordinator (`failover.rs`).
+//!
 //! Handlers are split by caller: `agent_api.rs`, `scheduler_api.rs`, `operator_api.rs`.
 
 mod agent_api;
 mod agents;
+mod failover;
 mod frameworks;
 mod offers;
 mod operator_api;
@@ -33,6 +37,7 @@ use crate::proto::{Event, Msg, Offer, OfferId};
 use crate::time::Duration;
 
 pub use agents::{AgentInfo, AgentState, Health};
+pub use failover::Leadership;
 pub use frameworks::FrameworkEntry;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +54,11 @@ pub struct MasterConfig {
     /// Offers outstanding this long are rescinded (Mesos's `--offer_timeout`; none by
     /// default). An offer whose message was lost is otherwise held for good.
     pub offer_timeout: Option<Duration>,
+    /// The coordinator to contend for leadership through; `None`: the only master.
+    pub coordinator: Option<NodeId>,
+    pub session_timeout: Duration,
+    /// After a failover, agents not registered again this long are unreachable.
+    pub agent_reregister_timeout: Duration,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -68,6 +78,9 @@ impl Default for MasterConfig {
             refuse_seconds: Duration::from_secs(5),
             roles: Vec::new(),
             offer_timeout: None,
+            coordinator: None,
+            session_timeout: Duration::from_secs(10),
+            agent_reregister_timeout: Duration::from_mins(10),
         }
     }
 }
@@ -82,6 +95,12 @@ pub enum MasterTimer {
     Allocate,
     /// An offer outstanding for `offer_timeout`: rescind it.
     OfferTimeout(OfferId),
+    /// Time to tell the coordinator this master is alive.
+    Heartbeat,
+    /// The session may have lapsed.
+    Session,
+    /// Agents expected back after a failover had their time.
+    ReregisterTimeout,
 }
 
 pub struct Master {
@@ -99,6 +118,7 @@ pub struct Master {
     violation: Option<String>,
     /// Tasks of partition-aware frameworks on agents marked unreachable.
     unreachable: tasks::Unreachable,
+    failover: failover::Failover,
 }
 
 pub(crate) type MasterCtx<'a> = Ctx<'a, Msg, MasterTimer>;
@@ -116,7 +136,6 @@ impl Master {
             }
         }
         Ok(Master {
-            config,
             agents: agents::Registry::default(),
             frameworks: frameworks::Registry::default(),
             offers: offers::Offers::default(),
@@ -126,6 +145,8 @@ impl Master {
             allocations: Vec::new(),
             violation: None,
             unreachable: tasks::Unreachable::default(),
+            failover: failover::Failover::new(config.coordinator),
+            config,
         })
     }
 
@@ -182,8 +203,11 @@ impl Master {
 
     /// Runs one allocation cycle and sends the resulting offers, one message per framework.
     fn allocate(&mut self, ctx: &mut MasterCtx<'_>, candidates: Candidates) {
-        let mut allocations = std::mem::take(&mut self.allocations);
         let now = ctx.now();
+        if self.allocation_held(now) {
+            return;
+        }
+        let mut allocations = std::mem::take(&mut self.allocations);
         self.allocator
             .allocate(now, &candidates, ctx.rng(), &mut allocations);
         // Group by framework, in the order each first appears.
@@ -275,14 +299,23 @@ impl Process for Master {
     type Timer = MasterTimer;
 
     fn on_start(&mut self, ctx: &mut MasterCtx<'_>) {
-        ctx.set_timer_after(
-            MasterTimer::BatchAllocation,
-            self.config.allocator_config.allocation_interval,
-        );
+        match self.config.coordinator {
+            Some(coordinator) => self.contend(ctx, coordinator),
+            None => ctx.set_timer_after(
+                MasterTimer::BatchAllocation,
+                self.config.allocator_config.allocation_interval,
+            ),
+        }
     }
 
     fn on_message(&mut self, ctx: &mut MasterCtx<'_>, from: NodeId, msg: Msg) {
         self.agents.clear_touched();
+        if Some(from) == self.config.coordinator {
+            return self.coordinator_says(ctx, from, msg);
+        }
+        if !self.is_leading() && !matches!(msg, Msg::Operator(_)) {
+            return; // a standby answers nobody
+        }
         match msg {
             // From agents.
             Msg::RegisterAgent(register) => self.register_agent(ctx, from, *register),
@@ -316,13 +349,29 @@ impl Process for Master {
             | Msg::Update(_)
             | Msg::Reconciled(_)
             | Msg::Submit(_)
-            | Msg::Event(_) => {}
+            | Msg::Event(_)
+            | Msg::Contend
+            | Msg::Heartbeat { .. }
+            | Msg::HeartbeatAck { .. }
+            | Msg::SessionExpired
+            | Msg::Watch
+            | Msg::LeaderIs { .. }
+            | Msg::LeaderAck { .. }
+            | Msg::RegistryRead
+            | Msg::RegistrySnapshot(_)
+            | Msg::RegistryWrite(_)
+            | Msg::RegistryAck { .. } => {}
         }
     }
 
     fn on_timer(&mut self, ctx: &mut MasterCtx<'_>, timer: MasterTimer) {
         self.agents.clear_touched();
         match timer {
+            MasterTimer::Heartbeat => self.heartbeat(ctx),
+            MasterTimer::Session => self.session_check(ctx),
+            // Timers armed before this master gave leadership up find nothing to do.
+            _ if !self.is_leading() => {}
+            MasterTimer::ReregisterTimeout => self.reregister_timed_out(ctx),
             MasterTimer::Ping(agent) => self.ping_round(ctx, agent),
             MasterTimer::BatchAllocation => {
                 // The batch covers every agent, so a pending trigger is served by it.
@@ -341,6 +390,10 @@ impl Process for Master {
             }
             MasterTimer::OfferTimeout(offer) => self.offer_timed_out(ctx, offer),
         }
+    }
+
+    fn claims_leadership(&self) -> bool {
+        self.is_leading()
     }
 
     fn check_invariants(&self) -> Result<(), String> {

@@ -27,6 +27,11 @@ impl Offers {
         id
     }
 
+    /// Numbers the next offers from `first` on.
+    pub fn start_at(&mut self, first: u64) {
+        self.next_id = self.next_id.max(first);
+    }
+
     pub fn get(&self, id: OfferId) -> Option<&OfferEntry> {
         self.table.get(&id)
     }

@@ -2,13 +2,19 @@
 
 use super::{Master, MasterCtx};
 use crate::allocator::Quota;
-use crate::proto::OperatorCall;
+use crate::proto::{OperatorCall, RegistryOp};
 
 impl Master {
-    pub(super) fn operator(&mut self, _ctx: &mut MasterCtx<'_>, call: OperatorCall) {
+    pub(super) fn operator(&mut self, ctx: &mut MasterCtx<'_>, call: OperatorCall) {
+        if !self.is_leading() {
+            return;
+        }
         match call {
             // Mesos does not allocate on a weight change: the next batch uses it.
-            OperatorCall::SetWeight { role, weight } => self.allocator.set_weight(&role, weight),
+            OperatorCall::SetWeight { role, weight } => {
+                self.allocator.set_weight(&role, weight);
+                self.persist(ctx, RegistryOp::SetWeight { role, weight });
+            }
             OperatorCall::SetQuota {
                 role,
                 guarantee,
@@ -18,7 +24,8 @@ impl Master {
                     guarantee: guarantee.unwrap_or_default(),
                     limit,
                 };
-                self.allocator.set_quota(&role, quota);
+                self.allocator.set_quota(&role, quota.clone());
+                self.persist(ctx, RegistryOp::SetQuota { role, quota });
             }
             // Calls for frameworks, not the master.
             OperatorCall::Suppress | OperatorCall::Revive => {}

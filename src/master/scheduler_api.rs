@@ -24,11 +24,17 @@ impl Master {
         register: RegisterFramework,
     ) {
         let RegisterFramework {
+            id,
             name,
             role,
             failover_timeout,
             partition_aware,
         } = register;
+        if let Some(id) = id
+            && self.frameworks.by_node(from) != Some(id)
+        {
+            return self.reregister_framework(ctx, from, id, name, role, failover_timeout, partition_aware);
+        }
         let (framework, is_new) = self.frameworks.register(
             from,
             name.clone(),
@@ -39,6 +45,9 @@ impl Master {
         );
         ctx.send(from, Msg::FrameworkRegistered { framework });
         if is_new {
+            self.frameworks.get_mut(framework).allocated = true;
+            let upto = self.frameworks.handed_out();
+            self.persist(ctx, crate::proto::RegistryOp::FrameworksUpTo { upto });
             self.allocator.add_framework(framework, &name, &role);
             Self::publish(
                 ctx,
@@ -50,6 +59,39 @@ impl Master {
             );
             self.trigger_allocation(ctx, Candidates::All);
         }
+    }
+
+    /// A framework registers again under the id it had: with a new leading master (which
+    /// may know it only from tasks agents reported), or from a restarted scheduler.
+    #[allow(clippy::too_many_arguments)]
+    fn reregister_framework(
+        &mut self,
+        ctx: &mut MasterCtx<'_>,
+        from: NodeId,
+        framework: FrameworkId,
+        name: String,
+        role: String,
+        failover_timeout: Duration,
+        partition_aware: bool,
+    ) {
+        let entry = self.frameworks.reregister(framework, from);
+        let in_allocator = entry.allocated;
+        entry.name = name.clone();
+        entry.role = role.clone();
+        entry.failover_timeout = failover_timeout;
+        entry.partition_aware = partition_aware;
+        entry.allocated = true;
+        entry.suppressed = false;
+        ctx.send(from, Msg::FrameworkRegistered { framework });
+        if in_allocator {
+            self.allocator.set_framework_active(framework, true);
+            self.allocator.revive(framework);
+        } else {
+            self.allocator.add_framework(framework, &name, &role);
+        }
+        let upto = self.frameworks.handed_out();
+        self.persist(ctx, crate::proto::RegistryOp::FrameworksUpTo { upto });
+        self.trigger_allocation(ctx, Candidates::All);
     }
 
     /// The framework at `from`, if it is registered.
@@ -198,7 +240,11 @@ impl Master {
             );
             ctx.send(
                 agent_node,
-                Msg::RunTask(Box::new(crate::proto::RunTask { framework, task })),
+                Msg::RunTask(Box::new(crate::proto::RunTask {
+                    framework,
+                    role: self.frameworks.get(framework).role.clone(),
+                    task,
+                })),
             );
         }
         if !left.is_empty() {
@@ -339,18 +385,37 @@ impl Master {
 
     /// Answers with the master's latest view: of the named tasks (unknown ones are lost), or
     /// of all the framework's tasks if none is named.
-    pub(super) fn reconcile(&mut self, ctx: &mut MasterCtx<'_>, from: NodeId, tasks: &[TaskId]) {
+    ///
+    /// A task the master does not know on an agent it expects back after a failover gets no
+    /// answer (Mesos's rule): the agent may yet report it; the framework asks again later.
+    pub(super) fn reconcile(
+        &mut self,
+        ctx: &mut MasterCtx<'_>,
+        from: NodeId,
+        tasks: &[(TaskId, Option<AgentId>)],
+    ) {
         let Some(framework) = self.caller(from) else {
             return;
         };
-        let named: Vec<TaskId> = if tasks.is_empty() {
-            self.frameworks.get(framework).tasks.iter().copied().collect()
+        let named: Vec<(TaskId, Option<AgentId>)> = if tasks.is_empty() {
+            self.frameworks
+                .get(framework)
+                .tasks
+                .iter()
+                .map(|&t| (t, None))
+                .collect()
         } else {
             tasks.to_vec()
         };
         let mut updates = Vec::with_capacity(named.len());
         let partition_aware = self.frameworks.get(framework).partition_aware;
-        for task in named {
+        for (task, on) in named {
+            let recovering = on.is_some_and(|a| {
+                a.index() < self.agents.len() && self.agents.health(a).state == super::AgentState::Recovered
+            });
+            if recovering && self.tasks.get(framework, task).is_none() {
+                continue;
+            }
             let known = self
                 .tasks
                 .get(framework, task)

@@ -136,6 +136,7 @@ const FRAMEWORK: NodeId = NodeId(20);
 
 fn fw_register_as(m: &mut Master, partition_aware: bool) -> Vec<Effect<Msg, MasterTimer>> {
     let msg = Msg::RegisterFramework(Box::new(crate::proto::RegisterFramework {
+        id: None,
         name: "f".into(),
         role: "*".into(),
         failover_timeout: Duration::ZERO,
@@ -353,7 +354,7 @@ fn kill_and_reconciliation_answer_from_the_masters_view() {
         &mut m,
         at(5),
         FRAMEWORK,
-        Msg::Reconcile(Box::new(vec![TaskId(1), TaskId(9)])),
+        Msg::Reconcile(Box::new(vec![(TaskId(1), None), (TaskId(9), None)])),
     );
     assert_eq!(
         updates_to_framework(&effects),
@@ -445,7 +446,7 @@ fn a_partition_aware_frameworks_tasks_are_unreachable_and_come_back_with_their_a
         &mut m,
         at(80),
         FRAMEWORK,
-        Msg::Reconcile(Box::new(vec![TaskId(1), TaskId(9)])),
+        Msg::Reconcile(Box::new(vec![(TaskId(1), None), (TaskId(9), None)])),
     );
     assert_eq!(
         updates_to_framework(&answer),
@@ -460,6 +461,7 @@ fn a_partition_aware_frameworks_tasks_are_unreachable_and_come_back_with_their_a
         name: "a".into(),
         resources: Resources::parse("cpus:4;mem:4096").unwrap(),
         tasks: vec![ReportedTask {
+            role: "*".to_owned(),
             framework: FrameworkId(0),
             task: TaskId(1),
             resources: Resources::parse("cpus:1;mem:1024").unwrap(),

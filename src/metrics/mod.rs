@@ -669,6 +669,9 @@ impl Collector {
                     self.capacity(now, *agent, false);
                 }
             }
+            Event::MasterElected { agents, .. } => self.recovery.master_elected(now, *agents),
+            Event::AgentRecovered { .. } => self.recovery.agent_recovered(now),
+            Event::MasterAbdicated => {}
             Event::FrameworkAdded {
                 framework,
                 name,
@@ -856,6 +859,7 @@ impl Collector {
                     watched: Some(Vec::new()),
                     watch_until: None,
                     healed: None,
+                    ended_offers: Vec::new(),
                 };
                 self.fault(now, &notice);
             }
@@ -869,6 +873,9 @@ impl Collector {
 
     /// Opens a fault; its crashed machines are lost now, with their tasks.
     fn fault(&mut self, now: Instant, notice: &FaultNotice) {
+        for ended in &notice.ended_offers {
+            self.on_event(now, ended);
+        }
         let f = self.recovery.open(now, notice);
         for name in &notice.crashed {
             if let Some(agent) = self.agent_ids.get(name).copied() {

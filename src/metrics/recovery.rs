@@ -33,6 +33,8 @@ pub enum FaultKind {
     Partition,
     /// A burst of message loss, duplication and delay.
     Network,
+    /// The leading master's process crashed (`crash_master`).
+    MasterCrashed,
 }
 
 impl FaultKind {
@@ -43,6 +45,7 @@ impl FaultKind {
             FaultKind::AgentsRestarted => "restart_agents",
             FaultKind::Partition => "partition",
             FaultKind::Network => "network",
+            FaultKind::MasterCrashed => "crash_master",
         }
     }
 }
@@ -63,6 +66,8 @@ pub struct FaultNotice {
     /// When the fault itself ends (process up again, machine booted, partition healed,
     /// burst over); `None`: never.
     pub healed: Option<Instant>,
+    /// Offers that ended with it (a crashed master's), as `OfferEnded` events.
+    pub ended_offers: Vec<crate::proto::Event>,
 }
 
 #[derive(Clone, Debug)]
@@ -87,6 +92,12 @@ pub struct Fault {
     pub tasks_pending: u64,
     /// When the last affected task recovered.
     pub last_recovery: Option<Instant>,
+    /// A master crash: when the next leader took over, how many agents it expected back
+    /// and how many are, and when the last was.
+    pub elected: Option<Instant>,
+    pub agents_expected: u32,
+    pub agents_back: u32,
+    pub reregistered: Option<Instant>,
 }
 
 impl Fault {
@@ -164,8 +175,47 @@ impl Recovery {
             tasks_affected: 0,
             tasks_pending: 0,
             last_recovery: None,
+            elected: None,
+            agents_expected: 0,
+            agents_back: 0,
+            reregistered: None,
         });
         index
+    }
+
+    /// The fault a new leader recovers from: the latest master crash not yet recovered.
+    fn failing_over(&mut self) -> Option<&mut Fault> {
+        self.faults
+            .iter_mut()
+            .rev()
+            .find(|f| f.kind == FaultKind::MasterCrashed)
+            .filter(|f| f.elected.is_none() || f.reregistered.is_none())
+    }
+
+    /// A new leader took over, expecting `agents` agents back.
+    pub fn master_elected(&mut self, now: Instant, agents: u32) {
+        if let Some(f) = self.failing_over()
+            && f.elected.is_none()
+        {
+            f.elected = Some(now);
+            f.detected = Some(now);
+            f.agents_expected = agents;
+            if agents == 0 {
+                f.reregistered = Some(now);
+            }
+        }
+    }
+
+    /// An agent the new leader expected registered with it.
+    pub fn agent_recovered(&mut self, now: Instant) {
+        if let Some(f) = self.failing_over()
+            && f.elected.is_some()
+        {
+            f.agents_back += 1;
+            if f.agents_back >= f.agents_expected {
+                f.reregistered = Some(now);
+            }
+        }
     }
 
     /// Fault `fault` took agent `name` (with `capacity`) away at `since`, and with it `tasks`.

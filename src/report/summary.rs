@@ -164,6 +164,14 @@ pub struct FaultSummary {
     pub recovered_s: Option<f64>,
     /// Capacity lost × time, per resource (units × s).
     pub capacity_lost: BTreeMap<String, f64>,
+    /// A master crash: until the next leader took over (it then expected `agents_expected`
+    /// agents back), and until the last of them registered with it (null: one never did).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elect_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agents_expected: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reregistered_s: Option<Option<f64>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

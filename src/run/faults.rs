@@ -5,7 +5,9 @@ use rand::RngExt;
 
 use crate::rng::{self, Rng};
 use crate::scenario::Scenario;
-use crate::scenario::schema::{AgentFault, BurstSpec, FaultAction, LatencySpec, PartitionSpec, RandomFaults};
+use crate::scenario::schema::{
+    AgentFault, BurstSpec, FaultAction, LatencySpec, MasterFault, PartitionSpec, RandomFaults,
+};
 use crate::time::{Duration, Instant};
 
 /// Every fault of `s`, in time order (same-time faults in file order), a random schedule
@@ -103,11 +105,21 @@ fn random(s: &Scenario, r: &RandomFaults) -> Vec<(Instant, FaultAction)> {
     let racks = s.cluster.iter().map(|c| c.racks).max().unwrap_or(1);
     let frameworks: Vec<String> = s.expanded_frameworks().into_iter().map(|(_, f)| f.name).collect();
     let second = Duration::from_secs(1);
+    // The sole master is never crashed: nothing would take over.
+    let kinds: Vec<&str> = r
+        .kinds
+        .iter()
+        .map(String::as_str)
+        .filter(|k| s.master.masters > 1 || *k != "crash_master")
+        .collect();
     let mut out = Vec::new();
+    if kinds.is_empty() {
+        return out;
+    }
     for _ in 0..r.count {
         let at = Instant::ZERO + duration_between(&mut rng, from, to - Duration::from_nanos(1));
         let down = duration_between(&mut rng, second.min(r.max_down), r.max_down);
-        let kind = r.kinds[rng.random_range(0..r.kinds.len())].as_str();
+        let kind = kinds[rng.random_range(0..kinds.len())];
         let selector = |rng: &mut Rng| {
             let mut sel = AgentFault::default();
             match rng.random_range(0..3u32) {
@@ -159,6 +171,9 @@ fn random(s: &Scenario, r: &RandomFaults) -> Vec<(Instant, FaultAction)> {
                     max: duration_between(&mut rng, Duration::ZERO, Duration::from_secs(2)),
                 }),
                 duration: down,
+            }),
+            "crash_master" => FaultAction::CrashMaster(MasterFault {
+                back_after: Some(down),
             }),
             other => unreachable!("validated fault kind {other}"),
         };

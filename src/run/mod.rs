@@ -9,6 +9,7 @@ use std::rc::Rc;
 
 use std::collections::BTreeMap;
 
+use crate::metrics::recovery::FaultKind;
 use crate::metrics::{Collector, Setup, Shared, Sinks};
 use crate::report::summary::{
     AgentsSummary, FairnessSummary, FaultSummary, FrameworkShareSummary, JobsSummary, NetworkSummary,
@@ -180,6 +181,9 @@ fn summarise(scenario: &Scenario, world: &World, c: &mut Collector) -> Summary {
                     .iter()
                     .map(|(i, n)| (n.clone(), f.capacity_lost.get(i).copied().unwrap_or(0.0)))
                     .collect(),
+                elect_s: f.elected.map(since),
+                agents_expected: f.elected.map(|_| u64::from(f.agents_expected)),
+                reregistered_s: (f.kind == FaultKind::MasterCrashed).then(|| f.reregistered.map(since)),
             }
         })
         .collect();

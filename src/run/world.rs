@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::agent::{Agent, AgentConfig};
 use crate::allocator::{AllocatorConfig, Quota};
+use crate::coordinator::{Coordinator, CoordinatorConfig};
 use crate::frameworks::batch::{Batch, BatchConfig};
 use crate::frameworks::scripted::{OnOffer, Scripted, ScriptedConfig};
 use crate::ids::NodeId;
@@ -59,6 +60,8 @@ enum WorldAction {
     Heal(usize),
     /// The network burst of fault `i` ends.
     EndBurst(usize),
+    /// A crashed master's process starts again (as a standby).
+    RestartMaster(NodeId),
 }
 
 impl WorldAction {
@@ -115,7 +118,13 @@ impl Feed {
 
 pub struct World {
     pub sim: Sim<Msg>,
+    /// The first master: the only one, or the one agents and frameworks try before the
+    /// coordinator names the leader.
     pub master: NodeId,
+    /// Every master (one unless `master.masters` says more).
+    masters: Vec<NodeId>,
+    coordinator: Option<NodeId>,
+    master_config: MasterConfig,
     operator: NodeId,
     seed: u64,
     agents: BTreeMap<String, NodeId>,
@@ -169,6 +178,9 @@ impl World {
             },
             refuse_seconds: s.master.refuse_seconds,
             offer_timeout: s.master.offer_timeout,
+            coordinator: None,
+            session_timeout: s.master.session_timeout,
+            agent_reregister_timeout: s.master.agent_reregister_timeout,
             roles: s
                 .expanded_roles()
                 .into_iter()
@@ -182,9 +194,32 @@ impl World {
                 })
                 .collect(),
         };
-        let master = sim.add_process("master", Master::new(master_config)?);
+        let mut master_config = master_config;
+        let (masters, coordinator) = if s.master.masters > 1 {
+            let coordinator = sim.add_process(
+                "coordinator",
+                Coordinator::new(CoordinatorConfig {
+                    session_timeout: s.master.session_timeout,
+                    ..CoordinatorConfig::default()
+                }),
+            );
+            master_config.coordinator = Some(coordinator);
+            let mut masters = Vec::new();
+            for i in 1..=s.master.masters {
+                masters.push(sim.add_process(format!("master-{i}"), Master::new(master_config.clone())?));
+            }
+            sim.set_leader_group(masters.clone());
+            (masters, Some(coordinator))
+        } else {
+            (
+                vec![sim.add_process("master", Master::new(master_config.clone())?)],
+                None,
+            )
+        };
+        let master = masters[0];
         let operator = sim.add_process("operator", Operator);
         let mut agent_template = AgentConfig::new("", Resources::new(), master);
+        agent_template.coordinator = coordinator;
         agent_template.master_ping_timeout = s
             .master
             .agent_ping_timeout
@@ -192,6 +227,9 @@ impl World {
         let mut world = World {
             sim,
             master,
+            masters,
+            coordinator,
+            master_config,
             operator,
             seed: s.seed,
             agents: BTreeMap::new(),
@@ -391,6 +429,7 @@ impl World {
                     name: spec.name.clone(),
                     role: spec.role.clone(),
                     master: self.master,
+                    coordinator: self.coordinator,
                     on_offer,
                     refuse_seconds: spec.refuse_seconds,
                     failover_timeout: spec.failover_timeout,
@@ -399,6 +438,7 @@ impl World {
             }
             FrameworkKind::Batch => {
                 let mut config = BatchConfig::new(spec.name.clone(), spec.role.clone(), self.master);
+                config.coordinator = self.coordinator;
                 config.max_tasks_per_offer = spec.max_tasks_per_offer;
                 config.refuse_seconds = spec.refuse_seconds;
                 config.failover_timeout = spec.failover_timeout;
@@ -586,6 +626,13 @@ impl World {
                 self.sim.end_burst(*i as u64);
                 return Ok(None);
             }
+            WorldAction::RestartMaster(node) => {
+                let node = *node;
+                if !self.sim.is_up(node) {
+                    self.sim.restart(node, Master::new(self.master_config.clone())?)?;
+                }
+                return Ok(None);
+            }
         };
         match action {
             Action::AddAgent(add) => {
@@ -600,7 +647,7 @@ impl World {
             Action::AddFramework(_) => unreachable!("mapped to StartFramework when built"),
             Action::SetWeight(w) => {
                 self.operate(
-                    self.master,
+                    self.leader(),
                     OperatorCall::SetWeight {
                         role: w.role.clone(),
                         weight: w.weight,
@@ -612,7 +659,7 @@ impl World {
                 }));
             }
             Action::SetQuota(q) => self.operate(
-                self.master,
+                self.leader(),
                 OperatorCall::SetQuota {
                     role: q.role,
                     guarantee: q.guarantee,
@@ -664,6 +711,7 @@ impl World {
                     watched: Some(Vec::new()),
                     watch_until: None,
                     healed: sel.back_after.map(|d| now + d),
+                    ended_offers: Vec::new(),
                 }
             }
             FaultAction::RestartAgents(sel) => {
@@ -679,17 +727,19 @@ impl World {
                     watched: Some(names),
                     watch_until: Some(now + down + window),
                     healed: Some(now + down),
+                    ended_offers: Vec::new(),
                 }
             }
             FaultAction::Partition(p) => {
                 let cut = self.partition_of(&p);
+                let leader = self.leader();
                 let watched = self
                     .machines
                     .iter()
                     .filter(|m| {
                         self.agents
                             .get(&m.name)
-                            .is_some_and(|&a| cut.cuts(self.master, a) || cut.cuts(a, self.master))
+                            .is_some_and(|&a| cut.cuts(leader, a) || cut.cuts(a, leader))
                     })
                     .map(|m| m.name.clone())
                     .collect();
@@ -710,6 +760,31 @@ impl World {
                     watched: Some(watched),
                     watch_until: healed.map(|h| h + window),
                     healed,
+                    ended_offers: Vec::new(),
+                }
+            }
+            FaultAction::CrashMaster(m) => {
+                let leader = self.leader();
+                let name = self.sim.name(leader).to_owned();
+                // Its offers die with it.
+                let ended_offers = self
+                    .sim
+                    .process::<Master>(leader)
+                    .map(Master::offers_ended)
+                    .unwrap_or_default();
+                self.sim.crash(leader);
+                let healed = m.back_after.map(|d| now + d);
+                if let Some(at) = healed {
+                    self.schedule(at, WorldAction::RestartMaster(leader));
+                }
+                FaultNotice {
+                    kind: FaultKind::MasterCrashed,
+                    target: name,
+                    crashed: Vec::new(),
+                    watched: Some(Vec::new()),
+                    watch_until: None,
+                    healed,
+                    ended_offers,
                 }
             }
             FaultAction::Network(b) => {
@@ -738,6 +813,7 @@ impl World {
                     watched: None,
                     watch_until: Some(healed + window),
                     healed: Some(healed),
+                    ended_offers: Vec::new(),
                 }
             }
         }
@@ -768,7 +844,7 @@ impl World {
     fn nodes_named(&self, name: &str) -> Vec<NodeId> {
         let agent = |m: &faults::Machine| self.agents.get(&m.name).copied();
         match name {
-            "master" => vec![self.master],
+            "master" => self.masters.clone(),
             "agents" => self.agents.values().copied().collect(),
             "frameworks" => self.frameworks.iter().filter_map(|f| f.node).collect(),
             _ => {
@@ -792,6 +868,20 @@ impl World {
                 out
             }
         }
+    }
+
+    /// The leading master, as the coordinator has it (the first master if none leads, or
+    /// with a single master). Operators talk to it.
+    pub fn leader(&self) -> NodeId {
+        self.coordinator
+            .and_then(|c| self.sim.process::<Coordinator>(c))
+            .and_then(Coordinator::leader)
+            .unwrap_or(self.master)
+    }
+
+    /// The masters' nodes.
+    pub fn masters(&self) -> &[NodeId] {
+        &self.masters
     }
 
     fn operate(&mut self, to: NodeId, call: OperatorCall) {

@@ -57,6 +57,11 @@ pub struct MasterSpec {
     pub fair_sharing_excluded_resources: Vec<String>,
     /// Offers outstanding this long are rescinded (absent: never, as Mesos).
     pub offer_timeout: Option<Duration>,
+    /// Masters running: one leads, the others stand by. More than one adds a coordinator
+    /// (ZooKeeper's part) they elect the leader through.
+    pub masters: u32,
+    /// The coordinator's session timeout (ZooKeeper's, as Mesos sets it).
+    pub session_timeout: Duration,
 }
 
 impl Default for MasterSpec {
@@ -71,6 +76,8 @@ impl Default for MasterSpec {
             agent_reregister_timeout: Duration::from_mins(10),
             fair_sharing_excluded_resources: Vec::new(),
             offer_timeout: None,
+            masters: 1,
+            session_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -658,10 +665,28 @@ pub struct FaultSpec {
     /// Every message may be dropped, duplicated or delayed for a while.
     #[serde(default)]
     pub network: Option<BurstSpec>,
+    /// The leading master's process crashes.
+    #[serde(default)]
+    pub crash_master: Option<MasterFault>,
 }
 
 /// The fault keys, in documentation order.
-pub const FAULT_KINDS: [&str; 4] = ["crash_agents", "restart_agents", "partition", "network"];
+pub const FAULT_KINDS: [&str; 5] = [
+    "crash_agents",
+    "restart_agents",
+    "partition",
+    "network",
+    "crash_master",
+];
+
+/// A crash of the leading master's process; it starts again (as a standby) after
+/// `back_after`, or never.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MasterFault {
+    #[serde(default)]
+    pub back_after: Option<Duration>,
+}
 
 /// Which agents a fault hits, and for how long. `names`, or a filter (`class`, `rack`)
 /// narrowed by `count` or `fraction` drawn from the seed; nothing: every agent.
@@ -752,6 +777,7 @@ pub enum FaultAction {
     RestartAgents(AgentFault),
     Partition(PartitionSpec),
     Network(BurstSpec),
+    CrashMaster(MasterFault),
 }
 
 impl FaultAction {
@@ -761,6 +787,7 @@ impl FaultAction {
             FaultAction::RestartAgents(_) => "restart_agents",
             FaultAction::Partition(_) => "partition",
             FaultAction::Network(_) => "network",
+            FaultAction::CrashMaster(_) => "crash_master",
         }
     }
 }
@@ -773,6 +800,7 @@ impl FaultSpec {
             self.restart_agents.is_some(),
             self.partition.is_some(),
             self.network.is_some(),
+            self.crash_master.is_some(),
         ];
         FAULT_KINDS
             .iter()
@@ -795,6 +823,9 @@ impl FaultSpec {
         }
         if let Some(b) = &self.network {
             return FaultAction::Network(b.clone());
+        }
+        if let Some(m) = &self.crash_master {
+            return FaultAction::CrashMaster(m.clone());
         }
         unreachable!("validation requires exactly one fault")
     }

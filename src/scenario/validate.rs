@@ -124,6 +124,18 @@ fn check_master(s: &Scenario, c: &Checker) -> Result<(), Error> {
             "sample_interval must be more than 0s and give at most a million samples over duration",
         ));
     }
+    if !(1..=9).contains(&m.masters) {
+        return Err(c.err(
+            &["master", "masters"],
+            format!("masters must be 1 to 9, found {}", m.masters),
+        ));
+    }
+    if m.session_timeout.is_zero() {
+        return Err(c.err(
+            &["master", "session_timeout"],
+            "session_timeout must be more than 0s",
+        ));
+    }
     if m.offer_timeout.is_some_and(|d| d.is_zero()) {
         return Err(c.err(&["master", "offer_timeout"], "offer_timeout must be more than 0s"));
     }
@@ -941,6 +953,12 @@ fn check_faults(s: &Scenario, c: &Checker, frameworks: &Frameworks) -> Result<()
         }
         if let Some(b) = &f.network {
             check_burst(c, &path(&["network"]), b)?;
+        }
+        if f.crash_master.is_some() && s.master.masters < 2 {
+            return Err(c.err(
+                &path(&["crash_master"]),
+                "crash_master needs standby masters to take over: set master.masters to 2 or more",
+            ));
         }
     }
     Ok(())

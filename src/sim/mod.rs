@@ -196,6 +196,8 @@ trait Arena<M> {
     fn timer(&mut self, i: u32, k: &mut Kernel<M>, me: NodeId, slot: u32, seq: u64) -> Handled;
     fn task_exit(&mut self, i: u32, k: &mut Kernel<M>, me: NodeId, exit: TaskExit) -> Handled;
     fn is_up(&self, i: u32) -> bool;
+    /// Whether the process is up and acts as the leader of its group.
+    fn claims_leadership(&self, i: u32) -> bool;
     fn crash(&mut self, i: u32);
     /// Puts `process` (a `P`) in place of a crashed process; returns the task exits that
     /// happened while it was down, for the new process to hear after it starts.
@@ -383,6 +385,11 @@ impl<P: Process + 'static> Arena<P::Msg> for Vec<Cell<P>> {
         self[i as usize].up
     }
 
+    fn claims_leadership(&self, i: u32) -> bool {
+        let cell = &self[i as usize];
+        cell.up && cell.process.claims_leadership()
+    }
+
     fn crash(&mut self, i: u32) {
         self[i as usize].crash();
     }
@@ -435,6 +442,8 @@ pub struct Sim<M> {
     names: Vec<String>,
     digest: Digest,
     events: u64,
+    /// Processes of which at most one may lead at a time (the masters).
+    leader_group: Vec<NodeId>,
 }
 
 impl<M: Message> Sim<M> {
@@ -458,6 +467,7 @@ impl<M: Message> Sim<M> {
             names: Vec::new(),
             digest: Digest::default(),
             events: 0,
+            leader_group: Vec::new(),
         }
     }
 
@@ -732,7 +742,12 @@ impl<M: Message> Sim<M> {
             self.events += 1;
             handled += 1;
             self.digest.fold(time, node, kind);
-            let broken = self.k.violation.take().or(broken);
+            let broken = self
+                .k
+                .violation
+                .take()
+                .or(broken)
+                .or_else(|| self.second_leader(node));
             if let Some(message) = broken {
                 let process = self.names[node.index()].clone();
                 return Stop::Violation(Violation {
@@ -742,6 +757,34 @@ impl<M: Message> Sim<M> {
                 });
             }
         }
+    }
+
+    /// At most one process of the leader group leads at a time: a process starts to lead
+    /// only in an event of its own, so checking after each of theirs is checking always.
+    fn second_leader(&self, node: NodeId) -> Option<String> {
+        if !self.leader_group.contains(&node) || !self.claims_leadership(node) {
+            return None;
+        }
+        let other = self
+            .leader_group
+            .iter()
+            .find(|&&n| n != node && self.claims_leadership(n))?;
+        Some(format!(
+            "{} and {} both act as the leader",
+            self.names[node.index()],
+            self.names[other.index()]
+        ))
+    }
+
+    fn claims_leadership(&self, node: NodeId) -> bool {
+        let Place { arena, index } = self.places[node.index()];
+        self.arenas[arena as usize].claims_leadership(index)
+    }
+
+    /// Declares `nodes` a group of which at most one may lead at a time; checked after
+    /// every event of theirs.
+    pub fn set_leader_group(&mut self, nodes: Vec<NodeId>) {
+        self.leader_group = nodes;
     }
 
     /// Starts loading the process of the next event into cache while this one is handled:

@@ -34,8 +34,8 @@
 //!   queue changes, so that agents with too little free for any queued task are not offered
 //!   to it at all, instead of being offered and declined.
 
-use super::registration::Registrar;
-use crate::ids::{FrameworkId, NodeId};
+use super::registration::{Registered, Registrar};
+use crate::ids::{AgentId, FrameworkId, NodeId};
 use crate::process::{Ctx, Process};
 use crate::proto::{
     Accept, Event, Msg, Offer, OperatorCall, Reason, RegisterFramework, StatusUpdate, TaskId, TaskInfo,
@@ -52,6 +52,10 @@ pub const TIGHTEN_EVERY: Duration = Duration::from_mins(1);
 /// A revive with no offer after it this long is sent again while tasks wait.
 pub const REVIVE_RETRY: Duration = Duration::from_secs(30);
 
+/// After registering with a new leader, the framework reconciles at once and again this
+/// much later (the answers for tasks on agents not yet back with the leader wait for it).
+pub const RECONCILE_AFTER_FAILOVER: Duration = Duration::from_secs(30);
+
 /// Distinct demands that do not fit an offer before the scan of the queue stops.
 pub const SCAN_LIMIT: usize = 1024;
 
@@ -60,6 +64,8 @@ pub struct BatchConfig {
     pub name: String,
     pub role: String,
     pub master: NodeId,
+    /// Where to learn the leading master from, when masters fail over.
+    pub coordinator: Option<NodeId>,
     /// At most this many tasks per offer; `None`: as many as fit.
     pub max_tasks_per_offer: Option<u32>,
     /// The decline filter to ask for; `None`: the master's default.
@@ -88,6 +94,7 @@ impl BatchConfig {
             name: name.into(),
             role: role.into(),
             master,
+            coordinator: None,
             max_tasks_per_offer: None,
             refuse_seconds: None,
             failover_timeout: Duration::ZERO,
@@ -131,6 +138,12 @@ pub struct BatchStats {
     pub retried: u64,
 }
 
+/// A launched task: what it asked for (to run it again if lost), and where it went.
+struct InFlight {
+    request: TaskRequest,
+    agent: AgentId,
+}
+
 pub struct Batch {
     config: BatchConfig,
     registrar: Registrar,
@@ -138,7 +151,7 @@ pub struct Batch {
     /// Submissions made before registration, published once the framework has an id.
     unannounced: Vec<(TaskId, Instant, TaskRequest)>,
     /// Launched tasks not yet ended, with what they asked for (to retry them if lost).
-    in_flight: std::collections::BTreeMap<TaskId, TaskRequest>,
+    in_flight: std::collections::BTreeMap<TaskId, InFlight>,
     suppressed: bool,
     /// The idle countdown is running (armed once when the queue empties, never pushed
     /// back by later offers).
@@ -156,7 +169,7 @@ pub struct Batch {
     /// Launched tasks the master says are unreachable.
     unreachable: std::collections::BTreeSet<TaskId>,
     /// Unreachable tasks replaced by a new copy: killed if they turn up again.
-    replaced: std::collections::BTreeSet<TaskId>,
+    replaced: std::collections::BTreeMap<TaskId, AgentId>,
     /// Launched tasks not yet heard running, with when they are due to (a kill was sent
     /// for those past it; each kill pushes it one `launch_timeout` on).
     unstarted: std::collections::BTreeMap<TaskId, Instant>,
@@ -170,13 +183,14 @@ type BatchCtx<'a> = Ctx<'a, Msg, BatchTimer>;
 impl Batch {
     pub fn new(config: BatchConfig) -> Batch {
         let request = RegisterFramework {
+            id: None,
             name: config.name.clone(),
             role: config.role.clone(),
             failover_timeout: config.failover_timeout,
             partition_aware: config.partition_aware,
         };
         Batch {
-            registrar: Registrar::new(config.master, request),
+            registrar: Registrar::new(config.master, config.coordinator, request),
             queue: Queue::default(),
             unannounced: Vec::new(),
             in_flight: std::collections::BTreeMap::new(),
@@ -189,7 +203,7 @@ impl Batch {
             tighten_armed: false,
             offered_since_revive: true,
             unreachable: std::collections::BTreeSet::new(),
-            replaced: std::collections::BTreeSet::new(),
+            replaced: std::collections::BTreeMap::new(),
             unstarted: std::collections::BTreeMap::new(),
             launch_check_armed: false,
             next_task: 0,
@@ -260,7 +274,7 @@ impl Batch {
         self.sent_filters = Some(filters.clone());
         self.filters_sent_at = now;
         ctx.send(
-            self.config.master,
+            self.registrar.master,
             Msg::UpdateFramework(Box::new(UpdateFramework {
                 offer_filters: Some(filters.clone()),
             })),
@@ -293,7 +307,7 @@ impl Batch {
     fn revive(&mut self, ctx: &mut BatchCtx<'_>) {
         self.last_revive = Some(ctx.now());
         self.offered_since_revive = false;
-        ctx.send(self.config.master, Msg::Revive);
+        ctx.send(self.registrar.master, Msg::Revive);
         ctx.set_timer_after(BatchTimer::ReviveCheck, REVIVE_RETRY);
     }
 
@@ -312,7 +326,7 @@ impl Batch {
 
     fn suppress(&mut self, ctx: &mut BatchCtx<'_>) {
         self.suppressed = true;
-        ctx.send(self.config.master, Msg::Suppress);
+        ctx.send(self.registrar.master, Msg::Suppress);
     }
 
     /// First fit of queued tasks into one offer.
@@ -324,7 +338,13 @@ impl Batch {
             if let Some(shapes) = &mut self.shapes {
                 shapes.remove(&q.request.resources);
             }
-            self.in_flight.insert(q.id, q.request.clone());
+            self.in_flight.insert(
+                q.id,
+                InFlight {
+                    request: q.request.clone(),
+                    agent: offer.agent,
+                },
+            );
             self.started_by(ctx, q.id);
             tasks.push(TaskInfo {
                 id: q.id,
@@ -356,7 +376,7 @@ impl Batch {
         for (task, due) in self.unstarted.iter_mut() {
             if *due <= now {
                 *due = now + timeout;
-                ctx.send(self.config.master, Msg::Kill { task: *task });
+                ctx.send(self.registrar.master, Msg::Kill { task: *task });
             }
         }
         if !self.unstarted.is_empty() {
@@ -367,8 +387,10 @@ impl Batch {
 
     /// Registration accepted: announce what was submitted before it, stop offers if idle.
     fn on_registered(&mut self, ctx: &mut BatchCtx<'_>, framework: FrameworkId) {
-        if !self.registrar.registered(ctx, BatchTimer::Register, framework) {
-            return;
+        match self.registrar.registered(ctx, BatchTimer::Register, framework) {
+            Registered::First => {}
+            Registered::Again => return self.on_reregistered(ctx),
+            Registered::Duplicate => return,
         }
         for (task, at, request) in std::mem::take(&mut self.unannounced) {
             ctx.publish(submitted(framework, task, at, &request));
@@ -380,17 +402,44 @@ impl Batch {
         }
     }
 
+    /// Registered with a new leading master, which knows only what the agents told it:
+    /// it hears again what the framework asked of offers, and is asked at once for the
+    /// state of every task in flight (Mesos frameworks reconcile after a failover).
+    fn on_reregistered(&mut self, ctx: &mut BatchCtx<'_>) {
+        if self.suppressed {
+            ctx.send(self.registrar.master, Msg::Suppress);
+        }
+        self.sent_filters = None;
+        self.update_offer_filters(ctx);
+        self.reconcile(ctx);
+        // Tasks on agents not yet back with the new leader get no answer: ask again soon.
+        ctx.set_timer_after(BatchTimer::Reconcile, RECONCILE_AFTER_FAILOVER);
+        self.revive_if_needed(ctx);
+    }
+
+    /// Asks the master for the state of the tasks in flight, and of replaced ones (one that
+    /// turned up running, the update saying so or the kill having been lost, is killed when
+    /// the answer comes).
+    fn reconcile(&mut self, ctx: &mut BatchCtx<'_>) {
+        if !self.in_flight.is_empty() || !self.replaced.is_empty() {
+            let mut tasks: Vec<(TaskId, Option<AgentId>)> =
+                self.in_flight.iter().map(|(&t, f)| (t, Some(f.agent))).collect();
+            tasks.extend(self.replaced.iter().map(|(&t, &a)| (t, Some(a))));
+            ctx.send(self.registrar.master, Msg::Reconcile(Box::new(tasks)));
+        }
+    }
+
     /// What the master says of a task: one that ended is retried or counted.
     fn on_update(&mut self, ctx: &mut BatchCtx<'_>, update: &StatusUpdate) {
         let task = update.task;
-        if self.replaced.contains(&task) {
+        if self.replaced.contains_key(&task) {
             if update.state.is_terminal() || update.state == TaskState::Unknown {
                 // Gone for good (a partition-aware framework hears UNKNOWN of a task the
                 // master forgot).
                 self.replaced.remove(&task);
             } else if update.state != TaskState::Unreachable && update.state != TaskState::Killing {
                 // Replaced while unreachable, and running after all: one copy is enough.
-                ctx.send(self.config.master, Msg::Kill { task });
+                ctx.send(self.registrar.master, Msg::Kill { task });
             }
             return;
         }
@@ -441,11 +490,11 @@ impl Batch {
         if !self.unreachable.remove(&task) {
             return;
         }
-        let Some(mut request) = self.in_flight.remove(&task) else {
+        let Some(InFlight { mut request, agent }) = self.in_flight.remove(&task) else {
             return;
         };
         self.unstarted.remove(&task);
-        self.replaced.insert(task);
+        self.replaced.insert(task, agent);
         self.stats.retried += 1;
         request.retry_of.get_or_insert(task);
         self.enqueue(ctx, request);
@@ -454,7 +503,7 @@ impl Batch {
     }
 
     fn task_ended(&mut self, ctx: &mut BatchCtx<'_>, task: TaskId, state: TaskState) {
-        let Some(mut request) = self.in_flight.remove(&task) else {
+        let Some(InFlight { mut request, .. }) = self.in_flight.remove(&task) else {
             return;
         };
         self.unstarted.remove(&task);
@@ -493,9 +542,16 @@ impl Process for Batch {
     }
 
     fn on_message(&mut self, ctx: &mut BatchCtx<'_>, from: NodeId, msg: Msg) {
-        let master = self.config.master;
+        if self.registrar.from_coordinator(from) {
+            if let Msg::LeaderIs { leader, epoch } = msg {
+                self.registrar.leader_is(ctx, BatchTimer::Register, leader, epoch);
+            }
+            return;
+        }
+        let master = self.registrar.master;
+        let from_master = self.registrar.from_master(from);
         match msg {
-            Msg::FrameworkRegistered { framework } if from == master => self.on_registered(ctx, framework),
+            Msg::FrameworkRegistered { framework } if from_master => self.on_registered(ctx, framework),
             Msg::Submit(requests) => {
                 for request in *requests {
                     self.stats.submitted += 1;
@@ -504,7 +560,7 @@ impl Process for Batch {
                 self.update_offer_filters(ctx);
                 self.revive_if_needed(ctx);
             }
-            Msg::Offers(offers) if from == master => {
+            Msg::Offers(offers) if from_master => {
                 self.offered_since_revive = true;
                 let refuse_seconds = self.config.refuse_seconds;
                 for offer in offers.iter() {
@@ -527,7 +583,7 @@ impl Process for Batch {
                 self.update_offer_filters(ctx);
                 self.suppress_if_idle(ctx);
             }
-            Msg::Update(update) if from == master => {
+            Msg::Update(update) if from_master => {
                 if let (Some(uuid), Some(agent)) = (update.uuid, update.agent) {
                     ctx.send(
                         master,
@@ -540,7 +596,7 @@ impl Process for Batch {
                 }
                 self.on_update(ctx, &update);
             }
-            Msg::Reconciled(updates) if from == master => {
+            Msg::Reconciled(updates) if from_master => {
                 for update in updates.iter() {
                     self.on_update(ctx, update);
                 }
@@ -575,12 +631,9 @@ impl Process for Batch {
                 self.update_offer_filters(ctx);
             }
             BatchTimer::Reconcile => {
-                // Replaced tasks too: one that turned up running (the update saying so, or
-                // the kill, may have been lost) is killed when the answer comes.
-                if !self.in_flight.is_empty() || !self.replaced.is_empty() {
-                    let mut tasks: Vec<TaskId> = self.in_flight.keys().copied().collect();
-                    tasks.extend(self.replaced.iter().copied());
-                    ctx.send(self.config.master, Msg::Reconcile(Box::new(tasks)));
+                self.reconcile(ctx);
+                if self.config.reconcile_interval.is_zero() {
+                    return;
                 }
                 ctx.set_timer_after(BatchTimer::Reconcile, self.config.reconcile_interval);
             }

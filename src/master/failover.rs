@@ -1,0 +1,351 @@
+//! Leadership and recovery, when the masters run with a coordinator (Mesos's ZooKeeper).
+//!
+//! - Every master contends for leadership and keeps its session alive with heartbeats
+//!   every third of `session_timeout`. A master whose session lapses (no answer for
+//!   `session_timeout` from the heartbeat answered last) gives leadership up at once, as
+//!   Mesos's master does by exiting, and contends again from scratch: the coordinator
+//!   cannot have elected another before then.
+//! - A master the coordinator names leader reads the registry (agents, framework ids,
+//!   weights, quotas), then leads: the agents listed are expected back, nothing of them is
+//!   offered until they register again with the tasks they run; frameworks register again
+//!   under their ids. Agents not back within `agent_reregister_timeout` (10 min) are
+//!   marked unreachable.
+//! - With quotas, no offers are made until 80% of the expected agents are back, or 10 min
+//!   have passed (Mesos holds allocation so, so that a quota role is not short-changed
+//!   while the cluster is half known).
+//! - The leader writes each change of the registry as it makes it, and resends those the
+//!   coordinator has not acknowledged with every heartbeat. (Mesos's registrar waits for the
+//!   write before answering the agent; here an agent admitted in the instant before its
+//!   write is lost registers again as new after a failover.)
+
+use std::collections::VecDeque;
+
+use super::agents::AgentState;
+use super::{Master, MasterCtx, MasterTimer};
+use crate::allocator::Candidates;
+use crate::ids::{AgentId, NodeId};
+use crate::proto::{Event, Msg, RegisteredAgent, RegistryOp, RegistryState, RegistryWrite};
+use crate::time::{Duration, Instant};
+
+/// Allocation waits for this share of the expected agents after a failover, with quotas.
+pub const QUOTA_HOLD_AGENTS: f64 = 0.8;
+/// ... or this long.
+pub const QUOTA_HOLD_MAX: Duration = Duration::from_mins(10);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leadership {
+    /// No coordinator: the only master, leading from the start.
+    Sole,
+    /// Contending, or standing by.
+    Standby,
+    /// Named leader as of this epoch; reading the registry.
+    Elected {
+        epoch: u32,
+    },
+    Leading {
+        epoch: u32,
+    },
+}
+
+#[derive(Debug)]
+pub(super) struct Failover {
+    pub leadership: Leadership,
+    /// The last leader epoch heard of.
+    seen: u32,
+    /// The session is alive until then, as far as this master can tell.
+    session_until: Instant,
+    /// Registry changes not yet acknowledged, the first of them numbered `log_first`.
+    log: VecDeque<RegistryOp>,
+    log_first: u64,
+    /// Agents expected back since this master took over, and how many are.
+    expected: u32,
+    back: u32,
+    /// With quotas, allocation waits until then (or enough agents are back).
+    hold_until: Option<Instant>,
+}
+
+impl Failover {
+    pub fn new(coordinator: Option<NodeId>) -> Failover {
+        Failover {
+            leadership: if coordinator.is_some() {
+                Leadership::Standby
+            } else {
+                Leadership::Sole
+            },
+            seen: 0,
+            session_until: Instant::ZERO,
+            log: VecDeque::new(),
+            log_first: 0,
+            expected: 0,
+            back: 0,
+            hold_until: None,
+        }
+    }
+}
+
+impl Master {
+    /// Whether this master acts as the leader.
+    pub fn is_leading(&self) -> bool {
+        matches!(
+            self.failover.leadership,
+            Leadership::Sole | Leadership::Leading { .. }
+        )
+    }
+
+    pub fn leadership(&self) -> Leadership {
+        self.failover.leadership
+    }
+
+    fn session_timeout(&self) -> Duration {
+        self.config.session_timeout
+    }
+
+    /// Opens a session with the coordinator and contends for leadership.
+    pub(super) fn contend(&mut self, ctx: &mut MasterCtx<'_>, coordinator: NodeId) {
+        self.failover.leadership = Leadership::Standby;
+        ctx.send(coordinator, Msg::Contend);
+        self.failover.session_until = ctx.now() + self.session_timeout();
+        ctx.set_timer(MasterTimer::Session, self.failover.session_until);
+        ctx.set_timer_after(
+            MasterTimer::Heartbeat,
+            Duration::from_nanos(self.session_timeout().as_nanos() / 3),
+        );
+    }
+
+    /// Keeps the session alive; while elected, asks for the registry again; while leading,
+    /// resends registry changes not yet acknowledged.
+    pub(super) fn heartbeat(&mut self, ctx: &mut MasterCtx<'_>) {
+        let Some(coordinator) = self.config.coordinator else {
+            return;
+        };
+        ctx.send(coordinator, Msg::Heartbeat { sent: ctx.now() });
+        match self.failover.leadership {
+            Leadership::Elected { .. } => ctx.send(coordinator, Msg::RegistryRead),
+            Leadership::Leading { epoch } if !self.failover.log.is_empty() => {
+                let write = RegistryWrite {
+                    epoch,
+                    first: self.failover.log_first,
+                    ops: self.failover.log.iter().cloned().collect(),
+                };
+                ctx.send(coordinator, Msg::RegistryWrite(Box::new(write)));
+            }
+            _ => {}
+        }
+        ctx.set_timer_after(
+            MasterTimer::Heartbeat,
+            Duration::from_nanos(self.session_timeout().as_nanos() / 3),
+        );
+    }
+
+    /// The session may have lapsed: if it did, leadership is given up and the master
+    /// contends again, from scratch.
+    pub(super) fn session_check(&mut self, ctx: &mut MasterCtx<'_>) {
+        if ctx.now() >= self.failover.session_until {
+            self.session_lost(ctx);
+        }
+    }
+
+    fn session_lost(&mut self, ctx: &mut MasterCtx<'_>) {
+        let Some(coordinator) = self.config.coordinator else {
+            return;
+        };
+        if self.failover.leadership != Leadership::Standby {
+            self.abdicate(ctx);
+        }
+        self.contend(ctx, coordinator);
+    }
+
+    /// Stops leading: everything this master knew is dropped (Mesos's master exits and is
+    /// restarted), and the timers it had armed find nothing to do.
+    fn abdicate(&mut self, ctx: &mut MasterCtx<'_>) {
+        for ended in self.offers_ended() {
+            Self::publish(ctx, ended);
+        }
+        Self::publish(ctx, Event::MasterAbdicated);
+        if let Ok(fresh) = Master::new(self.config.clone()) {
+            *self = fresh;
+        }
+    }
+
+    /// Its outstanding offers, as ended (rescinded): what becomes of them when this master
+    /// stops leading.
+    pub fn offers_ended(&self) -> Vec<Event> {
+        let mut ended = Vec::new();
+        for i in 0..self.frameworks.len() {
+            let framework = self.frameworks.get(crate::ids::FrameworkId(i as u32));
+            for id in &framework.offers {
+                if let Some(offer) = self.offers.get(*id) {
+                    ended.push(Event::OfferEnded {
+                        offer: *id,
+                        framework: offer.framework,
+                        agent: offer.agent,
+                        resources: offer.resources.clone(),
+                        how: crate::proto::OfferEnd::Rescinded,
+                    });
+                }
+            }
+        }
+        ended
+    }
+
+    /// A message from the coordinator.
+    pub(super) fn coordinator_says(&mut self, ctx: &mut MasterCtx<'_>, coordinator: NodeId, msg: Msg) {
+        match msg {
+            Msg::HeartbeatAck { sent } => {
+                let until = sent + self.session_timeout();
+                if until > self.failover.session_until {
+                    self.failover.session_until = until;
+                    ctx.set_timer(MasterTimer::Session, until);
+                }
+            }
+            Msg::SessionExpired => self.session_lost(ctx),
+            Msg::LeaderIs { leader, epoch } => {
+                ctx.send(coordinator, Msg::LeaderAck { epoch });
+                if epoch <= self.failover.seen {
+                    return;
+                }
+                self.failover.seen = epoch;
+                if leader == Some(ctx.me()) {
+                    if self.failover.leadership == Leadership::Standby {
+                        self.failover.leadership = Leadership::Elected { epoch };
+                        ctx.send(coordinator, Msg::RegistryRead);
+                    }
+                } else if self.failover.leadership != Leadership::Standby {
+                    // Another leads: this master's session must have ended.
+                    self.abdicate(ctx);
+                    self.contend(ctx, coordinator);
+                }
+            }
+            Msg::RegistrySnapshot(registry) => {
+                if let Leadership::Elected { epoch } = self.failover.leadership {
+                    self.take_over(ctx, epoch, *registry);
+                }
+            }
+            Msg::RegistryAck { epoch, upto }
+                if self.failover.leadership == (Leadership::Leading { epoch }) =>
+            {
+                while self.failover.log_first < upto && self.failover.log.pop_front().is_some() {
+                    self.failover.log_first += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Leads, from what the registry says.
+    fn take_over(&mut self, ctx: &mut MasterCtx<'_>, epoch: u32, registry: RegistryState) {
+        let now = ctx.now();
+        let mut expected = 0;
+        for a in registry.agents {
+            expected += u32::from(!a.unreachable);
+            self.agents
+                .recover(a.node, a.name, a.resources, a.boot, a.unreachable, now);
+        }
+        self.frameworks.reserve(registry.frameworks);
+        for (role, weight) in &registry.weights {
+            self.allocator.set_weight(role, *weight);
+        }
+        for (role, quota) in &registry.quotas {
+            self.allocator.set_quota(role, quota.clone());
+        }
+        // Offer ids of different leaders never meet.
+        self.offers.start_at(u64::from(epoch) << 40);
+        let f = &mut self.failover;
+        f.leadership = Leadership::Leading { epoch };
+        f.log.clear();
+        f.log_first = 0;
+        f.expected = expected;
+        f.back = 0;
+        f.hold_until = (!registry.quotas.is_empty() && expected > 0).then(|| now + QUOTA_HOLD_MAX);
+        Self::publish(
+            ctx,
+            Event::MasterElected {
+                epoch,
+                agents: expected,
+            },
+        );
+        ctx.set_timer_after(
+            MasterTimer::BatchAllocation,
+            self.config.allocator_config.allocation_interval,
+        );
+        ctx.set_timer_after(
+            MasterTimer::ReregisterTimeout,
+            self.config.agent_reregister_timeout,
+        );
+    }
+
+    /// Records a registry change and sends it to the coordinator (with a coordinator only).
+    pub(super) fn persist(&mut self, ctx: &mut MasterCtx<'_>, op: RegistryOp) {
+        let (Some(coordinator), Leadership::Leading { epoch }) =
+            (self.config.coordinator, self.failover.leadership)
+        else {
+            return;
+        };
+        let first = self.failover.log_first + self.failover.log.len() as u64;
+        self.failover.log.push_back(op.clone());
+        let write = RegistryWrite {
+            epoch,
+            first,
+            ops: vec![op],
+        };
+        ctx.send(coordinator, Msg::RegistryWrite(Box::new(write)));
+    }
+
+    /// Persists a newly admitted agent.
+    pub(super) fn persist_agent(&mut self, ctx: &mut MasterCtx<'_>, agent: AgentId) {
+        if self.config.coordinator.is_none() {
+            return;
+        }
+        let info = self.agents.info(agent);
+        let op = RegistryOp::AdmitAgent {
+            id: agent,
+            agent: RegisteredAgent {
+                name: info.name.clone(),
+                node: self.agents.health(agent).node,
+                resources: info.total.clone(),
+                boot: info.boot,
+                unreachable: false,
+            },
+        };
+        self.persist(ctx, op);
+    }
+
+    /// An expected agent is back (or will not be: it came back as a new agent).
+    pub(super) fn agent_back(&mut self) {
+        self.failover.back += 1;
+    }
+
+    /// Whether allocation waits for agents to come back (with quotas, after a failover).
+    pub(super) fn allocation_held(&mut self, now: Instant) -> bool {
+        let Some(until) = self.failover.hold_until else {
+            return false;
+        };
+        let enough = f64::from(self.failover.back) >= QUOTA_HOLD_AGENTS * f64::from(self.failover.expected);
+        if now >= until || enough {
+            self.failover.hold_until = None;
+            return false;
+        }
+        true
+    }
+
+    /// Agents the registry listed that have not registered again in time are unreachable.
+    pub(super) fn reregister_timed_out(&mut self, ctx: &mut MasterCtx<'_>) {
+        let now = ctx.now();
+        for i in 0..self.agents.len() {
+            let agent = AgentId(i as u32);
+            if self.agents.health(agent).state != AgentState::Recovered {
+                continue;
+            }
+            self.agents.health_mut(agent).state = AgentState::Unreachable { since: now };
+            Self::publish(ctx, Event::AgentUnreachable { agent });
+            self.persist(
+                ctx,
+                RegistryOp::AgentReachable {
+                    id: agent,
+                    reachable: false,
+                },
+            );
+        }
+        self.trigger_allocation(ctx, Candidates::All);
+    }
+}

@@ -537,7 +537,14 @@ impl Master {
         if framework.index() >= self.frameworks.len() {
             return;
         }
-        if let Some(entry) = self.tasks.get_mut(framework, task)
+        // An agent reports a task's latest state when it registers again, while its older
+        // updates still wait for acknowledgement: those are passed on (the framework must
+        // hear every update) without taking the task back in time.
+        let stale = self.tasks.get(framework, task).is_some_and(|entry| {
+            entry.last_uuid.is_none() && entry.state.is_terminal() && !update.state.is_terminal()
+        });
+        if !stale
+            && let Some(entry) = self.tasks.get_mut(framework, task)
             && entry.last_uuid != update.uuid
         {
             if entry.agent != agent {

@@ -30,15 +30,7 @@ impl Master {
                 self.mark_unreachable(ctx, old);
             } else if self.agents.health(old).state == AgentState::Recovered {
                 // Expected back after a failover, it rebooted instead.
-                self.agents.health_mut(old).state = AgentState::Unreachable { since: ctx.now() };
-                Self::publish(ctx, Event::AgentUnreachable { agent: old });
-                self.persist(
-                    ctx,
-                    RegistryOp::AgentReachable {
-                        id: old,
-                        reachable: false,
-                    },
-                );
+                self.expect_no_more(ctx, old);
                 self.agent_back();
             }
             // Tasks that ran on as unreachable died with the machine.
@@ -186,9 +178,7 @@ impl Master {
             }
             return;
         }
-        let health = self.agents.health_mut(agent);
-        health.state = AgentState::Active;
-        health.pong();
+        self.agents.reactivate(agent);
         self.persist(
             ctx,
             RegistryOp::AgentReachable {
@@ -209,10 +199,8 @@ impl Master {
         resources: Resources,
         tasks: &[ReportedTask],
     ) {
-        let health = self.agents.health_mut(agent);
-        health.state = AgentState::Active;
-        health.pong();
-        let node = health.node;
+        self.agents.reactivate(agent);
+        let node = self.agents.health(agent).node;
         let mut used = Vec::new();
         for t in tasks {
             if self.tasks.get(t.framework, t.task).is_some() {
@@ -227,24 +215,19 @@ impl Master {
                 self.allocator.set_framework_active(t.framework, false);
             }
             entry.tasks.insert(t.task);
-            self.tasks.insert(
-                t.framework,
-                t.task,
-                TaskEntry {
-                    agent,
-                    resources: t.resources.clone(),
-                    state: t.state,
-                    last_uuid: None,
-                    adopted: false,
-                },
-            );
+            let entry = TaskEntry {
+                agent,
+                resources: t.resources.clone(),
+                state: t.state,
+                last_uuid: None,
+                adopted: false,
+            };
             if t.state.is_terminal() {
                 // Ended, its update not yet acknowledged: known until it is, holding nothing.
+                self.tasks.insert(t.framework, t.task, entry);
                 continue;
             }
-            let info = self.agents.info_mut(agent);
-            info.used += &t.resources;
-            info.tasks.insert((t.framework, t.task));
+            self.hold_task(agent, t.framework, t.task, entry);
             used.push((t.framework, t.resources.clone()));
         }
         self.agents.info_mut(agent).total = resources.clone();
@@ -274,20 +257,14 @@ impl Master {
             let Some(resources) = self.unreachable.take(key, agent) else {
                 continue;
             };
-            self.tasks.insert(
-                t.framework,
-                t.task,
-                TaskEntry {
-                    agent,
-                    resources: resources.clone(),
-                    state: t.state,
-                    last_uuid: None,
-                    adopted: false,
-                },
-            );
-            let info = self.agents.info_mut(agent);
-            info.used += &resources;
-            info.tasks.insert(key);
+            let entry = TaskEntry {
+                agent,
+                resources: resources.clone(),
+                state: t.state,
+                last_uuid: None,
+                adopted: false,
+            };
+            self.hold_task(agent, t.framework, t.task, entry);
             self.frameworks.get_mut(t.framework).tasks.insert(t.task);
             used.push((t.framework, resources));
             let why = (Reason::AgentReregistered, "its agent registered again");
@@ -295,6 +272,14 @@ impl Master {
         }
         self.forget_unreachable(ctx, agent);
         used
+    }
+
+    /// Records a task on `agent` that holds its resources there.
+    fn hold_task(&mut self, agent: AgentId, framework: FrameworkId, task: TaskId, entry: TaskEntry) {
+        let info = self.agents.info_mut(agent);
+        info.used += &entry.resources;
+        info.tasks.insert((framework, task));
+        self.tasks.insert(framework, task, entry);
     }
 
     /// The tasks still unreachable on `agent` are gone: their frameworks hear so.
@@ -353,20 +338,14 @@ impl Master {
             if t.state.is_terminal() || self.tasks.get(t.framework, t.task).is_some() {
                 continue;
             }
-            self.tasks.insert(
-                t.framework,
-                t.task,
-                TaskEntry {
-                    agent,
-                    resources: t.resources.clone(),
-                    state: TaskState::Killing,
-                    last_uuid: None,
-                    adopted: true,
-                },
-            );
-            let info = self.agents.info_mut(agent);
-            info.used += &t.resources;
-            info.tasks.insert((t.framework, t.task));
+            let entry = TaskEntry {
+                agent,
+                resources: t.resources.clone(),
+                state: TaskState::Killing,
+                last_uuid: None,
+                adopted: true,
+            };
+            self.hold_task(agent, t.framework, t.task, entry);
             used.push((t.framework, t.resources.clone()));
             ctx.send(
                 node,
@@ -540,12 +519,9 @@ impl Master {
         // An agent reports a task's latest state when it registers again, while its older
         // updates still wait for acknowledgement: those are passed on (the framework must
         // hear every update) without taking the task back in time.
-        let stale = self.tasks.get(framework, task).is_some_and(|entry| {
-            entry.last_uuid.is_none() && entry.state.is_terminal() && !update.state.is_terminal()
-        });
-        if !stale
-            && let Some(entry) = self.tasks.get_mut(framework, task)
+        if let Some(entry) = self.tasks.get_mut(framework, task)
             && entry.last_uuid != update.uuid
+            && !entry.outdated_by(update.state)
         {
             if entry.agent != agent {
                 self.violation = Some(format!(

@@ -102,6 +102,21 @@ impl Registry {
         {
             return (agent, false);
         }
+        let id = self.push(node, name, total, boot, now, AgentState::Active);
+        touch(&mut self.books_touched, id);
+        (id, true)
+    }
+
+    /// Adds the next agent, at `node` (which it takes over from any earlier agent there).
+    fn push(
+        &mut self,
+        node: NodeId,
+        name: String,
+        total: Resources,
+        boot: u64,
+        now: Instant,
+        state: AgentState,
+    ) -> AgentId {
         let id = AgentId(u32::try_from(self.info.len()).expect("fewer than 2^32 agents"));
         self.info.push(AgentInfo {
             id,
@@ -118,15 +133,21 @@ impl Registry {
             node,
             pinged: false,
             missed_pings: 0,
-            state: AgentState::Active,
+            state,
         });
         if self.by_node.len() <= node.index() {
             self.by_node.resize(node.index() + 1, None);
         }
         self.by_node[node.index()] = Some(id);
         touch(&mut self.health_touched, id);
-        touch(&mut self.books_touched, id);
-        (id, true)
+        id
+    }
+
+    /// The agent is back: active, and its ping count starts over.
+    pub fn reactivate(&mut self, agent: AgentId) {
+        let health = self.health_mut(agent);
+        health.state = AgentState::Active;
+        health.pong();
     }
 
     /// Lists agent `id` (the next id) as the registry has it: recovered, to be registered
@@ -140,35 +161,12 @@ impl Registry {
         unreachable: bool,
         now: Instant,
     ) {
-        let id = AgentId(u32::try_from(self.info.len()).expect("fewer than 2^32 agents"));
-        self.info.push(AgentInfo {
-            id,
-            name,
-            total,
-            registered_at: now,
-            boot,
-            offered: Resources::new(),
-            used: Resources::new(),
-            offers: SmallVec::new(),
-            tasks: BTreeSet::new(),
-        });
         let state = if unreachable {
             AgentState::Unreachable { since: now }
         } else {
             AgentState::Recovered
         };
-        self.health.push(Health {
-            node,
-            pinged: false,
-            missed_pings: 0,
-            state,
-        });
-        // A later agent at the same address (a rebooted machine's) takes it over.
-        if self.by_node.len() <= node.index() {
-            self.by_node.resize(node.index() + 1, None);
-        }
-        self.by_node[node.index()] = Some(id);
-        touch(&mut self.health_touched, id);
+        self.push(node, name, total, boot, now, state);
     }
 
     pub fn by_node(&self, node: NodeId) -> Option<AgentId> {

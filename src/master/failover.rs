@@ -330,22 +330,26 @@ impl Master {
 
     /// Agents the registry listed that have not registered again in time are unreachable.
     pub(super) fn reregister_timed_out(&mut self, ctx: &mut MasterCtx<'_>) {
-        let now = ctx.now();
         for i in 0..self.agents.len() {
             let agent = AgentId(i as u32);
-            if self.agents.health(agent).state != AgentState::Recovered {
-                continue;
+            if self.agents.health(agent).state == AgentState::Recovered {
+                self.expect_no_more(ctx, agent);
             }
-            self.agents.health_mut(agent).state = AgentState::Unreachable { since: now };
-            Self::publish(ctx, Event::AgentUnreachable { agent });
-            self.persist(
-                ctx,
-                RegistryOp::AgentReachable {
-                    id: agent,
-                    reachable: false,
-                },
-            );
         }
         self.trigger_allocation(ctx, Candidates::All);
+    }
+
+    /// An agent the registry listed will not register again (its time is up, or its
+    /// machine came back as a new agent): it is unreachable.
+    pub(super) fn expect_no_more(&mut self, ctx: &mut MasterCtx<'_>, agent: AgentId) {
+        self.agents.health_mut(agent).state = AgentState::Unreachable { since: ctx.now() };
+        Self::publish(ctx, Event::AgentUnreachable { agent });
+        self.persist(
+            ctx,
+            RegistryOp::AgentReachable {
+                id: agent,
+                reachable: false,
+            },
+        );
     }
 }

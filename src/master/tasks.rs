@@ -20,6 +20,15 @@ pub struct TaskEntry {
     pub adopted: bool,
 }
 
+impl TaskEntry {
+    /// Whether an agent update to `state` is older than what the master knows: the task's
+    /// end, learned from its agent's report rather than from an update (no update applied
+    /// yet), while the agent still sends the updates before it.
+    pub fn outdated_by(&self, state: TaskState) -> bool {
+        self.last_uuid.is_none() && self.state.is_terminal() && !state.is_terminal()
+    }
+}
+
 #[derive(Default)]
 pub struct Tasks {
     /// Looked up by id; listings go through the framework's or agent's own ordered sets.

@@ -14,6 +14,9 @@
 //! `faults/*`: the quickstart with no faults and with 20 random faults (crashed and
 //! restarted agents, partitions, bursts of message loss), both with `offer_timeout: 1m`:
 //! the ratio is what injecting faults, recovering from them and counting the recovery cost.
+//! `faults/quickstart/failover` runs three masters and a coordinator, and crashes the
+//! leader at 30 minutes: its ratio to `none` is what standby masters, sessions and a
+//! failover cost.
 
 use std::path::Path;
 
@@ -74,11 +77,16 @@ fn faults(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(std::time::Duration::from_secs(20));
     let path = Path::new("scenarios/quickstart.yaml");
-    for (name, faults) in [
-        ("none", "[]"),
-        ("random-20", "{random: {count: 20, max_fraction: 0.05}}"),
+    for (name, faults, masters) in [
+        ("none", "[]", 1),
+        ("random-20", "{random: {count: 20, max_fraction: 0.05}}", 1),
+        ("failover", "[{at: 30m, crash_master: {back_after: 1m}}]", 3),
     ] {
-        let sets = [format!("faults={faults}"), "master.offer_timeout=1m".to_owned()];
+        let sets = [
+            format!("faults={faults}"),
+            "master.offer_timeout=1m".to_owned(),
+            format!("master.masters={masters}"),
+        ];
         let loaded = mesosim::scenario::load(path, &sets).expect("the quickstart loads");
         let s = &loaded.scenario;
         group.bench_function(format!("quickstart/{name}"), |b| {

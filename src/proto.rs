@@ -98,15 +98,16 @@ pub enum Msg {
     Event(Box<Event>),
 
     // --- coordination (ZooKeeper's part in Mesos) --------------------------------------------
-    /// Master → coordinator: open a session and contend for leadership (an ephemeral
-    /// sequential node). Ends any session the master had.
-    Contend,
-    /// Master → coordinator: keep my session alive. `sent` comes back in the answer.
-    Heartbeat { sent: Instant },
-    /// Coordinator → master: the session is alive as of the heartbeat sent at `sent`.
-    HeartbeatAck { sent: Instant },
-    /// Coordinator → master: you have no session (it expired); contend again.
-    SessionExpired,
+    /// Master → coordinator: open session `session` and contend for leadership (an
+    /// ephemeral sequential node). Ends any older session the master had; a master numbers
+    /// its sessions in increasing order, so a late copy of an older `Contend` is ignored.
+    Contend { session: u64 },
+    /// Master → coordinator: keep my session alive. It comes back as the answer.
+    Heartbeat(Box<Beat>),
+    /// Coordinator → master: the session is alive as of the heartbeat sent then.
+    HeartbeatAck(Box<Beat>),
+    /// Coordinator → master: `session` is not (or no longer) open; contend again.
+    SessionExpired { session: u64 },
     /// Agent or framework → coordinator: tell me who leads, now and whenever it changes.
     Watch,
     /// Coordinator → watchers and contenders: the leading master (none while nobody leads)
@@ -114,10 +115,15 @@ pub enum Msg {
     LeaderIs { leader: Option<NodeId>, epoch: u32 },
     /// Watcher → coordinator: I heard of leader `epoch`.
     LeaderAck { epoch: u32 },
-    /// Leading master → coordinator: the registry, please.
-    RegistryRead,
-    /// Coordinator → leading master: the registry as it stands.
-    RegistrySnapshot(Box<RegistryState>),
+    /// Elected master → coordinator: the registry, please. Answered only if `session` is
+    /// the session elected: a master whose request to open a newer session was lost while
+    /// its older one was elected must not lead (nothing keeps that session alive).
+    RegistryRead { session: u64 },
+    /// Coordinator → leading master: the registry as it stands, read in leader `epoch`.
+    RegistrySnapshot {
+        epoch: u32,
+        registry: Box<RegistryState>,
+    },
     /// Leading master → coordinator: registry changes `first..first + ops.len()` of `epoch`
     /// (resent until acknowledged; the coordinator applies each once, in order, and only
     /// from the leader of `epoch`).
@@ -232,12 +238,22 @@ pub struct ReregisterAgent {
 }
 
 /// A task as an agent knows it: the state of its latest update.
+/// A master's heartbeat: its session, and when it was sent (by the master's clock).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Beat {
+    pub session: u64,
+    pub sent: Instant,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReportedTask {
     pub framework: FrameworkId,
     /// The framework's role, as the launch gave it.
     #[serde(default)]
     pub role: String,
+    /// Whether the framework is partition-aware, as the launch gave it.
+    #[serde(default)]
+    pub partition_aware: bool,
     pub task: TaskId,
     pub resources: Resources,
     pub state: TaskState,
@@ -343,6 +359,10 @@ pub struct RunTask {
     /// with the task, so that a new leading master can account the task to its role before
     /// the framework registers again.
     pub role: String,
+    /// Whether the framework is partition-aware (from the same `FrameworkInfo`): a new
+    /// leading master takes its tasks back from an agent that was unreachable.
+    #[serde(default)]
+    pub partition_aware: bool,
     pub task: TaskInfo,
 }
 
@@ -547,9 +567,14 @@ pub enum Event {
         reason: Reason,
     },
     // A framework's own stream.
-    /// Reconciliation showed the master never heard of a task the framework launched (its
-    /// launch was lost): the framework counts it dropped and runs it again.
-    TaskUnknown { framework: FrameworkId, task: TaskId },
+    /// Reconciliation ended a task whose end no master published: the master never heard
+    /// of it (its launch was lost), or took over while its agent was unreachable. The
+    /// framework counts it `state` and runs it again.
+    TaskUnknown {
+        framework: FrameworkId,
+        task: TaskId,
+        state: TaskState,
+    },
     /// A user's request entered the framework's queue under this id.
     TaskSubmitted {
         framework: FrameworkId,
@@ -592,15 +617,15 @@ impl Message for Msg {
             Msg::UpdateFramework(_) => 23,
             Msg::ReregisterAgent(_) => 24,
             Msg::Reconciled(_) => 25,
-            Msg::Contend => 26,
+            Msg::Contend { .. } => 26,
             Msg::Heartbeat { .. } => 27,
             Msg::HeartbeatAck { .. } => 28,
-            Msg::SessionExpired => 29,
+            Msg::SessionExpired { .. } => 29,
             Msg::Watch => 30,
             Msg::LeaderIs { .. } => 31,
             Msg::LeaderAck { .. } => 32,
-            Msg::RegistryRead => 33,
-            Msg::RegistrySnapshot(_) => 34,
+            Msg::RegistryRead { .. } => 33,
+            Msg::RegistrySnapshot { .. } => 34,
             Msg::RegistryWrite(_) => 35,
             Msg::RegistryAck { .. } => 36,
         }
@@ -634,15 +659,15 @@ impl Message for Msg {
             Msg::UpdateFramework(_) => "update_framework",
             Msg::ReregisterAgent(_) => "reregister_agent",
             Msg::Reconciled(_) => "reconciled",
-            Msg::Contend => "contend",
+            Msg::Contend { .. } => "contend",
             Msg::Heartbeat { .. } => "heartbeat",
             Msg::HeartbeatAck { .. } => "heartbeat_ack",
-            Msg::SessionExpired => "session_expired",
+            Msg::SessionExpired { .. } => "session_expired",
             Msg::Watch => "watch",
             Msg::LeaderIs { .. } => "leader_is",
             Msg::LeaderAck { .. } => "leader_ack",
-            Msg::RegistryRead => "registry_read",
-            Msg::RegistrySnapshot(_) => "registry_snapshot",
+            Msg::RegistryRead { .. } => "registry_read",
+            Msg::RegistrySnapshot { .. } => "registry_snapshot",
             Msg::RegistryWrite(_) => "registry_write",
             Msg::RegistryAck { .. } => "registry_ack",
         }

@@ -86,8 +86,9 @@ pub enum Registration {
 #[derive(Clone)]
 struct AgentTask {
     key: TaskKey,
-    /// Its framework's role.
+    /// Its framework's role and partition-awareness.
     role: String,
+    partition_aware: bool,
     resources: Resources,
     /// Still holding resources on the machine.
     running: bool,
@@ -181,6 +182,7 @@ impl Agent {
             .map(|(&(framework, task), t)| ReportedTask {
                 framework,
                 role: t.role.clone(),
+                partition_aware: t.partition_aware,
                 task,
                 resources: t.resources.clone(),
                 state: t.pending.back().map_or(TaskState::Running, |u| u.state),
@@ -246,6 +248,7 @@ impl Agent {
         let RunTask {
             framework,
             role,
+            partition_aware,
             task,
         } = run;
         let id = (framework, task.id);
@@ -261,6 +264,7 @@ impl Agent {
         let mut entry = AgentTask {
             key,
             role,
+            partition_aware,
             resources: task.resources.clone(),
             running: fits,
             pending: VecDeque::new(),
@@ -305,6 +309,7 @@ impl Agent {
         let entry = AgentTask {
             key,
             role: String::new(),
+            partition_aware: false,
             resources: Resources::default(),
             running: false,
             pending: VecDeque::from([update]),

@@ -40,6 +40,7 @@ fn run(id: u32, resources: &str) -> Msg {
     Msg::RunTask(Box::new(RunTask {
         framework: FrameworkId(1),
         role: "*".to_owned(),
+        partition_aware: false,
         task: TaskInfo {
             id: TaskId(id),
             resources: Resources::parse(resources).unwrap(),

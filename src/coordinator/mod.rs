@@ -2,7 +2,10 @@
 //! the part ZooKeeper plays for Mesos, reduced to what Mesos uses of it.
 //!
 //! - **Sessions.** A master opens one with `Contend` and keeps it alive with heartbeats;
-//!   a session not heard from for `session_timeout` (10 s) expires.
+//!   a session not heard from for `session_timeout` (10 s) expires. Sessions are numbered
+//!   by their master, in increasing order: heartbeats keep alive only the session they
+//!   name, and a late copy of an older `Contend` opens nothing (a master that gave up its
+//!   session must not find the coordinator still counting it as leader).
 //! - **Election.** Contending creates an ephemeral sequential node: the live session with
 //!   the lowest sequence number leads. When the leader's session ends, the next in line
 //!   leads. Every change of leader (to none, too) has a new, larger epoch.
@@ -50,6 +53,8 @@ pub enum CoordinatorTimer {
 }
 
 struct Session {
+    /// The master's number for it.
+    id: u64,
     /// The sequence number of its election node.
     seq: u32,
     last_heard: Instant,
@@ -58,6 +63,8 @@ struct Session {
 pub struct Coordinator {
     config: CoordinatorConfig,
     sessions: BTreeMap<NodeId, Session>,
+    /// The latest session each master opened (kept after it ends).
+    latest: BTreeMap<NodeId, u64>,
     next_seq: u32,
     /// The leader and its epoch.
     leader: Option<(NodeId, u32)>,
@@ -81,6 +88,7 @@ impl Coordinator {
         Coordinator {
             config,
             sessions: BTreeMap::new(),
+            latest: BTreeMap::new(),
             next_seq: 1,
             leader: None,
             announced: 0,
@@ -185,25 +193,49 @@ impl Process for Coordinator {
     fn on_message(&mut self, ctx: &mut CoordCtx<'_>, from: NodeId, msg: Msg) {
         let now = ctx.now();
         match msg {
-            Msg::Contend => {
+            Msg::Contend { session } => {
+                let latest = self.latest.get(&from).copied();
+                if latest.is_some_and(|l| session < l) {
+                    return; // a late copy of an older request
+                }
+                if latest == Some(session) {
+                    // A copy: the session opened already (or expired since).
+                    if self.sessions.contains_key(&from) {
+                        self.watch(ctx, from);
+                    }
+                    return;
+                }
+                self.latest.insert(from, session);
                 // A new session replaces any the master had (it restarted or gave up).
                 if self.sessions.remove(&from).is_some() {
                     self.elect(ctx);
                 }
                 let seq = self.next_seq;
                 self.next_seq += 1;
-                self.sessions.insert(from, Session { seq, last_heard: now });
+                self.sessions.insert(
+                    from,
+                    Session {
+                        id: session,
+                        seq,
+                        last_heard: now,
+                    },
+                );
                 ctx.set_timer_after(CoordinatorTimer::Expire(from), self.config.session_timeout);
                 self.watch(ctx, from);
                 self.elect(ctx);
             }
-            Msg::Heartbeat { sent } => match self.sessions.get_mut(&from) {
-                Some(s) => {
+            Msg::Heartbeat(beat) => match self.sessions.get_mut(&from) {
+                Some(s) if s.id == beat.session => {
                     s.last_heard = now;
                     ctx.set_timer_after(CoordinatorTimer::Expire(from), self.config.session_timeout);
-                    ctx.send(from, Msg::HeartbeatAck { sent });
+                    ctx.send(from, Msg::HeartbeatAck(beat));
                 }
-                None => ctx.send(from, Msg::SessionExpired),
+                _ => ctx.send(
+                    from,
+                    Msg::SessionExpired {
+                        session: beat.session,
+                    },
+                ),
             },
             Msg::Watch => self.watch(ctx, from),
             Msg::LeaderAck { epoch } => {
@@ -214,8 +246,14 @@ impl Process for Coordinator {
                     }
                 }
             }
-            Msg::RegistryRead if self.leader() == Some(from) => {
-                ctx.send(from, Msg::RegistrySnapshot(Box::new(self.registry.clone())));
+            Msg::RegistryRead { session } => {
+                if let Some((leader, epoch)) = self.leader
+                    && leader == from
+                    && self.sessions.get(&from).is_some_and(|s| s.id == session)
+                {
+                    let registry = Box::new(self.registry.clone());
+                    ctx.send(from, Msg::RegistrySnapshot { epoch, registry });
+                }
             }
             Msg::RegistryWrite(write) => self.write(ctx, from, &write),
             _ => {}

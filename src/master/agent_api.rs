@@ -27,7 +27,7 @@ impl Master {
             && self.agents.info(old).boot != boot
         {
             if self.agents.is_active(old) {
-                self.mark_unreachable(ctx, old);
+                self.mark_unreachable_now(ctx, old);
             } else if self.agents.health(old).state == AgentState::Recovered {
                 // Expected back after a failover, it rebooted instead.
                 self.expect_no_more(ctx, old);
@@ -134,6 +134,10 @@ impl Master {
             }
             return;
         }
+        if self.marking(agent) {
+            // Mesos ignores an agent being marked unreachable; it tries again later.
+            return;
+        }
         ctx.send(from, Msg::AgentRegistered { agent });
         if self.agents.health(agent).state == AgentState::Recovered {
             return self.recover_agent(ctx, agent, resources, &tasks);
@@ -206,15 +210,7 @@ impl Master {
             if self.tasks.get(t.framework, t.task).is_some() {
                 continue;
             }
-            let entry = self.frameworks.known(t.framework, node);
-            if !entry.allocated {
-                entry.allocated = true;
-                entry.role = t.role.clone();
-                let name = format!("{}", t.framework);
-                self.allocator.add_framework(t.framework, &name, &t.role);
-                self.allocator.set_framework_active(t.framework, false);
-            }
-            entry.tasks.insert(t.task);
+            self.reported_framework(t, node).tasks.insert(t.task);
             let entry = TaskEntry {
                 agent,
                 resources: t.resources.clone(),
@@ -222,6 +218,17 @@ impl Master {
                 last_uuid: None,
                 adopted: false,
             };
+            // Observers hear each task's state from the new leader, as Mesos's operator API
+            // subscribers get a snapshot: a task may have ended while no master led.
+            let (framework, task, state) = (t.framework, t.task, t.state);
+            Self::publish(
+                ctx,
+                Event::TaskUpdated {
+                    framework,
+                    task,
+                    state,
+                },
+            );
             if t.state.is_terminal() {
                 // Ended, its update not yet acknowledged: known until it is, holding nothing.
                 self.tasks.insert(t.framework, t.task, entry);
@@ -238,24 +245,58 @@ impl Master {
         self.trigger_allocation(ctx, Candidates::Some(vec![agent]));
     }
 
+    /// The framework of a task an agent reports, made known by id, role and
+    /// partition-awareness (and to the allocator, inactive) if it has not registered with
+    /// this master.
+    fn reported_framework(
+        &mut self,
+        t: &ReportedTask,
+        node: NodeId,
+    ) -> &mut super::frameworks::FrameworkEntry {
+        let entry = self.frameworks.known(t.framework, node);
+        if !entry.allocated {
+            entry.allocated = true;
+            entry.role = t.role.clone();
+            entry.partition_aware = t.partition_aware;
+            let name = format!("{}", t.framework);
+            self.allocator.add_framework(t.framework, &name, &t.role);
+            self.allocator.set_framework_active(t.framework, false);
+        }
+        entry
+    }
+
     /// An agent back from unreachable reports its tasks: those of partition-aware
     /// frameworks that were unreachable there run on and are theirs again (the framework
     /// hears they run); those it no longer has are gone. Returns what the tasks taken back
     /// hold, for the allocator.
+    ///
+    /// A master that took over with the agent already unreachable does not know which of
+    /// its tasks were: it takes back every task of a partition-aware framework the agent
+    /// reports (Mesos re-adds them so), and the rest are adopted and killed.
     fn take_back(
         &mut self,
         ctx: &mut MasterCtx<'_>,
         agent: AgentId,
         tasks: &[ReportedTask],
     ) -> Vec<(FrameworkId, Resources)> {
+        let unknown_fate = self.take_unreachable_before(agent);
+        let node = self.agents.health(agent).node;
         let mut used = Vec::new();
         for t in tasks {
             let key = (t.framework, t.task);
             if t.state.is_terminal() {
                 continue;
             }
-            let Some(resources) = self.unreachable.take(key, agent) else {
-                continue;
+            let resources = match self.unreachable.take(key, agent) {
+                Some(resources) => resources,
+                None if unknown_fate
+                    && t.partition_aware
+                    && self.tasks.get(t.framework, t.task).is_none() =>
+                {
+                    self.reported_framework(t, node);
+                    t.resources.clone()
+                }
+                None => continue,
             };
             let entry = TaskEntry {
                 agent,
@@ -359,7 +400,9 @@ impl Master {
     }
 
     /// Tells a task's framework (and observers) that it is lost, and forgets it. Its
-    /// resources are the caller's to give back.
+    /// resources are the caller's to give back. A partition-aware framework hears
+    /// `TASK_DROPPED` (only a task that never reached its agent is lost so: one on an
+    /// unreachable agent is unreachable instead).
     fn lose_task(
         &mut self,
         ctx: &mut MasterCtx<'_>,
@@ -372,8 +415,14 @@ impl Master {
         if self.tasks.remove(framework, task).is_none() {
             return;
         }
-        self.frameworks.get_mut(framework).tasks.remove(&task);
-        self.tell_task(ctx, agent, framework, task, TaskState::Lost, (reason, message));
+        let entry = self.frameworks.get_mut(framework);
+        entry.tasks.remove(&task);
+        let state = if entry.partition_aware {
+            TaskState::Dropped
+        } else {
+            TaskState::Lost
+        };
+        self.tell_task(ctx, agent, framework, task, state, (reason, message));
     }
 
     /// A partition-aware framework's task on a lost agent: it may run on. The framework
@@ -415,6 +464,9 @@ impl Master {
     /// The end of a ping round: a miss if the agent did not answer; unreachable after too
     /// many in a row; otherwise another ping.
     pub(super) fn ping_round(&mut self, ctx: &mut MasterCtx<'_>, agent: AgentId) {
+        if agent.index() >= self.agents.len() {
+            return; // armed before this master gave leadership up and led again
+        }
         let max = self.config.max_agent_ping_timeouts;
         let health = self.agents.health_mut(agent);
         if health.state != AgentState::Active {
@@ -427,18 +479,14 @@ impl Master {
         self.ping(ctx, agent);
     }
 
-    /// An agent missed too many pings: its offers are rescinded, its tasks are lost, and its
-    /// resources leave the allocator.
-    fn mark_unreachable(&mut self, ctx: &mut MasterCtx<'_>, agent: AgentId) {
+    /// An agent is unreachable (the registry says so already): its offers are rescinded,
+    /// its tasks are lost, and its resources leave the allocator.
+    pub(super) fn agent_unreachable(&mut self, ctx: &mut MasterCtx<'_>, agent: AgentId) {
+        if !self.agents.is_active(agent) {
+            return;
+        }
         self.agents.health_mut(agent).state = AgentState::Unreachable { since: ctx.now() };
         Self::publish(ctx, Event::AgentUnreachable { agent });
-        self.persist(
-            ctx,
-            RegistryOp::AgentReachable {
-                id: agent,
-                reachable: false,
-            },
-        );
         let info = self.agents.info_mut(agent);
         let offers = std::mem::take(&mut info.offers);
         let tasks = std::mem::take(&mut info.tasks);
@@ -500,6 +548,17 @@ impl Master {
                 let resources = entry.resources.clone();
                 self.tasks.remove(framework, task);
                 self.release(ctx, agent, framework, task, &resources);
+                // Observers may still count it running: its framework's master, before a
+                // failover, did.
+                let state = update.state;
+                Self::publish(
+                    ctx,
+                    Event::TaskUpdated {
+                        framework,
+                        task,
+                        state,
+                    },
+                );
             }
             if let Some(uuid) = update.uuid {
                 ctx.send(
@@ -553,6 +612,18 @@ impl Master {
             if ends {
                 self.release(ctx, agent, framework, task, &resources);
             }
+        } else if update.state.is_terminal() && self.tasks.get(framework, task).is_none() {
+            // The end of a task this master does not know (it took over while the agent
+            // was unreachable): observers that still count it running hear it ended.
+            let state = update.state;
+            Self::publish(
+                ctx,
+                Event::TaskUpdated {
+                    framework,
+                    task,
+                    state,
+                },
+            );
         }
         // A framework not registered with this master (yet) hears nothing: the agent
         // sends the update again until it is acknowledged.

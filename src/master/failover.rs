@@ -18,13 +18,13 @@
 //!   write before answering the agent; here an agent admitted in the instant before its
 //!   write is lost registers again as new after a failover.)
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::agents::AgentState;
 use super::{Master, MasterCtx, MasterTimer};
 use crate::allocator::Candidates;
 use crate::ids::{AgentId, NodeId};
-use crate::proto::{Event, Msg, RegisteredAgent, RegistryOp, RegistryState, RegistryWrite};
+use crate::proto::{Beat, Event, Msg, RegisteredAgent, RegistryOp, RegistryState, RegistryWrite};
 use crate::time::{Duration, Instant};
 
 /// Allocation waits for this share of the expected agents after a failover, with quotas.
@@ -50,13 +50,23 @@ pub enum Leadership {
 #[derive(Debug)]
 pub(super) struct Failover {
     pub leadership: Leadership,
-    /// The last leader epoch heard of.
+    /// The last leader epoch heard of. Kept when the master gives leadership up, so that a
+    /// late copy of news of its own election to an epoch gone by finds it unmoved.
     seen: u32,
+    /// The number of the session opened last (kept when leadership is given up).
+    session: u64,
     /// The session is alive until then, as far as this master can tell.
     session_until: Instant,
     /// Registry changes not yet acknowledged, the first of them numbered `log_first`.
     log: VecDeque<RegistryOp>,
     log_first: u64,
+    /// Agents missing pings that are being marked unreachable, with the registry change
+    /// that must be applied first (Mesos marks an agent unreachable in the registry before
+    /// it tells anyone: a leader that fails in between has told no one).
+    marking: BTreeMap<AgentId, u64>,
+    /// Agents the registry listed as unreachable when this master took over: which of
+    /// their tasks were unreachable it does not know.
+    unreachable_before: BTreeSet<AgentId>,
     /// Agents expected back since this master took over, and how many are.
     expected: u32,
     back: u32,
@@ -73,9 +83,12 @@ impl Failover {
                 Leadership::Sole
             },
             seen: 0,
+            session: 0,
             session_until: Instant::ZERO,
             log: VecDeque::new(),
             log_first: 0,
+            marking: BTreeMap::new(),
+            unreachable_before: BTreeSet::new(),
             expected: 0,
             back: 0,
             hold_until: None,
@@ -103,7 +116,10 @@ impl Master {
     /// Opens a session with the coordinator and contends for leadership.
     pub(super) fn contend(&mut self, ctx: &mut MasterCtx<'_>, coordinator: NodeId) {
         self.failover.leadership = Leadership::Standby;
-        ctx.send(coordinator, Msg::Contend);
+        // Numbered by the time it opens, so that a master restarted opens a later one too.
+        let session = ctx.now().as_nanos().max(self.failover.session + 1);
+        self.failover.session = session;
+        ctx.send(coordinator, Msg::Contend { session });
         self.failover.session_until = ctx.now() + self.session_timeout();
         ctx.set_timer(MasterTimer::Session, self.failover.session_until);
         ctx.set_timer_after(
@@ -118,9 +134,14 @@ impl Master {
         let Some(coordinator) = self.config.coordinator else {
             return;
         };
-        ctx.send(coordinator, Msg::Heartbeat { sent: ctx.now() });
+        let session = self.failover.session;
+        let beat = Beat {
+            session,
+            sent: ctx.now(),
+        };
+        ctx.send(coordinator, Msg::Heartbeat(Box::new(beat)));
         match self.failover.leadership {
-            Leadership::Elected { .. } => ctx.send(coordinator, Msg::RegistryRead),
+            Leadership::Elected { .. } => ctx.send(coordinator, Msg::RegistryRead { session }),
             Leadership::Leading { epoch } if !self.failover.log.is_empty() => {
                 let write = RegistryWrite {
                     epoch,
@@ -162,7 +183,9 @@ impl Master {
             Self::publish(ctx, ended);
         }
         Self::publish(ctx, Event::MasterAbdicated);
-        if let Ok(fresh) = Master::new(self.config.clone()) {
+        if let Ok(mut fresh) = Master::new(self.config.clone()) {
+            fresh.failover.seen = self.failover.seen;
+            fresh.failover.session = self.failover.session;
             *self = fresh;
         }
     }
@@ -191,14 +214,14 @@ impl Master {
     /// A message from the coordinator.
     pub(super) fn coordinator_says(&mut self, ctx: &mut MasterCtx<'_>, coordinator: NodeId, msg: Msg) {
         match msg {
-            Msg::HeartbeatAck { sent } => {
-                let until = sent + self.session_timeout();
+            Msg::HeartbeatAck(beat) if beat.session == self.failover.session => {
+                let until = beat.sent + self.session_timeout();
                 if until > self.failover.session_until {
                     self.failover.session_until = until;
                     ctx.set_timer(MasterTimer::Session, until);
                 }
             }
-            Msg::SessionExpired => self.session_lost(ctx),
+            Msg::SessionExpired { session } if session == self.failover.session => self.session_lost(ctx),
             Msg::LeaderIs { leader, epoch } => {
                 ctx.send(coordinator, Msg::LeaderAck { epoch });
                 if epoch <= self.failover.seen {
@@ -206,26 +229,57 @@ impl Master {
                 }
                 self.failover.seen = epoch;
                 if leader == Some(ctx.me()) {
-                    if self.failover.leadership == Leadership::Standby {
-                        self.failover.leadership = Leadership::Elected { epoch };
-                        ctx.send(coordinator, Msg::RegistryRead);
+                    match self.failover.leadership {
+                        // Elected, in this session or (if the request that opened it was
+                        // lost) an older one: the coordinator hands the registry over only
+                        // in the first case.
+                        Leadership::Standby | Leadership::Elected { .. } => {
+                            self.failover.leadership = Leadership::Elected { epoch };
+                            let session = self.failover.session;
+                            ctx.send(coordinator, Msg::RegistryRead { session });
+                        }
+                        // Leading in an older epoch: the coordinator counted this master
+                        // out in between, so what it knows may be out of date.
+                        Leadership::Leading { .. } | Leadership::Sole => {
+                            self.abdicate(ctx);
+                            self.contend(ctx, coordinator);
+                        }
                     }
-                } else if self.failover.leadership != Leadership::Standby {
-                    // Another leads: this master's session must have ended.
-                    self.abdicate(ctx);
-                    self.contend(ctx, coordinator);
+                } else {
+                    match self.failover.leadership {
+                        // Elected in a session that ended, and nothing taken over yet.
+                        Leadership::Elected { .. } => self.failover.leadership = Leadership::Standby,
+                        // Another leads: this master's session must have ended.
+                        Leadership::Leading { .. } | Leadership::Sole => {
+                            self.abdicate(ctx);
+                            self.contend(ctx, coordinator);
+                        }
+                        Leadership::Standby => {}
+                    }
                 }
             }
-            Msg::RegistrySnapshot(registry) => {
-                if let Leadership::Elected { epoch } = self.failover.leadership {
-                    self.take_over(ctx, epoch, *registry);
-                }
+            Msg::RegistrySnapshot { epoch, registry }
+                if self.failover.leadership == (Leadership::Elected { epoch }) =>
+            {
+                self.take_over(ctx, epoch, *registry);
             }
             Msg::RegistryAck { epoch, upto }
                 if self.failover.leadership == (Leadership::Leading { epoch }) =>
             {
                 while self.failover.log_first < upto && self.failover.log.pop_front().is_some() {
                     self.failover.log_first += 1;
+                }
+                let mut marked: Vec<(u64, AgentId)> = Vec::new();
+                self.failover.marking.retain(|&agent, &mut index| {
+                    let done = index < upto;
+                    if done {
+                        marked.push((index, agent));
+                    }
+                    !done
+                });
+                marked.sort_unstable();
+                for (_, agent) in marked {
+                    self.agent_unreachable(ctx, agent);
                 }
             }
             _ => {}
@@ -236,8 +290,11 @@ impl Master {
     fn take_over(&mut self, ctx: &mut MasterCtx<'_>, epoch: u32, registry: RegistryState) {
         let now = ctx.now();
         let mut expected = 0;
-        for a in registry.agents {
+        for (i, a) in registry.agents.into_iter().enumerate() {
             expected += u32::from(!a.unreachable);
+            if a.unreachable {
+                self.failover.unreachable_before.insert(AgentId(i as u32));
+            }
             self.agents
                 .recover(a.node, a.name, a.resources, a.boot, a.unreachable, now);
         }
@@ -274,12 +331,14 @@ impl Master {
         );
     }
 
-    /// Records a registry change and sends it to the coordinator (with a coordinator only).
-    pub(super) fn persist(&mut self, ctx: &mut MasterCtx<'_>, op: RegistryOp) {
+    /// Records a registry change and sends it to the coordinator (with a coordinator only);
+    /// returns its number, which the coordinator's acknowledgements count past once it is
+    /// applied.
+    pub(super) fn persist(&mut self, ctx: &mut MasterCtx<'_>, op: RegistryOp) -> Option<u64> {
         let (Some(coordinator), Leadership::Leading { epoch }) =
             (self.config.coordinator, self.failover.leadership)
         else {
-            return;
+            return None;
         };
         let first = self.failover.log_first + self.failover.log.len() as u64;
         self.failover.log.push_back(op.clone());
@@ -289,6 +348,55 @@ impl Master {
             ops: vec![op],
         };
         ctx.send(coordinator, Msg::RegistryWrite(Box::new(write)));
+        Some(first)
+    }
+
+    /// Begins marking an agent that missed its pings unreachable: once the registry says so
+    /// (at once without a coordinator). Until then the agent stays as it is, except that it
+    /// is not pinged and its attempts to register again are ignored.
+    pub(super) fn mark_unreachable(&mut self, ctx: &mut MasterCtx<'_>, agent: AgentId) {
+        if self.failover.marking.contains_key(&agent) {
+            return;
+        }
+        let op = RegistryOp::AgentReachable {
+            id: agent,
+            reachable: false,
+        };
+        match self.persist(ctx, op) {
+            Some(index) => {
+                self.failover.marking.insert(agent, index);
+            }
+            None => self.agent_unreachable(ctx, agent),
+        }
+    }
+
+    /// Marks an agent unreachable at once, whether or not it was being marked: its machine
+    /// came back as a new agent, and the registry hears of the old one's end first.
+    pub(super) fn mark_unreachable_now(&mut self, ctx: &mut MasterCtx<'_>, agent: AgentId) {
+        self.failover.marking.remove(&agent);
+        let op = RegistryOp::AgentReachable {
+            id: agent,
+            reachable: false,
+        };
+        self.persist(ctx, op);
+        self.agent_unreachable(ctx, agent);
+    }
+
+    /// Whether the agent is being marked unreachable.
+    pub(super) fn marking(&self, agent: AgentId) -> bool {
+        self.failover.marking.contains_key(&agent)
+    }
+
+    /// Whether the registry listed the agent unreachable when this master took over (so
+    /// that it does not know which of its tasks were), and it has not come back since.
+    pub(super) fn unreachable_before(&self, agent: AgentId) -> bool {
+        self.failover.unreachable_before.contains(&agent)
+    }
+
+    /// Whether the registry listed the agent unreachable when this master took over (so
+    /// that it does not know which of its tasks were), and forgets it.
+    pub(super) fn take_unreachable_before(&mut self, agent: AgentId) -> bool {
+        self.failover.unreachable_before.remove(&agent)
     }
 
     /// Persists a newly admitted agent.

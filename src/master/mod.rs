@@ -267,9 +267,10 @@ impl Master {
             }
             if health.state == AgentState::Active
                 && health.missed_pings >= self.config.max_agent_ping_timeouts
+                && !self.marking(agent)
             {
                 return Err(format!(
-                    "agent {agent} missed {} pings (the limit is {}) and is still active",
+                    "agent {agent} missed {} pings (the limit is {}) and is not being marked unreachable",
                     health.missed_pings, self.config.max_agent_ping_timeouts
                 ));
             }
@@ -350,15 +351,15 @@ impl Process for Master {
             | Msg::Reconciled(_)
             | Msg::Submit(_)
             | Msg::Event(_)
-            | Msg::Contend
+            | Msg::Contend { .. }
             | Msg::Heartbeat { .. }
             | Msg::HeartbeatAck { .. }
-            | Msg::SessionExpired
+            | Msg::SessionExpired { .. }
             | Msg::Watch
             | Msg::LeaderIs { .. }
             | Msg::LeaderAck { .. }
-            | Msg::RegistryRead
-            | Msg::RegistrySnapshot(_)
+            | Msg::RegistryRead { .. }
+            | Msg::RegistrySnapshot { .. }
             | Msg::RegistryWrite(_)
             | Msg::RegistryAck { .. } => {}
         }

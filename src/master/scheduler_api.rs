@@ -161,6 +161,11 @@ impl Master {
         } = accept;
         let Some(offer) = self.take_offer(framework, offer_id) else {
             for task in tasks {
+                if self.tasks.get(framework, task.id).is_some() {
+                    // A copy of an accept already carried out (the network duplicated it):
+                    // the task it launched runs on.
+                    continue;
+                }
                 let message = "the offer is no longer valid".to_owned();
                 Self::refuse_task(
                     ctx,
@@ -243,6 +248,7 @@ impl Master {
                 Msg::RunTask(Box::new(crate::proto::RunTask {
                     framework,
                     role: self.frameworks.get(framework).role.clone(),
+                    partition_aware: self.frameworks.get(framework).partition_aware,
                     task,
                 })),
             );
@@ -424,6 +430,17 @@ impl Master {
                     self.unreachable
                         .agent_of((framework, task))
                         .map(|agent| (agent, TaskState::Unreachable))
+                })
+                .or_else(|| {
+                    // On an agent unreachable since before this master led, a task may run
+                    // on: Mesos answers so.
+                    let agent = on.filter(|&a| self.unreachable_before(a))?;
+                    let state = if partition_aware {
+                        TaskState::Unreachable
+                    } else {
+                        TaskState::Lost
+                    };
+                    Some((agent, state))
                 });
             let update = match known {
                 Some((agent, state)) => StatusUpdate {

@@ -462,6 +462,7 @@ fn a_partition_aware_frameworks_tasks_are_unreachable_and_come_back_with_their_a
         resources: Resources::parse("cpus:4;mem:4096").unwrap(),
         tasks: vec![ReportedTask {
             role: "*".to_owned(),
+            partition_aware: true,
             framework: FrameworkId(0),
             task: TaskId(1),
             resources: Resources::parse("cpus:1;mem:1024").unwrap(),
@@ -487,4 +488,131 @@ fn a_partition_aware_frameworks_tasks_are_unreachable_and_come_back_with_their_a
         )),
         "a partition-aware framework's task runs on"
     );
+}
+
+#[test]
+fn a_copy_of_an_accept_already_carried_out_changes_nothing() {
+    let (mut m, offer) = offered();
+    let accept = Accept {
+        offer,
+        tasks: vec![task(1, "cpus:1;mem:1024")],
+        refuse_seconds: None,
+    };
+    deliver(&mut m, at(2), FRAMEWORK, Msg::Accept(Box::new(accept.clone())));
+    // The network delivers the accept twice: the task it launched is not reported dropped.
+    let effects = deliver(&mut m, at(2), FRAMEWORK, Msg::Accept(Box::new(accept)));
+    assert_eq!(updates_to_framework(&effects), vec![]);
+    assert!(effects.iter().all(|e| !matches!(e, Effect::Publish(_))));
+}
+
+// --- Failover ---------------------------------------------------------------------------
+
+const COORDINATOR: NodeId = NodeId(99);
+
+/// A master leading in epoch 1 through a coordinator, with one agent admitted (the
+/// registry change acknowledged).
+fn leading() -> Master {
+    let config = MasterConfig {
+        coordinator: Some(COORDINATOR),
+        ..MasterConfig::default()
+    };
+    let mut m = Master::new(config).unwrap();
+    let mut rec = Rec::new(1, "master");
+    m.on_start(&mut Ctx::new(at(0), NodeId(0), &mut rec));
+    let news = Msg::LeaderIs {
+        leader: Some(NodeId(0)),
+        epoch: 1,
+    };
+    let effects = deliver(&mut m, at(0), COORDINATOR, news);
+    let session = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Send {
+                msg: Msg::RegistryRead { session },
+                ..
+            } => Some(*session),
+            _ => None,
+        })
+        .expect("the elected master reads the registry");
+    assert_eq!(m.leadership(), Leadership::Elected { epoch: 1 });
+    let snapshot = Msg::RegistrySnapshot {
+        epoch: 1,
+        registry: Box::default(),
+    };
+    deliver(&mut m, at(0), COORDINATOR, snapshot);
+    assert_eq!(m.leadership(), Leadership::Leading { epoch: 1 });
+    assert!(session > 0);
+    register(&mut m, AGENT);
+    deliver(&mut m, at(0), COORDINATOR, Msg::RegistryAck { epoch: 1, upto: 1 });
+    m
+}
+
+#[test]
+fn an_agent_is_unreachable_only_once_the_registry_says_so() {
+    let mut m = leading();
+    let agent = AgentId(0);
+    for round in 1..=4 {
+        fire(&mut m, at(15 * round), MasterTimer::Ping(agent));
+    }
+    // The fifth silent round writes the change; nobody hears of it yet, and the agent's
+    // attempts to register again are ignored meanwhile.
+    let effects = fire(&mut m, at(75), MasterTimer::Ping(agent));
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Send { to: COORDINATOR, msg: Msg::RegistryWrite(w) } if w.first == 1
+    )));
+    assert!(effects.iter().all(|e| !matches!(e, Effect::Publish(_))));
+    assert_eq!(m.agent_health(agent).state, AgentState::Active);
+    let again = Msg::ReregisterAgent(Box::new(ReregisterAgent {
+        agent,
+        name: "agent-10".into(),
+        resources: Resources::parse("cpus:4;mem:4096").unwrap(),
+        tasks: vec![],
+    }));
+    assert!(deliver(&mut m, at(76), AGENT, again).is_empty());
+    // Applied: now the agent is unreachable, and observers hear so.
+    let effects = deliver(
+        &mut m,
+        at(77),
+        COORDINATOR,
+        Msg::RegistryAck { epoch: 1, upto: 2 },
+    );
+    assert_eq!(
+        m.agent_health(agent).state,
+        AgentState::Unreachable { since: at(77) }
+    );
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Publish(Msg::Event(ev)) if matches!(**ev, OperatorEvent::AgentUnreachable { .. })
+    )));
+}
+
+#[test]
+fn news_of_an_election_gone_by_does_not_make_a_master_lead_again() {
+    let mut m = leading();
+    // The session lapses: the master gives leadership up and opens another session.
+    fire(&mut m, at(30), MasterTimer::Session);
+    assert_eq!(m.leadership(), Leadership::Standby);
+    // A late copy of the news that elected it changes nothing.
+    let news = Msg::LeaderIs {
+        leader: Some(NodeId(0)),
+        epoch: 1,
+    };
+    let effects = deliver(&mut m, at(31), COORDINATOR, news);
+    assert_eq!(m.leadership(), Leadership::Standby);
+    assert!(effects.iter().all(|e| !matches!(
+        e,
+        Effect::Send {
+            msg: Msg::RegistryRead { .. },
+            ..
+        }
+    )));
+    // Nor does a snapshot read in that epoch.
+    let snapshot = Msg::RegistrySnapshot {
+        epoch: 1,
+        registry: Box::default(),
+    };
+    deliver(&mut m, at(31), COORDINATOR, snapshot);
+    assert_eq!(m.leadership(), Leadership::Standby);
+    assert!(!m.is_leading());
 }

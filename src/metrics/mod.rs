@@ -787,13 +787,17 @@ impl Collector {
                     self.recovery.task_added(&a.name, (*framework, first));
                 }
             }
-            // Ends a task the master never published an end for (it never heard of it).
-            Event::TaskUnknown { framework, task } => {
+            // Ends a task no master published an end for.
+            Event::TaskUnknown {
+                framework,
+                task,
+                state,
+            } => {
                 if self.tasks.is_open(*framework, *task) {
                     let refused = Event::TaskRefused {
                         framework: *framework,
                         task: *task,
-                        state: TaskState::Dropped,
+                        state: *state,
                         reason: crate::proto::Reason::Reconciliation,
                     };
                     self.on_event(now, &refused);
@@ -810,6 +814,11 @@ impl Collector {
                 state,
                 ..
             } => {
+                // News of a task already ended (a master after a failover, which knew the
+                // end from its agent's report, hearing the agent's update of it too).
+                if !self.tasks.is_open(*framework, *task) {
+                    return;
+                }
                 let change = self.tasks.updated(now, *framework, *task, *state);
                 if change.dequeued {
                     let asked = match &change.ended {

@@ -460,12 +460,13 @@ impl Batch {
                 if update.agent.is_none() && update.reason == Some(Reason::Reconciliation) =>
             {
                 self.forget_unreachable(ctx, task);
-                if self.in_flight.contains_key(&task)
-                    && let Some(framework) = self.framework()
-                {
-                    ctx.publish(Msg::Event(Box::new(Event::TaskUnknown { framework, task })));
-                }
+                self.publish_unknown(ctx, task, TaskState::Dropped);
                 self.task_ended(ctx, task, TaskState::Dropped);
+            }
+            // Lost on an agent a new master found unreachable: no master published its end.
+            TaskState::Lost if update.reason == Some(Reason::Reconciliation) => {
+                self.publish_unknown(ctx, task, TaskState::Lost);
+                self.task_ended(ctx, task, TaskState::Lost);
             }
             TaskState::Unknown => {
                 self.forget_unreachable(ctx, task);
@@ -476,6 +477,20 @@ impl Batch {
                 self.task_ended(ctx, task, state);
             }
             _ => self.forget_unreachable(ctx, task),
+        }
+    }
+
+    /// Tells observers that reconciliation ended a task in flight as `state`.
+    fn publish_unknown(&self, ctx: &mut BatchCtx<'_>, task: TaskId, state: TaskState) {
+        if self.in_flight.contains_key(&task)
+            && let Some(framework) = self.framework()
+        {
+            let event = Event::TaskUnknown {
+                framework,
+                task,
+                state,
+            };
+            ctx.publish(Msg::Event(Box::new(event)));
         }
     }
 

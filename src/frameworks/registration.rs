@@ -82,6 +82,14 @@ impl Registrar {
     }
 
     /// Whether `from` is the coordinator.
+    /// Whether a message from `from` is one to act on: from the master this framework is
+    /// registered with. Mesos's scheduler driver drops offers and updates while it is not
+    /// (a lost `FrameworkRegistered` must not leave tasks launched under an id the
+    /// framework never learned).
+    pub fn from_registered_master(&self, from: NodeId) -> bool {
+        self.connected && self.from_master(from)
+    }
+
     pub fn from_coordinator(&self, from: NodeId) -> bool {
         self.coordinator == Some(from)
     }

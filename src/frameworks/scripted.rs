@@ -83,11 +83,12 @@ impl Process for Scripted {
         }
         let master = self.registrar.master;
         let from_master = self.registrar.from_master(from);
+        let registered = self.registrar.from_registered_master(from);
         match msg {
             Msg::FrameworkRegistered { framework } if from_master => {
                 self.registrar.registered(ctx, ScriptedTimer::Register, framework);
             }
-            Msg::Offers(offers) if from_master => {
+            Msg::Offers(offers) if registered => {
                 for offer in *offers {
                     self.offers_seen += 1;
                     let refuse_seconds = self.config.refuse_seconds;
@@ -116,7 +117,7 @@ impl Process for Scripted {
                     ctx.send(master, reply);
                 }
             }
-            Msg::Update(update) if from_master => {
+            Msg::Update(update) if registered => {
                 if let (Some(uuid), Some(agent)) = (update.uuid, update.agent) {
                     ctx.send(
                         master,

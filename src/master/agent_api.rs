@@ -26,12 +26,15 @@ impl Master {
         if let Some(old) = self.agents.by_node(from)
             && self.agents.info(old).boot != boot
         {
-            if self.agents.is_active(old) {
-                self.mark_unreachable_now(ctx, old);
-            } else if self.agents.health(old).state == AgentState::Recovered {
+            match self.agents.health(old).state {
+                AgentState::Active => self.mark_unreachable_now(ctx, old),
                 // Expected back after a failover, it rebooted instead.
-                self.expect_no_more(ctx, old);
-                self.agent_back();
+                AgentState::Recovered => {
+                    self.expect_no_more(ctx, old);
+                    self.agent_back();
+                }
+                AgentState::Admitting => self.forget_admission(ctx, old),
+                AgentState::Unreachable { .. } => {}
             }
             // Tasks that ran on as unreachable died with the machine.
             self.forget_unreachable(ctx, old);
@@ -52,12 +55,32 @@ impl Master {
     ) {
         let (agent, is_new) = self
             .agents
-            .register(from, name.clone(), resources.clone(), boot, ctx.now());
-        ctx.send(from, Msg::AgentRegistered { agent });
+            .register(from, name, resources.clone(), boot, ctx.now());
         if is_new {
-            self.persist_agent(ctx, agent);
-            self.bring_up(ctx, agent, name, resources, tasks);
+            return self.admit_when_written(ctx, agent, tasks);
         }
+        match self.agents.health(agent).state {
+            // Still waiting for the registry: the agent will ask again.
+            AgentState::Admitting => {}
+            // Admitted in the registry by a leader that failed before answering: back, with
+            // no tasks (it never knew its id).
+            AgentState::Recovered => {
+                ctx.send(from, Msg::AgentRegistered { agent });
+                self.recover_agent(ctx, agent, resources, &[]);
+            }
+            _ => ctx.send(from, Msg::AgentRegistered { agent }),
+        }
+    }
+
+    /// A new agent the registry now has: it hears its id and joins the cluster.
+    pub(super) fn admitted(&mut self, ctx: &mut MasterCtx<'_>, agent: AgentId, tasks: &[ReportedTask]) {
+        let health = self.agents.health_mut(agent);
+        health.state = AgentState::Active;
+        let node = health.node;
+        ctx.send(node, Msg::AgentRegistered { agent });
+        let info = self.agents.info(agent);
+        let (name, resources) = (info.name.clone(), info.total.clone());
+        self.bring_up(ctx, agent, name, resources, tasks);
     }
 
     /// An agent (new, or back from unreachable) joins the cluster: observers hear of it,
@@ -134,8 +157,8 @@ impl Master {
             }
             return;
         }
-        if self.marking(agent) {
-            // Mesos ignores an agent being marked unreachable; it tries again later.
+        if self.marking(agent) || self.agents.health(agent).state == AgentState::Admitting {
+            // Mesos ignores an agent being marked unreachable or admitted; it tries again.
             return;
         }
         ctx.send(from, Msg::AgentRegistered { agent });

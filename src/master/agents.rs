@@ -23,6 +23,8 @@ pub enum AgentState {
     /// Listed in the registry a new leading master read, and not registered with it yet:
     /// nothing of it is offered or pinged, and the tasks on it are not known.
     Recovered,
+    /// New, and waiting for the registry to admit it: not answered, offered or pinged.
+    Admitting,
 }
 
 /// The hot part of an agent's record.

@@ -14,17 +14,22 @@
 //!   have passed (Mesos holds allocation so, so that a quota role is not short-changed
 //!   while the cluster is half known).
 //! - The leader writes each change of the registry as it makes it, and resends those the
-//!   coordinator has not acknowledged with every heartbeat. (Mesos's registrar waits for the
-//!   write before answering the agent; here an agent admitted in the instant before its
-//!   write is lost registers again as new after a failover.)
+//!   coordinator has not acknowledged with every heartbeat. As Mesos's master acts on its
+//!   registrar's answer, what others would learn of a change waits for it to be applied: a
+//!   new agent hears its id, a new framework its id, and everyone that an agent is
+//!   unreachable only then. A leader that fails in between has told no one, so the next
+//!   one, reading the registry, never contradicts what was said (two agents given one id,
+//!   or tasks reported lost that a new leader then finds running).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::agents::AgentState;
 use super::{Master, MasterCtx, MasterTimer};
 use crate::allocator::Candidates;
-use crate::ids::{AgentId, NodeId};
-use crate::proto::{Beat, Event, Msg, RegisteredAgent, RegistryOp, RegistryState, RegistryWrite};
+use crate::ids::{AgentId, FrameworkId, NodeId};
+use crate::proto::{
+    Beat, Event, Msg, RegisteredAgent, RegistryOp, RegistryState, RegistryWrite, ReportedTask,
+};
 use crate::time::{Duration, Instant};
 
 /// Allocation waits for this share of the expected agents after a failover, with quotas.
@@ -47,6 +52,20 @@ pub enum Leadership {
     },
 }
 
+/// What a master does once a registry change is applied.
+#[derive(Debug)]
+enum AfterWrite {
+    /// Tell everyone the agent is unreachable.
+    MarkUnreachable(AgentId),
+    /// Answer the new agent and bring it (and the tasks it reported) up.
+    Admit {
+        agent: AgentId,
+        tasks: Vec<ReportedTask>,
+    },
+    /// Answer the new framework and start offering to it.
+    Welcome(FrameworkId),
+}
+
 #[derive(Debug)]
 pub(super) struct Failover {
     pub leadership: Leadership,
@@ -60,10 +79,16 @@ pub(super) struct Failover {
     /// Registry changes not yet acknowledged, the first of them numbered `log_first`.
     log: VecDeque<RegistryOp>,
     log_first: u64,
-    /// Agents missing pings that are being marked unreachable, with the registry change
-    /// that must be applied first (Mesos marks an agent unreachable in the registry before
-    /// it tells anyone: a leader that fails in between has told no one).
+    /// What waits for a registry change to be applied, by the change's number: Mesos's
+    /// master acts on the registrar's answer, so that a leader failing in between has told
+    /// no one of a change the next leader may not know.
+    after: VecDeque<(u64, AfterWrite)>,
+    /// Agents missing pings that are being marked unreachable, with the change's number.
     marking: BTreeMap<AgentId, u64>,
+    /// New agents waiting for their admission to be written.
+    admitting: BTreeSet<AgentId>,
+    /// New frameworks waiting for their id to be written.
+    welcoming: BTreeSet<FrameworkId>,
     /// Agents the registry listed as unreachable when this master took over: which of
     /// their tasks were unreachable it does not know.
     unreachable_before: BTreeSet<AgentId>,
@@ -87,7 +112,10 @@ impl Failover {
             session_until: Instant::ZERO,
             log: VecDeque::new(),
             log_first: 0,
+            after: VecDeque::new(),
             marking: BTreeMap::new(),
+            admitting: BTreeSet::new(),
+            welcoming: BTreeSet::new(),
             unreachable_before: BTreeSet::new(),
             expected: 0,
             back: 0,
@@ -269,17 +297,14 @@ impl Master {
                 while self.failover.log_first < upto && self.failover.log.pop_front().is_some() {
                     self.failover.log_first += 1;
                 }
-                let mut marked: Vec<(u64, AgentId)> = Vec::new();
-                self.failover.marking.retain(|&agent, &mut index| {
-                    let done = index < upto;
-                    if done {
-                        marked.push((index, agent));
-                    }
-                    !done
-                });
-                marked.sort_unstable();
-                for (_, agent) in marked {
-                    self.agent_unreachable(ctx, agent);
+                while self
+                    .failover
+                    .after
+                    .front()
+                    .is_some_and(|(index, _)| *index < upto)
+                {
+                    let (index, then) = self.failover.after.pop_front().expect("checked");
+                    self.written(ctx, index, then);
                 }
             }
             _ => {}
@@ -365,8 +390,88 @@ impl Master {
         match self.persist(ctx, op) {
             Some(index) => {
                 self.failover.marking.insert(agent, index);
+                self.failover
+                    .after
+                    .push_back((index, AfterWrite::MarkUnreachable(agent)));
             }
             None => self.agent_unreachable(ctx, agent),
+        }
+    }
+
+    /// A registry change this master waited for is applied: it acts on it (unless what it
+    /// waited for was called off since).
+    fn written(&mut self, ctx: &mut MasterCtx<'_>, index: u64, then: AfterWrite) {
+        match then {
+            AfterWrite::MarkUnreachable(agent) => {
+                if self.failover.marking.get(&agent) == Some(&index) {
+                    self.failover.marking.remove(&agent);
+                    self.agent_unreachable(ctx, agent);
+                }
+            }
+            AfterWrite::Admit { agent, tasks } => {
+                if self.failover.admitting.remove(&agent) {
+                    self.admitted(ctx, agent, &tasks);
+                }
+            }
+            AfterWrite::Welcome(framework) => {
+                if self.failover.welcoming.remove(&framework) {
+                    self.welcome(ctx, framework);
+                }
+            }
+        }
+    }
+
+    /// Admits a new agent once the registry has it (at once without a coordinator): until
+    /// then it is not answered, offered or pinged, and its retries are ignored.
+    pub(super) fn admit_when_written(
+        &mut self,
+        ctx: &mut MasterCtx<'_>,
+        agent: AgentId,
+        tasks: &[ReportedTask],
+    ) {
+        match self.persist_agent(ctx, agent) {
+            Some(index) => {
+                self.agents.health_mut(agent).state = AgentState::Admitting;
+                self.failover.admitting.insert(agent);
+                let tasks = tasks.to_vec();
+                self.failover
+                    .after
+                    .push_back((index, AfterWrite::Admit { agent, tasks }));
+            }
+            None => self.admitted(ctx, agent, tasks),
+        }
+    }
+
+    /// Gives up admitting an agent whose machine came back as another before its admission
+    /// was written: it is unreachable.
+    pub(super) fn forget_admission(&mut self, ctx: &mut MasterCtx<'_>, agent: AgentId) {
+        if self.failover.admitting.remove(&agent) {
+            self.agents.health_mut(agent).state = AgentState::Unreachable { since: ctx.now() };
+            let op = RegistryOp::AgentReachable {
+                id: agent,
+                reachable: false,
+            };
+            self.persist(ctx, op);
+        }
+    }
+
+    /// Whether a framework registered as new waits for its id to be written.
+    pub(super) fn welcoming(&self, framework: FrameworkId) -> bool {
+        self.failover.welcoming.contains(&framework)
+    }
+
+    /// Welcomes a new framework once the registry has its id (at once without a
+    /// coordinator): until then its retries are ignored.
+    pub(super) fn welcome_when_written(&mut self, ctx: &mut MasterCtx<'_>, framework: FrameworkId) {
+        let upto = self.frameworks.handed_out();
+        match self.persist(ctx, RegistryOp::FrameworksUpTo { upto }) {
+            Some(index) => {
+                self.failover.welcoming.insert(framework);
+                self.failover
+                    .after
+                    .push_back((index, AfterWrite::Welcome(framework)));
+            }
+            None => self.welcome(ctx, framework),
         }
     }
 
@@ -400,10 +505,8 @@ impl Master {
     }
 
     /// Persists a newly admitted agent.
-    pub(super) fn persist_agent(&mut self, ctx: &mut MasterCtx<'_>, agent: AgentId) {
-        if self.config.coordinator.is_none() {
-            return;
-        }
+    fn persist_agent(&mut self, ctx: &mut MasterCtx<'_>, agent: AgentId) -> Option<u64> {
+        self.config.coordinator?;
         let info = self.agents.info(agent);
         let op = RegistryOp::AdmitAgent {
             id: agent,
@@ -415,7 +518,7 @@ impl Master {
                 unreachable: false,
             },
         };
-        self.persist(ctx, op);
+        self.persist(ctx, op)
     }
 
     /// An expected agent is back (or will not be: it came back as a new agent).

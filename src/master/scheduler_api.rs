@@ -43,22 +43,29 @@ impl Master {
             partition_aware,
             ctx.now(),
         );
-        ctx.send(from, Msg::FrameworkRegistered { framework });
         if is_new {
-            self.frameworks.get_mut(framework).allocated = true;
-            let upto = self.frameworks.handed_out();
-            self.persist(ctx, crate::proto::RegistryOp::FrameworksUpTo { upto });
-            self.allocator.add_framework(framework, &name, &role);
-            Self::publish(
-                ctx,
-                Event::FrameworkAdded {
-                    framework,
-                    name,
-                    role: role.clone(),
-                },
-            );
-            self.trigger_allocation(ctx, Candidates::All);
+            self.welcome_when_written(ctx, framework);
+        } else if !self.welcoming(framework) {
+            ctx.send(from, Msg::FrameworkRegistered { framework });
         }
+    }
+
+    /// A new framework the registry has the id of: it hears its id, and offers begin.
+    pub(super) fn welcome(&mut self, ctx: &mut MasterCtx<'_>, framework: FrameworkId) {
+        let entry = self.frameworks.get_mut(framework);
+        entry.allocated = true;
+        let (node, name, role) = (entry.node, entry.name.clone(), entry.role.clone());
+        ctx.send(node, Msg::FrameworkRegistered { framework });
+        self.allocator.add_framework(framework, &name, &role);
+        Self::publish(
+            ctx,
+            Event::FrameworkAdded {
+                framework,
+                name,
+                role,
+            },
+        );
+        self.trigger_allocation(ctx, Candidates::All);
     }
 
     /// A framework registers again under the id it had: with a new leading master (which

@@ -616,3 +616,46 @@ fn news_of_an_election_gone_by_does_not_make_a_master_lead_again() {
     assert_eq!(m.leadership(), Leadership::Standby);
     assert!(!m.is_leading());
 }
+
+#[test]
+fn a_new_agent_and_a_new_framework_are_answered_once_the_registry_has_them() {
+    let mut m = leading();
+    // A second agent: its admission is written first, and its retry meanwhile ignored.
+    let effects = register(&mut m, NodeId(11));
+    let agent = AgentId(1);
+    assert!(effects.iter().all(|e| !matches!(
+        e,
+        Effect::Send {
+            msg: Msg::AgentRegistered { .. },
+            ..
+        }
+    )));
+    assert!(effects.iter().all(|e| !matches!(e, Effect::Publish(_))));
+    assert!(register(&mut m, NodeId(11)).is_empty());
+    let effects = deliver(&mut m, at(1), COORDINATOR, Msg::RegistryAck { epoch: 1, upto: 2 });
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Send { to: NodeId(11), msg: Msg::AgentRegistered { agent: a } } if *a == agent
+    )));
+    assert_eq!(m.agent_health(agent).state, AgentState::Active);
+    // A framework likewise hears its id only once the registry reserves it.
+    let effects = fw_register_as(&mut m, false);
+    assert!(
+        effects
+            .iter()
+            .all(|e| !matches!(e, Effect::Send { to: FRAMEWORK, .. }))
+    );
+    assert!(
+        fw_register_as(&mut m, false)
+            .iter()
+            .all(|e| !matches!(e, Effect::Send { to: FRAMEWORK, .. }))
+    );
+    let effects = deliver(&mut m, at(2), COORDINATOR, Msg::RegistryAck { epoch: 1, upto: 3 });
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Send {
+            to: FRAMEWORK,
+            msg: Msg::FrameworkRegistered { .. }
+        }
+    )));
+}

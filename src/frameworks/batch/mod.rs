@@ -565,6 +565,7 @@ impl Process for Batch {
         }
         let master = self.registrar.master;
         let from_master = self.registrar.from_master(from);
+        let registered = self.registrar.from_registered_master(from);
         match msg {
             Msg::FrameworkRegistered { framework } if from_master => self.on_registered(ctx, framework),
             Msg::Submit(requests) => {
@@ -575,7 +576,7 @@ impl Process for Batch {
                 self.update_offer_filters(ctx);
                 self.revive_if_needed(ctx);
             }
-            Msg::Offers(offers) if from_master => {
+            Msg::Offers(offers) if registered => {
                 self.offered_since_revive = true;
                 let refuse_seconds = self.config.refuse_seconds;
                 for offer in offers.iter() {
@@ -598,7 +599,7 @@ impl Process for Batch {
                 self.update_offer_filters(ctx);
                 self.suppress_if_idle(ctx);
             }
-            Msg::Update(update) if from_master => {
+            Msg::Update(update) if registered => {
                 if let (Some(uuid), Some(agent)) = (update.uuid, update.agent) {
                     ctx.send(
                         master,
@@ -611,7 +612,7 @@ impl Process for Batch {
                 }
                 self.on_update(ctx, &update);
             }
-            Msg::Reconciled(updates) if from_master => {
+            Msg::Reconciled(updates) if registered => {
                 for update in updates.iter() {
                     self.on_update(ctx, update);
                 }

@@ -110,6 +110,10 @@ pub enum Msg {
     SessionExpired { session: u64 },
     /// Agent or framework → coordinator: tell me who leads, now and whenever it changes.
     Watch,
+    /// Master → agent: tasks the master launched there that the agent's registration did
+    /// not report; any it never received it reports ended in the state given (Mesos's
+    /// `ReconcileTasksMessage`: the registration may have left before the launch arrived).
+    ReconcileTasks(Box<Vec<(FrameworkId, TaskId, TaskState)>>),
     /// Coordinator → watchers and contenders: the leading master (none while nobody leads)
     /// and its epoch, which grows with every election. Acknowledged with `LeaderAck`.
     LeaderIs { leader: Option<NodeId>, epoch: u32 },
@@ -628,6 +632,7 @@ impl Message for Msg {
             Msg::RegistrySnapshot { .. } => 34,
             Msg::RegistryWrite(_) => 35,
             Msg::RegistryAck { .. } => 36,
+            Msg::ReconcileTasks(_) => 37,
         }
     }
 
@@ -670,6 +675,7 @@ impl Message for Msg {
             Msg::RegistrySnapshot { .. } => "registry_snapshot",
             Msg::RegistryWrite(_) => "registry_write",
             Msg::RegistryAck { .. } => "registry_ack",
+            Msg::ReconcileTasks(_) => "reconcile_tasks",
         }
     }
 }

@@ -295,14 +295,20 @@ impl Agent {
     /// Asked to kill a task that never arrived (its launch was lost): reports it lost,
     /// reliably, and remembers it until that is acknowledged, so that a launch arriving late
     /// is taken for a duplicate rather than run.
-    fn never_received(&mut self, ctx: &mut AgentCtx<'_>, framework: FrameworkId, task: TaskId) {
+    fn never_received(
+        &mut self,
+        ctx: &mut AgentCtx<'_>,
+        framework: FrameworkId,
+        task: TaskId,
+        state: TaskState,
+    ) {
         let id = (framework, task);
         let key = TaskKey(self.work.next_key);
         self.work.next_key += 1;
         let update = self.new_update(
             framework,
             task,
-            TaskState::Lost,
+            state,
             Some(Reason::NeverLaunched),
             "the agent never received the task".to_owned(),
         );
@@ -438,9 +444,20 @@ impl Process for Agent {
             Msg::KillTask { framework, task } => match self.work.tasks.get(&(framework, task)) {
                 Some(t) if t.running => ctx.kill(t.key),
                 Some(_) => {}
-                None if self.agent_id().is_some() => self.never_received(ctx, framework, task),
+                None if self.agent_id().is_some() => {
+                    self.never_received(ctx, framework, task, TaskState::Lost);
+                }
                 None => {}
             },
+            // Tasks the master launched here and this agent did not report: those that never
+            // arrived are reported ended, reliably; those that did arrive since run on.
+            Msg::ReconcileTasks(tasks) if self.agent_id().is_some() => {
+                for (framework, task, state) in *tasks {
+                    if !self.work.tasks.contains_key(&(framework, task)) {
+                        self.never_received(ctx, framework, task, state);
+                    }
+                }
+            }
             Msg::AgentAck {
                 framework,
                 task,

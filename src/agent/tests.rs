@@ -203,3 +203,33 @@ fn a_task_that_does_not_fit_is_refused_not_run() {
     assert!(!effects.iter().any(|e| matches!(e, Effect::Launch(_))));
     assert_eq!(sent_updates(&effects)[0].0, TaskState::Error);
 }
+
+#[test]
+fn asked_about_tasks_it_did_not_report_it_ends_only_those_it_never_received() {
+    let mut a = registered();
+    // Task 1 arrived after the registration that did not list it; task 2 never arrived.
+    call(&mut a, at(1), |a, ctx| {
+        a.on_message(ctx, MASTER, run(1, "cpus:1;mem:1024"))
+    });
+    let ask = Msg::ReconcileTasks(Box::new(vec![
+        (FrameworkId(1), TaskId(1), TaskState::Lost),
+        (FrameworkId(1), TaskId(2), TaskState::Dropped),
+    ]));
+    let effects = call(&mut a, at(2), |a, ctx| a.on_message(ctx, MASTER, ask));
+    let ended: Vec<(TaskId, TaskState, Option<Reason>)> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send {
+                msg: Msg::AgentUpdate(u),
+                ..
+            } => Some((u.task, u.state, u.reason)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ended,
+        vec![(TaskId(2), TaskState::Dropped, Some(Reason::NeverLaunched))]
+    );
+    // Reliably: the update waits for its acknowledgement like any other.
+    assert!(effects.iter().any(|e| matches!(e, Effect::SetTimer { .. })));
+}

@@ -177,20 +177,23 @@ impl Master {
                 .filter(|id| !reported.contains(id))
                 .copied()
                 .collect();
-            for (framework, task) in missing {
-                let Some(entry) = self.tasks.get(framework, task) else {
-                    continue;
-                };
-                let resources = entry.resources.clone();
-                self.release(ctx, agent, framework, task, &resources);
-                self.lose_task(
-                    ctx,
-                    agent,
-                    framework,
-                    task,
-                    Reason::AgentRestarted,
-                    "the agent registered again without the task",
-                );
+            // The agent is asked about them: its registration may have left before their
+            // launch arrived. Those it never got it reports ended (a partition-aware
+            // framework hears TASK_DROPPED, as Mesos says).
+            let ask: Vec<(FrameworkId, TaskId, TaskState)> = missing
+                .into_iter()
+                .filter(|&(framework, task)| self.tasks.get(framework, task).is_some())
+                .map(|(framework, task)| {
+                    let state = if self.frameworks.get(framework).partition_aware {
+                        TaskState::Dropped
+                    } else {
+                        TaskState::Lost
+                    };
+                    (framework, task, state)
+                })
+                .collect();
+            if !ask.is_empty() {
+                ctx.send(from, Msg::ReconcileTasks(Box::new(ask)));
             }
             for t in &tasks {
                 if !t.state.is_terminal() && self.tasks.get(t.framework, t.task).is_none() {
@@ -423,9 +426,7 @@ impl Master {
     }
 
     /// Tells a task's framework (and observers) that it is lost, and forgets it. Its
-    /// resources are the caller's to give back. A partition-aware framework hears
-    /// `TASK_DROPPED` (only a task that never reached its agent is lost so: one on an
-    /// unreachable agent is unreachable instead).
+    /// resources are the caller's to give back.
     fn lose_task(
         &mut self,
         ctx: &mut MasterCtx<'_>,
@@ -438,14 +439,8 @@ impl Master {
         if self.tasks.remove(framework, task).is_none() {
             return;
         }
-        let entry = self.frameworks.get_mut(framework);
-        entry.tasks.remove(&task);
-        let state = if entry.partition_aware {
-            TaskState::Dropped
-        } else {
-            TaskState::Lost
-        };
-        self.tell_task(ctx, agent, framework, task, state, (reason, message));
+        self.frameworks.get_mut(framework).tasks.remove(&task);
+        self.tell_task(ctx, agent, framework, task, TaskState::Lost, (reason, message));
     }
 
     /// A partition-aware framework's task on a lost agent: it may run on. The framework

@@ -361,7 +361,8 @@ impl Process for Master {
             | Msg::RegistryRead { .. }
             | Msg::RegistrySnapshot { .. }
             | Msg::RegistryWrite(_)
-            | Msg::RegistryAck { .. } => {}
+            | Msg::RegistryAck { .. }
+            | Msg::ReconcileTasks(_) => {}
         }
     }
 

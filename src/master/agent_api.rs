@@ -246,15 +246,7 @@ impl Master {
             };
             // Observers hear each task's state from the new leader, as Mesos's operator API
             // subscribers get a snapshot: a task may have ended while no master led.
-            let (framework, task, state) = (t.framework, t.task, t.state);
-            Self::publish(
-                ctx,
-                Event::TaskUpdated {
-                    framework,
-                    task,
-                    state,
-                },
-            );
+            Self::publish_task(ctx, t.framework, t.task, t.state);
             if t.state.is_terminal() {
                 // Ended, its update not yet acknowledged: known until it is, holding nothing.
                 self.tasks.insert(t.framework, t.task, entry);
@@ -357,6 +349,18 @@ impl Master {
         }
     }
 
+    /// Tells observers that a task is now in `state`.
+    fn publish_task(ctx: &mut MasterCtx<'_>, framework: FrameworkId, task: TaskId, state: TaskState) {
+        Self::publish(
+            ctx,
+            Event::TaskUpdated {
+                framework,
+                task,
+                state,
+            },
+        );
+    }
+
     /// Tells observers and the task's framework (an update it need not acknowledge) that a
     /// task on `agent` is now in `state`, for `why`.
     fn tell_task(
@@ -368,14 +372,7 @@ impl Master {
         state: TaskState,
         (reason, message): (Reason, &str),
     ) {
-        Self::publish(
-            ctx,
-            Event::TaskUpdated {
-                framework,
-                task,
-                state,
-            },
-        );
+        Self::publish_task(ctx, framework, task, state);
         let update = StatusUpdate {
             framework,
             task,
@@ -568,15 +565,7 @@ impl Master {
                 self.release(ctx, agent, framework, task, &resources);
                 // Observers may still count it running: its framework's master, before a
                 // failover, did.
-                let state = update.state;
-                Self::publish(
-                    ctx,
-                    Event::TaskUpdated {
-                        framework,
-                        task,
-                        state,
-                    },
-                );
+                Self::publish_task(ctx, framework, task, update.state);
             }
             if let Some(uuid) = update.uuid {
                 ctx.send(
@@ -619,29 +608,14 @@ impl Master {
             entry.state = update.state;
             entry.last_uuid = update.uuid;
             let resources = entry.resources.clone();
-            Self::publish(
-                ctx,
-                Event::TaskUpdated {
-                    framework,
-                    task,
-                    state: update.state,
-                },
-            );
+            Self::publish_task(ctx, framework, task, update.state);
             if ends {
                 self.release(ctx, agent, framework, task, &resources);
             }
         } else if update.state.is_terminal() && self.tasks.get(framework, task).is_none() {
             // The end of a task this master does not know (it took over while the agent
             // was unreachable): observers that still count it running hear it ended.
-            let state = update.state;
-            Self::publish(
-                ctx,
-                Event::TaskUpdated {
-                    framework,
-                    task,
-                    state,
-                },
-            );
+            Self::publish_task(ctx, framework, task, update.state);
         }
         // A framework not registered with this master (yet) hears nothing: the agent
         // sends the update again until it is acknowledged.

@@ -85,8 +85,6 @@ pub(super) struct Failover {
     after: VecDeque<(u64, AfterWrite)>,
     /// Agents missing pings that are being marked unreachable, with the change's number.
     marking: BTreeMap<AgentId, u64>,
-    /// New agents waiting for their admission to be written.
-    admitting: BTreeSet<AgentId>,
     /// New frameworks waiting for their id to be written.
     welcoming: BTreeSet<FrameworkId>,
     /// Agents the registry listed as unreachable when this master took over: which of
@@ -114,7 +112,6 @@ impl Failover {
             log_first: 0,
             after: VecDeque::new(),
             marking: BTreeMap::new(),
-            admitting: BTreeSet::new(),
             welcoming: BTreeSet::new(),
             unreachable_before: BTreeSet::new(),
             expected: 0,
@@ -409,7 +406,8 @@ impl Master {
                 }
             }
             AfterWrite::Admit { agent, tasks } => {
-                if self.failover.admitting.remove(&agent) {
+                // Unless its machine came back as another agent meanwhile.
+                if self.agents.health(agent).state == AgentState::Admitting {
                     self.admitted(ctx, agent, &tasks);
                 }
             }
@@ -432,7 +430,6 @@ impl Master {
         match self.persist_agent(ctx, agent) {
             Some(index) => {
                 self.agents.health_mut(agent).state = AgentState::Admitting;
-                self.failover.admitting.insert(agent);
                 let tasks = tasks.to_vec();
                 self.failover
                     .after
@@ -445,14 +442,12 @@ impl Master {
     /// Gives up admitting an agent whose machine came back as another before its admission
     /// was written: it is unreachable.
     pub(super) fn forget_admission(&mut self, ctx: &mut MasterCtx<'_>, agent: AgentId) {
-        if self.failover.admitting.remove(&agent) {
-            self.agents.health_mut(agent).state = AgentState::Unreachable { since: ctx.now() };
-            let op = RegistryOp::AgentReachable {
-                id: agent,
-                reachable: false,
-            };
-            self.persist(ctx, op);
-        }
+        self.agents.health_mut(agent).state = AgentState::Unreachable { since: ctx.now() };
+        let op = RegistryOp::AgentReachable {
+            id: agent,
+            reachable: false,
+        };
+        self.persist(ctx, op);
     }
 
     /// Whether a framework registered as new waits for its id to be written.

@@ -814,12 +814,11 @@ impl Collector {
                 state,
                 ..
             } => {
-                // News of a task already ended (a master after a failover, which knew the
-                // end from its agent's report, hearing the agent's update of it too).
-                if !self.tasks.is_open(*framework, *task) {
+                // None: news of a task already ended (a master after a failover, which knew
+                // the end from its agent's report, hearing the agent's update of it too).
+                let Some(change) = self.tasks.updated(now, *framework, *task, *state) else {
                     return;
-                }
-                let change = self.tasks.updated(now, *framework, *task, *state);
+                };
                 if change.dequeued {
                     let asked = match &change.ended {
                         Some(ended) => Some(&ended.resources),

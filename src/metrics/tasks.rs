@@ -179,15 +179,16 @@ impl TaskTracker {
         self.open.contains_key(&(framework, task))
     }
 
-    /// Applies a state change.
+    /// Applies a state change to an open task; `None` if the task is not open (it ended
+    /// already).
     pub fn updated(
         &mut self,
         now: Instant,
         framework: FrameworkId,
         task: TaskId,
         state: TaskState,
-    ) -> Change {
-        let t = self.entry(framework, task);
+    ) -> Option<Change> {
+        let t = self.open.get_mut(&(framework, task))?;
         let was_queued = t.submitted.is_some() && t.launched.is_none();
         let first = t.retry_of.unwrap_or(task);
         let was = std::mem::replace(&mut t.state, state);
@@ -226,7 +227,7 @@ impl TaskTracker {
             }
         }
         if !state.is_terminal() {
-            return change;
+            return Some(change);
         }
         let c = &mut self.counts;
         match state {
@@ -280,7 +281,7 @@ impl TaskTracker {
             held: t.held,
             resources: t.resources,
         });
-        change
+        Some(change)
     }
 
     /// What an open task asks for or holds.

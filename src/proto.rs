@@ -64,10 +64,14 @@ pub enum Msg {
     /// Framework → master: none of this offer, and no offer containing it for
     /// `refuse_seconds` (the master's default if absent; zero: no filter).
     Decline { offer: OfferId, refuse_seconds: Refuse },
-    /// Framework → master: send me no offers until I revive.
-    Suppress,
-    /// Framework → master: send me offers again, and forget my decline filters.
-    Revive,
+    /// Framework → master: send me no offers until I revive. A framework numbers its
+    /// suppress and revive calls (`call`, growing): the master applies one only if it is
+    /// newer than the last it applied, so that a delayed suppress cannot undo a later
+    /// revive.
+    Suppress { call: u32 },
+    /// Framework → master: send me offers again, and forget my decline filters. Numbered
+    /// as [`Msg::Suppress`].
+    Revive { call: u32 },
     /// Framework → master: the part of Mesos's UPDATE_FRAMEWORK call that changes how it is
     /// offered (its offer filters).
     UpdateFramework(Box<UpdateFramework>),
@@ -338,6 +342,10 @@ pub struct Offer {
     pub id: OfferId,
     pub agent: AgentId,
     pub resources: Resources,
+    /// The framework's last suppress or revive call the master had applied when it made
+    /// the offer: a framework tells offers answering its revive from ones made before
+    /// (a revive lost on the way is sent again).
+    pub call: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -609,8 +617,8 @@ impl Message for Msg {
             Msg::Rescind { .. } => 11,
             Msg::Accept(_) => 12,
             Msg::Decline { .. } => 13,
-            Msg::Suppress => 14,
-            Msg::Revive => 15,
+            Msg::Suppress { .. } => 14,
+            Msg::Revive { .. } => 15,
             Msg::Kill { .. } => 16,
             Msg::Update(_) => 17,
             Msg::Acknowledge { .. } => 18,
@@ -652,8 +660,8 @@ impl Message for Msg {
             Msg::Rescind { .. } => "rescind",
             Msg::Accept(_) => "accept",
             Msg::Decline { .. } => "decline",
-            Msg::Suppress => "suppress",
-            Msg::Revive => "revive",
+            Msg::Suppress { .. } => "suppress",
+            Msg::Revive { .. } => "revive",
             Msg::Kill { .. } => "kill",
             Msg::Update(_) => "update",
             Msg::Acknowledge { .. } => "acknowledge",

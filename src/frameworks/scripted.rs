@@ -39,6 +39,8 @@ pub struct Scripted {
     registrar: Registrar,
     next_task: u32,
     offers_seen: u64,
+    /// The number of the last suppress or revive call.
+    calls: u32,
 }
 
 impl Scripted {
@@ -55,6 +57,7 @@ impl Scripted {
             config,
             next_task: 0,
             offers_seen: 0,
+            calls: 0,
         }
     }
 
@@ -130,8 +133,14 @@ impl Process for Scripted {
                 }
             }
             Msg::Operator(call) => match *call {
-                OperatorCall::Suppress => ctx.send(master, Msg::Suppress),
-                OperatorCall::Revive => ctx.send(master, Msg::Revive),
+                OperatorCall::Suppress => {
+                    self.calls += 1;
+                    ctx.send(master, Msg::Suppress { call: self.calls });
+                }
+                OperatorCall::Revive => {
+                    self.calls += 1;
+                    ctx.send(master, Msg::Revive { call: self.calls });
+                }
                 OperatorCall::SetWeight { .. } | OperatorCall::SetQuota { .. } => {}
             },
             _ => {}

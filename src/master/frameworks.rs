@@ -17,6 +17,9 @@ pub struct FrameworkEntry {
     pub partition_aware: bool,
     pub registered_at: Instant,
     pub suppressed: bool,
+    /// The number of the last suppress or revive call applied (kept across registrations:
+    /// the framework's numbers only grow).
+    pub last_call: u32,
     /// Outstanding offers, in the order they were made (ids grow).
     pub offers: BTreeSet<OfferId>,
     /// Tasks the master knows of for this framework.
@@ -90,6 +93,7 @@ impl Registry {
                 partition_aware: false,
                 registered_at: Instant::ZERO,
                 suppressed: false,
+                last_call: 0,
                 offers: BTreeSet::new(),
                 tasks: BTreeSet::new(),
                 connected: false,

@@ -244,7 +244,13 @@ impl Master {
                 batches.push((framework, Vec::new()));
                 batches.len() - 1
             });
-            batches[b].1.push(Offer { id, agent, resources });
+            let call = self.frameworks.get(framework).last_call;
+            batches[b].1.push(Offer {
+                id,
+                agent,
+                resources,
+                call,
+            });
         }
         self.allocations = allocations;
         for (framework, offers) in batches {
@@ -330,8 +336,8 @@ impl Process for Master {
                 offer,
                 refuse_seconds,
             } => self.decline(ctx, from, offer, refuse_seconds.get()),
-            Msg::Suppress => self.suppress(from),
-            Msg::Revive => self.revive(ctx, from),
+            Msg::Suppress { call } => self.suppress(from, call),
+            Msg::Revive { call } => self.revive(ctx, from, call),
             Msg::UpdateFramework(update) => self.update_framework(from, *update),
             Msg::Kill { task } => self.kill(ctx, from, task),
             Msg::Acknowledge { agent, task, uuid } => self.acknowledge(ctx, from, agent, task, uuid),

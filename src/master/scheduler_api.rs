@@ -318,15 +318,27 @@ impl Master {
         self.give_back(ctx, offer, framework, &entry, OfferEnd::Rescinded, None);
     }
 
-    pub(super) fn suppress(&mut self, from: NodeId) {
-        if let Some(framework) = self.caller(from) {
+    /// The framework calling, if `call` is newer than the last suppress or revive it made
+    /// (which it then becomes).
+    fn newer_call(&mut self, from: NodeId, call: u32) -> Option<FrameworkId> {
+        let framework = self.caller(from)?;
+        let entry = self.frameworks.get_mut(framework);
+        if call <= entry.last_call {
+            return None;
+        }
+        entry.last_call = call;
+        Some(framework)
+    }
+
+    pub(super) fn suppress(&mut self, from: NodeId, call: u32) {
+        if let Some(framework) = self.newer_call(from, call) {
             self.frameworks.get_mut(framework).suppressed = true;
             self.allocator.suppress(framework);
         }
     }
 
-    pub(super) fn revive(&mut self, ctx: &mut MasterCtx<'_>, from: NodeId) {
-        if let Some(framework) = self.caller(from) {
+    pub(super) fn revive(&mut self, ctx: &mut MasterCtx<'_>, from: NodeId, call: u32) {
+        if let Some(framework) = self.newer_call(from, call) {
             self.frameworks.get_mut(framework).suppressed = false;
             self.allocator.revive(framework);
             self.trigger_allocation(ctx, Candidates::All);

@@ -658,3 +658,55 @@ fn a_new_agent_and_a_new_framework_are_answered_once_the_registry_has_them() {
         }
     )));
 }
+
+/// The calls of each offer the framework is sent.
+fn offer_calls(effects: &[Effect<Msg, MasterTimer>]) -> Vec<u32> {
+    effects
+        .iter()
+        .flat_map(|e| match e {
+            Effect::Send {
+                to,
+                msg: Msg::Offers(offers),
+            } if *to == FRAMEWORK => offers.iter().map(|o| o.call).collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+#[test]
+fn a_suppress_older_than_the_last_revive_is_ignored_and_offers_name_the_revive() {
+    let (mut m, offer) = offered();
+    let decline = Msg::Decline {
+        offer,
+        refuse_seconds: crate::proto::Refuse::new(Some(Duration::ZERO)),
+    };
+    deliver(&mut m, at(2), FRAMEWORK, decline);
+    // The framework suppressed (call 1), then revived (call 2); the revive arrives first.
+    let effects = deliver(&mut m, at(3), FRAMEWORK, Msg::Revive { call: 2 });
+    assert_eq!(offer_calls(&effects), Vec::<u32>::new(), "allocation is batched");
+    deliver(&mut m, at(3), FRAMEWORK, Msg::Suppress { call: 1 });
+    let effects = fire(&mut m, at(4), MasterTimer::Allocate);
+    assert_eq!(
+        offer_calls(&effects),
+        vec![2],
+        "the late suppress changed nothing"
+    );
+    // A newer suppress does stop offers.
+    let offer = match &effects[..] {
+        [
+            ..,
+            Effect::Send {
+                msg: Msg::Offers(o), ..
+            },
+        ] => o[0].id,
+        _ => unreachable!("offered just above"),
+    };
+    let decline = Msg::Decline {
+        offer,
+        refuse_seconds: crate::proto::Refuse::new(Some(Duration::ZERO)),
+    };
+    deliver(&mut m, at(5), FRAMEWORK, decline);
+    deliver(&mut m, at(5), FRAMEWORK, Msg::Suppress { call: 3 });
+    let effects = fire(&mut m, at(6), MasterTimer::Allocate);
+    assert_eq!(offer_calls(&effects), Vec::<u32>::new());
+}

@@ -27,8 +27,10 @@
 //!   is killed (Marathon's `task_launch_timeout`): an agent that never received it answers
 //!   `TASK_LOST`, and it is queued again. The check runs every `launch_timeout`, so such a
 //!   task waits between one and two of them.
-//! - A revive can be lost as well: one not followed by an offer within [`REVIVE_RETRY`] is
-//!   sent again while tasks wait.
+//! - A revive can be lost as well: one not answered by an offer within [`REVIVE_RETRY`] is
+//!   sent again while tasks wait. Offers name the last suppress or revive call the master
+//!   had applied when it made them, so an offer made before the framework suppressed,
+//!   arriving after a revive that was lost, is not taken for its answer.
 //! - With `offer_filters`, it tells the master the least it can use (Mesos's per-framework
 //!   `OfferFilters`): the minimal shapes of its queued tasks ([`shapes`]), updated as the
 //!   queue changes, so that agents with too little free for any queued task are not offered
@@ -164,8 +166,12 @@ pub struct Batch {
     filters_sent_at: Instant,
     /// A tightening of the offer filters is due.
     tighten_armed: bool,
-    /// An offer arrived since the last revive.
+    /// An offer answering the last revive arrived.
     offered_since_revive: bool,
+    /// The number of the last suppress or revive call (see [`Msg::Suppress`]).
+    calls: u32,
+    /// The number of the last revive call.
+    revive_call: u32,
     /// Launched tasks the master says are unreachable.
     unreachable: std::collections::BTreeSet<TaskId>,
     /// Unreachable tasks replaced by a new copy: killed if they turn up again.
@@ -202,6 +208,8 @@ impl Batch {
             filters_sent_at: Instant::ZERO,
             tighten_armed: false,
             offered_since_revive: true,
+            calls: 0,
+            revive_call: 0,
             unreachable: std::collections::BTreeSet::new(),
             replaced: std::collections::BTreeMap::new(),
             unstarted: std::collections::BTreeMap::new(),
@@ -307,8 +315,19 @@ impl Batch {
     fn revive(&mut self, ctx: &mut BatchCtx<'_>) {
         self.last_revive = Some(ctx.now());
         self.offered_since_revive = false;
-        ctx.send(self.registrar.master, Msg::Revive);
+        self.send_revive(ctx);
         ctx.set_timer_after(BatchTimer::ReviveCheck, REVIVE_RETRY);
+    }
+
+    fn send_revive(&mut self, ctx: &mut BatchCtx<'_>) {
+        self.calls += 1;
+        self.revive_call = self.calls;
+        ctx.send(self.registrar.master, Msg::Revive { call: self.calls });
+    }
+
+    fn send_suppress(&mut self, ctx: &mut BatchCtx<'_>) {
+        self.calls += 1;
+        ctx.send(self.registrar.master, Msg::Suppress { call: self.calls });
     }
 
     /// Starts the idle countdown once the queue is empty; suppresses at its end. Offers
@@ -326,7 +345,7 @@ impl Batch {
 
     fn suppress(&mut self, ctx: &mut BatchCtx<'_>) {
         self.suppressed = true;
-        ctx.send(self.registrar.master, Msg::Suppress);
+        self.send_suppress(ctx);
     }
 
     /// First fit of queued tasks into one offer.
@@ -407,7 +426,7 @@ impl Batch {
     /// state of every task in flight (Mesos frameworks reconcile after a failover).
     fn on_reregistered(&mut self, ctx: &mut BatchCtx<'_>) {
         if self.suppressed {
-            ctx.send(self.registrar.master, Msg::Suppress);
+            self.send_suppress(ctx);
         }
         self.sent_filters = None;
         self.update_offer_filters(ctx);
@@ -577,7 +596,9 @@ impl Process for Batch {
                 self.revive_if_needed(ctx);
             }
             Msg::Offers(offers) if registered => {
-                self.offered_since_revive = true;
+                if offers.iter().any(|o| o.call >= self.revive_call) {
+                    self.offered_since_revive = true;
+                }
                 let refuse_seconds = self.config.refuse_seconds;
                 for offer in offers.iter() {
                     let tasks = self.pack(ctx, offer);
@@ -618,13 +639,10 @@ impl Process for Batch {
                 }
             }
             Msg::Operator(call) => match *call {
-                OperatorCall::Suppress => {
-                    self.suppressed = true;
-                    ctx.send(master, Msg::Suppress);
-                }
+                OperatorCall::Suppress => self.suppress(ctx),
                 OperatorCall::Revive => {
                     self.suppressed = false;
-                    ctx.send(master, Msg::Revive);
+                    self.send_revive(ctx);
                 }
                 OperatorCall::SetWeight { .. } | OperatorCall::SetQuota { .. } => {}
             },

@@ -54,11 +54,19 @@ fn submit(b: &mut Batch, now: Instant, shapes: &[&str]) -> Effects {
     })
 }
 
+/// An offer made once the master had every suppress and revive call sent so far.
 fn offer(b: &mut Batch, now: Instant, resources: &str) -> Effects {
+    let applied = b.calls;
+    offer_after_call(b, now, resources, applied)
+}
+
+/// An offer made when the master had applied the framework's calls up to `applied`.
+fn offer_after_call(b: &mut Batch, now: Instant, resources: &str, applied: u32) -> Effects {
     let o = Offer {
         id: OfferId(1),
         agent: AgentId(0),
         resources: Resources::parse(resources).unwrap(),
+        call: applied,
     };
     call(b, now, |b, ctx| {
         b.on_message(ctx, MASTER, Msg::Offers(Box::new(vec![o])))
@@ -130,7 +138,7 @@ fn offers_to_an_idle_framework_do_not_restart_its_countdown() {
     assert!(effects.iter().any(|e| matches!(
         e,
         Effect::Send {
-            msg: Msg::Suppress,
+            msg: Msg::Suppress { .. },
             ..
         }
     )));
@@ -148,37 +156,43 @@ fn suppresses_once_idle_and_revives_at_most_every_interval() {
     assert!(effects.iter().any(|e| matches!(
         e,
         Effect::Send {
-            msg: Msg::Suppress,
+            msg: Msg::Suppress { .. },
             ..
         }
     )));
     // Work arrives: revive at once.
     let effects = submit(&mut b, at(11_000), &["cpus:1"]);
-    assert!(
-        effects
-            .iter()
-            .any(|e| matches!(e, Effect::Send { msg: Msg::Revive, .. }))
-    );
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Send {
+            msg: Msg::Revive { .. },
+            ..
+        }
+    )));
     offer(&mut b, at(11_100), "cpus:4");
     call(&mut b, at(21_200), |b, ctx| b.on_timer(ctx, BatchTimer::Idle));
     // More work 1 s after: within the 5 s interval, the revive is held back to 16 s.
     let effects = submit(&mut b, at(12_000), &["cpus:1"]);
-    assert!(
-        !effects
-            .iter()
-            .any(|e| matches!(e, Effect::Send { msg: Msg::Revive, .. }))
-    );
+    assert!(!effects.iter().any(|e| matches!(
+        e,
+        Effect::Send {
+            msg: Msg::Revive { .. },
+            ..
+        }
+    )));
     assert!(
         effects
             .iter()
             .any(|e| matches!(e, Effect::SetTimer { timer: BatchTimer::Revive, at: t } if *t == at(16_000)))
     );
     let effects = call(&mut b, at(16_000), |b, ctx| b.on_timer(ctx, BatchTimer::Revive));
-    assert!(
-        effects
-            .iter()
-            .any(|e| matches!(e, Effect::Send { msg: Msg::Revive, .. }))
-    );
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Send {
+            msg: Msg::Revive { .. },
+            ..
+        }
+    )));
 }
 
 #[test]
@@ -264,4 +278,40 @@ fn offer_filters_follow_the_queue_loosening_at_once_and_tightening_at_most_every
     )));
     let effects = call(&mut b, at(62_000), |b, ctx| b.on_timer(ctx, BatchTimer::Tighten));
     assert_eq!(filters_sent(&effects), ["cpus:2;mem:4000|cpus:4;mem:1000"]);
+}
+
+fn sends_revive(effects: &Effects) -> bool {
+    effects.iter().any(|e| {
+        matches!(
+            e,
+            Effect::Send {
+                msg: Msg::Revive { .. },
+                ..
+            }
+        )
+    })
+}
+
+#[test]
+fn an_offer_made_before_a_revive_does_not_answer_it() {
+    let mut b = framework(None);
+    // Idle: suppress (call 1). Work: revive (call 2), which is lost on the way.
+    call(&mut b, at(10_000), |b, ctx| b.on_timer(ctx, BatchTimer::Idle));
+    assert!(sends_revive(&submit(&mut b, at(11_000), &["cpus:4"])));
+    // An offer the master made before it heard the suppress arrives now: too small, and
+    // not an answer to the revive.
+    offer_after_call(&mut b, at(11_100), "cpus:1", 0);
+    let effects = call(&mut b, at(41_000), |b, ctx| {
+        b.on_timer(ctx, BatchTimer::ReviveCheck)
+    });
+    assert!(
+        sends_revive(&effects),
+        "no answer to the revive: it is sent again"
+    );
+    // This time an offer made after the revive comes (too small again): no third revive.
+    offer(&mut b, at(41_100), "cpus:1");
+    let effects = call(&mut b, at(71_000), |b, ctx| {
+        b.on_timer(ctx, BatchTimer::ReviveCheck)
+    });
+    assert!(!sends_revive(&effects));
 }

@@ -12,8 +12,12 @@
 //!   framework's decline filters and makes the master offer every agent, so a framework that
 //!   revived on every arrival would flood itself with offers; Marathon limits revives the
 //!   same way).
-//! - Tasks lost to infrastructure (agent lost, offer gone) are queued again under a new id;
-//!   tasks that fail, are killed or are malformed are not retried.
+//! - Tasks lost to infrastructure (agent lost, offer gone) are queued again under a new id,
+//!   and so are tasks killed that their user did not mean to kill (a trace's kills end a
+//!   task's run as killed): the framework kills a task in flight only to run it again (one
+//!   overdue to start), and the master kills one when the agent it was lost on comes back
+//!   (the framework may have missed its `TASK_LOST`). Tasks that fail or are malformed are
+//!   not retried.
 //! - The master tells of lost tasks at most once, and such a message can be lost too. So
 //!   every `reconcile_interval` the framework asks the master for the state of the tasks it
 //!   launched and has not seen end (Mesos's explicit reconciliation), and retries those the
@@ -543,7 +547,10 @@ impl Batch {
         self.unstarted.remove(&task);
         match state {
             TaskState::Finished => self.stats.finished += 1,
-            TaskState::Lost | TaskState::Dropped | TaskState::Gone => {
+            TaskState::Killed if request.run.outcome == crate::process::TaskOutcome::Killed => {
+                self.stats.failed += 1;
+            }
+            TaskState::Lost | TaskState::Dropped | TaskState::Gone | TaskState::Killed => {
                 self.stats.retried += 1;
                 request.retry_of.get_or_insert(task);
                 self.enqueue(ctx, request);

@@ -315,3 +315,39 @@ fn an_offer_made_before_a_revive_does_not_answer_it() {
     });
     assert!(!sends_revive(&effects));
 }
+
+#[test]
+fn a_task_killed_that_its_user_did_not_mean_to_kill_is_queued_again() {
+    let mut b = framework(None);
+    let request = |outcome| TaskRequest {
+        resources: Resources::parse("cpus:1").unwrap(),
+        run: TaskRun {
+            duration: Some(Duration::from_secs(60)),
+            outcome,
+        },
+        job: None,
+        retry_of: None,
+    };
+    // Task 0's user kills it after a minute (a trace's kill); task 1 was meant to finish.
+    let tasks = vec![request(TaskOutcome::Killed), request(TaskOutcome::Succeed)];
+    call(&mut b, at(1), |b, ctx| {
+        b.on_message(ctx, NodeId(7), Msg::Submit(Box::new(tasks)))
+    });
+    assert_eq!(launched(&offer(&mut b, at(2), "cpus:2")), vec![0, 1]);
+    for task in [0, 1] {
+        let update = Msg::Update(Box::new(crate::proto::StatusUpdate {
+            framework: FrameworkId(0),
+            task: TaskId(task),
+            agent: Some(AgentId(0)),
+            state: TaskState::Killed,
+            reason: Some(Reason::TaskKilled),
+            message: String::new(),
+            uuid: Some(1),
+        }));
+        call(&mut b, at(61), |b, ctx| b.on_message(ctx, MASTER, update));
+    }
+    // Task 1 was killed by the master (its agent came back after the framework missed its
+    // TASK_LOST): it runs again.
+    assert_eq!(b.queued(), 1);
+    assert_eq!((b.stats().retried, b.stats().failed), (1, 1));
+}

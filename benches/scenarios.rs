@@ -79,7 +79,11 @@ fn faults(c: &mut Criterion) {
     let path = Path::new("scenarios/quickstart.yaml");
     for (name, faults, masters) in [
         ("none", "[]", 1),
-        ("random-20", "{random: {count: 20, max_fraction: 0.05}}", 1),
+        (
+            "random-20",
+            "{random: {count: 20, kinds: [crash_agents, restart_agents, partition, network], max_fraction: 0.05}}",
+            1,
+        ),
         ("failover", "[{at: 30m, crash_master: {back_after: 1m}}]", 3),
     ] {
         let sets = [

@@ -53,6 +53,12 @@ pub trait Process {
         Ok(())
     }
 
+    /// The process at `peer`, which this one linked to ([`Ctx::link`]), has ended: its
+    /// connection closed (libprocess's `exited`). Told once per link.
+    fn on_exited(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Timer>, peer: NodeId) {
+        let _ = (ctx, peer);
+    }
+
     /// Whether this process acts as its group's leader (a leading master among standbys):
     /// a driver may check that at most one does at a time.
     fn claims_leadership(&self) -> bool {
@@ -70,6 +76,9 @@ pub trait Effects<M, T> {
     fn launch(&mut self, task: TaskSpec);
     fn kill(&mut self, key: TaskKey);
     fn exit(&mut self);
+    /// Watches the connection to `peer`: when the process there ends, this one hears of
+    /// it through [`Process::on_exited`] (once; link again to watch its successor).
+    fn link(&mut self, peer: NodeId);
     /// Publishes an event on the process's operator stream (as Mesos's operator API does):
     /// it reaches observers (metrics, logs), no process, and takes no simulated time.
     fn publish(&mut self, event: M);
@@ -138,6 +147,13 @@ impl<'a, M, T> Ctx<'a, M, T> {
         self.effects.exit();
     }
 
+    /// Watches the connection to `peer`: this process hears through
+    /// [`Process::on_exited`] when the process there ends (crashes or exits). A partition
+    /// does not end a connection; a process that ends does. Linking twice is linking once.
+    pub fn link(&mut self, peer: NodeId) {
+        self.effects.link(peer);
+    }
+
     /// Publishes `event` to observers (metrics, logs); no process receives it.
     pub fn publish(&mut self, event: M) {
         self.effects.publish(event);
@@ -153,6 +169,7 @@ pub enum Effect<M, T> {
     Launch(TaskSpec),
     Kill(TaskKey),
     Exit,
+    Link(NodeId),
     Publish(M),
 }
 
@@ -193,6 +210,9 @@ impl<M, T> Effects<M, T> for Recorder<M, T> {
     }
     fn exit(&mut self) {
         self.effects.push(Effect::Exit);
+    }
+    fn link(&mut self, peer: NodeId) {
+        self.effects.push(Effect::Link(peer));
     }
     fn publish(&mut self, event: M) {
         self.effects.push(Effect::Publish(event));

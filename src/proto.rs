@@ -54,6 +54,10 @@ pub enum Msg {
     RegisterFramework(Box<RegisterFramework>),
     /// Master → framework: registration accepted.
     FrameworkRegistered { framework: FrameworkId },
+    /// Master → framework: the framework registering again under this id was removed (its
+    /// scheduler was away longer than its `failover_timeout`, and its tasks were killed);
+    /// it may register as a new framework (Mesos's FrameworkErrorMessage).
+    FrameworkRemoved { framework: FrameworkId },
     /// Master → framework: resources it may use.
     Offers(Box<Vec<Offer>>),
     /// Master → framework: an offer is no longer valid.
@@ -262,6 +266,9 @@ pub struct ReportedTask {
     /// Whether the framework is partition-aware, as the launch gave it.
     #[serde(default)]
     pub partition_aware: bool,
+    /// The framework's failover timeout, as the launch gave it.
+    #[serde(default)]
+    pub failover_timeout: Duration,
     pub task: TaskId,
     pub resources: Resources,
     pub state: TaskState,
@@ -375,6 +382,11 @@ pub struct RunTask {
     /// leading master takes its tasks back from an agent that was unreachable.
     #[serde(default)]
     pub partition_aware: bool,
+    /// The framework's failover timeout (from the same `FrameworkInfo`): a new leading
+    /// master that learns of the framework only from its agents removes it if it does not
+    /// register again in time.
+    #[serde(default)]
+    pub failover_timeout: Duration,
     pub task: TaskInfo,
 }
 
@@ -544,6 +556,15 @@ pub enum Event {
         name: String,
         role: String,
     },
+    /// The framework's scheduler ended (its connection closed): it is offered nothing, and
+    /// its tasks run on for its `failover_timeout`.
+    FrameworkDisconnected { framework: FrameworkId },
+    /// A framework registered again under its id: after its scheduler failed over, or with
+    /// a new leading master.
+    FrameworkReregistered { framework: FrameworkId },
+    /// A framework away longer than its `failover_timeout` was removed: its tasks are
+    /// killed (each also told as a `TaskUpdated`).
+    FrameworkRemoved { framework: FrameworkId },
     OfferMade {
         offer: OfferId,
         framework: FrameworkId,
@@ -641,6 +662,7 @@ impl Message for Msg {
             Msg::RegistryWrite(_) => 35,
             Msg::RegistryAck { .. } => 36,
             Msg::ReconcileTasks(_) => 37,
+            Msg::FrameworkRemoved { .. } => 38,
         }
     }
 
@@ -684,6 +706,7 @@ impl Message for Msg {
             Msg::RegistryWrite(_) => "registry_write",
             Msg::RegistryAck { .. } => "registry_ack",
             Msg::ReconcileTasks(_) => "reconcile_tasks",
+            Msg::FrameworkRemoved { .. } => "framework_removed",
         }
     }
 }

@@ -180,6 +180,61 @@ fn ping_pong_is_the_same_under_the_simulator_and_live() {
     }
 }
 
+/// Answers every ping, links to whoever pings it, and records the ends it hears of.
+struct LinkingEcho {
+    exited: Arc<Mutex<Vec<NodeId>>>,
+}
+
+impl Process for LinkingEcho {
+    type Msg = Msg;
+    type Timer = Tick;
+    fn on_start(&mut self, _: &mut Ctx<'_, Msg, Tick>) {}
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Msg, Tick>, from: NodeId, msg: Msg) {
+        if let Msg::Ping(n) = msg {
+            ctx.link(from);
+            ctx.send(from, Msg::Pong(n));
+        }
+    }
+    fn on_timer(&mut self, _: &mut Ctx<'_, Msg, Tick>, _: Tick) {}
+    fn on_exited(&mut self, _: &mut Ctx<'_, Msg, Tick>, peer: NodeId) {
+        self.exited.lock().unwrap().push(peer);
+    }
+}
+
+fn build_linked_pair(world: &mut impl World, exited: &Arc<Mutex<Vec<NodeId>>>) -> (NodeId, NodeId) {
+    let echo = world.add(
+        "echo",
+        LinkingEcho {
+            exited: Arc::clone(exited),
+        },
+    );
+    let pinger = world.add("pinger", Pinger { peer: echo, sent: 0 });
+    (echo, pinger)
+}
+
+#[test]
+fn a_linked_process_hears_its_peer_end_under_the_simulator_and_live() {
+    let sim_exited = Arc::new(Mutex::new(Vec::new()));
+    let mut sim = Sim::new(1, NetworkConfig::default());
+    let (_, pinger) = build_linked_pair(&mut sim, &sim_exited);
+    assert_eq!(sim.run(Instant::MAX, u64::MAX), Stop::Idle);
+    assert_eq!(*sim_exited.lock().unwrap(), vec![pinger]);
+
+    let live_exited = Arc::new(Mutex::new(Vec::new()));
+    let mut cluster = LiveCluster::new(1);
+    let ids = build_linked_pair(&mut cluster, &live_exited);
+    assert_eq!(ids.1, pinger);
+    let running = cluster.start().expect("start the live cluster");
+    let heard = running.wait_until(BOUND, || !live_exited.lock().unwrap().is_empty());
+    let report = running.stop();
+    assert!(
+        heard,
+        "the echo heard the pinger's connection close within {BOUND:?}"
+    );
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(*live_exited.lock().unwrap(), vec![pinger]);
+}
+
 /// Launches its tasks on start, kills one after a while, and records every exit.
 struct Launcher {
     tasks: Vec<TaskSpec>,

@@ -86,9 +86,10 @@ pub enum Registration {
 #[derive(Clone)]
 struct AgentTask {
     key: TaskKey,
-    /// Its framework's role and partition-awareness.
+    /// Its framework's role, partition-awareness and failover timeout.
     role: String,
     partition_aware: bool,
+    failover_timeout: Duration,
     resources: Resources,
     /// Still holding resources on the machine.
     running: bool,
@@ -183,6 +184,7 @@ impl Agent {
                 framework,
                 role: t.role.clone(),
                 partition_aware: t.partition_aware,
+                failover_timeout: t.failover_timeout,
                 task,
                 resources: t.resources.clone(),
                 state: t.pending.back().map_or(TaskState::Running, |u| u.state),
@@ -249,6 +251,7 @@ impl Agent {
             framework,
             role,
             partition_aware,
+            failover_timeout,
             task,
         } = run;
         let id = (framework, task.id);
@@ -265,6 +268,7 @@ impl Agent {
             key,
             role,
             partition_aware,
+            failover_timeout,
             resources: task.resources.clone(),
             running: fits,
             pending: VecDeque::new(),
@@ -316,6 +320,7 @@ impl Agent {
             key,
             role: String::new(),
             partition_aware: false,
+            failover_timeout: Duration::ZERO,
             resources: Resources::default(),
             running: false,
             pending: VecDeque::from([update]),

@@ -41,6 +41,7 @@ fn run(id: u32, resources: &str) -> Msg {
         framework: FrameworkId(1),
         role: "*".to_owned(),
         partition_aware: false,
+        failover_timeout: Duration::ZERO,
         task: TaskInfo {
             id: TaskId(id),
             resources: Resources::parse(resources).unwrap(),

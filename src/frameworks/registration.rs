@@ -46,6 +46,27 @@ impl Registrar {
         }
     }
 
+    /// A registrar for a scheduler restarted from its checkpoint: it registers again
+    /// under the id it had (Mesos's scheduler failover), if it had one.
+    pub fn recovered(
+        master: NodeId,
+        coordinator: Option<NodeId>,
+        request: RegisterFramework,
+        framework: Option<FrameworkId>,
+    ) -> Registrar {
+        let mut registrar = Registrar::new(master, coordinator, request);
+        registrar.framework = framework;
+        registrar
+    }
+
+    /// The master removed the framework (its scheduler was away too long): registers
+    /// afresh, as a new framework.
+    pub fn removed<T>(&mut self, ctx: &mut Ctx<'_, Msg, T>, timer: T) {
+        self.framework = None;
+        self.connected = false;
+        self.start(ctx, timer);
+    }
+
     /// Arms the first attempt.
     pub fn start<T>(&mut self, ctx: &mut Ctx<'_, Msg, T>, timer: T) {
         self.backoff = self.factor;

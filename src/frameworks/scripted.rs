@@ -2,7 +2,7 @@
 //! written down and checked exactly.
 
 use super::registration::Registrar;
-use crate::ids::NodeId;
+use crate::ids::{FrameworkId, NodeId};
 use crate::process::{Ctx, Process, TaskOutcome, TaskRun};
 use crate::proto::{Accept, Msg, OperatorCall, RegisterFramework, TaskId, TaskInfo};
 use crate::time::Duration;
@@ -64,6 +64,38 @@ impl Scripted {
     pub fn offers_seen(&self) -> u64 {
         self.offers_seen
     }
+
+    /// Its durable state: its framework id and counters.
+    pub fn checkpoint(&self) -> ScriptedCheckpoint {
+        ScriptedCheckpoint {
+            framework: self.registrar.framework,
+            next_task: self.next_task,
+            calls: self.calls,
+        }
+    }
+
+    /// A scheduler restarted from `checkpoint`: it registers again under its framework's
+    /// id; the tasks it holds are its own again if it is back within its failover timeout.
+    pub fn recover(config: ScriptedConfig, checkpoint: ScriptedCheckpoint) -> Scripted {
+        let mut scripted = Scripted::new(config);
+        scripted.registrar = Registrar::recovered(
+            scripted.config.master,
+            scripted.config.coordinator,
+            scripted.registrar.request.clone(),
+            checkpoint.framework,
+        );
+        scripted.next_task = checkpoint.next_task;
+        scripted.calls = checkpoint.calls;
+        scripted
+    }
+}
+
+/// What a scripted scheduler keeps across a restart.
+#[derive(Clone, Debug)]
+pub struct ScriptedCheckpoint {
+    framework: Option<FrameworkId>,
+    next_task: u32,
+    calls: u32,
 }
 
 type ScriptedCtx<'a> = Ctx<'a, Msg, ScriptedTimer>;
@@ -90,6 +122,14 @@ impl Process for Scripted {
         match msg {
             Msg::FrameworkRegistered { framework } if from_master => {
                 self.registrar.registered(ctx, ScriptedTimer::Register, framework);
+            }
+            // Removed while away: its tasks were killed; it starts over as a new framework.
+            Msg::FrameworkRemoved { framework }
+                if from_master
+                    && self.registrar.framework == Some(framework)
+                    && !self.registrar.connected =>
+            {
+                self.registrar.removed(ctx, ScriptedTimer::Register);
             }
             Msg::Offers(offers) if registered => {
                 for offer in *offers {

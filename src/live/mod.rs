@@ -98,7 +98,14 @@ impl Report {
 }
 
 enum Input<M> {
-    Deliver { from: NodeId, msg: M },
+    Deliver {
+        from: NodeId,
+        msg: M,
+    },
+    /// A connection that carried messages from `from` ended (its process closed it).
+    Closed {
+        from: NodeId,
+    },
     TaskExit(TaskExit),
     Stop,
 }
@@ -432,6 +439,8 @@ fn read_loop<M: Message>(mut stream: TcpStream, shared: Arc<Shared<M>>, tx: Send
     let _ = stream.set_nodelay(true);
     let mut frames = wire::FrameBuffer::default();
     let mut buf = vec![0u8; 64 * 1024];
+    // The process sending on this connection, once a frame names it.
+    let mut peer = None;
     loop {
         let n = match stream.read(&mut buf) {
             Ok(0) => break,
@@ -447,6 +456,7 @@ fn read_loop<M: Message>(mut stream: TcpStream, shared: Arc<Shared<M>>, tx: Send
             match frames.next_frame() {
                 Ok(Some(body)) => match wire::decode::<M>(body) {
                     Ok((from, msg)) => {
+                        peer = Some(from);
                         if tx.send(Input::Deliver { from, msg }).is_err() {
                             shared.drop_message();
                         }
@@ -465,6 +475,11 @@ fn read_loop<M: Message>(mut stream: TcpStream, shared: Arc<Shared<M>>, tx: Send
     if frames.pending() > 0 {
         // The connection broke in the middle of a frame.
         shared.drop_message();
+    }
+    if let Some(from) = peer
+        && !shared.stopping()
+    {
+        let _ = tx.send(Input::Closed { from });
     }
 }
 
@@ -525,6 +540,7 @@ struct LiveEffects<'a, M, T> {
     timers: &'a mut Timers<T>,
     tasks: &'a mut Tasks,
     own: &'a Sender<Input<M>>,
+    linked: &'a mut std::collections::BTreeSet<NodeId>,
     exit: bool,
     violation: Option<String>,
 }
@@ -574,6 +590,12 @@ impl<M: Message, T: Clone + Eq + std::hash::Hash> Effects<M, T> for LiveEffects<
         self.exit = true;
     }
 
+    fn link(&mut self, peer: NodeId) {
+        if peer != self.me {
+            self.linked.insert(peer);
+        }
+    }
+
     fn publish(&mut self, event: M) {
         let mut observer = self
             .shared
@@ -608,6 +630,8 @@ struct Core<M, T> {
     out: Outbox<M>,
     timers: Timers<T>,
     tasks: Tasks,
+    /// Peers whose end this process watches.
+    linked: std::collections::BTreeSet<NodeId>,
 }
 
 impl<M: Message, T: Clone + Eq + std::hash::Hash> Core<M, T> {
@@ -627,6 +651,7 @@ impl<M: Message, T: Clone + Eq + std::hash::Hash> Core<M, T> {
             timers: &mut self.timers,
             tasks: &mut self.tasks,
             own: &self.own,
+            linked: &mut self.linked,
             exit: false,
             violation: None,
         };
@@ -697,6 +722,7 @@ fn run_loop<P: Process>(mut process: P, env: Env<P::Msg>) {
         own: tx,
         timers: Timers::default(),
         tasks: Tasks::default(),
+        linked: std::collections::BTreeSet::new(),
     };
     let now = core.shared.now();
     if !core.handle(&mut process, now, |p, ctx| p.on_start(ctx)) {
@@ -740,6 +766,11 @@ fn run_loop<P: Process>(mut process: P, env: Env<P::Msg>) {
                 core.handle(&mut process, now, |p, ctx| p.on_message(ctx, from, msg))
             }
             Input::TaskExit(exit) => core.handle(&mut process, now, |p, ctx| p.on_task_exit(ctx, exit)),
+            // A link is told once: the peer's next process is watched only if linked again.
+            Input::Closed { from } if core.linked.remove(&from) => {
+                core.handle(&mut process, now, |p, ctx| p.on_exited(ctx, from))
+            }
+            Input::Closed { .. } => true,
             Input::Stop => return,
         };
         if !alive {

@@ -276,6 +276,7 @@ impl Master {
             entry.allocated = true;
             entry.role = t.role.clone();
             entry.partition_aware = t.partition_aware;
+            entry.failover_timeout = t.failover_timeout;
             let name = format!("{}", t.framework);
             self.allocator.add_framework(t.framework, &name, &t.role);
             self.allocator.set_framework_active(t.framework, false);
@@ -396,7 +397,6 @@ impl Master {
         agent: AgentId,
         tasks: &[ReportedTask],
     ) -> Vec<(FrameworkId, Resources)> {
-        let node = self.agents.health(agent).node;
         let mut used = Vec::new();
         for t in tasks {
             if t.state.is_terminal() || self.tasks.get(t.framework, t.task).is_some() {
@@ -411,13 +411,7 @@ impl Master {
             };
             self.hold_task(agent, t.framework, t.task, entry);
             used.push((t.framework, t.resources.clone()));
-            ctx.send(
-                node,
-                Msg::KillTask {
-                    framework: t.framework,
-                    task: t.task,
-                },
-            );
+            self.kill_adopted(ctx, agent, t.framework, t.task);
         }
         used
     }
@@ -491,6 +485,7 @@ impl Master {
             self.mark_unreachable(ctx, agent);
             return;
         }
+        self.kill_again(ctx, agent);
         self.ping(ctx, agent);
     }
 
@@ -580,6 +575,21 @@ impl Master {
             return;
         }
         if framework.index() >= self.frameworks.len() {
+            return;
+        }
+        if self.frameworks.get(framework).removed {
+            // Nobody else will: the master acknowledges the updates of a removed
+            // framework's tasks, so that the agent stops sending them.
+            if let Some(uuid) = update.uuid {
+                ctx.send(
+                    from,
+                    Msg::AgentAck {
+                        framework,
+                        task,
+                        uuid,
+                    },
+                );
+            }
             return;
         }
         // An agent reports a task's latest state when it registers again, while its older

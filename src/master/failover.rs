@@ -542,6 +542,7 @@ impl Master {
                 self.expect_no_more(ctx, agent);
             }
         }
+        self.arm_failover_of_absent(ctx);
         self.trigger_allocation(ctx, Candidates::All);
     }
 

@@ -29,6 +29,11 @@ pub struct FrameworkEntry {
     pub connected: bool,
     /// Known to the allocator (a framework known only from its id is not).
     pub allocated: bool,
+    /// Disconnected: removed at this time unless it registers again first.
+    pub failover_deadline: Option<Instant>,
+    /// Removed (away longer than its failover timeout): its tasks were killed, and it may
+    /// not register again under its id.
+    pub removed: bool,
 }
 
 #[derive(Default)]
@@ -98,6 +103,8 @@ impl Registry {
                 tasks: BTreeSet::new(),
                 connected: false,
                 allocated: false,
+                failover_deadline: None,
+                removed: false,
             });
         }
         &mut self.entries[id.index()]
@@ -109,6 +116,15 @@ impl Registry {
             self.by_node.resize(node.index() + 1, None);
         }
         self.by_node[node.index()] = Some(id);
+    }
+
+    /// Forgets the address of a removed framework: what registers from there next is a new
+    /// framework.
+    pub fn detach(&mut self, id: FrameworkId) {
+        let node = self.entries[id.index()].node;
+        if self.by_node(node) == Some(id) {
+            self.by_node[node.index()] = None;
+        }
     }
 
     /// Ids below `upto` were handed out before (the registry says so).

@@ -28,6 +28,7 @@ mod frameworks;
 mod offers;
 mod operator_api;
 mod scheduler_api;
+mod scheduler_failover;
 mod tasks;
 
 use crate::allocator::{self, Allocation, Allocator, AllocatorConfig, Candidates, Quota};
@@ -101,6 +102,8 @@ pub enum MasterTimer {
     Session,
     /// Agents expected back after a failover had their time.
     ReregisterTimeout,
+    /// A disconnected framework's failover timeout may be over.
+    FrameworkFailover(FrameworkId),
 }
 
 pub struct Master {
@@ -118,6 +121,11 @@ pub struct Master {
     violation: Option<String>,
     /// Tasks of partition-aware frameworks on agents marked unreachable.
     unreachable: tasks::Unreachable,
+    /// Tasks the master itself is killing (adopted ones: found on an agent that came back
+    /// after their framework was told they were lost, or of a removed framework), by
+    /// agent: the kill is sent again at each of the agent's ping rounds until the task
+    /// ends, as a kill can be lost on the way.
+    killing: std::collections::BTreeSet<(AgentId, FrameworkId, crate::proto::TaskId)>,
     failover: failover::Failover,
 }
 
@@ -145,6 +153,7 @@ impl Master {
             allocations: Vec::new(),
             violation: None,
             unreachable: tasks::Unreachable::default(),
+            killing: std::collections::BTreeSet::new(),
             failover: failover::Failover::new(config.coordinator),
             config,
         })
@@ -351,6 +360,7 @@ impl Process for Master {
             | Msg::KillTask { .. }
             | Msg::AgentAck { .. }
             | Msg::FrameworkRegistered { .. }
+            | Msg::FrameworkRemoved { .. }
             | Msg::Offers(_)
             | Msg::Rescind { .. }
             | Msg::Update(_)
@@ -397,6 +407,14 @@ impl Process for Master {
                 }
             }
             MasterTimer::OfferTimeout(offer) => self.offer_timed_out(ctx, offer),
+            MasterTimer::FrameworkFailover(framework) => self.failover_timed_out(ctx, framework),
+        }
+    }
+
+    fn on_exited(&mut self, ctx: &mut MasterCtx<'_>, peer: NodeId) {
+        self.agents.clear_touched();
+        if self.is_leading() {
+            self.framework_exited(ctx, peer);
         }
     }
 

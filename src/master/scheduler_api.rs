@@ -30,10 +30,26 @@ impl Master {
             failover_timeout,
             partition_aware,
         } = register;
-        if let Some(id) = id
-            && self.frameworks.by_node(from) != Some(id)
-        {
-            return self.reregister_framework(ctx, from, id, name, role, failover_timeout, partition_aware);
+        ctx.link(from);
+        if let Some(id) = id {
+            if id.index() < self.frameworks.len() && self.frameworks.get(id).removed {
+                ctx.send(from, Msg::FrameworkRemoved { framework: id });
+                return;
+            }
+            // Under its id from elsewhere, or from where it was after its scheduler ended.
+            let connected_here =
+                self.frameworks.by_node(from) == Some(id) && self.frameworks.get(id).connected;
+            if !connected_here {
+                return self.reregister_framework(
+                    ctx,
+                    from,
+                    id,
+                    name,
+                    role,
+                    failover_timeout,
+                    partition_aware,
+                );
+            }
         }
         let (framework, is_new) = self.frameworks.register(
             from,
@@ -82,6 +98,7 @@ impl Master {
         partition_aware: bool,
     ) {
         let entry = self.frameworks.reregister(framework, from);
+        entry.failover_deadline = None;
         let in_allocator = entry.allocated;
         entry.name = name.clone();
         entry.role = role.clone();
@@ -90,6 +107,8 @@ impl Master {
         entry.allocated = true;
         entry.suppressed = false;
         ctx.send(from, Msg::FrameworkRegistered { framework });
+        ctx.cancel_timer(super::MasterTimer::FrameworkFailover(framework));
+        Self::publish(ctx, Event::FrameworkReregistered { framework });
         if in_allocator {
             self.allocator.set_framework_active(framework, true);
             self.allocator.revive(framework);
@@ -101,13 +120,15 @@ impl Master {
         self.trigger_allocation(ctx, Candidates::All);
     }
 
-    /// The framework at `from`, if it is registered.
+    /// The framework at `from`, if it is registered (and connected).
     fn caller(&self, from: NodeId) -> Option<FrameworkId> {
-        self.frameworks.by_node(from)
+        self.frameworks
+            .by_node(from)
+            .filter(|&f| self.frameworks.get(f).connected)
     }
 
     /// Takes an outstanding offer out of every table; `None` if it is not `framework`'s.
-    fn take_offer(&mut self, framework: FrameworkId, id: OfferId) -> Option<OfferEntry> {
+    pub(super) fn take_offer(&mut self, framework: FrameworkId, id: OfferId) -> Option<OfferEntry> {
         if self.offers.get(id)?.framework != framework {
             return None;
         }
@@ -256,6 +277,7 @@ impl Master {
                     framework,
                     role: self.frameworks.get(framework).role.clone(),
                     partition_aware: self.frameworks.get(framework).partition_aware,
+                    failover_timeout: self.frameworks.get(framework).failover_timeout,
                     task,
                 })),
             );
@@ -285,7 +307,7 @@ impl Master {
 
     /// An offer taken out of the tables ended (`how`): observers hear of it and its
     /// resources go back to the allocator, filtered from the framework for `filter`.
-    fn give_back(
+    pub(super) fn give_back(
         &mut self,
         ctx: &mut MasterCtx<'_>,
         offer: OfferId,

@@ -93,6 +93,22 @@ impl Unreachable {
         Some(resources)
     }
 
+    /// Takes out every unreachable task of `framework`, in id order.
+    pub fn take_framework(&mut self, framework: FrameworkId) -> Vec<(FrameworkId, TaskId)> {
+        let range = (framework, TaskId(0))..=(framework, TaskId(u32::MAX));
+        let keys: Vec<_> = self.by_task.range(range).map(|(k, _)| *k).collect();
+        for key in &keys {
+            let (agent, _) = self.by_task.remove(key).expect("listed");
+            if let Some(set) = self.by_agent.get_mut(&agent) {
+                set.remove(key);
+                if set.is_empty() {
+                    self.by_agent.remove(&agent);
+                }
+            }
+        }
+        keys
+    }
+
     /// Takes out every task unreachable on `agent`, in id order.
     pub fn take_agent(&mut self, agent: AgentId) -> Vec<(FrameworkId, TaskId)> {
         let keys: Vec<_> = self

@@ -463,6 +463,7 @@ fn a_partition_aware_frameworks_tasks_are_unreachable_and_come_back_with_their_a
         tasks: vec![ReportedTask {
             role: "*".to_owned(),
             partition_aware: true,
+            failover_timeout: Duration::ZERO,
             framework: FrameworkId(0),
             task: TaskId(1),
             resources: Resources::parse("cpus:1;mem:1024").unwrap(),
@@ -709,4 +710,204 @@ fn a_suppress_older_than_the_last_revive_is_ignored_and_offers_name_the_revive()
     deliver(&mut m, at(5), FRAMEWORK, Msg::Suppress { call: 3 });
     let effects = fire(&mut m, at(6), MasterTimer::Allocate);
     assert_eq!(offer_calls(&effects), Vec::<u32>::new());
+}
+
+// --- Framework failover ----------------------------------------------------------------
+
+fn exited(m: &mut Master, now: Instant, peer: NodeId) -> Vec<Effect<Msg, MasterTimer>> {
+    let mut rec = Rec::new(1, "master");
+    m.on_exited(&mut Ctx::new(now, NodeId(0), &mut rec), peer);
+    m.check_invariants().expect("invariants hold");
+    rec.effects
+}
+
+fn reregister_framework(m: &mut Master, now: Instant, from: NodeId) -> Vec<Effect<Msg, MasterTimer>> {
+    let msg = Msg::RegisterFramework(Box::new(crate::proto::RegisterFramework {
+        id: Some(crate::ids::FrameworkId(0)),
+        name: "f".into(),
+        role: "*".into(),
+        failover_timeout: Duration::from_secs(60),
+        partition_aware: false,
+    }));
+    deliver(m, now, from, msg)
+}
+
+/// A master with one agent, and a framework (failover timeout 60 s) running task 1 on it
+/// and holding an offer of the rest.
+fn running_with_failover_timeout() -> (Master, OfferId) {
+    let mut m = Master::new(MasterConfig::default()).unwrap();
+    let agent = Msg::RegisterAgent(Box::new(RegisterAgent {
+        name: "a".into(),
+        resources: Resources::parse("cpus:4;mem:4096").unwrap(),
+        boot: 1,
+    }));
+    deliver(&mut m, at(0), AGENT, agent);
+    let fw = Msg::RegisterFramework(Box::new(crate::proto::RegisterFramework {
+        id: None,
+        name: "f".into(),
+        role: "*".into(),
+        failover_timeout: Duration::from_secs(60),
+        partition_aware: false,
+    }));
+    let effects = deliver(&mut m, at(1), FRAMEWORK, fw);
+    assert!(
+        effects.contains(&Effect::Link(FRAMEWORK)),
+        "the master watches the scheduler"
+    );
+    let offer_of = |effects: &[Effect<Msg, MasterTimer>]| {
+        effects.iter().find_map(|e| match e {
+            Effect::Send {
+                to: FRAMEWORK,
+                msg: Msg::Offers(offers),
+            } => Some(offers[0].id),
+            _ => None,
+        })
+    };
+    let offer = offer_of(&fire(&mut m, at(1), MasterTimer::Allocate)).expect("offered");
+    let accept = Accept {
+        offer,
+        tasks: vec![task(1, "cpus:1;mem:1024")],
+        refuse_seconds: Some(Duration::ZERO),
+    };
+    deliver(&mut m, at(2), FRAMEWORK, Msg::Accept(Box::new(accept)));
+    deliver(&mut m, at(2), AGENT, agent_update(1, TaskState::Running, 1));
+    let offer = offer_of(&fire(&mut m, at(3), MasterTimer::BatchAllocation)).expect("offered the rest");
+    (m, offer)
+}
+
+#[test]
+fn a_scheduler_back_within_its_failover_timeout_keeps_its_tasks() {
+    let (mut m, _offer) = running_with_failover_timeout();
+    let framework = crate::ids::FrameworkId(0);
+    let effects = exited(&mut m, at(10), FRAMEWORK);
+    assert!(!m.framework(framework).connected);
+    assert_eq!(m.outstanding_offers(), 0, "its offer is rescinded");
+    assert!(effects.contains(&Effect::SetTimer {
+        timer: MasterTimer::FrameworkFailover(framework),
+        at: at(70),
+    }));
+    // Offered nothing while it is away.
+    let effects = fire(&mut m, at(11), MasterTimer::BatchAllocation);
+    assert!(!effects.iter().any(|e| matches!(
+        e,
+        Effect::Send {
+            msg: Msg::Offers(_),
+            ..
+        }
+    )));
+    // Back at 50 s from the same address: the framework, and its task, are its own again.
+    let effects = reregister_framework(&mut m, at(50), FRAMEWORK);
+    assert!(effects.contains(&Effect::Send {
+        to: FRAMEWORK,
+        msg: Msg::FrameworkRegistered { framework },
+    }));
+    assert!(effects.contains(&Effect::CancelTimer {
+        timer: MasterTimer::FrameworkFailover(framework),
+    }));
+    assert!(m.framework(framework).connected);
+    // A timer that fired anyway finds nothing to do.
+    let effects = fire(&mut m, at(70), MasterTimer::FrameworkFailover(framework));
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(m.known_tasks(), 1);
+    assert!(!m.framework(framework).removed);
+}
+
+#[test]
+fn after_its_failover_timeout_a_framework_is_removed_and_its_tasks_killed_for_good() {
+    let (mut m, _offer) = running_with_failover_timeout();
+    let framework = crate::ids::FrameworkId(0);
+    exited(&mut m, at(10), FRAMEWORK);
+    let effects = fire(&mut m, at(70), MasterTimer::FrameworkFailover(framework));
+    assert!(m.framework(framework).removed);
+    assert!(effects.contains(&Effect::Send {
+        to: AGENT,
+        msg: Msg::KillTask {
+            framework,
+            task: TaskId(1)
+        },
+    }));
+    assert!(effects.iter().any(|e| matches!(e,
+        Effect::Publish(Msg::Event(ev)) if matches!(**ev,
+            OperatorEvent::TaskUpdated { task: TaskId(1), state: TaskState::Killed, .. }))));
+    // The task holds its resources until the agent reports it ended...
+    assert!(!m.agent_info(AgentId(0)).used.is_empty());
+    // ...and the kill is sent again at the agent's next ping round if the first was lost.
+    let effects = fire(&mut m, at(75), MasterTimer::Ping(AgentId(0)));
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Send {
+            to: AGENT,
+            msg: Msg::KillTask { .. }
+        }
+    )));
+    // The agent's update is acknowledged by the master itself, and the resources are free.
+    let effects = deliver(&mut m, at(76), AGENT, agent_update(1, TaskState::Killed, 2));
+    assert!(effects.contains(&Effect::Send {
+        to: AGENT,
+        msg: Msg::AgentAck {
+            framework,
+            task: TaskId(1),
+            uuid: 2
+        },
+    }));
+    assert!(m.agent_info(AgentId(0)).used.is_empty());
+    assert_eq!(m.known_tasks(), 0);
+    // No more kills once it ended.
+    let effects = fire(&mut m, at(90), MasterTimer::Ping(AgentId(0)));
+    assert!(!effects.iter().any(|e| matches!(
+        e,
+        Effect::Send {
+            msg: Msg::KillTask { .. },
+            ..
+        }
+    )));
+    // A late update of the removed framework's task is acknowledged too.
+    let effects = deliver(&mut m, at(91), AGENT, agent_update(1, TaskState::Killed, 2));
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Send {
+            to: AGENT,
+            msg: Msg::AgentAck { .. }
+        }
+    )));
+    // The scheduler back too late hears the framework is gone; registering afresh from the
+    // same address makes a new framework.
+    let effects = reregister_framework(&mut m, at(100), FRAMEWORK);
+    assert!(effects.contains(&Effect::Send {
+        to: FRAMEWORK,
+        msg: Msg::FrameworkRemoved { framework },
+    }));
+    let fresh = Msg::RegisterFramework(Box::new(crate::proto::RegisterFramework {
+        id: None,
+        name: "f".into(),
+        role: "*".into(),
+        failover_timeout: Duration::from_secs(60),
+        partition_aware: false,
+    }));
+    let effects = deliver(&mut m, at(101), FRAMEWORK, fresh);
+    let new = crate::ids::FrameworkId(1);
+    assert!(effects.contains(&Effect::Send {
+        to: FRAMEWORK,
+        msg: Msg::FrameworkRegistered { framework: new },
+    }));
+}
+
+#[test]
+fn a_disconnected_framework_is_not_acted_for() {
+    let (mut m, offer) = running_with_failover_timeout();
+    exited(&mut m, at(10), FRAMEWORK);
+    // A late copy of an accept from the ended scheduler launches nothing.
+    let accept = Accept {
+        offer,
+        tasks: vec![task(2, "cpus:1;mem:1024")],
+        refuse_seconds: None,
+    };
+    let effects = deliver(&mut m, at(11), FRAMEWORK, Msg::Accept(Box::new(accept)));
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(m.known_tasks(), 1);
+    // Only a process it linked to counts: another's end changes nothing.
+    let (mut m, _) = running_with_failover_timeout();
+    let effects = exited(&mut m, at(10), NodeId(99));
+    assert!(effects.is_empty());
+    assert!(m.framework(crate::ids::FrameworkId(0)).connected);
 }

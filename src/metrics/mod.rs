@@ -237,6 +237,9 @@ pub struct Collector {
     agents: Vec<Option<AgentState>>,
     agent_ids: BTreeMap<String, AgentId>,
     frameworks: Vec<Option<FrameworkState>>,
+    /// A framework registered anew after the master removed it is the same framework to
+    /// the reports: its new id, by index, names the id it first had.
+    aliases: Vec<Option<FrameworkId>>,
     roles: Vec<RoleState>,
     role_ids: BTreeMap<String, usize>,
     fairness: Fairness,
@@ -291,6 +294,7 @@ impl Collector {
             agents: Vec::new(),
             agent_ids: BTreeMap::new(),
             frameworks: Vec::new(),
+            aliases: Vec::new(),
             roles: Vec::new(),
             role_ids: BTreeMap::new(),
             fairness: Fairness::default(),
@@ -388,6 +392,33 @@ impl Collector {
             .get(framework.index())
             .and_then(|f| f.as_ref())
             .map_or(("", ""), |f| (f.name.as_str(), self.roles[f.role].name.as_str()))
+    }
+
+    /// `event` with an aliased framework id replaced by the id it stands for; `None` if it
+    /// names no aliased framework.
+    fn unaliased(&self, event: &Event) -> Option<Event> {
+        let alias = |f: &FrameworkId| self.aliases.get(f.index()).copied().flatten();
+        let mut e = event.clone();
+        let framework = match &mut e {
+            Event::FrameworkDisconnected { framework }
+            | Event::FrameworkReregistered { framework }
+            | Event::FrameworkRemoved { framework }
+            | Event::OfferMade { framework, .. }
+            | Event::OfferEnded { framework, .. }
+            | Event::TaskAdded { framework, .. }
+            | Event::TaskUpdated { framework, .. }
+            | Event::TaskRefused { framework, .. }
+            | Event::TaskUnknown { framework, .. }
+            | Event::TaskSubmitted { framework, .. } => framework,
+            Event::FrameworkAdded { .. }
+            | Event::AgentAdded { .. }
+            | Event::AgentUnreachable { .. }
+            | Event::MasterElected { .. }
+            | Event::AgentRecovered { .. }
+            | Event::MasterAbdicated => return None,
+        };
+        *framework = alias(framework)?;
+        Some(e)
     }
 
     fn keep<T>(&mut self, result: Result<T, csv::Error>) {
@@ -615,6 +646,11 @@ impl Collector {
     }
 
     fn on_event(&mut self, now: Instant, event: &Event) {
+        if !self.aliases.is_empty()
+            && let Some(renamed) = self.unaliased(event)
+        {
+            return self.on_event(now, &renamed);
+        }
         self.move_to(now);
         if now > self.next_sample {
             self.sample_until(now);
@@ -672,6 +708,19 @@ impl Collector {
             Event::MasterElected { agents, .. } => self.recovery.master_elected(now, *agents),
             Event::AgentRecovered { .. } => self.recovery.agent_recovered(now),
             Event::MasterAbdicated => {}
+            Event::FrameworkDisconnected { framework } => {
+                let name = self.framework(*framework).0.to_owned();
+                self.recovery.scheduler_disconnected(now, &name);
+            }
+            Event::FrameworkReregistered { framework } => {
+                let name = self.framework(*framework).0.to_owned();
+                self.recovery.scheduler_back(now, &name);
+            }
+            Event::FrameworkRemoved { framework } => {
+                let name = self.framework(*framework).0.to_owned();
+                let tasks = self.tasks.launched_of(*framework);
+                self.recovery.framework_removed(now, &name, tasks);
+            }
             Event::FrameworkAdded {
                 framework,
                 name,
@@ -682,6 +731,19 @@ impl Collector {
                     self.frameworks.resize_with(i + 1, || None);
                 }
                 if self.frameworks[i].is_some() {
+                    return;
+                }
+                // The same framework under a new id, after the master removed it.
+                if let Some(first) = self
+                    .frameworks
+                    .iter()
+                    .position(|f| f.as_ref().is_some_and(|f| f.name == *name))
+                {
+                    if self.aliases.len() <= i {
+                        self.aliases.resize(i + 1, None);
+                    }
+                    self.aliases[i] = Some(FrameworkId(first as u32));
+                    self.recovery.scheduler_back(now, name);
                     return;
                 }
                 let r = self.role(role, 1.0);

@@ -35,6 +35,8 @@ pub enum FaultKind {
     Network,
     /// The leading master's process crashed (`crash_master`).
     MasterCrashed,
+    /// A framework's scheduler crashed (`crash_scheduler`).
+    SchedulerCrashed,
 }
 
 impl FaultKind {
@@ -46,6 +48,7 @@ impl FaultKind {
             FaultKind::Partition => "partition",
             FaultKind::Network => "network",
             FaultKind::MasterCrashed => "crash_master",
+            FaultKind::SchedulerCrashed => "crash_scheduler",
         }
     }
 }
@@ -55,7 +58,8 @@ impl FaultKind {
 #[derive(Clone, Debug)]
 pub struct FaultNotice {
     pub kind: FaultKind,
-    /// What it hit, in words (`node-3`, `rack-2`, `5 agents`, `[rack-1] | [master]`).
+    /// What it hit, in words (`node-3`, `rack-2`, `5 agents`, `[rack-1] | [master]`); a
+    /// scheduler crash names its framework.
     pub target: String,
     /// Agents whose machines are gone now, with every task on them.
     pub crashed: Vec<String>,
@@ -97,7 +101,12 @@ pub struct Fault {
     pub elected: Option<Instant>,
     pub agents_expected: u32,
     pub agents_back: u32,
+    /// Until the last agent registered with the new leader (a master crash), or until the
+    /// framework registered again (a scheduler crash).
     pub reregistered: Option<Instant>,
+    /// A scheduler crash: when the master removed the framework (its failover timeout
+    /// passed), killing its tasks.
+    pub removed: Option<Instant>,
 }
 
 impl Fault {
@@ -125,6 +134,8 @@ struct Affected {
     /// Lost at this time and waiting for a resubmission.
     lost: Option<Instant>,
     retried: bool,
+    /// Killed with its removed framework: its end waits for a resubmission, as a loss.
+    killed_with_framework: bool,
 }
 
 /// An agent lost to a fault and not back yet.
@@ -179,8 +190,56 @@ impl Recovery {
             agents_expected: 0,
             agents_back: 0,
             reregistered: None,
+            removed: None,
         });
         index
+    }
+
+    /// The latest crash of framework `name`'s scheduler for which `open` holds.
+    fn scheduler_fault(&mut self, name: &str, open: impl Fn(&Fault) -> bool) -> Option<usize> {
+        // A fault naming a framework with instances or trace groups hits each of them.
+        let hits = |target: &str| {
+            name == target
+                || name
+                    .strip_prefix(target)
+                    .is_some_and(|rest| rest.starts_with('-'))
+        };
+        self.faults
+            .iter()
+            .rposition(|f| f.kind == FaultKind::SchedulerCrashed && hits(&f.target) && open(f))
+    }
+
+    /// The master noticed framework `name`'s scheduler ended.
+    pub fn scheduler_disconnected(&mut self, now: Instant, name: &str) {
+        if let Some(i) = self.scheduler_fault(name, |f| f.detected.is_none()) {
+            self.faults[i].detected = Some(now);
+        }
+    }
+
+    /// Framework `name` registered again (under its id, or anew after it was removed).
+    pub fn scheduler_back(&mut self, now: Instant, name: &str) {
+        if let Some(i) = self.scheduler_fault(name, |f| f.reregistered.is_none()) {
+            self.faults[i].reregistered = Some(now);
+        }
+    }
+
+    /// The master removed framework `name`, killing `tasks` (by their first attempts).
+    pub fn framework_removed(
+        &mut self,
+        now: Instant,
+        name: &str,
+        tasks: impl IntoIterator<Item = (FrameworkId, TaskId)>,
+    ) {
+        let Some(i) = self.scheduler_fault(name, |f| f.removed.is_none()) else {
+            return;
+        };
+        self.faults[i].removed = Some(now);
+        for key in tasks {
+            self.hit(i, key);
+            if let Some(a) = self.affected.get_mut(&key) {
+                a.killed_with_framework = true;
+            }
+        }
     }
 
     /// The fault a new leader recovers from: the latest master crash not yet recovered.
@@ -259,6 +318,7 @@ impl Recovery {
                 fault,
                 lost: None,
                 retried: false,
+                killed_with_framework: false,
             },
         );
         let f = &mut self.faults[fault];
@@ -332,12 +392,9 @@ impl Recovery {
         if self.affected.is_empty() {
             return;
         }
-        if retried {
-            if let Some(a) = self.affected.get_mut(&key) {
-                a.lost = Some(now);
-            }
-        } else {
-            self.resolve(key, now);
+        match self.affected.get_mut(&key) {
+            Some(a) if retried || a.killed_with_framework => a.lost = Some(now),
+            _ => self.resolve(key, now),
         }
     }
 

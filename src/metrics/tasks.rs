@@ -302,6 +302,18 @@ impl TaskTracker {
         tasks
     }
 
+    /// The launched tasks of `framework` not yet ended, by their first attempts' ids.
+    pub fn launched_of(&self, framework: FrameworkId) -> Vec<(FrameworkId, TaskId)> {
+        let mut tasks: Vec<(FrameworkId, TaskId)> = self
+            .open
+            .iter()
+            .filter(|((f, _), t)| *f == framework && t.launched.is_some())
+            .map(|(&(f, task), t)| (f, t.retry_of.unwrap_or(task)))
+            .collect();
+        tasks.sort_unstable();
+        tasks
+    }
+
     /// Makespan: first submission to the last task's end, if every task ended.
     pub fn makespan(&self) -> Option<f64> {
         if !self.open.is_empty() {

@@ -166,12 +166,17 @@ pub struct FaultSummary {
     pub capacity_lost: BTreeMap<String, f64>,
     /// A master crash: until the next leader took over (it then expected `agents_expected`
     /// agents back), and until the last of them registered with it (null: one never did).
+    /// A scheduler crash: until the framework registered again (null: it never did).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub elect_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agents_expected: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reregistered_s: Option<Option<f64>>,
+    /// A scheduler crash: until the master removed the framework, its failover timeout
+    /// over, and killed its tasks (absent: it did not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed_s: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -6,7 +6,7 @@ use rand::RngExt;
 use crate::rng::{self, Rng};
 use crate::scenario::Scenario;
 use crate::scenario::schema::{
-    AgentFault, BurstSpec, FaultAction, LatencySpec, MasterFault, PartitionSpec, RandomFaults,
+    AgentFault, BurstSpec, FaultAction, LatencySpec, MasterFault, PartitionSpec, RandomFaults, SchedulerFault,
 };
 use crate::time::{Duration, Instant};
 
@@ -95,8 +95,8 @@ fn duration_between(rng: &mut Rng, min: Duration, max: Duration) -> Duration {
 
 /// Draws `r.count` faults. Agent faults pick by count, fraction or rack; partitions cut a
 /// rack, a random set of agents, or a framework off from the master; bursts drop, duplicate
-/// and delay. Everything heals within `max_down`, except crashed machines, which one time in
-/// five never come back.
+/// and delay; a scheduler crash picks a framework. Everything heals within `max_down`,
+/// except crashed machines, which one time in five never come back.
 fn random(s: &Scenario, r: &RandomFaults) -> Vec<(Instant, FaultAction)> {
     let mut rng = rng::stream(s.seed, "faults");
     let from = r.from.unwrap_or(Duration::ZERO);
@@ -105,12 +105,14 @@ fn random(s: &Scenario, r: &RandomFaults) -> Vec<(Instant, FaultAction)> {
     let racks = s.cluster.iter().map(|c| c.racks).max().unwrap_or(1);
     let frameworks: Vec<String> = s.expanded_frameworks().into_iter().map(|(_, f)| f.name).collect();
     let second = Duration::from_secs(1);
-    // The sole master is never crashed: nothing would take over.
+    // The sole master is never crashed: nothing would take over; nor is a scheduler
+    // without frameworks.
     let kinds: Vec<&str> = r
         .kinds
         .iter()
         .map(String::as_str)
         .filter(|k| s.master.masters > 1 || *k != "crash_master")
+        .filter(|k| !frameworks.is_empty() || *k != "crash_scheduler")
         .collect();
     let mut out = Vec::new();
     if kinds.is_empty() {
@@ -173,6 +175,10 @@ fn random(s: &Scenario, r: &RandomFaults) -> Vec<(Instant, FaultAction)> {
                 duration: down,
             }),
             "crash_master" => FaultAction::CrashMaster(MasterFault {
+                back_after: Some(down),
+            }),
+            "crash_scheduler" => FaultAction::CrashScheduler(SchedulerFault {
+                framework: frameworks[rng.random_range(0..frameworks.len())].clone(),
                 back_after: Some(down),
             }),
             other => unreachable!("validated fault kind {other}"),

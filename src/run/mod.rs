@@ -183,7 +183,9 @@ fn summarise(scenario: &Scenario, world: &World, c: &mut Collector) -> Summary {
                     .collect(),
                 elect_s: f.elected.map(since),
                 agents_expected: f.elected.map(|_| u64::from(f.agents_expected)),
-                reregistered_s: (f.kind == FaultKind::MasterCrashed).then(|| f.reregistered.map(since)),
+                reregistered_s: matches!(f.kind, FaultKind::MasterCrashed | FaultKind::SchedulerCrashed)
+                    .then(|| f.reregistered.map(since)),
+                removed_s: f.removed.map(since),
             }
         })
         .collect();

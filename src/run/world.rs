@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::agent::{Agent, AgentConfig};
 use crate::allocator::{AllocatorConfig, Quota};
 use crate::coordinator::{Coordinator, CoordinatorConfig};
-use crate::frameworks::batch::{Batch, BatchConfig};
-use crate::frameworks::scripted::{OnOffer, Scripted, ScriptedConfig};
+use crate::frameworks::batch::{Batch, BatchCheckpoint, BatchConfig};
+use crate::frameworks::scripted::{OnOffer, Scripted, ScriptedCheckpoint, ScriptedConfig};
 use crate::ids::NodeId;
 use crate::master::{Master, MasterConfig, RoleConfig};
 use crate::metrics::{FaultKind, FaultNotice, Notice};
@@ -62,6 +62,8 @@ enum WorldAction {
     EndBurst(usize),
     /// A crashed master's process starts again (as a standby).
     RestartMaster(NodeId),
+    /// The scheduler of framework slot `i` starts again from its checkpoint.
+    RecoverScheduler(usize),
 }
 
 impl WorldAction {
@@ -78,6 +80,23 @@ impl WorldAction {
 struct FrameworkSlot {
     spec: FrameworkSpec,
     node: Option<NodeId>,
+    /// The configuration its scheduler was built with, to restart it.
+    config: Option<SchedulerConfig>,
+    /// Its scheduler's checkpoint while it is down.
+    checkpoint: Option<SchedulerCheckpoint>,
+    /// Submissions made while its scheduler is down: users send them again once it is up.
+    held: Vec<TaskRequest>,
+}
+
+#[derive(Clone)]
+enum SchedulerConfig {
+    Scripted(ScriptedConfig),
+    Batch(Box<BatchConfig>),
+}
+
+enum SchedulerCheckpoint {
+    Scripted(ScriptedCheckpoint),
+    Batch(Box<BatchCheckpoint>),
 }
 
 /// Where a feed's submissions come from.
@@ -242,7 +261,7 @@ impl World {
             frameworks: s
                 .expanded_frameworks()
                 .into_iter()
-                .map(|(_, spec)| FrameworkSlot { spec, node: None })
+                .map(|(_, spec)| FrameworkSlot::new(spec))
                 .collect(),
             actions: Vec::new(),
             feeds: Vec::new(),
@@ -434,6 +453,7 @@ impl World {
                     refuse_seconds: spec.refuse_seconds,
                     failover_timeout: spec.failover_timeout,
                 };
+                self.frameworks[i].config = Some(SchedulerConfig::Scripted(config.clone()));
                 self.sim.add_process(name, Scripted::new(config))
             }
             FrameworkKind::Batch => {
@@ -459,6 +479,7 @@ impl World {
                 if let Some(d) = spec.launch_timeout {
                     config.launch_timeout = d;
                 }
+                self.frameworks[i].config = Some(SchedulerConfig::Batch(Box::new(config.clone())));
                 self.sim.add_process(name, Batch::new(config))
             }
         };
@@ -483,7 +504,7 @@ impl World {
         };
         spec.workload = None;
         let i = self.frameworks.len();
-        self.frameworks.push(FrameworkSlot { spec, node: None });
+        self.frameworks.push(FrameworkSlot::new(spec));
         self.start_process(i);
         i
     }
@@ -552,7 +573,11 @@ impl World {
             .node
             .expect("a feed's frameworks are started");
         self.feeds[id].sent += tasks.len() as u64;
-        self.sim.send(self.operator, node, Msg::Submit(Box::new(tasks)));
+        if self.sim.is_up(node) {
+            self.sim.send(self.operator, node, Msg::Submit(Box::new(tasks)));
+        } else {
+            self.frameworks[slot].held.extend(tasks);
+        }
         self.feeds[id].pull()?;
         self.schedule_feed(id);
         Ok(())
@@ -624,6 +649,11 @@ impl World {
             }
             WorldAction::EndBurst(i) => {
                 self.sim.end_burst(*i as u64);
+                return Ok(None);
+            }
+            WorldAction::RecoverScheduler(i) => {
+                let i = *i;
+                self.recover_scheduler(i)?;
                 return Ok(None);
             }
             WorldAction::RestartMaster(node) => {
@@ -787,6 +817,21 @@ impl World {
                     ended_offers,
                 }
             }
+            FaultAction::CrashScheduler(f) => {
+                let slots: Vec<usize> = self.framework_slots(&f.framework);
+                for &slot in &slots {
+                    self.crash_scheduler(slot, f.back_after);
+                }
+                FaultNotice {
+                    kind: FaultKind::SchedulerCrashed,
+                    target: f.framework.clone(),
+                    crashed: Vec::new(),
+                    watched: Some(Vec::new()),
+                    watch_until: None,
+                    healed: f.back_after.map(|d| now + d),
+                    ended_offers: Vec::new(),
+                }
+            }
             FaultAction::Network(b) => {
                 let delay = b.delay.clone().unwrap_or(schema::LatencySpec {
                     min: crate::time::Duration::ZERO,
@@ -817,6 +862,77 @@ impl World {
                 }
             }
         }
+    }
+
+    /// The framework slots a name picks: the framework of that name, and its instances
+    /// and trace groups (`<name>-...`), those started.
+    fn framework_slots(&self, name: &str) -> Vec<usize> {
+        let prefix = format!("{name}-");
+        (0..self.frameworks.len())
+            .filter(|&i| {
+                let f = &self.frameworks[i];
+                f.node.is_some() && (f.spec.name == name || f.spec.name.starts_with(&prefix))
+            })
+            .collect()
+    }
+
+    /// The scheduler of framework slot `i` crashes (its tasks run on); it starts again
+    /// from its checkpoint after `back_after`, or never.
+    fn crash_scheduler(&mut self, i: usize, back_after: Option<crate::time::Duration>) {
+        let Some(node) = self.frameworks[i].node else {
+            return;
+        };
+        if !self.sim.is_up(node) {
+            return;
+        }
+        let checkpoint = match &self.frameworks[i].config {
+            Some(SchedulerConfig::Batch(_)) => self
+                .sim
+                .process::<Batch>(node)
+                .map(|b| SchedulerCheckpoint::Batch(Box::new(b.checkpoint()))),
+            Some(SchedulerConfig::Scripted(_)) => self
+                .sim
+                .process::<Scripted>(node)
+                .map(|p| SchedulerCheckpoint::Scripted(p.checkpoint())),
+            None => None,
+        };
+        self.frameworks[i].checkpoint = checkpoint;
+        self.sim.crash(node);
+        if let Some(after) = back_after {
+            let at = self.sim.now() + after;
+            self.schedule(at, WorldAction::RecoverScheduler(i));
+        }
+    }
+
+    /// The scheduler of framework slot `i` starts again from its checkpoint, and hears the
+    /// submissions made while it was down.
+    fn recover_scheduler(&mut self, i: usize) -> Result<(), String> {
+        let slot = &mut self.frameworks[i];
+        let (Some(node), Some(checkpoint)) = (slot.node, slot.checkpoint.take()) else {
+            return Ok(());
+        };
+        if self.sim.is_up(node) {
+            return Ok(());
+        }
+        match (slot.config.clone(), checkpoint) {
+            (Some(SchedulerConfig::Batch(config)), SchedulerCheckpoint::Batch(c)) => {
+                self.sim.restart(node, Batch::recover(*config, *c))?;
+            }
+            (Some(SchedulerConfig::Scripted(config)), SchedulerCheckpoint::Scripted(c)) => {
+                self.sim.restart(node, Scripted::recover(config, c))?;
+            }
+            _ => {
+                return Err(format!(
+                    "framework {} has no checkpoint of its kind",
+                    slot.spec.name
+                ));
+            }
+        }
+        let held = std::mem::take(&mut self.frameworks[i].held);
+        if !held.is_empty() {
+            self.sim.send(self.operator, node, Msg::Submit(Box::new(held)));
+        }
+        Ok(())
     }
 
     /// The network cut a partition spec asks for, over the nodes there are now.
@@ -902,6 +1018,18 @@ impl World {
     /// The decline filter frameworks get by default.
     pub fn default_refuse(&self) -> crate::time::Duration {
         self.default_refuse
+    }
+}
+
+impl FrameworkSlot {
+    fn new(spec: FrameworkSpec) -> FrameworkSlot {
+        FrameworkSlot {
+            spec,
+            node: None,
+            config: None,
+            checkpoint: None,
+            held: Vec::new(),
+        }
     }
 }
 

@@ -668,16 +668,31 @@ pub struct FaultSpec {
     /// The leading master's process crashes.
     #[serde(default)]
     pub crash_master: Option<MasterFault>,
+    /// A framework's scheduler process crashes; its tasks run on.
+    #[serde(default)]
+    pub crash_scheduler: Option<SchedulerFault>,
 }
 
 /// The fault keys, in documentation order.
-pub const FAULT_KINDS: [&str; 5] = [
+pub const FAULT_KINDS: [&str; 6] = [
     "crash_agents",
     "restart_agents",
     "partition",
     "network",
     "crash_master",
+    "crash_scheduler",
 ];
+
+/// A crash of a framework's scheduler process (of each of its instances or trace groups,
+/// for a name that has them); it starts again from its checkpoint after `back_after`, or
+/// never.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerFault {
+    pub framework: String,
+    #[serde(default)]
+    pub back_after: Option<Duration>,
+}
 
 /// A crash of the leading master's process; it starts again (as a standby) after
 /// `back_after`, or never.
@@ -778,6 +793,7 @@ pub enum FaultAction {
     Partition(PartitionSpec),
     Network(BurstSpec),
     CrashMaster(MasterFault),
+    CrashScheduler(SchedulerFault),
 }
 
 impl FaultAction {
@@ -788,6 +804,7 @@ impl FaultAction {
             FaultAction::Partition(_) => "partition",
             FaultAction::Network(_) => "network",
             FaultAction::CrashMaster(_) => "crash_master",
+            FaultAction::CrashScheduler(_) => "crash_scheduler",
         }
     }
 }
@@ -801,6 +818,7 @@ impl FaultSpec {
             self.partition.is_some(),
             self.network.is_some(),
             self.crash_master.is_some(),
+            self.crash_scheduler.is_some(),
         ];
         FAULT_KINDS
             .iter()
@@ -826,6 +844,9 @@ impl FaultSpec {
         }
         if let Some(m) = &self.crash_master {
             return FaultAction::CrashMaster(m.clone());
+        }
+        if let Some(f) = &self.crash_scheduler {
+            return FaultAction::CrashScheduler(f.clone());
         }
         unreachable!("validation requires exactly one fault")
     }

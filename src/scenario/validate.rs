@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::de::{Error, suggest};
 use super::schema::{
     AgentFault, BurstSpec, DurationDist, EVENT_ACTIONS, FAULT_KINDS, FrameworkKind, FrameworkSpec,
-    PartitionSpec, Scenario, Start, SyntheticSpec, TraceSpec, WorkloadSpec,
+    PartitionSpec, Scenario, SchedulerFault, Start, SyntheticSpec, TraceSpec, WorkloadSpec,
 };
 use super::yaml::{Node, Span};
 use crate::resources::{self, Resources};
@@ -954,12 +954,38 @@ fn check_faults(s: &Scenario, c: &Checker, frameworks: &Frameworks) -> Result<()
         if let Some(b) = &f.network {
             check_burst(c, &path(&["network"]), b)?;
         }
+        if let Some(sf) = &f.crash_scheduler {
+            check_scheduler_fault(c, &targets, &path(&["crash_scheduler"]), sf)?;
+        }
         if f.crash_master.is_some() && s.master.masters < 2 {
             return Err(c.err(
                 &path(&["crash_master"]),
                 "crash_master needs standby masters to take over: set master.masters to 2 or more",
             ));
         }
+    }
+    Ok(())
+}
+
+fn check_scheduler_fault(c: &Checker, t: &Targets, at: &[&str], f: &SchedulerFault) -> Result<(), Error> {
+    let key = |k: &'static str| {
+        let mut p = at.to_vec();
+        p.push(k);
+        p
+    };
+    if !t.frameworks.contains(&f.framework) {
+        let known: Vec<&str> = t.frameworks.iter().map(String::as_str).collect();
+        return Err(c.err(
+            &key("framework"),
+            format!(
+                "no framework is named \"{}\"{}",
+                f.framework,
+                did_you_mean(&f.framework, &known)
+            ),
+        ));
+    }
+    if f.back_after.is_some_and(|d| d.is_zero()) {
+        return Err(c.err(&key("back_after"), "back_after must be more than 0s"));
     }
     Ok(())
 }

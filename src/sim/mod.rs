@@ -34,6 +34,7 @@ const KIND_START: u32 = 1;
 const KIND_TIMER: u32 = 2;
 const KIND_TASK_EXIT: u32 = 3;
 const KIND_EXTERNAL: u32 = 4;
+const KIND_EXITED: u32 = 5;
 const KIND_MESSAGE: u32 = 0x100;
 
 /// Sees what happens, without reaching into any process: the basis of every metric.
@@ -108,6 +109,12 @@ enum Payload<M> {
     External {
         id: u64,
     },
+    /// `peer`, which `node` (in its incarnation `incarnation`) linked to, has ended.
+    Exited {
+        node: NodeId,
+        peer: NodeId,
+        incarnation: u32,
+    },
 }
 
 /// Everything an event handler may touch besides its own process.
@@ -122,6 +129,11 @@ struct Kernel<M> {
     observer: Option<Box<dyn Observer<M>>>,
     /// Links of messages injected from outside any process ([`Sim::send`]), by sender.
     injected_links: Vec<OutLinks>,
+    /// Who watches each process's connection ([`Ctx::link`]), by the watched node's index:
+    /// the watcher and its incarnation when it linked.
+    watchers: Vec<Vec<(NodeId, u32)>>,
+    /// How many times each process has been restarted, by node index.
+    incarnations: Vec<u32>,
 }
 
 impl<M: Message> Kernel<M> {
@@ -141,6 +153,43 @@ impl<M: Message> Kernel<M> {
                     },
                 );
                 self.queue.push(second, Payload::Deliver { from, to, msg });
+            }
+        }
+    }
+
+    fn link(&mut self, me: NodeId, peer: NodeId) {
+        if me == peer {
+            return;
+        }
+        if self.watchers.len() <= peer.index() {
+            self.watchers.resize_with(peer.index() + 1, Vec::new);
+        }
+        let incarnation = self.incarnations[me.index()];
+        let list = &mut self.watchers[peer.index()];
+        if !list.contains(&(me, incarnation)) {
+            list.push((me, incarnation));
+        }
+    }
+
+    /// The process at `peer` ended: those that linked to it hear so, after any message it
+    /// sent them (the connection's close follows its data). A partition between them
+    /// keeps the news from arriving, as it would a TCP close.
+    fn ended(&mut self, peer: NodeId) {
+        let Some(list) = self.watchers.get_mut(peer.index()) else {
+            return;
+        };
+        let watchers = std::mem::take(list);
+        let at = self.now + self.network.config().latency_max;
+        for (node, incarnation) in watchers {
+            if !self.network.is_cut(peer, node) {
+                self.queue.push(
+                    at,
+                    Payload::Exited {
+                        node,
+                        peer,
+                        incarnation,
+                    },
+                );
             }
         }
     }
@@ -195,6 +244,7 @@ trait Arena<M> {
     fn message(&mut self, i: u32, k: &mut Kernel<M>, me: NodeId, from: NodeId, msg: M) -> Handled;
     fn timer(&mut self, i: u32, k: &mut Kernel<M>, me: NodeId, slot: u32, seq: u64) -> Handled;
     fn task_exit(&mut self, i: u32, k: &mut Kernel<M>, me: NodeId, exit: TaskExit) -> Handled;
+    fn exited(&mut self, i: u32, k: &mut Kernel<M>, me: NodeId, peer: NodeId) -> Handled;
     fn is_up(&self, i: u32) -> bool;
     /// Whether the process is up and acts as the leader of its group.
     fn claims_leadership(&self, i: u32) -> bool;
@@ -297,6 +347,10 @@ impl<M: Message, T: Clone + Eq + std::hash::Hash> Effects<M, T> for Applier<'_, 
         self.exit = true;
     }
 
+    fn link(&mut self, peer: NodeId) {
+        self.k.link(self.me, peer);
+    }
+
     fn publish(&mut self, event: M) {
         if let Some(observer) = &mut self.k.observer {
             observer.published(self.k.now, self.me, &event);
@@ -324,6 +378,7 @@ impl<P: Process + 'static> Cell<P> {
         f(&mut self.process, &mut ctx);
         if fx.exit {
             self.crash();
+            k.ended(me);
         }
     }
 
@@ -378,6 +433,15 @@ impl<P: Process + 'static> Arena<P::Msg> for Vec<Cell<P>> {
             return Handled::Skipped;
         }
         cell.handle(k, me, |p, ctx| p.on_task_exit(ctx, exit));
+        Handled::after_check(cell.process.check_invariants())
+    }
+
+    fn exited(&mut self, i: u32, k: &mut Kernel<P::Msg>, me: NodeId, peer: NodeId) -> Handled {
+        let cell = &mut self[i as usize];
+        if !cell.up {
+            return Handled::Skipped;
+        }
+        cell.handle(k, me, |p, ctx| p.on_exited(ctx, peer));
         Handled::after_check(cell.process.check_invariants())
     }
 
@@ -459,6 +523,8 @@ impl<M: Message> Sim<M> {
                 violation: None,
                 observer: None,
                 injected_links: Vec::new(),
+                watchers: Vec::new(),
+                incarnations: Vec::new(),
             },
             arenas: Vec::new(),
             arena_types: Vec::new(),
@@ -548,6 +614,7 @@ impl<M: Message> Sim<M> {
         });
         self.names.push(name);
         self.k.machine_of.push(None);
+        self.k.incarnations.push(0);
         self.k.queue.push(self.k.now, Payload::Start { node: id });
         id
     }
@@ -627,10 +694,15 @@ impl<M: Message> Sim<M> {
         Some(&cells[place.index as usize].process)
     }
 
-    /// Stops a process abruptly: its timers are dropped, messages to it are discarded.
+    /// Stops a process abruptly: its timers are dropped, messages to it are discarded, and
+    /// processes linked to it hear it ended.
     pub fn crash(&mut self, node: NodeId) {
         let place = self.places[node.index()];
-        self.arenas[place.arena as usize].crash(place.index);
+        let arena = &mut self.arenas[place.arena as usize];
+        if arena.is_up(place.index) {
+            arena.crash(place.index);
+            self.k.ended(node);
+        }
     }
 
     /// The machine of `node` crashes: the process stops, as [`Sim::crash`], and every task on
@@ -653,6 +725,7 @@ impl<M: Message> Sim<M> {
     pub fn restart<P: Process<Msg = M> + 'static>(&mut self, node: NodeId, process: P) -> Result<(), String> {
         let place = self.places[node.index()];
         let exits = self.arenas[place.arena as usize].restart(place.index, Box::new(process))?;
+        self.k.incarnations[node.index()] += 1;
         let now = self.k.now;
         self.k.queue.push(now, Payload::Start { node });
         for exit in exits {
@@ -722,6 +795,21 @@ impl<M: Message> Sim<M> {
                         reason: ExitReason::Killed,
                     };
                     (node, KIND_TASK_EXIT, self.deliver_exit(node, exit))
+                }
+                Payload::Exited {
+                    node,
+                    peer,
+                    incarnation,
+                } => {
+                    if self.k.incarnations[node.index()] != incarnation {
+                        continue; // the watcher restarted since it linked
+                    }
+                    let Place { arena, index } = self.places[node.index()];
+                    (
+                        node,
+                        KIND_EXITED,
+                        self.arenas[arena as usize].exited(index, &mut self.k, node, peer),
+                    )
                 }
                 Payload::External { id } => {
                     self.events += 1;
@@ -798,7 +886,8 @@ impl<M: Message> Sim<M> {
                 Payload::Timer { node, .. }
                 | Payload::TaskDone { node, .. }
                 | Payload::TaskKilled { node, .. }
-                | Payload::ParkedExit { node, .. },
+                | Payload::ParkedExit { node, .. }
+                | Payload::Exited { node, .. },
             ) => *node,
             _ => return,
         };

@@ -155,6 +155,11 @@ impl Network {
         self.config = c;
     }
 
+    /// Whether a partition now cuts messages from `from` to `to`.
+    pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
+        self.partitions.iter().any(|(_, p)| p.cuts(from, to))
+    }
+
     /// Decides when (and whether) a message sent now from `from` to `to` arrives. `links` is
     /// the sender's own link table (kept with the sender, which is in cache while it sends).
     pub fn transmit(&mut self, from: NodeId, to: NodeId, now: Instant, links: &mut OutLinks) -> Delivery {

@@ -238,3 +238,115 @@ fn over_committing_a_machine_is_a_violation() {
     assert_eq!(v.process, "agent");
     assert!(v.message.contains("over-committed"), "{}", v.message);
 }
+
+/// Links to its peer at start and records the ends it hears of.
+struct Watcher {
+    peer: NodeId,
+    heard: Vec<(Instant, NodeId)>,
+}
+
+impl Process for Watcher {
+    type Msg = Msg;
+    type Timer = Tick;
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Msg, Tick>) {
+        ctx.link(self.peer);
+        ctx.link(self.peer);
+    }
+    fn on_message(&mut self, _: &mut Ctx<'_, Msg, Tick>, _: NodeId, _: Msg) {}
+    fn on_timer(&mut self, _: &mut Ctx<'_, Msg, Tick>, _: Tick) {}
+    fn on_exited(&mut self, ctx: &mut Ctx<'_, Msg, Tick>, peer: NodeId) {
+        self.heard.push((ctx.now(), peer));
+    }
+}
+
+fn run_to(sim: &mut Sim<Msg>, t: Instant) {
+    let stop = sim.run(t, u64::MAX);
+    assert!(matches!(stop, Stop::TimeLimit | Stop::Idle), "{stop:?}");
+}
+
+#[test]
+fn a_linked_process_hears_once_that_its_peer_ended_and_not_of_its_successor() {
+    let network = NetworkConfig {
+        latency_min: Duration::from_millis(1),
+        latency_max: Duration::from_millis(3),
+        ..NetworkConfig::default()
+    };
+    let mut sim: Sim<Msg> = Sim::new(1, network);
+    let peer = sim.add_process("echo", Echo);
+    let watcher = sim.add_process(
+        "watcher",
+        Watcher {
+            peer,
+            heard: Vec::new(),
+        },
+    );
+    let t = |ms: u64| Instant::ZERO + Duration::from_millis(ms);
+    run_to(&mut sim, t(10));
+    let crashed_at = sim.now();
+    sim.crash(peer);
+    sim.crash(peer); // crashing what is down tells no one again
+    run_to(&mut sim, t(20));
+    let heard = &sim.process::<Watcher>(watcher).unwrap().heard;
+    // After the longest latency: behind anything the peer sent before it ended.
+    assert_eq!(heard, &[(crashed_at + Duration::from_millis(3), peer)]);
+    // Its successor is not watched until linked again.
+    sim.restart(peer, Echo).unwrap();
+    run_to(&mut sim, t(30));
+    sim.crash(peer);
+    run_to(&mut sim, t(40));
+    assert_eq!(sim.process::<Watcher>(watcher).unwrap().heard.len(), 1);
+}
+
+#[test]
+fn a_watcher_that_restarted_or_is_cut_off_hears_nothing() {
+    let mut sim: Sim<Msg> = Sim::new(1, NetworkConfig::default());
+    let peer = sim.add_process("echo", Echo);
+    let watcher = sim.add_process(
+        "watcher",
+        Watcher {
+            peer,
+            heard: Vec::new(),
+        },
+    );
+    let t = |ms: u64| Instant::ZERO + Duration::from_millis(ms);
+    run_to(&mut sim, t(10));
+    // The watcher restarts (and links again): the old incarnation's link is void, the new
+    // one's holds.
+    sim.crash(watcher);
+    sim.restart(
+        watcher,
+        Watcher {
+            peer,
+            heard: Vec::new(),
+        },
+    )
+    .unwrap();
+    run_to(&mut sim, t(20));
+    sim.crash(peer);
+    run_to(&mut sim, t(30));
+    assert_eq!(sim.process::<Watcher>(watcher).unwrap().heard.len(), 1);
+    // A partition keeps the news from arriving.
+    sim.restart(peer, Echo).unwrap();
+    sim.crash(watcher);
+    sim.restart(
+        watcher,
+        Watcher {
+            peer,
+            heard: Vec::new(),
+        },
+    )
+    .unwrap();
+    run_to(&mut sim, t(40));
+    sim.partition(
+        1,
+        Partition {
+            sides: vec![1, 0],
+            sides_count: 1,
+            one_way: false,
+            exempt: Vec::new(),
+        },
+    );
+    sim.crash(peer);
+    run_to(&mut sim, t(50));
+    assert!(sim.process::<Watcher>(watcher).unwrap().heard.is_empty());
+}

@@ -145,6 +145,7 @@ pub struct BatchStats {
 }
 
 /// A launched task: what it asked for (to run it again if lost), and where it went.
+#[derive(Clone)]
 struct InFlight {
     request: TaskRequest,
     agent: AgentId,
@@ -186,6 +187,27 @@ pub struct Batch {
     launch_check_armed: bool,
     next_task: u32,
     stats: BatchStats,
+    /// Restarted from a checkpoint and not registered again yet: the timers of the tasks
+    /// it recovered are armed once it is.
+    recovering: bool,
+}
+
+/// What a batch scheduler keeps in durable storage (Marathon's and Aurora's in ZooKeeper or
+/// a replicated log): its framework id, its queue, the tasks it launched and what it knows
+/// of them, and its counters. Written before it acts, so always current.
+#[derive(Clone)]
+pub struct BatchCheckpoint {
+    framework: Option<FrameworkId>,
+    queue: Queue,
+    shapes: Option<Shapes>,
+    unannounced: Vec<(TaskId, Instant, TaskRequest)>,
+    in_flight: std::collections::BTreeMap<TaskId, InFlight>,
+    calls: u32,
+    unreachable: std::collections::BTreeSet<TaskId>,
+    replaced: std::collections::BTreeMap<TaskId, AgentId>,
+    unstarted: std::collections::BTreeMap<TaskId, Instant>,
+    next_task: u32,
+    stats: BatchStats,
 }
 
 type BatchCtx<'a> = Ctx<'a, Msg, BatchTimer>;
@@ -220,7 +242,88 @@ impl Batch {
             launch_check_armed: false,
             next_task: 0,
             stats: BatchStats::default(),
+            recovering: false,
             config,
+        }
+    }
+
+    /// Its durable state, as a restarted scheduler would read it back.
+    pub fn checkpoint(&self) -> BatchCheckpoint {
+        BatchCheckpoint {
+            framework: self.registrar.framework,
+            queue: self.queue.clone(),
+            shapes: self.shapes.clone(),
+            unannounced: self.unannounced.clone(),
+            in_flight: self.in_flight.clone(),
+            calls: self.calls,
+            unreachable: self.unreachable.clone(),
+            replaced: self.replaced.clone(),
+            unstarted: self.unstarted.clone(),
+            next_task: self.next_task,
+            stats: self.stats,
+        }
+    }
+
+    /// A scheduler restarted from `checkpoint`: it registers again under its framework's
+    /// id (a failover: the master kept its tasks if it is back within its
+    /// `failover_timeout`), reconciles the tasks it launched, and goes on with its queue.
+    pub fn recover(config: BatchConfig, checkpoint: BatchCheckpoint) -> Batch {
+        let mut batch = Batch::new(config);
+        let c = checkpoint;
+        batch.registrar = Registrar::recovered(
+            batch.config.master,
+            batch.config.coordinator,
+            batch.registrar.request.clone(),
+            c.framework,
+        );
+        batch.queue = c.queue;
+        batch.shapes = c.shapes;
+        batch.unannounced = c.unannounced;
+        batch.in_flight = c.in_flight;
+        batch.calls = c.calls;
+        batch.revive_call = c.calls;
+        batch.unreachable = c.unreachable;
+        batch.replaced = c.replaced;
+        batch.unstarted = c.unstarted;
+        batch.next_task = c.next_task;
+        batch.stats = c.stats;
+        batch.recovering = c.framework.is_some();
+        batch
+    }
+
+    /// The master removed the framework while the scheduler was away: every task it had
+    /// launched was killed with it, and runs again under the new framework it registers as.
+    fn on_removed(&mut self, ctx: &mut BatchCtx<'_>) {
+        for task in std::mem::take(&mut self.unreachable) {
+            ctx.cancel_timer(BatchTimer::Replace(task));
+        }
+        self.replaced.clear();
+        self.unstarted.clear();
+        self.suppressed = false;
+        self.idle_armed = false;
+        self.sent_filters = None;
+        ctx.cancel_timer(BatchTimer::Idle);
+        self.registrar.removed(ctx, BatchTimer::Register);
+        for (task, InFlight { mut request, .. }) in std::mem::take(&mut self.in_flight) {
+            self.stats.retried += 1;
+            request.retry_of.get_or_insert(task);
+            self.enqueue(ctx, request);
+        }
+    }
+
+    /// Arms again what a restarted scheduler's recovered tasks wait on: the launch check,
+    /// and the replacement of those unreachable.
+    fn rearm_recovered(&mut self, ctx: &mut BatchCtx<'_>) {
+        self.recovering = false;
+        if !self.unstarted.is_empty() && !self.config.launch_timeout.is_zero() {
+            self.launch_check_armed = true;
+            ctx.set_timer_after(BatchTimer::LaunchCheck, self.config.launch_timeout);
+        }
+        for &task in &self.unreachable {
+            ctx.set_timer_after(BatchTimer::Replace(task), self.config.replace_unreachable_after);
+        }
+        if !self.config.reconcile_interval.is_zero() {
+            ctx.set_timer_after(BatchTimer::Reconcile, self.config.reconcile_interval);
         }
     }
 
@@ -429,6 +532,9 @@ impl Batch {
     /// it hears again what the framework asked of offers, and is asked at once for the
     /// state of every task in flight (Mesos frameworks reconcile after a failover).
     fn on_reregistered(&mut self, ctx: &mut BatchCtx<'_>) {
+        if self.recovering {
+            self.rearm_recovered(ctx);
+        }
         if self.suppressed {
             self.send_suppress(ctx);
         }
@@ -594,6 +700,13 @@ impl Process for Batch {
         let registered = self.registrar.from_registered_master(from);
         match msg {
             Msg::FrameworkRegistered { framework } if from_master => self.on_registered(ctx, framework),
+            Msg::FrameworkRemoved { framework }
+                if from_master
+                    && self.registrar.framework == Some(framework)
+                    && !self.registrar.connected =>
+            {
+                self.on_removed(ctx);
+            }
             Msg::Submit(requests) => {
                 for request in *requests {
                     self.stats.submitted += 1;

@@ -15,12 +15,14 @@ use std::ops::Bound;
 use crate::proto::{TaskId, TaskRequest};
 use crate::resources::{Resources, Totals};
 
+#[derive(Clone)]
 pub struct Queued {
     pub id: TaskId,
     pub request: TaskRequest,
 }
 
 /// The queued tasks of one demand, in arrival order.
+#[derive(Clone)]
 struct Class {
     demand: Resources,
     /// The demand's totals, for a quick first check: an offer whose totals do not cover
@@ -29,7 +31,7 @@ struct Class {
     tasks: VecDeque<(u64, Queued)>,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Queue {
     /// Indexed by class id; an emptied class is forgotten and its slot reused.
     classes: Vec<Class>,

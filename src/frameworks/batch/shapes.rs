@@ -83,7 +83,7 @@ fn floor_to_grid(v: u64) -> u64 {
 }
 
 /// The queued tasks' shapes with their counts, and the minimal ones.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Shapes {
     counts: BTreeMap<Shape, u32>,
     /// The shapes no other queued shape lies within, in shape order; recomputed when one of

@@ -351,3 +351,114 @@ fn a_task_killed_that_its_user_did_not_mean_to_kill_is_queued_again() {
     assert_eq!(b.queued(), 1);
     assert_eq!((b.stats().retried, b.stats().failed), (1, 1));
 }
+
+/// The registrations a framework sends: the id it asks for, for each.
+fn registrations(effects: &Effects) -> Vec<Option<FrameworkId>> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send {
+                msg: Msg::RegisterFramework(r),
+                ..
+            } => Some(r.id),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_restarted_scheduler_registers_again_under_its_id_and_reconciles_what_it_launched() {
+    let mut b = framework(None);
+    submit(&mut b, at(1), &["cpus:1", "cpus:1", "cpus:8"]);
+    assert_eq!(launched(&offer(&mut b, at(2), "cpus:2")), vec![0, 1]);
+    let checkpoint = b.checkpoint();
+    let mut b = Batch::recover(BatchConfig::new("b", "r", MASTER), checkpoint);
+    call(&mut b, at(10), |b, ctx| b.on_start(ctx));
+    let effects = call(&mut b, at(20), |b, ctx| b.on_timer(ctx, BatchTimer::Register));
+    assert_eq!(registrations(&effects), vec![Some(FrameworkId(0))]);
+    let effects = call(&mut b, at(21), |b, ctx| {
+        b.on_message(
+            ctx,
+            MASTER,
+            Msg::FrameworkRegistered {
+                framework: FrameworkId(0),
+            },
+        )
+    });
+    let asked: Vec<u32> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send {
+                msg: Msg::Reconcile(tasks),
+                ..
+            } => Some(tasks.iter().map(|(t, _)| t.0).collect::<Vec<_>>()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(asked, vec![0, 1], "the tasks it launched before it crashed");
+    // Its queue survived: the big task still waits, and new ids do not reuse old ones.
+    assert_eq!(b.queued(), 1);
+    submit(&mut b, at(22), &["cpus:1"]);
+    assert_eq!(launched(&offer(&mut b, at(23), "cpus:1")), vec![3]);
+}
+
+#[test]
+fn a_scheduler_back_after_its_framework_was_removed_runs_its_killed_tasks_again() {
+    let mut b = framework(None);
+    submit(&mut b, at(1), &["cpus:1", "cpus:1"]);
+    assert_eq!(launched(&offer(&mut b, at(2), "cpus:2")), vec![0, 1]);
+    let mut b = Batch::recover(BatchConfig::new("b", "r", MASTER), b.checkpoint());
+    call(&mut b, at(10), |b, ctx| b.on_start(ctx));
+    call(&mut b, at(20), |b, ctx| b.on_timer(ctx, BatchTimer::Register));
+    let effects = call(&mut b, at(21), |b, ctx| {
+        b.on_message(
+            ctx,
+            MASTER,
+            Msg::FrameworkRemoved {
+                framework: FrameworkId(0),
+            },
+        )
+    });
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::SetTimer {
+            timer: BatchTimer::Register,
+            ..
+        }
+    )));
+    let effects = call(&mut b, at(30), |b, ctx| b.on_timer(ctx, BatchTimer::Register));
+    assert_eq!(registrations(&effects), vec![None], "a new framework");
+    assert_eq!(b.queued(), 2, "both killed tasks wait to run again");
+    assert_eq!(b.stats().retried, 2);
+    let effects = call(&mut b, at(31), |b, ctx| {
+        b.on_message(
+            ctx,
+            MASTER,
+            Msg::FrameworkRegistered {
+                framework: FrameworkId(1),
+            },
+        )
+    });
+    // Announced under the new id as runs of the tasks they replace.
+    let retries: Vec<(FrameworkId, Option<TaskId>)> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Publish(Msg::Event(ev)) => match &**ev {
+                Event::TaskSubmitted {
+                    framework, retry_of, ..
+                } => Some((*framework, *retry_of)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        retries,
+        vec![
+            (FrameworkId(1), Some(TaskId(0))),
+            (FrameworkId(1), Some(TaskId(1)))
+        ]
+    );
+    assert_eq!(launched(&offer(&mut b, at(32), "cpus:2")), vec![2, 3]);
+}

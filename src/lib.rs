@@ -24,6 +24,7 @@ pub mod time;
 
 // Drivers and the tooling around them.
 pub mod cli;
+pub mod fuzz;
 pub mod gate;
 #[cfg(feature = "live")]
 pub mod live;

@@ -287,6 +287,11 @@ pub struct RegisterFramework {
     /// become `TASK_UNREACHABLE` (not `TASK_LOST`) and run on if the agent comes back.
     #[serde(default)]
     pub partition_aware: bool,
+    /// Sent by a scheduler restarted under the id: it takes the framework over from its
+    /// previous process, whether or not the master saw that one end (Mesos's
+    /// `ReregisterFrameworkMessage.failover`).
+    #[serde(default)]
+    pub failover: bool,
 }
 
 /// What a framework changes about itself after registering.

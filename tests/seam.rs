@@ -3,7 +3,7 @@
 //! The master, allocators, agents, frameworks and the seam they stand on run unchanged under
 //! the simulator and the live driver only as long as none of them reaches for either. This
 //! test reads their sources and fails on any path into `sim`, `live` or the tooling around
-//! them (`scenario`, `run`, `report`, `metrics`, `cli`, `sweep`).
+//! them (`scenario`, `run`, `report`, `metrics`, `cli`, `sweep`, `fuzz`).
 
 use std::path::{Path, PathBuf};
 
@@ -25,7 +25,7 @@ const PRODUCTION: &[&str] = &[
 
 /// Modules production code must not reach.
 const FORBIDDEN: &[&str] = &[
-    "sim", "live", "scenario", "run", "report", "metrics", "cli", "sweep",
+    "sim", "live", "scenario", "run", "report", "metrics", "cli", "sweep", "fuzz",
 ];
 
 fn rust_files(path: &Path, out: &mut Vec<PathBuf>) {

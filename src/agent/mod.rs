@@ -204,6 +204,20 @@ impl Agent {
         &self.config.name
     }
 
+    /// The master it registers (or registered) with.
+    pub fn master(&self) -> NodeId {
+        self.master
+    }
+
+    /// The tasks it runs or still reports on: framework, task, whether it holds resources
+    /// on the machine, and how many of its updates wait for acknowledgement.
+    pub fn task_views(&self) -> impl Iterator<Item = (FrameworkId, TaskId, bool, usize)> + '_ {
+        self.work
+            .tasks
+            .iter()
+            .map(|(&(f, t), task)| (f, t, task.running, task.pending.len()))
+    }
+
     /// Tasks holding resources on this agent's machine.
     pub fn running_tasks(&self) -> usize {
         self.work.tasks.values().filter(|t| t.running).count()

@@ -1,9 +1,11 @@
-//! The command line: `mesosim run`, `validate`, `trace`, `compare`, `sweep`, `merge`, `gate`.
+//! The command line: `mesosim run`, `validate`, `trace`, `compare`, `sweep`, `merge`, `gate`,
+//! `fuzz`.
 //!
 //! Exit status (INTERFACE.md): 0 success; 1 a gate found a regression; 2 bad input;
 //! 3 a broken invariant (a bug), reported with the seed and the command that replays it.
 
 mod compare;
+mod fuzz;
 mod gate;
 mod run;
 mod sweep;
@@ -38,6 +40,8 @@ enum Command {
     Merge(sweep::MergeArgs),
     /// Compare a run's summary.json with a baseline's; exit 1 if scheduling quality regressed.
     Gate(gate::GateArgs),
+    /// Run random scenarios under random fault schedules; check safety, then convergence.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 /// A failure, with the exit status it maps to.
@@ -88,6 +92,7 @@ pub fn main() -> ExitCode {
         Command::Sweep(args) => sweep::execute(&args),
         Command::Merge(args) => sweep::merge(&args),
         Command::Gate(args) => gate::execute(&args),
+        Command::Fuzz(args) => fuzz::execute(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -21,6 +21,9 @@ pub struct Registrar {
     pub framework: Option<FrameworkId>,
     /// Registered with `master` (false while registering again).
     pub connected: bool,
+    /// A restarted scheduler that has not registered again yet: its registration takes the
+    /// framework over from the process before it.
+    failover: bool,
     /// Where to learn the leading master from, and the epoch of the last leader heard of
     /// (0: none yet).
     coordinator: Option<NodeId>,
@@ -38,6 +41,7 @@ impl Registrar {
             request,
             framework: None,
             connected: false,
+            failover: false,
             coordinator,
             epoch: 0,
             backoff: factor,
@@ -56,6 +60,7 @@ impl Registrar {
     ) -> Registrar {
         let mut registrar = Registrar::new(master, coordinator, request);
         registrar.framework = framework;
+        registrar.failover = framework.is_some();
         registrar
     }
 
@@ -64,7 +69,13 @@ impl Registrar {
     pub fn removed<T>(&mut self, ctx: &mut Ctx<'_, Msg, T>, timer: T) {
         self.framework = None;
         self.connected = false;
+        self.failover = false;
         self.start(ctx, timer);
+    }
+
+    /// The master, the framework id, and whether it is registered with that master.
+    pub fn state(&self) -> (NodeId, Option<FrameworkId>, bool) {
+        (self.master, self.framework, self.connected)
     }
 
     /// Arms the first attempt.
@@ -89,6 +100,7 @@ impl Registrar {
             _ => {
                 let mut request = self.request.clone();
                 request.id = self.framework;
+                request.failover = self.failover;
                 ctx.send(self.master, Msg::RegisterFramework(Box::new(request)));
             }
         }
@@ -146,6 +158,7 @@ impl Registrar {
         let was = (self.framework.is_some(), self.connected);
         self.framework = Some(id);
         self.connected = true;
+        self.failover = false;
         ctx.cancel_timer(timer);
         match was {
             (false, _) => Registered::First,

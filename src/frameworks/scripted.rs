@@ -51,6 +51,7 @@ impl Scripted {
             role: config.role.clone(),
             failover_timeout: config.failover_timeout,
             partition_aware: false,
+            failover: false,
         };
         Scripted {
             registrar: Registrar::new(config.master, config.coordinator, request),
@@ -63,6 +64,11 @@ impl Scripted {
 
     pub fn offers_seen(&self) -> u64 {
         self.offers_seen
+    }
+
+    /// The master it registers with, its framework id, and whether it is registered.
+    pub fn registration(&self) -> (NodeId, Option<FrameworkId>, bool) {
+        self.registrar.state()
     }
 
     /// Its durable state: its framework id and counters.

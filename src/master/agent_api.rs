@@ -26,6 +26,7 @@ impl Master {
         if let Some(old) = self.agents.by_node(from)
             && self.agents.info(old).boot != boot
         {
+            self.machine_rebooted(old);
             match self.agents.health(old).state {
                 AgentState::Active => self.mark_unreachable_now(ctx, old),
                 // Expected back after a failover, it rebooted instead.

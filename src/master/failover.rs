@@ -90,6 +90,9 @@ pub(super) struct Failover {
     /// Agents the registry listed as unreachable when this master took over: which of
     /// their tasks were unreachable it does not know.
     unreachable_before: BTreeSet<AgentId>,
+    /// Agents whose tasks this master never learned and whose machine has since come back
+    /// as another agent: whatever ran there is gone.
+    rebooted: BTreeSet<AgentId>,
     /// Agents expected back since this master took over, and how many are.
     expected: u32,
     back: u32,
@@ -114,6 +117,7 @@ impl Failover {
             marking: BTreeMap::new(),
             welcoming: BTreeSet::new(),
             unreachable_before: BTreeSet::new(),
+            rebooted: BTreeSet::new(),
             expected: 0,
             back: 0,
             hold_until: None,
@@ -312,9 +316,19 @@ impl Master {
     fn take_over(&mut self, ctx: &mut MasterCtx<'_>, epoch: u32, registry: RegistryState) {
         let now = ctx.now();
         let mut expected = 0;
+        // An unreachable agent whose machine was admitted again later as another agent
+        // rebooted: its tasks are gone.
+        let mut later: BTreeMap<NodeId, u64> = BTreeMap::new();
+        let mut superseded = vec![false; registry.agents.len()];
+        for (i, a) in registry.agents.iter().enumerate().rev() {
+            superseded[i] = later.get(&a.node).is_some_and(|&boot| boot != a.boot);
+            later.entry(a.node).or_insert(a.boot);
+        }
         for (i, a) in registry.agents.into_iter().enumerate() {
             expected += u32::from(!a.unreachable);
-            if a.unreachable {
+            if a.unreachable && superseded[i] {
+                self.failover.rebooted.insert(AgentId(i as u32));
+            } else if a.unreachable {
                 self.failover.unreachable_before.insert(AgentId(i as u32));
             }
             self.agents
@@ -491,6 +505,23 @@ impl Master {
     /// that it does not know which of its tasks were), and it has not come back since.
     pub(super) fn unreachable_before(&self, agent: AgentId) -> bool {
         self.failover.unreachable_before.contains(&agent)
+    }
+
+    /// The machine of agent `old` came back as another agent. If this master never
+    /// learned the old agent's tasks (unreachable when it took over, or expected back),
+    /// it remembers that they are gone.
+    pub(super) fn machine_rebooted(&mut self, old: AgentId) {
+        let unknown = self.failover.unreachable_before.remove(&old)
+            || self.agents.health(old).state == AgentState::Recovered;
+        if unknown {
+            self.failover.rebooted.insert(old);
+        }
+    }
+
+    /// Whether agent `agent`'s tasks, which this master never learned, are gone with its
+    /// machine's reboot.
+    pub(super) fn rebooted(&self, agent: AgentId) -> bool {
+        self.failover.rebooted.contains(&agent)
     }
 
     /// Whether the registry listed the agent unreachable when this master took over (so

@@ -189,6 +189,26 @@ impl Master {
         self.tasks.len()
     }
 
+    /// What the master knows of a task: its agent, its state, and whether the master took
+    /// it on to kill it (an adopted task).
+    pub fn task(&self, framework: FrameworkId, task: crate::proto::TaskId) -> Option<(AgentId, crate::proto::TaskState, bool)> {
+        self.tasks
+            .get(framework, task)
+            .map(|t| (t.agent, t.state, t.adopted))
+    }
+
+    /// Tasks the master is killing itself that have not ended yet.
+    pub fn killing(&self) -> usize {
+        self.killing
+            .iter()
+            .filter(|&&(agent, framework, task)| {
+                self.tasks
+                    .get(framework, task)
+                    .is_some_and(|t| t.adopted && t.agent == agent && !t.state.is_terminal())
+            })
+            .count()
+    }
+
     fn publish(ctx: &mut MasterCtx<'_>, event: Event) {
         ctx.publish(Msg::Event(Box::new(event)));
     }

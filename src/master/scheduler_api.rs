@@ -29,6 +29,7 @@ impl Master {
             role,
             failover_timeout,
             partition_aware,
+            failover,
         } = register;
         ctx.link(from);
         if let Some(id) = id {
@@ -36,10 +37,11 @@ impl Master {
                 ctx.send(from, Msg::FrameworkRemoved { framework: id });
                 return;
             }
-            // Under its id from elsewhere, or from where it was after its scheduler ended.
+            // Under its id from elsewhere, from where it was after its scheduler ended, or
+            // from a restarted scheduler whose predecessor's end the master missed.
             let connected_here =
                 self.frameworks.by_node(from) == Some(id) && self.frameworks.get(id).connected;
-            if !connected_here {
+            if !connected_here || failover {
                 return self.reregister_framework(
                     ctx,
                     from,
@@ -97,6 +99,17 @@ impl Master {
         failover_timeout: Duration,
         partition_aware: bool,
     ) {
+        // Offers made to the scheduler before it died with it.
+        let offers: Vec<OfferId> = if framework.index() < self.frameworks.len() {
+            self.frameworks.get(framework).offers.iter().copied().collect()
+        } else {
+            Vec::new()
+        };
+        for offer in offers {
+            if let Some(taken) = self.take_offer(framework, offer) {
+                self.give_back(ctx, offer, framework, &taken, OfferEnd::Rescinded, None);
+            }
+        }
         let entry = self.frameworks.reregister(framework, from);
         entry.failover_deadline = None;
         let in_allocator = entry.allocated;
@@ -471,6 +484,12 @@ impl Master {
                     self.unreachable
                         .agent_of((framework, task))
                         .map(|agent| (agent, TaskState::Unreachable))
+                })
+                .or_else(|| {
+                    // On an agent whose machine rebooted since (as another agent), and
+                    // whose tasks this master never learned: gone with it.
+                    let agent = on.filter(|&a| self.rebooted(a))?;
+                    Some((agent, TaskState::Gone))
                 })
                 .or_else(|| {
                     // On an agent unreachable since before this master led, a task may run

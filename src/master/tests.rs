@@ -141,6 +141,7 @@ fn fw_register_as(m: &mut Master, partition_aware: bool) -> Vec<Effect<Msg, Mast
         role: "*".into(),
         failover_timeout: Duration::ZERO,
         partition_aware,
+        failover: false,
     }));
     deliver(m, at(1), FRAMEWORK, msg)
 }
@@ -728,6 +729,7 @@ fn reregister_framework(m: &mut Master, now: Instant, from: NodeId) -> Vec<Effec
         role: "*".into(),
         failover_timeout: Duration::from_secs(60),
         partition_aware: false,
+        failover: false,
     }));
     deliver(m, now, from, msg)
 }
@@ -748,6 +750,7 @@ fn running_with_failover_timeout() -> (Master, OfferId) {
         role: "*".into(),
         failover_timeout: Duration::from_secs(60),
         partition_aware: false,
+        failover: false,
     }));
     let effects = deliver(&mut m, at(1), FRAMEWORK, fw);
     assert!(
@@ -883,6 +886,7 @@ fn after_its_failover_timeout_a_framework_is_removed_and_its_tasks_killed_for_go
         role: "*".into(),
         failover_timeout: Duration::from_secs(60),
         partition_aware: false,
+        failover: false,
     }));
     let effects = deliver(&mut m, at(101), FRAMEWORK, fresh);
     let new = crate::ids::FrameworkId(1);
@@ -910,4 +914,50 @@ fn a_disconnected_framework_is_not_acted_for() {
     let effects = exited(&mut m, at(10), NodeId(99));
     assert!(effects.is_empty());
     assert!(m.framework(crate::ids::FrameworkId(0)).connected);
+}
+
+#[test]
+fn a_restarted_scheduler_takes_its_framework_over_even_if_the_master_missed_its_end() {
+    // The scheduler died behind a partition: the master never heard its connection close.
+    let (mut m, _offer) = running_with_failover_timeout();
+    let framework = crate::ids::FrameworkId(0);
+    assert_eq!(m.outstanding_offers(), 1);
+    let msg = Msg::RegisterFramework(Box::new(crate::proto::RegisterFramework {
+        id: Some(framework),
+        name: "f".into(),
+        role: "*".into(),
+        failover_timeout: Duration::from_secs(60),
+        partition_aware: false,
+        failover: true,
+    }));
+    let effects = deliver(&mut m, at(20), FRAMEWORK, msg);
+    // The offer the dead process held is rescinded; the framework and its task are kept.
+    assert_eq!(m.outstanding_offers(), 0);
+    assert!(effects.contains(&Effect::Send {
+        to: FRAMEWORK,
+        msg: Msg::FrameworkRegistered { framework },
+    }));
+    assert!(effects.iter().any(|e| matches!(e,
+        Effect::Publish(Msg::Event(ev)) if matches!(**ev, OperatorEvent::FrameworkReregistered { .. }))));
+    assert_eq!(m.known_tasks(), 1);
+    // A plain copy of a registration from a scheduler that is registered changes nothing.
+    let copy = Msg::RegisterFramework(Box::new(crate::proto::RegisterFramework {
+        id: Some(framework),
+        name: "f".into(),
+        role: "*".into(),
+        failover_timeout: Duration::from_secs(60),
+        partition_aware: false,
+        failover: false,
+    }));
+    let effects = deliver(&mut m, at(21), FRAMEWORK, copy);
+    assert_eq!(
+        effects,
+        vec![
+            Effect::Link(FRAMEWORK),
+            Effect::Send {
+                to: FRAMEWORK,
+                msg: Msg::FrameworkRegistered { framework },
+            }
+        ]
+    );
 }

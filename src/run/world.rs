@@ -163,6 +163,8 @@ pub struct World {
     feeds: Vec<Feed>,
     /// Frameworks started so far.
     started: u64,
+    /// Everything was healed ([`World::heal_all`]): faults still to come are not applied.
+    healed: bool,
 }
 
 fn dist(d: &DurationDist) -> Dist {
@@ -266,6 +268,7 @@ impl World {
             actions: Vec::new(),
             feeds: Vec::new(),
             started: 0,
+            healed: false,
         };
         for (m, class) in faults::cluster_machines(s)
             .into_iter()
@@ -639,6 +642,7 @@ impl World {
                 self.sim.restart(node, agent)?;
                 return Ok(None);
             }
+            WorldAction::Fault(_) if self.healed => return Ok(None),
             WorldAction::Fault(i) => {
                 let i = *i;
                 return Ok(Some(Notice::Fault(self.fault(i))));
@@ -998,6 +1002,49 @@ impl World {
     /// The masters' nodes.
     pub fn masters(&self) -> &[NodeId] {
         &self.masters
+    }
+
+    /// Heals everything and applies no fault from now on: partitions heal, bursts end,
+    /// crashed masters, agent processes, machines (those that were never to come back
+    /// too) and schedulers start again. What is left is for the cluster to converge.
+    pub fn heal_all(&mut self) -> Result<(), String> {
+        self.healed = true;
+        for i in 0..self.faults.len() as u64 {
+            self.sim.heal(i);
+            self.sim.end_burst(i);
+        }
+        for node in self.masters.clone() {
+            if !self.sim.is_up(node) {
+                self.sim.restart(node, Master::new(self.master_config.clone())?)?;
+            }
+        }
+        let machines: Vec<(String, NodeId)> = self.agents.iter().map(|(n, &a)| (n.clone(), a)).collect();
+        for (name, node) in machines {
+            if self.sim.is_up(node) {
+                continue;
+            }
+            let agent = match self.checkpoints.remove(&name) {
+                Some(checkpoint) => Agent::recover(self.agent_config(&name, node), checkpoint),
+                None => Agent::new(self.agent_config(&name, node)),
+            };
+            self.sim.restart(node, agent)?;
+        }
+        for i in 0..self.frameworks.len() {
+            self.recover_scheduler(i)?;
+        }
+        Ok(())
+    }
+
+    /// The agents' nodes, by machine name (machines removed for good are not listed).
+    pub fn agent_nodes(&self) -> impl Iterator<Item = (&str, NodeId)> {
+        self.agents.iter().map(|(n, &a)| (n.as_str(), a))
+    }
+
+    /// The frameworks' scheduler nodes, by name, those started.
+    pub fn framework_nodes(&self) -> impl Iterator<Item = (&str, NodeId)> {
+        self.frameworks
+            .iter()
+            .filter_map(|f| f.node.map(|n| (f.spec.name.as_str(), n)))
     }
 
     fn operate(&mut self, to: NodeId, call: OperatorCall) {

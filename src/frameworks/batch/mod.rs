@@ -220,6 +220,7 @@ impl Batch {
             role: config.role.clone(),
             failover_timeout: config.failover_timeout,
             partition_aware: config.partition_aware,
+            failover: false,
         };
         Batch {
             registrar: Registrar::new(config.master, config.coordinator, request),
@@ -333,6 +334,30 @@ impl Batch {
 
     pub fn queued(&self) -> usize {
         self.queue.len()
+    }
+
+    /// The master it registers with, its framework id, and whether it is registered.
+    pub fn registration(&self) -> (NodeId, Option<FrameworkId>, bool) {
+        self.registrar.state()
+    }
+
+    /// The tasks it launched and has not seen end.
+    pub fn in_flight(&self) -> impl Iterator<Item = TaskId> + '_ {
+        self.in_flight.keys().copied()
+    }
+
+    /// Tasks it waits on: launched tasks the master says are unreachable, and replaced
+    /// ones it has not heard end (with the agent each ran on).
+    pub fn waiting_on(&self) -> (Vec<TaskId>, Vec<(TaskId, AgentId)>) {
+        (
+            self.unreachable.iter().copied().collect(),
+            self.replaced.iter().map(|(&t, &a)| (t, a)).collect(),
+        )
+    }
+
+    /// The distinct demands of its queued tasks.
+    pub fn queued_demands(&self) -> Vec<crate::resources::Resources> {
+        self.queue.demands()
     }
 
     fn framework(&self) -> Option<FrameworkId> {
@@ -592,10 +617,11 @@ impl Batch {
                 self.publish_unknown(ctx, task, TaskState::Dropped);
                 self.task_ended(ctx, task, TaskState::Dropped);
             }
-            // Lost on an agent a new master found unreachable: no master published its end.
-            TaskState::Lost if update.reason == Some(Reason::Reconciliation) => {
-                self.publish_unknown(ctx, task, TaskState::Lost);
-                self.task_ended(ctx, task, TaskState::Lost);
+            // Lost on an agent a new master found unreachable, or gone with a machine that
+            // rebooted while the master did not know its tasks: no master published its end.
+            state @ (TaskState::Lost | TaskState::Gone) if update.reason == Some(Reason::Reconciliation) => {
+                self.publish_unknown(ctx, task, state);
+                self.task_ended(ctx, task, state);
             }
             TaskState::Unknown => {
                 self.forget_unreachable(ctx, task);

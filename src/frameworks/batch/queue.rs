@@ -52,6 +52,14 @@ impl Queue {
         self.len == 0
     }
 
+    /// The distinct demands of the queued tasks, in class order.
+    pub fn demands(&self) -> Vec<Resources> {
+        self.heads
+            .iter()
+            .map(|&(_, c)| self.classes[c as usize].demand.clone())
+            .collect()
+    }
+
     pub fn push(&mut self, task: Queued) {
         let arrival = self.next_arrival;
         self.next_arrival += 1;

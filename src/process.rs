@@ -227,6 +227,11 @@ pub struct TaskKey(pub u64);
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskSpec {
     pub key: TaskKey,
+    /// Whose task it is, as the launching process names it (an agent: the framework id
+    /// in the high 32 bits, the task id in the low): for observers, and for a driver to
+    /// name the task's container after.
+    #[serde(default)]
+    pub owner: u64,
     /// What the task holds while it runs (and, on a real machine, its cgroup limits).
     pub resources: Resources,
     pub run: TaskRun,

@@ -267,6 +267,7 @@ impl Process for Launcher {
 fn task(key: u64, duration: Option<Duration>, outcome: TaskOutcome) -> TaskSpec {
     TaskSpec {
         key: TaskKey(key),
+        owner: key,
         resources: Resources::parse("cpus:0.1;mem:16").unwrap(),
         run: TaskRun { duration, outcome },
     }

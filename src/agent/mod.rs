@@ -293,6 +293,7 @@ impl Agent {
             self.used_changed = true;
             ctx.launch(TaskSpec {
                 key,
+                owner: (u64::from(framework.0) << 32) | u64::from(task.id.0),
                 resources: task.resources,
                 run: task.run,
             });

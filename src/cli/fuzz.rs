@@ -31,6 +31,10 @@ pub struct FuzzArgs {
     /// DIR/fuzz-<seed>.yaml, to run, read or edit as an ordinary scenario.
     #[arg(long, value_name = "DIR")]
     emit: Option<PathBuf>,
+    /// Check this scenario file instead of random seeds: run it through its faults, heal
+    /// everything once the last has healed, and require convergence by its end.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["seeds", "from", "bound", "emit"])]
+    scenario: Option<PathBuf>,
     /// Print nothing but failures.
     #[arg(long, short)]
     quiet: bool,
@@ -41,6 +45,9 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 pub fn execute(args: &FuzzArgs) -> Result<(), Failure> {
+    if let Some(path) = &args.scenario {
+        return check_file(path, args.quiet);
+    }
     let bound = args.bound.unwrap_or(fuzz::DEFAULT_BOUND);
     let last = args
         .from
@@ -112,6 +119,35 @@ pub fn execute(args: &FuzzArgs) -> Result<(), Failure> {
         seeds.len()
     ));
     Err(Failure::bug(message))
+}
+
+/// `--scenario FILE`: one scenario, healed after its last fault.
+fn check_file(path: &std::path::Path, quiet: bool) -> Result<(), Failure> {
+    let loaded = crate::scenario::load(path, &[]).map_err(|e| Failure::input(e.0))?;
+    let heal = fuzz::heal_time(&loaded.scenario);
+    fuzz::catch_panics();
+    match fuzz::run_scenario_guarded(&loaded.scenario, heal) {
+        Ok(p) => {
+            if !quiet {
+                println!(
+                    "{}: converged {:.0} s after every fault healed (at {heal})",
+                    path.display(),
+                    p.converged_s
+                );
+            }
+            Ok(())
+        }
+        Err(f) => Err(Failure::bug(format!(
+            "error: {} failed{}: {}",
+            path.display(),
+            if f.at_s.is_nan() {
+                String::new()
+            } else {
+                format!(" at {:.3} s", f.at_s)
+            },
+            f.what
+        ))),
+    }
 }
 
 fn failure_line(f: &Failed, bound: Duration) -> String {

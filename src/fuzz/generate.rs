@@ -36,7 +36,10 @@ pub fn scenario(seed: u64, bound: Duration) -> Drawn {
     let max_fraction = rng.random_range(0.05..0.3f64);
     let mut y = String::new();
     let w = &mut y;
-    let _ = writeln!(w, "# Fuzz seed {seed}: random cluster, frameworks and faults (mesosim fuzz).");
+    let _ = writeln!(
+        w,
+        "# Fuzz seed {seed}: random cluster, frameworks and faults (mesosim fuzz)."
+    );
     let _ = writeln!(w, "name: fuzz-{seed}");
     let _ = writeln!(w, "seed: {seed}");
     let _ = writeln!(w, "duration: {}", heal_at + bound);
@@ -98,11 +101,7 @@ pub fn scenario(seed: u64, bound: Duration) -> Drawn {
         let _ = writeln!(w, "  - name: jobs-{k}");
         let _ = writeln!(w, "    role: batch");
         let _ = writeln!(w, "    type: batch");
-        let _ = writeln!(
-            w,
-            "    failover_timeout: {}",
-            pick(&mut rng, &["0s", "1m", "7d"])
-        );
+        let _ = writeln!(w, "    failover_timeout: {}", pick(&mut rng, &["0s", "1m", "7d"]));
         let _ = writeln!(w, "    reconcile_interval: {}", pick(&mut rng, &["2m", "10m"]));
         let _ = writeln!(
             w,

@@ -46,7 +46,10 @@ pub fn unconverged(world: &World) -> Vec<String> {
             continue;
         };
         if agent.master() != leader {
-            push(format!("agent {name} is registered with {} (the leader is {leader})", agent.master()));
+            push(format!(
+                "agent {name} is registered with {} (the leader is {leader})",
+                agent.master()
+            ));
             continue;
         }
         let known = id.index() < master.agent_count()
@@ -59,7 +62,9 @@ pub fn unconverged(world: &World) -> Vec<String> {
         agent_of_node.push((node, id));
         for (framework, task, running, pending) in agent.task_views() {
             if pending > 0 {
-                push(format!("agent {name}: {pending} updates of {framework}/{task:?} unacknowledged"));
+                push(format!(
+                    "agent {name}: {pending} updates of {framework}/{task:?} unacknowledged"
+                ));
             }
             if running {
                 match master.task(framework, task) {
@@ -126,7 +131,9 @@ pub fn unconverged(world: &World) -> Vec<String> {
             continue;
         };
         if at != leader || !master.framework(framework).connected {
-            push(format!("framework {name} ({framework}) is not connected to the leader"));
+            push(format!(
+                "framework {name} ({framework}) is not connected to the leader"
+            ));
             continue;
         }
         let Some(batch) = sim.process::<Batch>(node) else {
@@ -142,7 +149,9 @@ pub fn unconverged(world: &World) -> Vec<String> {
         }
         let (unreachable, replaced) = batch.waiting_on();
         if !unreachable.is_empty() {
-            push(format!("framework {name} waits on unreachable tasks {unreachable:?}"));
+            push(format!(
+                "framework {name} waits on unreachable tasks {unreachable:?}"
+            ));
         }
         if let Some(&(task, agent)) = replaced.first() {
             let state = (agent.index() < master.agent_count()).then(|| master.agent_health(agent).state);
@@ -154,32 +163,12 @@ pub fn unconverged(world: &World) -> Vec<String> {
         }
         for demand in batch.queued_demands() {
             if free.iter().any(|f| f.contains(&demand)) {
-                push(format!("framework {name} has {demand} queued, which fits in a free agent"));
+                push(format!(
+                    "framework {name} has {demand} queued, which fits in a free agent"
+                ));
                 break;
             }
         }
     }
     out
-}
-
-/// Tasks that run on two agents at once: a task id runs at most once at a time.
-pub fn running_twice(world: &World) -> Option<String> {
-    let mut seen: BTreeSet<(FrameworkId, TaskId)> = BTreeSet::new();
-    for (name, node) in world.agent_nodes() {
-        let Some(agent) = world.sim.process::<Agent>(node) else {
-            continue;
-        };
-        // A process that is down leaves its tasks running on its machine, unless the
-        // machine crashed with it.
-        let up = world.sim.is_up(node);
-        if !up && world.sim.machine_of(node).is_none_or(|m| m.running() == 0) {
-            continue;
-        }
-        for (framework, task, running, _) in agent.task_views() {
-            if running && !seen.insert((framework, task)) {
-                return Some(format!("{framework}/{task:?} runs twice (again on {name})"));
-            }
-        }
-    }
-    None
 }

@@ -4,8 +4,8 @@
 //! A seed draws a scenario ([`generate`]): one master or three, a small cluster, service
 //! and batch frameworks, and a random schedule of every fault kind. The run checks, after
 //! every event, the invariants the processes and the simulator keep (no agent
-//! over-committed, at most one master leading, legal task transitions, ...) and, every
-//! simulated second, that no task id runs on two agents at once. Once the last fault has
+//! over-committed, at most one master leading, legal task transitions, ...) and, as each
+//! task starts, that its id does not run anywhere else ([`safety`]). Once the last fault has
 //! healed, everything is healed for good ([`World::heal_all`]) and the cluster has
 //! `bound` to converge ([`liveness::unconverged`]): one leader that knows every agent and
 //! framework and agrees with the agents on every task, every update acknowledged, nothing
@@ -13,12 +13,14 @@
 
 pub mod generate;
 pub mod liveness;
+pub mod safety;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::metrics::{Collector, Shared};
 use crate::run::world::World;
+use crate::scenario::Scenario;
 use crate::sim::Stop;
 use crate::time::{Duration, Instant};
 
@@ -26,7 +28,7 @@ use crate::time::{Duration, Instant};
 /// retry (10 min) plus a reconciliation interval (10 min) and registration backoffs.
 pub const DEFAULT_BOUND: Duration = Duration::from_mins(30);
 
-/// How often convergence is looked at, and the task-twice check made.
+/// How often convergence is looked at.
 const STEP: Duration = Duration::from_secs(1);
 
 /// What one seed did.
@@ -84,7 +86,16 @@ pub fn catch_panics() {
 
 /// Runs seed `seed` as [`run_seed`] does, a panic being one more way to fail.
 pub fn run_seed_guarded(seed: u64, bound: Duration) -> Result<Passed, Failed> {
-    match std::panic::catch_unwind(|| run_seed(seed, bound)) {
+    guarded(seed, || run_seed(seed, bound))
+}
+
+/// Checks `scenario` as [`check`] does, a panic being one more way to fail.
+pub fn run_scenario_guarded(scenario: &Scenario, heal_at: Duration) -> Result<Passed, Failed> {
+    guarded(scenario.seed, || check(scenario, heal_at))
+}
+
+fn guarded(seed: u64, f: impl FnOnce() -> Result<Passed, Failed>) -> Result<Passed, Failed> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(result) => result,
         Err(_) => Err(Failed {
             seed,
@@ -99,25 +110,76 @@ pub fn run_seed_guarded(seed: u64, bound: Duration) -> Result<Passed, Failed> {
 /// Runs seed `seed`: the fault phase, then the healed cluster for at most `bound`.
 pub fn run_seed(seed: u64, bound: Duration) -> Result<Passed, Failed> {
     let drawn = generate::scenario(seed, bound);
+    let loaded =
+        crate::scenario::load_str(&drawn.yaml, &format!("fuzz-{seed}.yaml"), &[]).map_err(|e| Failed {
+            seed,
+            at_s: 0.0,
+            what: format!("the generated scenario is invalid: {e}"),
+        })?;
+    let mut passed = check(&loaded.scenario, drawn.heal_at)?;
+    passed.faults = drawn.faults;
+    passed.masters = drawn.masters;
+    passed.agents = drawn.agents;
+    Ok(passed)
+}
+
+/// When every fault of `scenario` has healed: the last fault's end (a random schedule's
+/// last start plus its `max_down`); crashed machines that never come back aside.
+pub fn heal_time(scenario: &Scenario) -> Duration {
+    use crate::scenario::schema::FaultAction;
+    let mut heal = Duration::ZERO;
+    for f in &scenario.faults.list {
+        let lasts = match f.action() {
+            FaultAction::CrashAgents(a) => a.back_after,
+            FaultAction::RestartAgents(a) => Some(a.back_after.unwrap_or(Duration::from_secs(10))),
+            FaultAction::Partition(p) => p.duration,
+            FaultAction::Network(b) => Some(b.duration),
+            FaultAction::CrashMaster(m) => m.back_after,
+            FaultAction::CrashScheduler(c) => c.back_after,
+        };
+        heal = heal.max(f.at + lasts.unwrap_or(Duration::ZERO));
+    }
+    if let Some(r) = &scenario.faults.random {
+        heal = heal.max(r.to.unwrap_or(scenario.duration) + r.max_down);
+    }
+    heal
+}
+
+/// Runs `scenario` through its faults until `heal_at`, heals everything, and requires it
+/// to converge by the end of its `duration`.
+pub fn check(scenario: &Scenario, heal_at: Duration) -> Result<Passed, Failed> {
+    let seed = scenario.seed;
     let fail = |at: Instant, what: String| Failed {
         seed,
         at_s: at.as_secs_f64(),
         what,
     };
-    let loaded = crate::scenario::load_str(&drawn.yaml, &format!("fuzz-{seed}.yaml"), &[])
-        .map_err(|e| fail(Instant::ZERO, format!("the generated scenario is invalid: {e}")))?;
-    let scenario = loaded.scenario;
-    let mut world = World::build(&scenario).map_err(|e| fail(Instant::ZERO, e))?;
+    if heal_at >= scenario.duration {
+        return Err(fail(
+            Instant::ZERO,
+            format!(
+                "faults heal at {heal_at}, which leaves no time to converge before the end ({})",
+                scenario.duration
+            ),
+        ));
+    }
+    let bound = scenario.duration - heal_at;
+    let mut world = World::build(scenario).map_err(|e| fail(Instant::ZERO, e))?;
     // The metrics run too: they must hold up under whatever the faults do.
-    let collector = Rc::new(RefCell::new(Collector::new(crate::run::setup(&scenario), None)));
-    world.sim.set_observer(Box::new(Shared(Rc::clone(&collector))));
-    let heal_at = Instant::ZERO + drawn.heal_at;
+    let collector = Rc::new(RefCell::new(Collector::new(crate::run::setup(scenario), None)));
+    let broken = safety::Broken::default();
+    let watch = safety::Watch::new(Shared(Rc::clone(&collector)), Rc::clone(&broken));
+    world.sim.set_observer(Box::new(watch));
+    let heal_at = Instant::ZERO + heal_at;
     let end = heal_at + bound;
     let mut next = Instant::ZERO + STEP;
     let mut healed = false;
     loop {
         match world.sim.run(next.min(end), u64::MAX) {
             Stop::External(id) => {
+                if let Some((at, what)) = broken.borrow_mut().take() {
+                    return Err(fail(at, what));
+                }
                 let notice = world.apply(id).map_err(|e| fail(world.sim.now(), e))?;
                 if let Some(notice) = notice {
                     collector.borrow_mut().notice(world.sim.now(), notice);
@@ -125,13 +187,16 @@ pub fn run_seed(seed: u64, bound: Duration) -> Result<Passed, Failed> {
                 continue;
             }
             Stop::Violation(v) => {
-                return Err(fail(v.time, format!("{} broke an invariant: {}", v.process, v.message)));
+                return Err(fail(
+                    v.time,
+                    format!("{} broke an invariant: {}", v.process, v.message),
+                ));
             }
             Stop::TimeLimit | Stop::Idle | Stop::Budget => {}
         }
         let now = next.min(end);
-        if let Some(twice) = liveness::running_twice(&world) {
-            return Err(fail(now, twice));
+        if let Some((at, what)) = broken.borrow_mut().take() {
+            return Err(fail(at, what));
         }
         if !healed && now >= heal_at {
             world.heal_all().map_err(|e| fail(now, e))?;
@@ -142,16 +207,19 @@ pub fn run_seed(seed: u64, bound: Duration) -> Result<Passed, Failed> {
                 return Ok(Passed {
                     seed,
                     events: world.sim.events(),
-                    faults: drawn.faults,
-                    masters: drawn.masters,
-                    agents: drawn.agents,
+                    faults: 0,
+                    masters: scenario.master.masters,
+                    agents: 0,
                     converged_s: (now - heal_at).as_secs_f64(),
                 });
             }
             if now >= end {
                 return Err(fail(
                     now,
-                    format!("not converged {bound} after every fault healed: {}", left.join("; ")),
+                    format!(
+                        "not converged {bound} after every fault healed: {}",
+                        left.join("; ")
+                    ),
                 ));
             }
         }

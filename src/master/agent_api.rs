@@ -103,6 +103,18 @@ impl Master {
                 resources: resources.clone(),
             },
         );
+        // Frameworks this master does not know, of tasks running or ended there: known from
+        // now on, so that they are removed if they never register (their agents' updates
+        // are then acknowledged, not sent again for good).
+        let node = self.agents.health(agent).node;
+        for t in tasks {
+            if self.is_leading_with_coordinator()
+                && (t.framework.index() >= self.frameworks.len()
+                    || !self.frameworks.get(t.framework).allocated)
+            {
+                self.reported_framework(ctx, t, node);
+            }
+        }
         let mut used = self.take_back(ctx, agent, tasks);
         used.extend(self.adopt(ctx, agent, tasks));
         self.allocator.add_agent(agent, &resources, &used);
@@ -237,7 +249,7 @@ impl Master {
             if self.tasks.get(t.framework, t.task).is_some() {
                 continue;
             }
-            self.reported_framework(t, node).tasks.insert(t.task);
+            self.reported_framework(ctx, t, node).tasks.insert(t.task);
             let entry = TaskEntry {
                 agent,
                 resources: t.resources.clone(),
@@ -264,11 +276,13 @@ impl Master {
         self.trigger_allocation(ctx, Candidates::Some(vec![agent]));
     }
 
-    /// The framework of a task an agent reports, made known by id, role and
-    /// partition-awareness (and to the allocator, inactive) if it has not registered with
-    /// this master.
+    /// The framework of a task an agent reports, made known by id, role, partition-awareness
+    /// and failover timeout (and to the allocator, inactive) if it has not registered with
+    /// this master. Learned after the re-registration period, it has its failover timeout
+    /// from now to register.
     fn reported_framework(
         &mut self,
+        ctx: &mut MasterCtx<'_>,
         t: &ReportedTask,
         node: NodeId,
     ) -> &mut super::frameworks::FrameworkEntry {
@@ -281,8 +295,11 @@ impl Master {
             let name = format!("{}", t.framework);
             self.allocator.add_framework(t.framework, &name, &t.role);
             self.allocator.set_framework_active(t.framework, false);
+            if !self.recovering() {
+                self.arm_failover(ctx, t.framework, t.failover_timeout);
+            }
         }
-        entry
+        self.frameworks.get_mut(t.framework)
     }
 
     /// An agent back from unreachable reports its tasks: those of partition-aware
@@ -313,7 +330,7 @@ impl Master {
                     && t.partition_aware
                     && self.tasks.get(t.framework, t.task).is_none() =>
                 {
-                    self.reported_framework(t, node);
+                    self.reported_framework(ctx, t, node);
                     t.resources.clone()
                 }
                 None => continue,

@@ -98,6 +98,9 @@ pub(super) struct Failover {
     back: u32,
     /// With quotas, allocation waits until then (or enough agents are back).
     hold_until: Option<Instant>,
+    /// Between taking over and the end of `agent_reregister_timeout`: agents and
+    /// frameworks are still expected back.
+    recovering: bool,
 }
 
 impl Failover {
@@ -121,6 +124,7 @@ impl Failover {
             expected: 0,
             back: 0,
             hold_until: None,
+            recovering: false,
         }
     }
 }
@@ -350,6 +354,7 @@ impl Master {
         f.expected = expected;
         f.back = 0;
         f.hold_until = (!registry.quotas.is_empty() && expected > 0).then(|| now + QUOTA_HOLD_MAX);
+        f.recovering = true;
         Self::publish(
             ctx,
             Event::MasterElected {
@@ -501,6 +506,17 @@ impl Master {
         self.failover.marking.contains_key(&agent)
     }
 
+    /// Whether this master took over and still expects agents and frameworks back.
+    pub(super) fn recovering(&self) -> bool {
+        self.failover.recovering
+    }
+
+    /// Whether this master leads through a coordinator (it may have taken over from
+    /// another, and not know every framework).
+    pub(super) fn is_leading_with_coordinator(&self) -> bool {
+        matches!(self.failover.leadership, Leadership::Leading { .. })
+    }
+
     /// Whether the registry listed the agent unreachable when this master took over (so
     /// that it does not know which of its tasks were), and it has not come back since.
     pub(super) fn unreachable_before(&self, agent: AgentId) -> bool {
@@ -573,6 +589,7 @@ impl Master {
                 self.expect_no_more(ctx, agent);
             }
         }
+        self.failover.recovering = false;
         self.arm_failover_of_absent(ctx);
         self.trigger_allocation(ctx, Candidates::All);
     }

@@ -191,7 +191,11 @@ impl Master {
 
     /// What the master knows of a task: its agent, its state, and whether the master took
     /// it on to kill it (an adopted task).
-    pub fn task(&self, framework: FrameworkId, task: crate::proto::TaskId) -> Option<(AgentId, crate::proto::TaskState, bool)> {
+    pub fn task(
+        &self,
+        framework: FrameworkId,
+        task: crate::proto::TaskId,
+    ) -> Option<(AgentId, crate::proto::TaskState, bool)> {
         self.tasks
             .get(framework, task)
             .map(|t| (t.agent, t.state, t.adopted))

@@ -47,7 +47,12 @@ impl Master {
     }
 
     /// Removes the disconnected `framework` after `timeout`.
-    fn arm_failover(&mut self, ctx: &mut MasterCtx<'_>, framework: FrameworkId, timeout: Duration) {
+    pub(super) fn arm_failover(
+        &mut self,
+        ctx: &mut MasterCtx<'_>,
+        framework: FrameworkId,
+        timeout: Duration,
+    ) {
         let deadline = ctx.now() + timeout;
         self.frameworks.get_mut(framework).failover_deadline = Some(deadline);
         ctx.set_timer(MasterTimer::FrameworkFailover(framework), deadline);

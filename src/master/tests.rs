@@ -961,3 +961,69 @@ fn a_restarted_scheduler_takes_its_framework_over_even_if_the_master_missed_its_
         ]
     );
 }
+
+#[test]
+fn a_new_leader_answers_gone_for_tasks_on_an_agent_whose_machine_came_back_as_another() {
+    use crate::proto::{RegisteredAgent, RegistryState};
+    let config = MasterConfig {
+        coordinator: Some(COORDINATOR),
+        ..MasterConfig::default()
+    };
+    let mut m = Master::new(config).unwrap();
+    let mut rec = Rec::new(1, "master");
+    m.on_start(&mut Ctx::new(at(0), NodeId(0), &mut rec));
+    let news = Msg::LeaderIs {
+        leader: Some(NodeId(0)),
+        epoch: 2,
+    };
+    deliver(&mut m, at(0), COORDINATOR, news);
+    // The registry lists the agent at AGENT as unreachable: this leader never learns which
+    // tasks ran there.
+    let registry = RegistryState {
+        agents: vec![RegisteredAgent {
+            name: "a".into(),
+            node: AGENT,
+            resources: Resources::parse("cpus:4;mem:4096").unwrap(),
+            boot: 1,
+            unreachable: true,
+        }],
+        frameworks: 1,
+        ..RegistryState::default()
+    };
+    let snapshot = Msg::RegistrySnapshot {
+        epoch: 2,
+        registry: Box::new(registry),
+    };
+    deliver(&mut m, at(0), COORDINATOR, snapshot);
+    // The framework, registered before under id 0, registers again: a new leader that does
+    // not know the id takes it.
+    let again = Msg::RegisterFramework(Box::new(crate::proto::RegisterFramework {
+        id: Some(crate::ids::FrameworkId(0)),
+        name: "f".into(),
+        role: "*".into(),
+        failover_timeout: Duration::ZERO,
+        partition_aware: true,
+        failover: false,
+    }));
+    deliver(&mut m, at(1), FRAMEWORK, again);
+    let reconcile = |m: &mut Master, t: u64| {
+        let ask = Msg::Reconcile(Box::new(vec![(TaskId(7), Some(AgentId(0)))]));
+        updates_to_framework(&deliver(m, at(t), FRAMEWORK, ask))
+    };
+    // Unreachable since before this leader: the task may still run there.
+    assert_eq!(
+        reconcile(&mut m, 2),
+        vec![(TaskId(7), TaskState::Unreachable, Some(Reason::Reconciliation))]
+    );
+    // The machine boots and registers as a new agent: whatever ran there is gone.
+    let rebooted = Msg::RegisterAgent(Box::new(RegisterAgent {
+        name: "a".into(),
+        resources: Resources::parse("cpus:4;mem:4096").unwrap(),
+        boot: 2,
+    }));
+    deliver(&mut m, at(3), AGENT, rebooted);
+    assert_eq!(
+        reconcile(&mut m, 4),
+        vec![(TaskId(7), TaskState::Gone, Some(Reason::Reconciliation))]
+    );
+}

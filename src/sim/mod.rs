@@ -52,6 +52,10 @@ pub trait Observer<M> {
     fn published(&mut self, now: Instant, node: NodeId, event: &M) {
         let _ = (now, node, event);
     }
+    /// The machine of `node` crashed: every task on it is gone, with no exit.
+    fn machine_wiped(&mut self, now: Instant, node: NodeId) {
+        let _ = (now, node);
+    }
 }
 
 /// Why [`Sim::run`] returned.
@@ -713,6 +717,9 @@ impl<M: Message> Sim<M> {
         let arena = &mut self.arenas[place.arena as usize];
         // Exits parked for the old process died with the machine.
         arena.clear_parked_exits(place.index);
+        if let Some(observer) = &mut self.k.observer {
+            observer.machine_wiped(self.k.now, node);
+        }
         match self.k.machine_of.get(node.index()).copied().flatten() {
             Some(m) => self.k.machines[m].wipe(),
             None => 0,

@@ -172,6 +172,7 @@ impl Process for Launcher {
 fn task(cpus: &str, secs: Option<u64>, outcome: TaskOutcome) -> TaskSpec {
     TaskSpec {
         key: TaskKey(1),
+        owner: 0,
         resources: Resources::parse(cpus).unwrap(),
         run: TaskRun {
             duration: secs.map(Duration::from_secs),

@@ -245,8 +245,14 @@ impl Master {
         self.agents.reactivate(agent);
         let node = self.agents.health(agent).node;
         let mut used = Vec::new();
+        let mut removed = Vec::new();
         for t in tasks {
             if self.tasks.get(t.framework, t.task).is_some() {
+                continue;
+            }
+            if t.framework.index() < self.frameworks.len() && self.frameworks.get(t.framework).removed {
+                // Its framework was removed while the agent was away: killed now.
+                removed.push(t.clone());
                 continue;
             }
             self.reported_framework(ctx, t, node).tasks.insert(t.task);
@@ -268,6 +274,7 @@ impl Master {
             self.hold_task(agent, t.framework, t.task, entry);
             used.push((t.framework, t.resources.clone()));
         }
+        used.extend(self.adopt(ctx, agent, &removed));
         self.agents.info_mut(agent).total = resources.clone();
         self.allocator.add_agent(agent, &resources, &used);
         Self::publish(ctx, Event::AgentRecovered { agent });

@@ -33,7 +33,7 @@ use crate::resources::Resources;
 use crate::sim::Observer;
 use crate::time::{Duration, Instant};
 
-pub use histogram::{Histogram, Quantiles};
+pub use histogram::{Histogram, Quantiles, nearest_rank};
 pub use recovery::{Fault, FaultKind, FaultNotice};
 pub use tasks::{JobStats, SLOWDOWN_BOUND_S, TaskCounts};
 

@@ -34,7 +34,7 @@ use crate::sim::Observer;
 use crate::time::{Duration, Instant};
 
 pub use histogram::{Histogram, Quantiles, nearest_rank};
-pub use recovery::{Fault, FaultKind, FaultNotice};
+pub use recovery::{Fault, FaultKind, FaultNotice, Outage, TaskSpan};
 pub use tasks::{JobStats, SLOWDOWN_BOUND_S, TaskCounts};
 
 use fairness::Fairness;
@@ -784,7 +784,7 @@ impl Collector {
                 if self.recovery.any_out()
                     && let Some(Some(a)) = self.agents.get(agent.index())
                 {
-                    self.recovery.task_added(&a.name, (*framework, first));
+                    self.recovery.task_added(now, &a.name, (*framework, first));
                 }
             }
             // Ends a task no master published an end for.

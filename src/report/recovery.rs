@@ -72,21 +72,23 @@ impl Phase {
         matches!(self, Phase::Elect | Phase::Reregistered)
     }
 
-    /// Fault `f`'s duration, if it has one.
+    /// Fault `f`'s duration, if it has one. A fault that hit no task has none to recover
+    /// (its `recovered_s` is 0), as one that lost no agent has no `restored_s`.
     pub fn of(self, f: &FaultSummary) -> Option<f64> {
         match self {
             Phase::Detect => f.detect_s,
             Phase::Elect => f.elect_s,
             Phase::Restored => f.restored_s,
             Phase::Reregistered => f.reregistered_s.flatten(),
-            Phase::Recovered => f.recovered_s,
+            Phase::Recovered => f.recovered_s.filter(|_| f.tasks_affected > 0),
         }
     }
 
-    /// The duration of a fault as summary.json writes it (an element of
-    /// `recovery.events`), if it has one.
+    /// The same of a fault as summary.json writes it (an element of `recovery.events`).
     pub fn of_json(self, fault: &serde_json::Value) -> Option<f64> {
-        fault.get(self.name()).and_then(serde_json::Value::as_f64)
+        let hit = fault.get("tasks_affected").and_then(serde_json::Value::as_u64) != Some(0);
+        let value = fault.get(self.name()).and_then(serde_json::Value::as_f64);
+        value.filter(|_| self != Phase::Recovered || hit)
     }
 }
 
@@ -161,26 +163,30 @@ mod tests {
 
     #[test]
     fn distributions_take_the_faults_that_have_the_figure() {
+        let mut untouched = fault("network", None, Some(0.0));
+        untouched.tasks_affected = 0;
         let s = summarise(vec![
             fault("crash_agents", Some(80.0), Some(90.0)),
             fault("partition", Some(75.0), None),
-            fault("network", None, Some(0.0)),
+            fault("restart_agents", None, Some(5.0)),
+            untouched,
         ]);
         let detect = s.detect_s.unwrap();
         assert_eq!(
             (detect.count, detect.p50, detect.max, detect.mean),
             (2, 75.0, 80.0, 77.5)
         );
+        // The burst hit no task: it has nothing to recover, and is left out.
         let recovered = s.recovered_s.unwrap();
-        assert_eq!((recovered.count, recovered.p50, recovered.max), (2, 0.0, 90.0));
+        assert_eq!((recovered.count, recovered.p50, recovered.max), (2, 5.0, 90.0));
         // No agent came back: a distribution of nothing.
         assert_eq!(s.restored_s.unwrap().count, 0);
         // No master crashed: no master figures.
         assert!(s.elect_s.is_none() && s.reregistered_s.is_none());
         // The maxima as before: recovery's is null while one fault has not recovered.
         assert_eq!((s.detect_s_max, s.recovered_s_max), (Some(80.0), None));
-        assert_eq!((s.faults, s.tasks_affected, s.tasks_unrecovered), (3, 6, 1));
-        assert_eq!(s.capacity_lost["cpus"], 30.0);
+        assert_eq!((s.faults, s.tasks_affected, s.tasks_unrecovered), (4, 6, 1));
+        assert_eq!(s.capacity_lost["cpus"], 40.0);
 
         let mut crash = fault("crash_master", Some(11.0), Some(0.0));
         crash.elect_s = Some(11.0);
@@ -202,10 +208,18 @@ mod tests {
 
     #[test]
     fn json_faults_read_as_the_structs() {
-        let f = fault("crash_agents", Some(80.0), None);
-        let json = serde_json::to_value(&f).unwrap();
-        for phase in Phase::ALL {
-            assert_eq!(phase.of_json(&json), phase.of(&f), "{}", phase.name());
+        let mut untouched = fault("network", None, Some(0.0));
+        untouched.tasks_affected = 0;
+        let faults = [
+            fault("crash_agents", Some(80.0), None),
+            fault("partition", Some(75.0), Some(80.0)),
+            untouched,
+        ];
+        for f in faults {
+            let json = serde_json::to_value(&f).unwrap();
+            for phase in Phase::ALL {
+                assert_eq!(phase.of_json(&json), phase.of(&f), "{}", phase.name());
+            }
         }
     }
 }

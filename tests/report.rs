@@ -194,6 +194,17 @@ fn check_distributions(recovery: &serde_json::Value) {
     }
 }
 
+/// The recovery timeline in `out` has every text of `has` and none of `lacks`.
+fn timeline_says(out: &std::path::Path, has: &[&str], lacks: &[&str]) {
+    let svg = std::fs::read_to_string(out.join("recovery-timeline.svg")).unwrap();
+    for text in has {
+        assert!(svg.contains(text), "{text} missing");
+    }
+    for text in lacks {
+        assert!(!svg.contains(text), "{text} present");
+    }
+}
+
 /// Runs a scenario into a folder of its own; returns the folder and its summary.
 fn run(scenario: &str, dir: &std::path::Path) -> (std::path::PathBuf, serde_json::Value) {
     let name = std::path::Path::new(scenario)
@@ -225,17 +236,17 @@ fn a_master_crash_and_a_rack_crash_have_their_timeline_and_distributions() {
     // Nothing lost, nothing hit: agents and tasks had nothing to recover.
     assert_eq!(recovery["restored_s"]["count"], 0);
     assert_eq!(recovery["tasks_affected"], 0);
-    let svg = std::fs::read_to_string(out.join("recovery-timeline.svg")).unwrap();
-    for text in [
-        "Recovery from faults",
-        "#1 master-1",
-        "crash_master",
-        "next master led",
-    ] {
-        assert!(svg.contains(text), "{text}");
-    }
     // The master noticed nothing of its own crash but through the election.
-    assert!(!svg.contains("master noticed"));
+    timeline_says(
+        &out,
+        &[
+            "Recovery from faults",
+            "#1 master-1",
+            "crash_master",
+            "next master led",
+        ],
+        &["master noticed"],
+    );
     let png = std::fs::read(out.join("recovery-timeline.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     assert!(png.len() > 20_000, "{}", png.len());
@@ -252,17 +263,17 @@ fn a_master_crash_and_a_rack_crash_have_their_timeline_and_distributions() {
     assert_eq!(recovery["restored_s"]["max"], fault["restored_s"]);
     assert_eq!(recovery["recovered_s"]["p50"], fault["recovered_s"]);
     assert!(fault["restored_s"].as_f64().unwrap() >= 600.0, "{fault}");
-    let svg = std::fs::read_to_string(out.join("recovery-timeline.svg")).unwrap();
-    for text in [
-        "#1 rack-1: 4 agents",
-        "cpus out",
-        "tasks hit",
-        "master noticed",
-        "hit tasks all ran again",
-    ] {
-        assert!(svg.contains(text), "{text}");
-    }
-    assert!(!svg.contains("a hit task never did"));
+    timeline_says(
+        &out,
+        &[
+            "#1 rack-1: 4 agents",
+            "cpus out",
+            "tasks hit",
+            "master noticed",
+            "hit tasks all ran again",
+        ],
+        &["a hit task never did", "next master led"],
+    );
 
     // Without faults, no timeline and no distributions: the summary reads as before.
     let (out, summary) = run("tests/acceptance/drf-paper.yaml", &dir);

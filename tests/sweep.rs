@@ -157,6 +157,13 @@ grid:
 seeds: 3
 ";
 
+/// The summary of run `run` in a sweep's folder.
+fn summary(dir: &Path, run: usize) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join(format!("runs/{run}.json"))).unwrap();
+    let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+    record["summary"].clone()
+}
+
 /// A folder's recovery.csv as rows of named cells.
 fn recovery_rows(dir: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
     let text = std::fs::read_to_string(dir.join("recovery.csv")).unwrap();
@@ -218,13 +225,8 @@ fn recovery_pools_every_seeds_faults_and_is_byte_identical_whatever_the_jobs_and
     for (point, row) in rows.iter().enumerate() {
         assert_eq!(row["master.allocator"], ["drf", "binpack"][point]);
         assert_eq!(row["runs"], "3");
-        let summaries: Vec<serde_json::Value> = (point * 3..point * 3 + 3)
-            .map(|run| {
-                let text = std::fs::read_to_string(one.join(format!("runs/{run}.json"))).unwrap();
-                let record: serde_json::Value = serde_json::from_str(&text).unwrap();
-                record["summary"].clone()
-            })
-            .collect();
+        let summaries: Vec<serde_json::Value> =
+            (point * 3..point * 3 + 3).map(|run| summary(&one, run)).collect();
         let sum = |key: &str| -> u64 {
             summaries
                 .iter()
@@ -305,11 +307,7 @@ fn compare_pools_recovery_over_seeds() {
     assert!(!recovery.contains("elect_s"), "no master crashed: {table}");
     let rows = recovery_rows(&out);
     let faults: u64 = (0..6)
-        .map(|run| {
-            let text = std::fs::read_to_string(out.join(format!("runs/{run}.json"))).unwrap();
-            let record: serde_json::Value = serde_json::from_str(&text).unwrap();
-            record["summary"]["recovery"]["faults"].as_u64().unwrap()
-        })
+        .map(|run| summary(&out, run)["recovery"]["faults"].as_u64().unwrap())
         .sum();
     assert_eq!(faults, 6);
     assert_eq!(

@@ -32,6 +32,7 @@ use std::error::Error;
 use std::path::Path;
 use std::sync::Once;
 
+use plotters::chart::MeshStyle;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
@@ -978,11 +979,7 @@ impl Figure for HeatFigure<'_> {
         };
         let label_style = text_style(13.0, INK);
         // Room on the left for the widest row label that may be shown, and the axis caption.
-        let widest = self
-            .row_labels
-            .iter()
-            .map(|l| root.estimate_text_size(l, &label_style).map(|s| s.0))
-            .try_fold(0, |w, s| s.map(|s| w.max(s)))?;
+        let widest = widest(root, self.row_labels.iter().map(String::as_str), &label_style)?;
         let mut chart = ChartBuilder::on(&plot)
             .margin_top(8)
             .margin_right(12)
@@ -1202,21 +1199,50 @@ where
         .x_label_area_size(48)
         .y_label_area_size(72)
         .build_cartesian_2d(x, y)?;
-    chart
-        .configure_mesh()
+    gridded(&mut chart.configure_mesh(), 14.0, 16.0)
         .x_desc(x_label)
         .y_desc(y_label)
-        .label_style(text_style(14.0, INK))
-        .axis_desc_style(text_style(16.0, INK))
-        .light_line_style(GRID_FINE)
-        .bold_line_style(GRID)
-        .axis_style(MUTED)
-        .x_labels(10)
         .y_labels(8)
         .x_label_formatter(&tick)
         .y_label_formatter(&tick)
         .draw()?;
     Ok(chart)
+}
+
+/// The charts' grid and axes: light lines every tick, ten time ticks, labels of `label`
+/// points and axis captions of `caption` points.
+fn gridded<'m, 'a, 'b, X, Y, DB>(
+    mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+    label: f64,
+    caption: f64,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, DB>
+where
+    X: Ranged,
+    Y: Ranged,
+    DB: DrawingBackend,
+{
+    mesh.label_style(text_style(label, INK))
+        .axis_desc_style(text_style(caption, INK))
+        .light_line_style(GRID_FINE)
+        .bold_line_style(GRID)
+        .axis_style(MUTED)
+        .x_labels(10)
+}
+
+/// The width in pixels of the widest of `labels` in `style`.
+fn widest<'l, DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    labels: impl Iterator<Item = &'l str>,
+    style: &TextStyle,
+) -> Result<u32, Box<dyn Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let mut widest = 0;
+    for label in labels {
+        widest = widest.max(area.estimate_text_size(label, style)?.0);
+    }
+    Ok(widest)
 }
 
 #[derive(Clone, Copy)]

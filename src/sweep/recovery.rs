@@ -137,25 +137,9 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::sweep::record::Status;
 
     fn record(run: usize, summary: Option<serde_json::Value>) -> RunRecord {
-        RunRecord {
-            schema: RunRecord::SCHEMA.to_owned(),
-            run,
-            sets: vec![],
-            seed: 1,
-            scenario_digest: "0".into(),
-            status: if summary.is_some() {
-                Status::Ok
-            } else {
-                Status::Panic
-            },
-            error: None,
-            replay: "mesosim run a.yaml".into(),
-            summary,
-            curves: None,
-        }
+        crate::sweep::results::tests::record(run, 1, summary)
     }
 
     fn fault(detect: Option<f64>, recovered: Option<f64>) -> serde_json::Value {

@@ -192,26 +192,18 @@ fn prepare<'a>(chart: &Timeline<'a>) -> TimelineFigure<'a> {
                 let points: Vec<(f64, f64)> = s.points.iter().map(|&(x, y)| (x / per, y)).collect();
                 finite_runs(&points, x0, x1)
             };
-            let mut areas = Vec::new();
-            for s in &strip.areas {
-                let c = next_colour();
-                series_legend.push((s.label.clone(), c, true));
-                areas.push(Line {
-                    colour: c,
-                    width: 1,
+            // Areas outlined thin, lines wide; each its own colour and legend entry.
+            let mut line = |s: &Series, area: bool| {
+                let colour = next_colour();
+                series_legend.push((s.label.clone(), colour, area));
+                Line {
+                    colour,
+                    width: if area { 1 } else { 2 },
                     runs: scaled(s),
-                });
-            }
-            let mut lines = Vec::new();
-            for s in &strip.lines {
-                let c = next_colour();
-                series_legend.push((s.label.clone(), c, false));
-                lines.push(Line {
-                    colour: c,
-                    width: 2,
-                    runs: scaled(s),
-                });
-            }
+                }
+            };
+            let areas = strip.areas.iter().map(|s| line(s, true)).collect();
+            let lines = strip.lines.iter().map(|s| line(s, false)).collect();
             let all = strip.areas.iter().chain(&strip.lines).flat_map(|s| &s.points);
             let high = finite_bounds(all.map(|p| p.1)).map_or(1.0, |b| b.1);
             StripFigure {
@@ -262,10 +254,7 @@ impl Figure for TimelineFigure<'_> {
         // The same room on the left of every panel, so that their time axes line up: the
         // widest row label's, when rows are labelled.
         let widest = if self.labelled {
-            self.faults
-                .iter()
-                .map(|f| root.estimate_text_size(&f.label, &label_style).map(|s| s.0))
-                .try_fold(0, |w, s| s.map(|s| w.max(s)))?
+            widest(root, self.faults.iter().map(|f| f.label.as_str()), &label_style)?
         } else {
             0
         };
@@ -305,15 +294,8 @@ impl TimelineFigure<'_> {
             .x_label_area_size(0)
             .y_label_area_size(left)
             .build_cartesian_2d(self.x.0..self.x.1, strip.y.0..strip.y.1)?;
-        chart
-            .configure_mesh()
+        gridded(&mut chart.configure_mesh(), 13.0, 14.0)
             .y_desc(strip.y_label.as_str())
-            .label_style(text_style(13.0, INK))
-            .axis_desc_style(text_style(14.0, INK))
-            .light_line_style(GRID_FINE)
-            .bold_line_style(GRID)
-            .axis_style(MUTED)
-            .x_labels(10)
             .y_labels(4)
             .x_label_formatter(&|_| String::new())
             .y_label_formatter(&tick)
@@ -358,17 +340,10 @@ impl TimelineFigure<'_> {
         } else {
             format!("{} faults, packed", self.faults.len())
         };
-        chart
-            .configure_mesh()
+        gridded(&mut chart.configure_mesh(), 14.0, 16.0)
             .disable_y_mesh()
             .x_desc(self.x_label.as_str())
             .y_desc(y_desc)
-            .label_style(text_style(14.0, INK))
-            .axis_desc_style(text_style(16.0, INK))
-            .light_line_style(GRID_FINE)
-            .bold_line_style(GRID)
-            .axis_style(MUTED)
-            .x_labels(10)
             .y_labels(0)
             .x_label_formatter(&tick)
             .draw()?;
@@ -385,7 +360,7 @@ impl TimelineFigure<'_> {
             }
         }
         let to_px = |t: f64| chart.backend_coord(&(t / self.per, 0.0)).0;
-        let right = px.end;
+        let (right, end_s) = (px.end, self.x.1 * self.per);
         for (f, &row) in self.faults.iter().zip(&self.rows_of) {
             let y = py.start + ((row as f64 + 0.5) * row_px).round() as i32;
             let colour = KIND_COLOURS[f.kind % KIND_COLOURS.len()];
@@ -400,36 +375,17 @@ impl TimelineFigure<'_> {
             root.draw(&Rectangle::new([(start, y - half), (healed, y + half)], colour))?;
             // Its recovery: a thin line to its last mark, on to the end while a task it hit
             // has not run again.
-            let reach = to_px(f.reach(self.x.1 * self.per));
+            let reach = to_px(f.reach(end_s));
             if reach > start {
                 root.draw(&PathElement::new(
                     vec![(start, y), (reach, y)],
                     INK.stroke_width(1),
                 ))?;
             }
-            if let Some(t) = f.detected_s {
-                let x = to_px(t);
-                let h = (half + 2).max(3);
-                root.draw(&PathElement::new(
-                    vec![(x, y - h), (x, y + h)],
-                    DETECTED.stroke_width(2),
-                ))?;
-            }
-            if let Some(t) = f.elected_s {
-                draw_triangle(root, (to_px(t), y), mark)?;
-            }
-            if let Some(t) = f.back_s {
-                draw_square(root, (to_px(t), y), mark)?;
-            }
-            if let Some(t) = f.recovered_s {
-                root.draw(&Circle::new(
-                    (to_px(t), y),
-                    mark.round() as i32,
-                    RECOVERED.filled(),
-                ))?;
-            }
-            if f.unrecovered {
-                draw_open_end(root, (right, y), mark)?;
+            for m in Mark::ALL {
+                if let Some(t) = m.at(f, end_s) {
+                    m.draw(root, (to_px(t), y), mark)?;
+                }
             }
         }
         if self.labelled {
@@ -487,72 +443,94 @@ impl TimelineFigure<'_> {
             y += row;
         }
         y += row / 2;
-        let has = |p: fn(&FaultBar) -> bool| self.faults.iter().any(p);
-        if has(|f| f.detected_s.is_some()) {
-            area.draw(&PathElement::new(
-                vec![(18, y - 7), (18, y + 7)],
-                DETECTED.stroke_width(2),
-            ))?;
-            entry(y, "master noticed")?;
-            y += row;
-        }
-        if has(|f| f.elected_s.is_some()) {
-            draw_triangle(area, (18, y), 5.0)?;
-            entry(y, "next master led")?;
-            y += row;
-        }
-        if has(|f| f.back_s.is_some()) {
-            draw_square(area, (18, y), 5.0)?;
-            entry(y, "agents all back")?;
-            y += row;
-        }
-        if has(|f| f.recovered_s.is_some()) {
-            area.draw(&Circle::new((18, y), 5, RECOVERED.filled()))?;
-            entry(y, "hit tasks all ran again")?;
-            y += row;
-        }
-        if has(|f| f.unrecovered) {
-            draw_open_end(area, (26, y), 5.0)?;
-            entry(y, "a hit task never did")?;
+        for m in Mark::ALL {
+            if self.faults.iter().any(|f| m.at(f, 0.0).is_some()) {
+                m.draw(area, (20, y), 5.0)?;
+                entry(y, m.label())?;
+                y += row;
+            }
         }
         Ok(())
     }
 }
 
-/// A triangle pointing up, centred on `at`, `size` pixels from centre to corner.
-fn draw_triangle<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, at: (i32, i32), size: f64) -> DrawResult
-where
-    DB::ErrorType: 'static,
-{
-    let s = (size * 1.3).round() as i32;
-    let (x, y) = at;
-    let corners = vec![(x, y - s), (x + s, y + s * 3 / 4), (x - s, y + s * 3 / 4)];
-    area.draw(&Polygon::new(corners, ELECTED.filled()))?;
-    Ok(())
+/// A moment of a fault's recovery, as the chart marks it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mark {
+    Detected,
+    Elected,
+    Back,
+    Recovered,
+    /// A task it hit never ran again: at the end of the run.
+    NeverRecovered,
 }
 
-fn draw_square<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, at: (i32, i32), size: f64) -> DrawResult
-where
-    DB::ErrorType: 'static,
-{
-    let s = size.round() as i32;
-    let (x, y) = at;
-    area.draw(&Rectangle::new([(x - s, y - s), (x + s, y + s)], BACK.filled()))?;
-    Ok(())
-}
+impl Mark {
+    /// In the order they are drawn (later on top) and listed.
+    const ALL: [Mark; 5] = [
+        Mark::Detected,
+        Mark::Elected,
+        Mark::Back,
+        Mark::Recovered,
+        Mark::NeverRecovered,
+    ];
 
-/// An arrow head pointing right, its tip at `at`: the recovery ran past the end.
-fn draw_open_end<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, at: (i32, i32), size: f64) -> DrawResult
-where
-    DB::ErrorType: 'static,
-{
-    let s = (size * 1.6).round() as i32;
-    let (x, y) = at;
-    area.draw(&Polygon::new(
-        vec![(x, y), (x - s - 2, y - s), (x - s - 2, y + s)],
-        UNRECOVERED.filled(),
-    ))?;
-    Ok(())
+    fn label(self) -> &'static str {
+        match self {
+            Mark::Detected => "master noticed",
+            Mark::Elected => "next master led",
+            Mark::Back => "agents all back",
+            Mark::Recovered => "hit tasks all ran again",
+            Mark::NeverRecovered => "a hit task never did",
+        }
+    }
+
+    /// When fault `f` has it (a run ending at `end_s`).
+    fn at(self, f: &FaultBar, end_s: f64) -> Option<f64> {
+        match self {
+            Mark::Detected => f.detected_s,
+            Mark::Elected => f.elected_s,
+            Mark::Back => f.back_s,
+            Mark::Recovered => f.recovered_s,
+            Mark::NeverRecovered => f.unrecovered.then_some(end_s),
+        }
+    }
+
+    /// Draws it centred on `at` (an arrow: its tip), `size` pixels from centre to edge: a
+    /// black tick, a purple triangle, a blue square, a green dot, a red arrow head.
+    fn draw<DB: DrawingBackend>(self, area: &DrawingArea<DB, Shift>, at: (i32, i32), size: f64) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let (x, y) = at;
+        let s = size.round() as i32;
+        match self {
+            Mark::Detected => {
+                let h = (size * 2.0).round() as i32;
+                area.draw(&PathElement::new(
+                    vec![(x, y - h), (x, y + h)],
+                    DETECTED.stroke_width(2),
+                ))?;
+            }
+            Mark::Elected => {
+                let s = (size * 1.3).round() as i32;
+                let corners = vec![(x, y - s), (x + s, y + s * 3 / 4), (x - s, y + s * 3 / 4)];
+                area.draw(&Polygon::new(corners, ELECTED.filled()))?;
+            }
+            Mark::Back => {
+                area.draw(&Rectangle::new([(x - s, y - s), (x + s, y + s)], BACK.filled()))?;
+            }
+            Mark::Recovered => {
+                area.draw(&Circle::new((x, y), s, RECOVERED.filled()))?;
+            }
+            Mark::NeverRecovered => {
+                let s = (size * 1.6).round() as i32;
+                let head = vec![(x, y), (x - s - 2, y - s), (x - s - 2, y + s)];
+                area.draw(&Polygon::new(head, UNRECOVERED.filled()))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -33,8 +33,8 @@ use crate::resources::Resources;
 use crate::sim::Observer;
 use crate::time::{Duration, Instant};
 
-pub use histogram::{Histogram, Quantiles, nearest_rank};
-pub use recovery::{Fault, FaultKind, FaultNotice, Outage, TaskSpan};
+pub use histogram::{Histogram, Quantiles};
+pub use recovery::{Fault, FaultKind, FaultNotice};
 pub use tasks::{JobStats, SLOWDOWN_BOUND_S, TaskCounts};
 
 use fairness::Fairness;

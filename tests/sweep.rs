@@ -1,6 +1,7 @@
 //! `mesosim sweep`, `merge` and `compare`: results.csv is the same bytes whatever the
 //! threads and shards; bad sweep files, shards and merges are bad input (exit 2) that says
-//! where; a failed run loses no other; compare shows its table and writes its csv files.
+//! where; a failed run loses no other; compare shows its table and writes its csv files;
+//! recovery.csv pools every seed's faults, the same bytes however the sweep ran.
 
 mod common;
 
@@ -85,6 +86,8 @@ fn results_are_byte_identical_whatever_the_jobs_and_shards() {
     ok(&["sweep", &sweep, "--jobs", "2", "--out", s(&two), "--quiet"]);
     let reference = results(&one);
     assert_eq!(reference, results(&two), "--jobs 1 and --jobs 2 differ");
+    // No faults, no recovery.csv.
+    assert!(!one.join("recovery.csv").exists() && !printed.contains("recovery"));
 
     let text = String::from_utf8(reference.clone()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -143,6 +146,183 @@ fn results_are_byte_identical_whatever_the_jobs_and_shards() {
         );
     }
     assert_eq!(std::fs::read_to_string(merged.join("sweep.yaml")).unwrap(), GRID);
+}
+
+/// The tiny scenario with four random faults in each run: 2 grid points × 3 seeds.
+const FAULTY: &str = "name: tiny-faults
+scenario: tiny.yaml
+set: [\"duration=4m\", \"master.offer_timeout=1m\", \"faults={ random: { count: 4, from: 20s, to: 3m, max_down: 1m } }\"]
+grid:
+  master.allocator: [drf, binpack]
+seeds: 3
+";
+
+/// The summary of run `run` in a sweep's folder.
+fn summary(dir: &Path, run: usize) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join(format!("runs/{run}.json"))).unwrap();
+    let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+    record["summary"].clone()
+}
+
+/// A folder's recovery.csv as rows of named cells.
+fn recovery_rows(dir: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(dir.join("recovery.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .zip(l.split(','))
+                .map(|(h, v)| ((*h).to_owned(), v.to_owned()))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn recovery_pools_every_seeds_faults_and_is_byte_identical_whatever_the_jobs_and_shards() {
+    let (dir, sweep) = setup("recovery", FAULTY);
+    let one = dir.join("jobs1");
+    let printed = ok(&["sweep", &sweep, "--jobs", "1", "--out", s(&one)]);
+    assert!(printed.contains("recovery.csv"), "{printed}");
+    ok(&[
+        "sweep",
+        &sweep,
+        "--jobs",
+        "2",
+        "--out",
+        s(&dir.join("jobs2")),
+        "-q",
+    ]);
+    let shards: Vec<PathBuf> = (0..2).map(|i| dir.join(format!("shard{i}"))).collect();
+    for (i, shard) in shards.iter().enumerate() {
+        ok(&[
+            "sweep",
+            &sweep,
+            "--shard",
+            &format!("{i}/2"),
+            "--out",
+            s(shard),
+            "-q",
+        ]);
+    }
+    let merged = dir.join("merged");
+    ok(&["merge", s(&shards[1]), s(&shards[0]), "--out", s(&merged), "-q"]);
+    let reference = std::fs::read(one.join("recovery.csv")).unwrap();
+    for other in [dir.join("jobs2"), merged] {
+        assert_eq!(
+            reference,
+            std::fs::read(other.join("recovery.csv")).unwrap(),
+            "{}",
+            other.display()
+        );
+    }
+
+    // Each grid point's row pools its three runs' faults, as their summaries give them.
+    let rows = recovery_rows(&one);
+    assert_eq!(rows.len(), 2);
+    for (point, row) in rows.iter().enumerate() {
+        assert_eq!(row["master.allocator"], ["drf", "binpack"][point]);
+        assert_eq!(row["runs"], "3");
+        let summaries: Vec<serde_json::Value> =
+            (point * 3..point * 3 + 3).map(|run| summary(&one, run)).collect();
+        let sum = |key: &str| -> u64 {
+            summaries
+                .iter()
+                .map(|s| s["recovery"][key].as_u64().unwrap())
+                .sum()
+        };
+        assert_eq!(row["faults"], sum("faults").to_string());
+        assert_eq!(sum("faults"), 12, "four faults a run");
+        assert_eq!(row["tasks_affected"], sum("tasks_affected").to_string());
+        assert_eq!(row["tasks_unrecovered"], sum("tasks_unrecovered").to_string());
+        let mut detect: Vec<f64> = summaries
+            .iter()
+            .flat_map(|s| s["recovery"]["events"].as_array().unwrap().clone())
+            .filter_map(|e| e["detect_s"].as_f64())
+            .collect();
+        detect.sort_by(f64::total_cmp);
+        // Pooled counts are the sum of the runs' own.
+        let counts: u64 = summaries
+            .iter()
+            .map(|s| s["recovery"]["detect_s"]["count"].as_u64().unwrap())
+            .sum();
+        assert_eq!(row["detect_s.count"], counts.to_string());
+        assert_eq!(row["detect_s.count"], detect.len().to_string());
+        if let Some(max) = detect.last() {
+            assert_eq!(row["detect_s.max"].parse::<f64>().unwrap(), *max);
+            let p50 = detect[detect.len().div_ceil(2) - 1];
+            assert_eq!(row["detect_s.p50"].parse::<f64>().unwrap(), p50);
+        } else {
+            assert_eq!(row["detect_s.max"], "");
+        }
+    }
+    // A second sweep into the folder without faults leaves no stale recovery.csv.
+    let (_, plain) = setup("recovery-plain", GRID);
+    ok(&["sweep", &plain, "--out", s(&one), "-q"]);
+    assert!(!one.join("recovery.csv").exists());
+}
+
+#[test]
+fn compare_pools_recovery_over_seeds() {
+    let dir = temp_dir("compare-recovery");
+    let out = dir.join("out");
+    let table = ok(&[
+        "compare",
+        "tests/acceptance/fault-crash-rack.yaml",
+        "--allocators",
+        "drf,binpack",
+        "--seeds",
+        "3",
+        "--out",
+        s(&out),
+    ]);
+    // One rack crash a run: three faults per allocator, each detected, restored and
+    // recovered.
+    let recovery = &table[table
+        .find("recovery over the faults of all 3 seeds")
+        .expect(&table)..];
+    let row = |name: &str| {
+        recovery
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name}: {table}"))
+            .to_owned()
+    };
+    assert!(row("faults (unrecovered)").ends_with("3 (0)"), "{table}");
+    for duration in ["detect_s", "restored_s", "recovered_s"] {
+        let line = row(duration);
+        let cells: Vec<&str> = line
+            .split("  ")
+            .filter(|c| !c.trim().is_empty())
+            .skip(1)
+            .collect();
+        assert_eq!(cells.len(), 2, "{table}");
+        assert!(
+            cells.iter().all(|c| c.trim().starts_with("3 · ")),
+            "{duration}: {table}"
+        );
+    }
+    assert!(!recovery.contains("elect_s"), "no master crashed: {table}");
+    let rows = recovery_rows(&out);
+    let faults: u64 = (0..6)
+        .map(|run| summary(&out, run)["recovery"]["faults"].as_u64().unwrap())
+        .sum();
+    assert_eq!(faults, 6);
+    assert_eq!(
+        rows.iter()
+            .map(|r| r["faults"].parse::<u64>().unwrap())
+            .sum::<u64>(),
+        faults
+    );
+    assert_eq!(rows[0]["master.allocator"], "drf");
+    assert_eq!(rows[0]["recovered_s.count"], "3");
+    // The rack's four machines boot ten minutes after the crash.
+    assert!(rows[0]["restored_s.p50"].parse::<f64>().unwrap() >= 600.0);
+    let html = std::fs::read_to_string(out.join("compare.html")).unwrap();
+    assert!(html.contains("compare-recovery.png") && html.contains("tasks hit (unrecovered)"));
+    assert!(out.join("compare-recovery.svg").is_file());
 }
 
 #[test]

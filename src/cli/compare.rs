@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::Failure;
-use super::sweep::{Options, failures, plural, run_sweep};
+use super::sweep::{Options, failures, plural, print_recovery, run_sweep};
 use crate::scenario::{self, de};
 use crate::sweep::compare::{ALLOCATOR_KEY, Comparison};
 use crate::sweep::folder;
@@ -97,6 +97,7 @@ pub fn execute(args: &CompareArgs) -> Result<(), Failure> {
             out.join("compare.csv").display(),
             out.join(folder::RESULTS_FILE).display()
         );
+        print_recovery(&out);
     }
     failures(&ran.records, &out)
 }

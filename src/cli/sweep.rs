@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::Failure;
 use super::run::wall_now;
 use crate::sweep::folder::{self, Folder};
+use crate::sweep::recovery::RECOVERY_FILE;
 use crate::sweep::{Prepared, RunRecord, Shard, Status, Sweep, results};
 
 #[derive(Debug, Args)]
@@ -100,6 +101,7 @@ pub fn execute(args: &SweepArgs) -> Result<(), Failure> {
             plural(ran.threads, "thread")
         );
         println!("  results: {}", out.join(folder::RESULTS_FILE).display());
+        print_recovery(&out);
     }
     failures(&ran.records, &out)
 }
@@ -208,8 +210,17 @@ pub fn merge(args: &MergeArgs) -> Result<(), Failure> {
             plural(folders.len(), "folder")
         );
         println!("  results: {}", out.join(folder::RESULTS_FILE).display());
+        print_recovery(&out);
     }
     failures(&records, &out)
+}
+
+/// Where recovery.csv is, when the runs had faults.
+pub(super) fn print_recovery(out: &Path) {
+    let file = out.join(RECOVERY_FILE);
+    if file.is_file() {
+        println!("  recovery over seeds: {}", file.display());
+    }
 }
 
 /// `1 run`, `3 runs`.

@@ -23,6 +23,32 @@ pub struct Quantiles {
     pub max: f64,
 }
 
+impl Quantiles {
+    /// The exact figures of `sorted` (ascending, finite): nearest-rank percentiles, the
+    /// mean summed in order.
+    pub fn exact(sorted: &[f64]) -> Quantiles {
+        let n = sorted.len();
+        if n == 0 {
+            return Quantiles::default();
+        }
+        Quantiles {
+            count: n as u64,
+            mean: sorted.iter().sum::<f64>() / n as f64,
+            p50: nearest_rank(sorted, 0.50),
+            p95: nearest_rank(sorted, 0.95),
+            p99: nearest_rank(sorted, 0.99),
+            max: sorted[n - 1],
+        }
+    }
+}
+
+/// The value at nearest rank `p` (0 < p ≤ 1) of `sorted`, which is ascending and not empty:
+/// the smallest value with at least a fraction `p` of the values at or below it.
+pub fn nearest_rank<T: Copy>(sorted: &[T], p: f64) -> T {
+    let n = sorted.len();
+    sorted[((p * n as f64).ceil() as usize).clamp(1, n) - 1]
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Histogram {
     /// Buckets by (exponent, sub-bucket), grown as larger values arrive.
@@ -140,6 +166,21 @@ mod tests {
         assert_eq!(q.max, exact[9_999]);
         let mean = exact.iter().sum::<f64>() / 10_000.0;
         assert!((q.mean - mean).abs() < 1e-9 * mean);
+    }
+
+    #[test]
+    fn exact_figures_take_nearest_ranks() {
+        let values: Vec<f64> = (1..=20).map(f64::from).collect();
+        let q = Quantiles::exact(&values);
+        assert_eq!(
+            (q.count, q.mean, q.p50, q.p95, q.p99, q.max),
+            (20, 10.5, 10.0, 19.0, 20.0, 20.0)
+        );
+        let one = Quantiles::exact(&[75.5]);
+        assert_eq!((one.count, one.p50, one.p99, one.max), (1, 75.5, 75.5, 75.5));
+        assert_eq!(Quantiles::exact(&[]), Quantiles::default());
+        assert_eq!(nearest_rank(&[1, 2, 3], 0.5), 2);
+        assert_eq!(nearest_rank(&[1, 2, 3], 0.01), 1);
     }
 
     #[test]

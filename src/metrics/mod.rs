@@ -846,7 +846,7 @@ impl Collector {
                 if self.recovery.any_out()
                     && let Some(Some(a)) = self.agents.get(agent.index())
                 {
-                    self.recovery.task_added(&a.name, (*framework, first));
+                    self.recovery.task_added(now, &a.name, (*framework, first));
                 }
             }
             // Ends a task no master published an end for.

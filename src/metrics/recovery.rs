@@ -10,6 +10,10 @@
 //! task its framework resubmitted in its place (`retry_of`), reaches `TASK_RUNNING` again,
 //! or when it ends in a state its framework does not retry. A lost task that nobody
 //! resubmits by the end of the run is accounted terminal when it was lost.
+//!
+//! For the report's timeline it also keeps each agent's time out ([`Outage`]) and each
+//! affected task's time hit ([`TaskSpan`]): one entry per agent lost and per task hit, so
+//! nothing is added to events that have nothing to do with a fault.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -40,6 +44,16 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
+    /// Every kind, in a fixed order (the report's colours go by it).
+    pub const ALL: [FaultKind; 6] = [
+        FaultKind::AgentsCrashed,
+        FaultKind::AgentsRestarted,
+        FaultKind::Partition,
+        FaultKind::Network,
+        FaultKind::MasterCrashed,
+        FaultKind::AgentRemoved,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             FaultKind::AgentRemoved => "agent_removed",
@@ -131,6 +145,8 @@ impl Fault {
 
 struct Affected {
     fault: usize,
+    /// Its entry in [`Recovery::task_spans`].
+    span: usize,
     /// Lost at this time and waiting for a resubmission.
     lost: Option<Instant>,
     retried: bool,
@@ -138,11 +154,22 @@ struct Affected {
     killed_with_framework: bool,
 }
 
-/// An agent lost to a fault and not back yet.
-struct Out {
-    fault: usize,
-    since: Instant,
-    capacity: Amounts,
+/// An agent's time lost to a fault: from when it was lost until an agent registered on its
+/// machine again (`None`: not by the end of the run).
+#[derive(Clone, Debug)]
+pub struct Outage {
+    pub fault: usize,
+    pub since: Instant,
+    pub until: Option<Instant>,
+    pub capacity: Amounts,
+}
+
+/// An affected task's time hit: from when its agent was lost (or it was launched onto a
+/// lost agent) until it recovered (`None`: not by the end of the run).
+#[derive(Clone, Copy, Debug)]
+pub struct TaskSpan {
+    pub hit: Instant,
+    pub recovered: Option<Instant>,
 }
 
 struct Watch {
@@ -154,10 +181,16 @@ struct Watch {
 #[derive(Default)]
 pub struct Recovery {
     pub faults: Vec<Fault>,
+    /// Every agent's time lost to a fault, in the order they were lost (the timeline's
+    /// capacity out).
+    pub outages: Vec<Outage>,
+    /// Every affected task's time hit, in the order they were hit (the timeline's tasks
+    /// waiting to recover).
+    pub task_spans: Vec<TaskSpan>,
     /// Affected tasks by (framework, id of their first attempt).
     affected: BTreeMap<(FrameworkId, TaskId), Affected>,
-    /// Agents lost and not back, by machine name.
-    out: BTreeMap<String, Out>,
+    /// Agents lost and not back, by machine name: their entry in `outages`.
+    out: BTreeMap<String, usize>,
     watches: Vec<Watch>,
 }
 
@@ -235,7 +268,7 @@ impl Recovery {
         };
         self.faults[i].removed = Some(now);
         for key in tasks {
-            self.hit(i, key);
+            self.hit(i, now, key);
             if let Some(a) = self.affected.get_mut(&key) {
                 a.killed_with_framework = true;
             }
@@ -289,14 +322,13 @@ impl Recovery {
         if self.out.contains_key(name) {
             return;
         }
-        self.out.insert(
-            name.to_owned(),
-            Out {
-                fault,
-                since,
-                capacity,
-            },
-        );
+        self.out.insert(name.to_owned(), self.outages.len());
+        self.outages.push(Outage {
+            fault,
+            since,
+            until: None,
+            capacity,
+        });
         let f = &mut self.faults[fault];
         if f.lost_names.insert(name.to_owned()) {
             f.agents_lost += 1;
@@ -304,11 +336,11 @@ impl Recovery {
         f.agents_out += 1;
         f.restored = None;
         for key in tasks {
-            self.hit(fault, key);
+            self.hit(fault, since, key);
         }
     }
 
-    fn hit(&mut self, fault: usize, key: (FrameworkId, TaskId)) {
+    fn hit(&mut self, fault: usize, now: Instant, key: (FrameworkId, TaskId)) {
         if self.affected.contains_key(&key) {
             return;
         }
@@ -316,11 +348,16 @@ impl Recovery {
             key,
             Affected {
                 fault,
+                span: self.task_spans.len(),
                 lost: None,
                 retried: false,
                 killed_with_framework: false,
             },
         );
+        self.task_spans.push(TaskSpan {
+            hit: now,
+            recovered: None,
+        });
         let f = &mut self.faults[fault];
         f.tasks_affected += 1;
         f.tasks_pending += 1;
@@ -329,8 +366,8 @@ impl Recovery {
     /// The master marked agent `name` unreachable. Returns the fault that now loses it, if
     /// one may have cut it off and it was not lost already; the caller then calls `lose`.
     pub fn agent_unreachable(&mut self, now: Instant, name: &str) -> Option<usize> {
-        if let Some(out) = self.out.get(name) {
-            self.faults[out.fault].detected.get_or_insert(now);
+        if let Some(&out) = self.out.get(name) {
+            self.faults[self.outages[out].fault].detected.get_or_insert(now);
             return None;
         }
         // Watches that ended are done with; of the others, the earliest that covers the
@@ -355,6 +392,8 @@ impl Recovery {
         let Some(out) = self.out.remove(name) else {
             return;
         };
+        let out = &mut self.outages[out];
+        out.until = Some(now);
         let f = &mut self.faults[out.fault];
         f.add_lost(&out.capacity, out.since, now);
         f.agents_out -= 1;
@@ -365,15 +404,16 @@ impl Recovery {
 
     /// A task was launched onto the agent on machine `name`: if it is lost, the fault hits
     /// the task too.
-    pub fn task_added(&mut self, name: &str, key: (FrameworkId, TaskId)) {
-        if let Some(out) = self.out.get(name) {
-            let fault = out.fault;
-            self.hit(fault, key);
+    pub fn task_added(&mut self, now: Instant, name: &str, key: (FrameworkId, TaskId)) {
+        if let Some(&out) = self.out.get(name) {
+            let fault = self.outages[out].fault;
+            self.hit(fault, now, key);
         }
     }
 
     fn resolve(&mut self, key: (FrameworkId, TaskId), at: Instant) {
         if let Some(a) = self.affected.remove(&key) {
+            self.task_spans[a.span].recovered = Some(at);
             let f = &mut self.faults[a.fault];
             f.tasks_pending -= 1;
             f.last_recovery = Some(f.last_recovery.map_or(at, |t| t.max(at)));
@@ -409,6 +449,7 @@ impl Recovery {
     /// nobody resubmitted are accounted ended when they were lost.
     pub fn finish(&mut self, end: Instant) {
         for out in std::mem::take(&mut self.out).into_values() {
+            let out = &self.outages[out];
             self.faults[out.fault].add_lost(&out.capacity, out.since, end);
         }
         let done: Vec<((FrameworkId, TaskId), Instant)> = self

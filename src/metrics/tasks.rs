@@ -6,7 +6,7 @@ use crate::proto::{TaskId, TaskState};
 use crate::resources::Resources;
 use crate::time::Instant;
 
-use super::histogram::{Histogram, Quantiles};
+use super::histogram::{Histogram, Quantiles, nearest_rank};
 
 /// Bounded slowdown counts run times under this as this long (seconds), as is usual for
 /// batch workloads: a 1-second task waiting 1 second is not "twice as slow" in any sense
@@ -370,7 +370,7 @@ impl TaskTracker {
             return Quantiles::default();
         }
         let secs = |ns: u64| ns as f64 / 1e9;
-        let rank = |p: f64| sorted[((p * n as f64).ceil() as usize).clamp(1, n) - 1];
+        let rank = |p: f64| nearest_rank(sorted, p);
         let total: u128 = sorted.iter().map(|&d| u128::from(d)).sum();
         Quantiles {
             count: n as u64,

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use super::html::{Block, Page, Section};
 use super::plots::{self, CdfChart, LineChart, Series};
+use super::recovery::Phase;
 use crate::sweep::compare::Comparison;
 use crate::sweep::record::{Curves, RunRecord};
 
@@ -123,6 +124,7 @@ pub fn write(
             log_x: positive,
         },
     )?;
+    let recovery = recovery_section(dir, comparison, records)?;
     let mut header = vec!["metric".to_owned()];
     header.extend(allocators.iter().cloned());
     let failed = records.iter().filter(|r| r.summary.is_none()).count();
@@ -134,7 +136,7 @@ pub fn write(
     if failed > 0 {
         intro.push_str(&format!(" {failed} runs did not finish and are left out."));
     }
-    let page = Page {
+    let mut page = Page {
         title: format!("mesosim compare: {scenario}"),
         sections: vec![
             Section {
@@ -187,5 +189,73 @@ pub fn write(
             },
         ],
     };
+    page.sections.extend(recovery);
     super::write_atomic(&dir.join("compare.html"), page.render().as_bytes())
+}
+
+/// The Recovery section, when some run had faults: the recovery table and the CDF of the
+/// time until every task a fault hit ran again, each allocator's faults of all seeds
+/// pooled.
+fn recovery_section(
+    dir: &Path,
+    comparison: &Comparison,
+    records: &[RunRecord],
+) -> std::io::Result<Option<Section>> {
+    let Some(rows) = comparison.recovery_table() else {
+        return Ok(None);
+    };
+    let seeds = comparison.seeds.max(1);
+    let recovered: Vec<(String, Vec<f64>)> = comparison
+        .allocators
+        .iter()
+        .enumerate()
+        .map(|(a, name)| {
+            let mut all: Vec<f64> = records
+                .iter()
+                .filter(|r| r.run / seeds == a)
+                .filter_map(|r| r.summary.as_ref()?.pointer("/recovery/events")?.as_array())
+                .flatten()
+                .filter_map(|fault| Phase::Recovered.of_json(fault))
+                .collect();
+            all.sort_by(f64::total_cmp);
+            (name.clone(), all)
+        })
+        .collect();
+    let mut header = vec![String::new()];
+    header.extend(comparison.allocators.iter().cloned());
+    let mut blocks = vec![
+        Block::Paragraph(format!(
+            "Every fault of every seed ({} per allocator), pooled. Faults: how many, and in brackets how many left a task they hit neither running again nor ended for good; tasks hit: how many, and how many never recovered. Each duration from the fault's start, over the faults that have it, as count · p50 · p95 · max in seconds (exact nearest ranks). recovery.csv has them all, with means and p99.",
+            comparison.seeds
+        )),
+        Block::Table { header, rows },
+    ];
+    if recovered.iter().any(|(_, v)| !v.is_empty()) {
+        let low = recovered
+            .iter()
+            .filter_map(|(_, v)| v.first())
+            .fold(f64::INFINITY, |a, &b| a.min(b));
+        let high = recovered
+            .iter()
+            .filter_map(|(_, v)| v.last())
+            .fold(0.0, |a: f64, &b| a.max(b));
+        let plot = plots::cdf_chart(
+            dir,
+            "compare-recovery",
+            &CdfChart {
+                title: "Time until every task a fault hit ran again, seeds pooled",
+                x_label: "recovered after (s)",
+                series: &recovered,
+                log_x: low > 0.0 && high > 100.0 * low,
+            },
+        )?;
+        blocks.push(Block::Plot {
+            caption: "Fraction of the faults that hit tasks whose tasks all ran again within so long, all seeds' faults pooled; a fault whose tasks never all did is left out (see the table).".into(),
+            plot,
+        });
+    }
+    Ok(Some(Section {
+        heading: "Recovery".into(),
+        blocks,
+    }))
 }

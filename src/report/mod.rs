@@ -1,12 +1,15 @@
 //! The report folder: summary.json and the files beside it, written atomically: the tables
 //! (`files`), charts as PNG and SVG (`plots`), the HTML building blocks (`html`) and the
-//! run's page (`page`).
+//! run's page (`page`, its Recovery section in `recovery_page`); recovery figures over
+//! faults (`recovery`).
 
 pub mod compare_page;
 pub mod files;
 pub mod html;
 pub mod page;
 pub mod plots;
+pub mod recovery;
+pub mod recovery_page;
 pub mod summary;
 
 use std::io::Write;

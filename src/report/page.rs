@@ -14,7 +14,7 @@ const MAX_STACKED: usize = 12;
 const MAX_HEAT_ROWS: usize = 300;
 
 /// A figure as the page prints it: up to four significant digits after the point.
-fn fig(v: f64) -> String {
+pub(super) fn fig(v: f64) -> String {
     if v == 0.0 {
         return "0".to_owned();
     }
@@ -25,7 +25,7 @@ fn fig(v: f64) -> String {
     r.to_string()
 }
 
-fn opt(v: Option<f64>, unit: &str) -> String {
+pub(super) fn opt(v: Option<f64>, unit: &str) -> String {
     v.map_or("–".to_owned(), |v| format!("{}{unit}", fig(v)))
 }
 
@@ -438,47 +438,8 @@ pub fn write(dir: &Path, summary: &Summary, c: &Collector, scenario_text: &str) 
             },
         ],
     });
-    if !summary.recovery.events.is_empty() {
-        let rows = summary
-            .recovery
-            .events
-            .iter()
-            .map(|f| {
-                vec![
-                    f.kind.to_owned(),
-                    f.target.clone(),
-                    fig(f.at_s),
-                    opt(f.detect_s, ""),
-                    f.tasks_affected.to_string(),
-                    opt(f.recovered_s, ""),
-                    f.tasks_unrecovered.to_string(),
-                    f.capacity_lost
-                        .iter()
-                        .filter(|(_, v)| **v > 0.0)
-                        .map(|(k, v)| format!("{k} {}", fig(*v)))
-                        .collect::<Vec<_>>()
-                        .join(" · "),
-                ]
-            })
-            .collect();
-        sections.push(Section {
-            heading: "Recovery".into(),
-            blocks: vec![Block::Table {
-                header: [
-                    "fault",
-                    "target",
-                    "at (s)",
-                    "detected after (s)",
-                    "tasks hit",
-                    "recovered after (s)",
-                    "not recovered",
-                    "capacity lost × time",
-                ]
-                .map(String::from)
-                .to_vec(),
-                rows,
-            }],
-        });
+    if let Some(recovery) = super::recovery_page::section(dir, summary, c)? {
+        sections.push(recovery);
     }
     sections.push(Section {
         heading: "Files".into(),

@@ -1,5 +1,6 @@
-//! The charts of the report folder: line, stacked-area, CDF and heatmap charts, each written
-//! as `<dir>/<stem>.png` and `<dir>/<stem>.svg`.
+//! The charts of the report folder: line, stacked-area, CDF and heatmap charts, and the
+//! recovery timeline ([`timeline`]), each written as `<dir>/<stem>.png` and
+//! `<dir>/<stem>.svg`.
 //!
 //! Callers hand over figures already computed; this module only draws them. A chart is
 //! prepared once (time unit, ranges, reduced point lists, colours) and then drawn twice from
@@ -31,12 +32,16 @@ use std::error::Error;
 use std::path::Path;
 use std::sync::Once;
 
-use plotters::coord::Shift;
+use plotters::chart::MeshStyle;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::write_atomic;
+
+mod timeline;
+pub use timeline::{FaultBar, MAX_LABELLED, Strip, Timeline, timeline};
 
 /// One line (or one band of a stacked chart): x in simulated seconds.
 #[derive(Clone, Debug, PartialEq)]
@@ -107,7 +112,8 @@ impl Plot {
     }
 }
 
-/// Size of every chart, in pixels (PNG) and user units (SVG).
+/// Size of every chart, in pixels (PNG) and user units (SVG); the recovery timeline grows
+/// taller with its faults.
 pub const WIDTH: u32 = 1000;
 pub const HEIGHT: u32 = 500;
 /// At most this many points of one series are drawn (see the module docs).
@@ -196,6 +202,11 @@ struct Inset {
 /// A chart ready to be drawn on any plotters backend. Returns the inset to lay over an SVG
 /// drawing, if the chart has one.
 trait Figure {
+    /// Width and height in pixels.
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, HEIGHT)
+    }
+
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
@@ -208,9 +219,10 @@ trait Figure {
 /// Draws `figure` to SVG and PNG and writes both files.
 fn render(dir: &Path, stem: &str, figure: &impl Figure) -> std::io::Result<Plot> {
     register_font();
+    let (width, height) = figure.size();
     let mut svg = String::new();
     let inset = {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
         let inset = figure.draw(&root, Target::Svg).map_err(drawing_error)?;
         root.present().map_err(|e| drawing_error(e.into()))?;
         inset
@@ -218,13 +230,13 @@ fn render(dir: &Path, stem: &str, figure: &impl Figure) -> std::io::Result<Plot>
     if let Some(inset) = inset {
         lay_over(&mut svg, &inset);
     }
-    let mut rgb = vec![255u8; WIDTH as usize * HEIGHT as usize * 3];
+    let mut rgb = vec![255u8; width as usize * height as usize * 3];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
         figure.draw(&root, Target::Bitmap).map_err(drawing_error)?;
         root.present().map_err(|e| drawing_error(e.into()))?;
     }
-    let png = encode_png(&rgb, WIDTH, HEIGHT)?;
+    let png = encode_png(&rgb, width, height)?;
     write_atomic(&dir.join(format!("{stem}.png")), &png)?;
     write_atomic(&dir.join(format!("{stem}.svg")), svg.as_bytes())?;
     Ok(Plot {
@@ -647,22 +659,33 @@ impl LinesFigure<'_> {
     {
         let mut chart = axes(area, x, self.y.0..self.y.1, &self.x_label, &self.y_label)?;
         for line in &self.lines {
-            let style = line.colour.stroke_width(line.width);
-            for run in &line.runs {
-                if let [point] = run[..] {
-                    // A lone point (one sample, or between two gaps) shows as a dot.
-                    let dot = Circle::new(point, line.width + 1, line.colour.filled());
-                    chart.draw_series(std::iter::once(dot))?;
-                } else if target == Target::Bitmap && line.width > 1 {
-                    let segments = run.windows(2).map(|w| PathElement::new(w.to_vec(), style));
-                    chart.draw_series(segments)?;
-                } else {
-                    chart.draw_series(LineSeries::new(run.iter().copied(), style))?;
-                }
-            }
+            draw_line(&mut chart, line, target)?;
         }
         Ok(())
     }
+}
+
+/// Draws `line` on `chart`: a lone point (one sample, or between two gaps) as a dot; in a
+/// bitmap, a wide line segment by segment (see [`Target`]).
+fn draw_line<DB, CT>(chart: &mut ChartContext<'_, DB, CT>, line: &Line, target: Target) -> DrawResult
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+    CT: CoordTranslate<From = (f64, f64)>,
+{
+    let style = line.colour.stroke_width(line.width);
+    for run in &line.runs {
+        if let [point] = run[..] {
+            let dot = Circle::new(point, line.width + 1, line.colour.filled());
+            chart.draw_series(std::iter::once(dot))?;
+        } else if target == Target::Bitmap && line.width > 1 {
+            let segments = run.windows(2).map(|w| PathElement::new(w.to_vec(), style));
+            chart.draw_series(segments)?;
+        } else {
+            chart.draw_series(LineSeries::new(run.iter().copied(), style))?;
+        }
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -956,11 +979,7 @@ impl Figure for HeatFigure<'_> {
         };
         let label_style = text_style(13.0, INK);
         // Room on the left for the widest row label that may be shown, and the axis caption.
-        let widest = self
-            .row_labels
-            .iter()
-            .map(|l| root.estimate_text_size(l, &label_style).map(|s| s.0))
-            .try_fold(0, |w, s| s.map(|s| w.max(s)))?;
+        let widest = widest(root, self.row_labels.iter().map(String::as_str), &label_style)?;
         let mut chart = ChartBuilder::on(&plot)
             .margin_top(8)
             .margin_right(12)
@@ -1180,21 +1199,50 @@ where
         .x_label_area_size(48)
         .y_label_area_size(72)
         .build_cartesian_2d(x, y)?;
-    chart
-        .configure_mesh()
+    gridded(&mut chart.configure_mesh(), 14.0, 16.0)
         .x_desc(x_label)
         .y_desc(y_label)
-        .label_style(text_style(14.0, INK))
-        .axis_desc_style(text_style(16.0, INK))
-        .light_line_style(GRID_FINE)
-        .bold_line_style(GRID)
-        .axis_style(MUTED)
-        .x_labels(10)
         .y_labels(8)
         .x_label_formatter(&tick)
         .y_label_formatter(&tick)
         .draw()?;
     Ok(chart)
+}
+
+/// The charts' grid and axes: light lines every tick, ten time ticks, labels of `label`
+/// points and axis captions of `caption` points.
+fn gridded<'m, 'a, 'b, X, Y, DB>(
+    mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+    label: f64,
+    caption: f64,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, DB>
+where
+    X: Ranged,
+    Y: Ranged,
+    DB: DrawingBackend,
+{
+    mesh.label_style(text_style(label, INK))
+        .axis_desc_style(text_style(caption, INK))
+        .light_line_style(GRID_FINE)
+        .bold_line_style(GRID)
+        .axis_style(MUTED)
+        .x_labels(10)
+}
+
+/// The width in pixels of the widest of `labels` in `style`.
+fn widest<'l, DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    labels: impl Iterator<Item = &'l str>,
+    style: &TextStyle,
+) -> Result<u32, Box<dyn Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let mut widest = 0;
+    for label in labels {
+        widest = widest.max(area.estimate_text_size(label, style)?.0);
+    }
+    Ok(widest)
 }
 
 #[derive(Clone, Copy)]
@@ -1314,7 +1362,45 @@ mod tests {
             })
             .collect();
         let names: Vec<String> = (1..=20).map(|i| format!("standard-{i}")).collect();
+        let strips = [Strip {
+            y_label: "cpus out".to_owned(),
+            areas: vec![Series {
+                label: "cpus out".to_owned(),
+                points: vec![
+                    (0.0, 0.0),
+                    (600.0, 0.0),
+                    (600.0, 16.0),
+                    (1500.0, 16.0),
+                    (1500.0, 0.0),
+                ],
+            }],
+            lines: vec![wave("running", 500, 0.0)],
+        }];
+        let kinds = ["crash_agents".to_owned()];
+        let faults = [FaultBar {
+            label: "#1 rack-1: 4 agents".to_owned(),
+            kind: 0,
+            at_s: 600.0,
+            healed_s: Some(1500.0),
+            detected_s: Some(680.0),
+            elected_s: None,
+            back_s: Some(1510.0),
+            recovered_s: None,
+            unrecovered: true,
+        }];
         vec![
+            timeline(
+                dir,
+                "timeline",
+                &Timeline {
+                    title: "recovery",
+                    end_s: 7200.0,
+                    strips: &strips,
+                    kinds: &kinds,
+                    faults: &faults,
+                },
+            )
+            .unwrap(),
             line_chart(
                 dir,
                 "line",

@@ -140,6 +140,19 @@ pub struct RecoverySummary {
     pub recovered_s_max: Option<f64>,
     /// Capacity lost × time, summed over faults, per resource (units × s).
     pub capacity_lost: BTreeMap<String, f64>,
+    /// Each per-fault duration's distribution over the faults that have it (see
+    /// [`super::recovery`]): absent without faults; `elect_s` and `reregistered_s` absent
+    /// without a master crash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detect_s: Option<Distribution>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elect_s: Option<Distribution>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restored_s: Option<Distribution>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reregistered_s: Option<Distribution>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered_s: Option<Distribution>,
     pub events: Vec<FaultSummary>,
 }
 

@@ -7,13 +7,11 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
 
-use std::collections::BTreeMap;
-
 use crate::metrics::recovery::FaultKind;
 use crate::metrics::{Collector, Setup, Shared, Sinks};
 use crate::report::summary::{
     AgentsSummary, FairnessSummary, FaultSummary, FrameworkShareSummary, JobsSummary, NetworkSummary,
-    OffersSummary, RecoverySummary, RoleSummary, Summary, TasksSummary,
+    OffersSummary, RoleSummary, Summary, TasksSummary,
 };
 use crate::scenario::Scenario;
 use crate::sim::{Stop, Violation};
@@ -189,27 +187,7 @@ fn summarise(scenario: &Scenario, world: &World, c: &mut Collector) -> Summary {
             }
         })
         .collect();
-    let max_of = |v: Vec<Option<f64>>| -> Option<f64> {
-        v.into_iter()
-            .try_fold(None::<f64>, |m, x| x.map(|x| Some(m.map_or(x, |m| m.max(x)))))
-            .flatten()
-    };
-    let mut lost: BTreeMap<String, f64> = BTreeMap::new();
-    for e in &events {
-        for (k, v) in &e.capacity_lost {
-            *lost.entry(k.clone()).or_insert(0.0) += v;
-        }
-    }
-    let recovery = RecoverySummary {
-        faults: events.len() as u64,
-        tasks_affected: events.iter().map(|e| e.tasks_affected).sum(),
-        tasks_unrecovered: events.iter().map(|e| e.tasks_unrecovered).sum(),
-        // Faults the master never noticed (nothing lost) have no detection time to count.
-        detect_s_max: events.iter().filter_map(|e| e.detect_s).reduce(f64::max),
-        recovered_s_max: max_of(events.iter().map(|e| e.recovered_s).collect()),
-        capacity_lost: lost,
-        events,
-    };
+    let recovery = crate::report::recovery::summarise(events);
     let jobs = c.jobs();
     Summary {
         schema: Summary::SCHEMA,

@@ -6,9 +6,11 @@ use std::collections::BTreeSet;
 
 use super::def::Sweep;
 use super::record::RunRecord;
+use super::recovery::{self, Pool};
 use super::results::number;
 use super::stats::Stats;
 use crate::gate::{self, Direction, Rule};
+use crate::report::recovery::Phase;
 
 /// The grid key a comparison varies.
 pub const ALLOCATOR_KEY: &str = "master.allocator";
@@ -64,6 +66,8 @@ pub struct Comparison {
     pub stats: Vec<Vec<Option<Stats>>>,
     /// Seeds per allocator.
     pub seeds: usize,
+    /// Per allocator, every seed's faults pooled.
+    pub recovery: Vec<Pool>,
 }
 
 impl Comparison {
@@ -108,6 +112,7 @@ impl Comparison {
             metrics,
             stats,
             seeds: sweep.seeds.len(),
+            recovery: recovery::pools(sweep, records),
         }
     }
 
@@ -221,43 +226,102 @@ impl Comparison {
             .collect()
     }
 
+    /// The recovery table, when some run had faults: per allocator, every seed's faults
+    /// pooled. Rows: the faults (how many left a task unrecovered), the tasks they hit (how
+    /// many never recovered), then each duration some fault had, as `count · p50 · p95 ·
+    /// max` in seconds.
+    pub fn recovery_table(&self) -> Option<Vec<Vec<String>>> {
+        if self.recovery.iter().all(|p| p.faults == 0) {
+            return None;
+        }
+        let mut rows = vec![
+            self.recovery_row("faults (unrecovered)", |p| {
+                format!("{} ({})", p.faults, p.faults_unrecovered)
+            }),
+            self.recovery_row("tasks hit (unrecovered)", |p| {
+                format!("{} ({})", p.tasks_affected, p.tasks_unrecovered)
+            }),
+        ];
+        for phase in Phase::ALL {
+            if self.recovery.iter().all(|p| p.phase(phase).count == 0) {
+                continue;
+            }
+            rows.push(self.recovery_row(phase.name(), |p| {
+                let q = p.phase(phase);
+                if q.count == 0 {
+                    return "0".to_owned();
+                }
+                format!(
+                    "{} · {} · {} · {}",
+                    q.count,
+                    short(q.p50),
+                    short(q.p95),
+                    short(q.max)
+                )
+            }));
+        }
+        Some(rows)
+    }
+
+    fn recovery_row(&self, name: &str, cell: impl Fn(&Pool) -> String) -> Vec<String> {
+        let mut row = vec![name.to_owned()];
+        row.extend(self.recovery.iter().map(cell));
+        row
+    }
+
     /// The side-by-side table: a row per key metric, a column per allocator, each cell the
-    /// mean ± the half-width of its 95% confidence interval, `*` on the best.
+    /// mean ± the half-width of its 95% confidence interval, `*` on the best; then, when
+    /// some run had faults, the recovery table.
     pub fn table(&self, scenario: &str) -> String {
-        let mut lines: Vec<Vec<String>> = Vec::new();
         let mut header = vec!["metric".to_owned()];
         // Allocator names over the figures, which end in a two-character mark.
         header.extend(self.allocators.iter().map(|a| format!("{a}  ")));
-        lines.push(header);
-        lines.extend(self.key_table());
-        let columns = lines[0].len();
-        let widths: Vec<usize> = (0..columns)
-            .map(|c| lines.iter().map(|l| l[c].chars().count()).max().unwrap_or(0))
-            .collect();
         let seeds = if self.seeds == 1 { "seed" } else { "seeds" };
         let mut out = format!(
             "{scenario}: {} allocators × {} {seeds}; mean ± 95% confidence half-width over seeds (Student's t), * best\n",
             self.allocators.len(),
             self.seeds
         );
-        for line in &lines {
-            let mut text = String::new();
-            for (c, field) in line.iter().enumerate() {
-                let pad = " ".repeat(widths[c] - field.chars().count());
-                if c == 0 {
-                    text.push_str(field);
-                    text.push_str(&pad);
-                } else {
-                    text.push_str("  ");
-                    text.push_str(&pad);
-                    text.push_str(field);
-                }
-            }
-            out.push_str(text.trim_end());
-            out.push('\n');
+        out.push_str(&align(header, self.key_table()));
+        if let Some(rows) = self.recovery_table() {
+            out.push_str(&format!(
+                "recovery over the faults of all {} {seeds}, pooled; durations (s) as count · p50 · p95 · max\n",
+                self.seeds
+            ));
+            let mut header = vec!["".to_owned()];
+            header.extend(self.allocators.iter().cloned());
+            out.push_str(&align(header, rows));
         }
         out
     }
+}
+
+/// `header` and `rows` as aligned text: the first column left-aligned, the others right.
+fn align(header: Vec<String>, rows: Vec<Vec<String>>) -> String {
+    let mut lines = vec![header];
+    lines.extend(rows);
+    let columns = lines[0].len();
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| lines.iter().map(|l| l[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for line in &lines {
+        let mut text = String::new();
+        for (c, field) in line.iter().enumerate() {
+            let pad = " ".repeat(widths[c] - field.chars().count());
+            if c == 0 {
+                text.push_str(field);
+                text.push_str(&pad);
+            } else {
+                text.push_str("  ");
+                text.push_str(&pad);
+                text.push_str(field);
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 /// `mean ± half-width`, both to the decimals that give the half-width two significant

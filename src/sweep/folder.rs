@@ -1,12 +1,12 @@
-//! A sweep's output folder: `sweep.yaml`, `runs/<run>.json`, `results.csv`, `errors.txt`;
-//! and merging the folders of a sweep's shards into one.
+//! A sweep's output folder: `sweep.yaml`, `runs/<run>.json`, `results.csv`,
+//! `recovery.csv`, `errors.txt`; and merging the folders of a sweep's shards into one.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::def::{Seeds, Sweep};
 use super::record::RunRecord;
-use super::results;
+use super::{recovery, results};
 use crate::report;
 
 /// The sweep file as run.
@@ -37,8 +37,9 @@ fn run_number(name: &str, json: bool) -> Option<usize> {
 }
 
 /// Makes `out` ready for a sweep: creates it and removes what an earlier sweep wrote there
-/// (`runs/<run>.json`, errors.txt, and with `reports` the report folders `runs/<run>/`), so
-/// that it ends up holding this sweep's runs only. Nothing else in it is touched.
+/// (`runs/<run>.json`, errors.txt, recovery.csv, and with `reports` the report folders
+/// `runs/<run>/`), so that it ends up holding this sweep's runs only. Nothing else in it is
+/// touched.
 pub fn prepare(out: &Path, reports: bool) -> Result<(), String> {
     let runs = out.join(RUNS_DIR);
     std::fs::create_dir_all(&runs).map_err(|e| format!("error: {}: cannot create: {e}", runs.display()))?;
@@ -56,17 +57,23 @@ pub fn prepare(out: &Path, reports: bool) -> Result<(), String> {
         };
         removed.map_err(|e| format!("error: {}: cannot remove: {e}", path.display()))?;
     }
-    let errors = out.join(ERRORS_FILE);
-    if errors.exists() {
-        std::fs::remove_file(&errors)
-            .map_err(|e| format!("error: {}: cannot remove: {e}", errors.display()))?;
+    for file in [ERRORS_FILE, recovery::RECOVERY_FILE] {
+        let path = out.join(file);
+        if path.exists() {
+            std::fs::remove_file(&path)
+                .map_err(|e| format!("error: {}: cannot remove: {e}", path.display()))?;
+        }
     }
     Ok(())
 }
 
-/// Writes results.csv, and errors.txt when a run failed.
+/// Writes results.csv, recovery.csv when a run had faults, and errors.txt when a run
+/// failed.
 pub fn write_results(out: &Path, sweep: &Sweep, records: &[RunRecord]) -> Result<(), String> {
     write(&out.join(RESULTS_FILE), &results::results_csv(sweep, records))?;
+    if let Some(bytes) = recovery::recovery_csv(sweep, records) {
+        write(&out.join(recovery::RECOVERY_FILE), &bytes)?;
+    }
     if let Some(text) = results::errors_txt(records) {
         write(&out.join(ERRORS_FILE), text.as_bytes())?;
     }

@@ -7,6 +7,7 @@
 //! exec.rs     every grid point loaded up front, then the runs on a thread pool
 //! record.rs   runs/<run>.json: one run's status and summary
 //! results.rs  results.csv and errors.txt, functions of the sweep and its records only
+//! recovery.rs recovery.csv: each grid point's faults, every seed's pooled
 //! folder.rs   the output folder, and merging shards' folders
 //! stats.rs    mean and Student's t confidence interval over seeds
 //! compare.rs  mesosim compare: allocators side by side
@@ -22,6 +23,7 @@ pub mod def;
 pub mod exec;
 pub mod folder;
 pub mod record;
+pub mod recovery;
 pub mod results;
 pub mod stats;
 

@@ -99,12 +99,13 @@ pub fn exit_code(records: &[RunRecord]) -> u8 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::path::Path;
 
     use super::*;
 
-    fn record(run: usize, seed: u64, summary: Option<serde_json::Value>) -> RunRecord {
+    /// A finished run with `summary`, or with `None` one that broke an invariant.
+    pub(in crate::sweep) fn record(run: usize, seed: u64, summary: Option<serde_json::Value>) -> RunRecord {
         RunRecord {
             schema: RunRecord::SCHEMA.to_owned(),
             run,

@@ -45,13 +45,14 @@ pub enum FaultKind {
 
 impl FaultKind {
     /// Every kind, in a fixed order (the report's colours go by it).
-    pub const ALL: [FaultKind; 6] = [
+    pub const ALL: [FaultKind; 7] = [
         FaultKind::AgentsCrashed,
         FaultKind::AgentsRestarted,
         FaultKind::Partition,
         FaultKind::Network,
         FaultKind::MasterCrashed,
         FaultKind::AgentRemoved,
+        FaultKind::SchedulerCrashed,
     ];
 
     pub fn name(self) -> &'static str {

@@ -114,7 +114,10 @@ fn bar(i: usize, f: &Fault, end: Instant) -> FaultBar {
             FaultKind::Network => format!("#{} message loss", i + 1),
             _ => format!("#{} {}", i + 1, f.target),
         },
-        kind: FaultKind::ALL.iter().position(|&k| k == f.kind).unwrap_or(0),
+        kind: FaultKind::ALL
+            .iter()
+            .position(|&k| k == f.kind)
+            .expect("every kind is listed"),
         at_s: f.at.as_secs_f64(),
         healed_s: secs(f.healed.filter(|&h| h <= end)),
         // A master crash is noticed when the next master leads: that mark says it.

@@ -479,7 +479,7 @@ impl Mark {
         match self {
             Mark::Detected => "master noticed",
             Mark::Elected => "next master led",
-            Mark::Back => "agents all back",
+            Mark::Back => "agents or framework back",
             Mark::Recovered => "hit tasks all ran again",
             Mark::NeverRecovered => "a hit task never did",
         }

@@ -11,6 +11,7 @@
 pub mod digest;
 pub mod machine;
 pub mod network;
+pub mod processing;
 pub mod queue;
 mod timers;
 
@@ -20,12 +21,14 @@ pub use digest::Digest;
 pub use machine::Machine;
 use network::OutLinks;
 pub use network::{Burst, Delivery, NetworkConfig, NetworkStats, Partition};
+pub use processing::{Cost, CostModel};
 
 use crate::ids::NodeId;
 use crate::process::{Ctx, Effects, ExitReason, Message, Process, TaskExit, TaskKey, TaskSpec};
 use crate::rng;
 use crate::time::Instant;
 use network::Network;
+use processing::{Arrival, Server};
 use queue::EventQueue;
 use timers::{Popped, TimerTable};
 
@@ -108,6 +111,10 @@ enum Payload<M> {
     External {
         id: u64,
     },
+    /// A process with a cost model is free: it takes up the oldest message waiting.
+    Wake {
+        node: NodeId,
+    },
 }
 
 /// Everything an event handler may touch besides its own process.
@@ -122,6 +129,8 @@ struct Kernel<M> {
     observer: Option<Box<dyn Observer<M>>>,
     /// Links of messages injected from outside any process ([`Sim::send`]), by sender.
     injected_links: Vec<OutLinks>,
+    /// Events published so far (what a cost model charges per event is counted by it).
+    published: u32,
 }
 
 impl<M: Message> Kernel<M> {
@@ -298,6 +307,7 @@ impl<M: Message, T: Clone + Eq + std::hash::Hash> Effects<M, T> for Applier<'_, 
     }
 
     fn publish(&mut self, event: M) {
+        self.k.published = self.k.published.wrapping_add(1);
         if let Some(observer) = &mut self.k.observer {
             observer.published(self.k.now, self.me, &event);
         }
@@ -444,6 +454,8 @@ pub struct Sim<M> {
     events: u64,
     /// Processes of which at most one may lead at a time (the masters).
     leader_group: Vec<NodeId>,
+    /// Processes that take time to handle their messages (none unless asked for).
+    servers: Vec<Server<M>>,
 }
 
 impl<M: Message> Sim<M> {
@@ -459,6 +471,7 @@ impl<M: Message> Sim<M> {
                 violation: None,
                 observer: None,
                 injected_links: Vec::new(),
+                published: 0,
             },
             arenas: Vec::new(),
             arena_types: Vec::new(),
@@ -468,6 +481,7 @@ impl<M: Message> Sim<M> {
             digest: Digest::default(),
             events: 0,
             leader_group: Vec::new(),
+            servers: Vec::new(),
         }
     }
 
@@ -627,10 +641,32 @@ impl<M: Message> Sim<M> {
         Some(&cells[place.index as usize].process)
     }
 
-    /// Stops a process abruptly: its timers are dropped, messages to it are discarded.
+    /// Stops a process abruptly: its timers are dropped, messages to it are discarded
+    /// (those waiting for it to be free too).
     pub fn crash(&mut self, node: NodeId) {
         let place = self.places[node.index()];
         self.arenas[place.arena as usize].crash(place.index);
+        for server in &mut self.servers {
+            if server.node == node {
+                server.clear();
+            }
+        }
+    }
+
+    /// Gives `node` processing time ([`processing`]): from now on it handles its messages
+    /// one at a time, each keeping it busy for what `model` charges, and messages arriving
+    /// meanwhile wait their turn. Replaces any model it had.
+    pub fn set_processing(&mut self, node: NodeId, model: CostModel<M>) {
+        self.servers.retain(|s| s.node != node);
+        self.servers.push(Server::new(node, model));
+    }
+
+    /// Messages waiting for `node` to be free (0 without a cost model).
+    pub fn waiting(&self, node: NodeId) -> usize {
+        self.servers
+            .iter()
+            .find(|s| s.node == node)
+            .map_or(0, Server::waiting)
     }
 
     /// The machine of `node` crashes: the process stops, as [`Sim::crash`], and every task on
@@ -664,6 +700,16 @@ impl<M: Message> Sim<M> {
     /// Runs events until the next one is after `limit`, `budget` events have been handled,
     /// a world action is due, or an invariant breaks.
     pub fn run(&mut self, limit: Instant, budget: u64) -> Stop {
+        // One loop for each case, so that a run without processing time pays nothing for it.
+        if self.servers.is_empty() {
+            self.run_events::<false>(limit, budget)
+        } else {
+            self.run_events::<true>(limit, budget)
+        }
+    }
+
+    /// The event loop; `SERVED`: some process has a cost model.
+    fn run_events<const SERVED: bool>(&mut self, limit: Instant, budget: u64) -> Stop {
         let mut handled = 0u64;
         loop {
             if handled >= budget {
@@ -688,14 +734,19 @@ impl<M: Message> Sim<M> {
                     )
                 }
                 Payload::Deliver { from, to, msg } => {
-                    let Place { arena, index } = self.places[to.index()];
-                    let kind = KIND_MESSAGE + u32::from(msg.tag());
-                    (
-                        to,
-                        kind,
-                        self.arenas[arena as usize].message(index, &mut self.k, to, from, msg),
-                    )
+                    if SERVED {
+                        match self.deliver_to_server(from, to, msg) {
+                            Some(handled) => handled,
+                            None => continue,
+                        }
+                    } else {
+                        self.deliver(from, to, msg)
+                    }
                 }
+                Payload::Wake { node } => match self.wake(node) {
+                    Some(handled) => handled,
+                    None => continue,
+                },
                 Payload::Timer { node, slot } => {
                     let Place { arena, index } = self.places[node.index()];
                     (
@@ -759,6 +810,57 @@ impl<M: Message> Sim<M> {
         }
     }
 
+    /// Hands a message to its process.
+    #[inline(always)]
+    fn deliver(&mut self, from: NodeId, to: NodeId, msg: M) -> (NodeId, u32, Handled) {
+        let Place { arena, index } = self.places[to.index()];
+        let kind = KIND_MESSAGE + u32::from(msg.tag());
+        (
+            to,
+            kind,
+            self.arenas[arena as usize].message(index, &mut self.k, to, from, msg),
+        )
+    }
+
+    /// A message reaches `to`, which may have a cost model: handled now, or (`None`) kept
+    /// until `to` is free.
+    #[inline(never)]
+    fn deliver_to_server(&mut self, from: NodeId, to: NodeId, msg: M) -> Option<(NodeId, u32, Handled)> {
+        let Some(i) = self.servers.iter().position(|s| s.node == to) else {
+            return Some(self.deliver(from, to, msg));
+        };
+        match self.servers[i].arrive(self.k.now, from, msg) {
+            Arrival::Free(msg) => Some(self.deliver(from, to, msg)),
+            Arrival::Handle(msg) => Some(self.deliver_charged(i, from, msg)),
+            Arrival::Queued(wake) => {
+                if let Some(at) = wake {
+                    self.k.queue.push(at, Payload::Wake { node: to });
+                }
+                None
+            }
+        }
+    }
+
+    /// `node` is free: it takes up the oldest message waiting, if one does.
+    fn wake(&mut self, node: NodeId) -> Option<(NodeId, u32, Handled)> {
+        let now = self.k.now;
+        let i = self.servers.iter().position(|s| s.node == node)?;
+        let (from, msg) = self.servers[i].next(now)?;
+        Some(self.deliver_charged(i, from, msg))
+    }
+
+    /// Hands a message to the process of server `i` and charges it for what it published.
+    fn deliver_charged(&mut self, i: usize, from: NodeId, msg: M) -> (NodeId, u32, Handled) {
+        let node = self.servers[i].node;
+        let before = self.k.published;
+        let handled = self.deliver(from, node, msg);
+        let events = self.k.published.wrapping_sub(before);
+        if let Some(at) = self.servers[i].charge(events) {
+            self.k.queue.push(at, Payload::Wake { node });
+        }
+        handled
+    }
+
     /// At most one process of the leader group leads at a time: a process starts to lead
     /// only in an event of its own, so checking after each of theirs is checking always.
     fn second_leader(&self, node: NodeId) -> Option<String> {
@@ -798,7 +900,8 @@ impl<M: Message> Sim<M> {
                 Payload::Timer { node, .. }
                 | Payload::TaskDone { node, .. }
                 | Payload::TaskKilled { node, .. }
-                | Payload::ParkedExit { node, .. },
+                | Payload::ParkedExit { node, .. }
+                | Payload::Wake { node },
             ) => *node,
             _ => return,
         };

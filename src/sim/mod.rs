@@ -700,16 +700,6 @@ impl<M: Message> Sim<M> {
     /// Runs events until the next one is after `limit`, `budget` events have been handled,
     /// a world action is due, or an invariant breaks.
     pub fn run(&mut self, limit: Instant, budget: u64) -> Stop {
-        // One loop for each case, so that a run without processing time pays nothing for it.
-        if self.servers.is_empty() {
-            self.run_events::<false>(limit, budget)
-        } else {
-            self.run_events::<true>(limit, budget)
-        }
-    }
-
-    /// The event loop; `SERVED`: some process has a cost model.
-    fn run_events<const SERVED: bool>(&mut self, limit: Instant, budget: u64) -> Stop {
         let mut handled = 0u64;
         loop {
             if handled >= budget {
@@ -734,13 +724,20 @@ impl<M: Message> Sim<M> {
                     )
                 }
                 Payload::Deliver { from, to, msg } => {
-                    if SERVED {
+                    if !self.servers.is_empty() {
+                        // Out of line: a run without processing time pays one test.
                         match self.deliver_to_server(from, to, msg) {
                             Some(handled) => handled,
                             None => continue,
                         }
                     } else {
-                        self.deliver(from, to, msg)
+                        let Place { arena, index } = self.places[to.index()];
+                        let kind = KIND_MESSAGE + u32::from(msg.tag());
+                        (
+                            to,
+                            kind,
+                            self.arenas[arena as usize].message(index, &mut self.k, to, from, msg),
+                        )
                     }
                 }
                 Payload::Wake { node } => match self.wake(node) {
@@ -811,7 +808,6 @@ impl<M: Message> Sim<M> {
     }
 
     /// Hands a message to its process.
-    #[inline(always)]
     fn deliver(&mut self, from: NodeId, to: NodeId, msg: M) -> (NodeId, u32, Handled) {
         let Place { arena, index } = self.places[to.index()];
         let kind = KIND_MESSAGE + u32::from(msg.tag());
@@ -824,6 +820,7 @@ impl<M: Message> Sim<M> {
 
     /// A message reaches `to`, which may have a cost model: handled now, or (`None`) kept
     /// until `to` is free.
+    #[cold]
     #[inline(never)]
     fn deliver_to_server(&mut self, from: NodeId, to: NodeId, msg: M) -> Option<(NodeId, u32, Handled)> {
         let Some(i) = self.servers.iter().position(|s| s.node == to) else {
@@ -842,6 +839,8 @@ impl<M: Message> Sim<M> {
     }
 
     /// `node` is free: it takes up the oldest message waiting, if one does.
+    #[cold]
+    #[inline(never)]
     fn wake(&mut self, node: NodeId) -> Option<(NodeId, u32, Handled)> {
         let now = self.k.now;
         let i = self.servers.iter().position(|s| s.node == node)?;

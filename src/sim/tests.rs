@@ -261,8 +261,8 @@ impl Process for Recorder {
 }
 
 /// A recorder whose pings cost 10 ms plus 1 ms per event published, pongs nothing and
-/// never waiting; messages take 1 ms to arrive.
-fn busy_recorder() -> (Sim<Msg>, NodeId) {
+/// never waiting; messages take 1 ms to arrive. `pings` are sent to it at once.
+fn busy_recorder(pings: &[u32]) -> (Sim<Msg>, NodeId) {
     let net = NetworkConfig {
         latency_min: Duration::from_millis(1),
         latency_max: Duration::from_millis(1),
@@ -280,8 +280,13 @@ fn busy_recorder() -> (Sim<Msg>, NodeId) {
             Msg::Pong(_) => None,
         }),
     );
+    for &n in pings {
+        sim.send(SENDER, node, Msg::Ping(n));
+    }
     (sim, node)
 }
+
+const SENDER: NodeId = NodeId(99);
 
 fn ms(n: u64) -> Instant {
     Instant::ZERO + Duration::from_millis(n)
@@ -289,15 +294,11 @@ fn ms(n: u64) -> Instant {
 
 #[test]
 fn a_busy_process_takes_its_messages_in_turn_and_is_charged_per_event() {
-    let (mut sim, node) = busy_recorder();
-    let sender = NodeId(99);
-    for n in [2, 0, 1] {
-        sim.send(sender, node, Msg::Ping(n));
-    }
+    let (mut sim, node) = busy_recorder(&[2, 0, 1]);
     assert_eq!(sim.run(ms(5), u64::MAX), Stop::TimeLimit);
     assert_eq!(sim.waiting(node), 2);
     // A message the model lets through is handled at once, however busy the process is.
-    sim.send(sender, node, Msg::Pong(7));
+    sim.send(SENDER, node, Msg::Pong(7));
     assert_eq!(sim.run(Instant::MAX, u64::MAX), Stop::Idle);
     let r: &Recorder = sim.process(node).unwrap();
     assert_eq!(
@@ -316,16 +317,12 @@ fn a_busy_process_takes_its_messages_in_turn_and_is_charged_per_event() {
 
 #[test]
 fn messages_waiting_for_a_process_that_crashes_are_lost() {
-    let (mut sim, node) = busy_recorder();
-    let sender = NodeId(99);
-    for n in [0, 0, 0] {
-        sim.send(sender, node, Msg::Ping(n));
-    }
+    let (mut sim, node) = busy_recorder(&[0, 0, 0]);
     sim.run(ms(5), u64::MAX);
     sim.crash(node);
     assert_eq!(sim.waiting(node), 0);
     sim.restart(node, Recorder::default()).unwrap();
-    sim.send(sender, node, Msg::Ping(0));
+    sim.send(SENDER, node, Msg::Ping(0));
     assert_eq!(sim.run(Instant::MAX, u64::MAX), Stop::Idle);
     let r: &Recorder = sim.process(node).unwrap();
     // The restarted process hears only the message sent to it, once the crashed one's

@@ -103,7 +103,7 @@ impl<M> Server<M> {
     /// Returns when to wake it for the next waiting message, if one waits and no wake-up
     /// is queued.
     pub fn charge(&mut self, events: u32) -> Option<Instant> {
-        self.busy_until = self.busy_until + self.per_event.saturating_mul(u64::from(events));
+        self.busy_until += self.per_event.saturating_mul(u64::from(events));
         if self.waking || self.backlog.is_empty() {
             return None;
         }

@@ -17,19 +17,36 @@
 //! `faults/quickstart/failover` runs three masters and a coordinator, and crashes the
 //! leader at 30 minutes: its ratio to `none` is what standby masters, sessions and a
 //! failover cost.
+//!
+//! `failover/agents=40000/tasks=400000`: the bundled `failover-40k` (the leading master of
+//! 40,000 agents running 400,000 tasks crashes; the next works through their registrations
+//! at Mesos's measured cost), to the summary; the target is at most 30 s. Its parts, as
+//! ratios: `failover/.../startup` runs only up to the crash (placing the 400,000 tasks),
+//! and `failover/agents=4000/tasks=40000` is the same at a tenth of the scale (the ratio
+//! to the whole says whether the cost grows faster than the cluster).
+//! `cargo bench --bench scenarios -- failover` runs these alone.
 
 use std::path::Path;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 
 /// The binary's allocator, so that the figures are the command's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn scenarios(c: &mut Criterion) {
-    let mut group = c.benchmark_group("scenarios");
+/// A group of whole runs: ten samples, each of one run, within `secs` seconds or so. The
+/// allocator keeps freed memory, as the command has it do.
+fn group<'a>(c: &'a mut Criterion, name: &str, secs: u64) -> BenchmarkGroup<'a, WallTime> {
+    mesosim::cli::keep_freed_memory();
+    let mut group = c.benchmark_group(name);
     group.sample_size(10);
-    group.measurement_time(std::time::Duration::from_secs(45));
+    group.measurement_time(std::time::Duration::from_secs(secs));
+    group
+}
+
+fn scenarios(c: &mut Criterion) {
+    let mut group = group(c, "scenarios", 45);
     let name = "google-2011-part0";
     let path = Path::new("scenarios").join(format!("{name}.yaml"));
     let loaded = mesosim::scenario::load(&path, &[]).expect("a bundled scenario loads");
@@ -46,9 +63,7 @@ fn scenarios(c: &mut Criterion) {
 }
 
 fn collection(c: &mut Criterion) {
-    let mut group = c.benchmark_group("collection");
-    group.sample_size(10);
-    group.measurement_time(std::time::Duration::from_secs(30));
+    let mut group = group(c, "collection", 30);
     let dir = std::env::temp_dir().join(format!("mesosim-bench-collection-{}", std::process::id()));
     for name in ["quickstart", "google-2011-part0"] {
         let path = Path::new("scenarios").join(format!("{name}.yaml"));
@@ -72,12 +87,21 @@ fn collection(c: &mut Criterion) {
     group.finish();
 }
 
+/// Benches whole runs of the scenario at `path`, once per variant: a name and its `--set`
+/// overrides.
+fn bench_runs(group: &mut BenchmarkGroup<'_, WallTime>, path: &Path, variants: Vec<(String, Vec<String>)>) {
+    for (name, sets) in variants {
+        let loaded = mesosim::scenario::load(path, &sets).expect("the scenario loads");
+        let s = &loaded.scenario;
+        group.bench_function(name, |b| {
+            b.iter_with_large_drop(|| mesosim::run::run(s, None, |_| {}).expect("the run finishes"))
+        });
+    }
+}
+
 fn faults(c: &mut Criterion) {
-    let mut group = c.benchmark_group("faults");
-    group.sample_size(10);
-    group.measurement_time(std::time::Duration::from_secs(20));
-    let path = Path::new("scenarios/quickstart.yaml");
-    for (name, faults, masters) in [
+    let mut group = group(c, "faults", 20);
+    let variants = [
         ("none", "[]", 1),
         (
             "random-20",
@@ -85,20 +109,43 @@ fn faults(c: &mut Criterion) {
             1,
         ),
         ("failover", "[{at: 30m, crash_master: {back_after: 1m}}]", 3),
-    ] {
-        let sets = [
+    ]
+    .into_iter()
+    .map(|(name, faults, masters)| {
+        let sets = vec![
             format!("faults={faults}"),
             "master.offer_timeout=1m".to_owned(),
             format!("master.masters={masters}"),
         ];
-        let loaded = mesosim::scenario::load(path, &sets).expect("the quickstart loads");
-        let s = &loaded.scenario;
-        group.bench_function(format!("quickstart/{name}"), |b| {
-            b.iter_with_large_drop(|| mesosim::run::run(s, None, |_| {}).expect("the run finishes"))
-        });
-    }
+        (format!("quickstart/{name}"), sets)
+    })
+    .collect();
+    bench_runs(&mut group, Path::new("scenarios/quickstart.yaml"), variants);
     group.finish();
 }
 
-criterion_group!(benches, scenarios, collection, faults);
+fn failover(c: &mut Criterion) {
+    let mut group = group(c, "failover", 60);
+    let variants = [
+        (
+            "agents=4000/tasks=40000",
+            &[
+                "cluster.0.count=4000",
+                "frameworks.0.workload.synthetic.count=8000",
+            ][..],
+        ),
+        (
+            "agents=40000/tasks=400000/startup",
+            &["duration=20s", "faults=[]"][..],
+        ),
+        ("agents=40000/tasks=400000", &[][..]),
+    ]
+    .into_iter()
+    .map(|(name, sets)| (name.to_owned(), sets.iter().map(|s| (*s).to_owned()).collect()))
+    .collect();
+    bench_runs(&mut group, Path::new("scenarios/failover-40k.yaml"), variants);
+    group.finish();
+}
+
+criterion_group!(benches, scenarios, collection, faults, failover);
 criterion_main!(benches);

@@ -6,5 +6,6 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    mesosim::cli::keep_freed_memory();
     mesosim::cli::main()
 }

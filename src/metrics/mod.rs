@@ -267,6 +267,9 @@ pub struct Collector {
     end: Option<Instant>,
     makespan: Option<f64>,
     sinks: Option<Sinks>,
+    /// tasks.csv's row, reused; the last resources written there, and as written.
+    task_row: csv::ByteRecord,
+    last_resources: (Resources, String),
     /// The first write error; the run reports it at the end.
     pub write_error: Option<std::io::Error>,
 }
@@ -315,6 +318,8 @@ impl Collector {
             end: None,
             makespan: None,
             sinks,
+            task_row: csv::ByteRecord::new(),
+            last_resources: (Resources::new(), Resources::new().to_string()),
             write_error: None,
             setup: Setup {
                 sample_interval: interval,
@@ -970,30 +975,57 @@ impl Collector {
     }
 
     fn write_task(&mut self, t: &tasks::EndedTask) {
+        use std::fmt::Write as _;
         if self.sinks.is_none() {
             return;
         }
+        // One row per task, hundreds of thousands in a large run: the cells are written
+        // into one reused record, and a task's resources, which most tasks share with the
+        // task before, are formatted again only when they differ.
+        let mut row = std::mem::take(&mut self.task_row);
+        row.clear();
+        let mut cell = String::new();
+        let _ = write!(cell, "{}", t.task.0);
+        row.push_field(cell.as_bytes());
         let (name, role) = self.framework(t.framework);
-        let record = [
-            t.task.0.to_string(),
-            name.to_owned(),
-            role.to_owned(),
-            t.agent.map(|a| self.agent_name(a).to_owned()).unwrap_or_default(),
-            t.submitted.map(|s| s.secs_string()).unwrap_or_default(),
-            t.launched.map(|s| s.secs_string()).unwrap_or_default(),
-            t.ended.map(|s| s.secs_string()).unwrap_or_default(),
-            // A task never launched and still waiting has no Mesos state yet.
-            if t.launched.is_none() && t.ended.is_none() {
-                "QUEUED"
-            } else {
-                t.state.name()
+        row.push_field(name.as_bytes());
+        row.push_field(role.as_bytes());
+        row.push_field(t.agent.map_or("", |a| self.agent_name(a)).as_bytes());
+        for at in [t.submitted, t.launched, t.ended] {
+            cell.clear();
+            if let Some(at) = at {
+                let _ = crate::time::write_exact_secs(&mut cell, at.as_nanos());
             }
-            .to_owned(),
-            t.resources.to_string(),
-            t.job.map(|j| j.to_string()).unwrap_or_default(),
-            t.retry_of.map(|r| r.0.to_string()).unwrap_or_default(),
-        ];
-        let result = self.sinks.as_mut().expect("checked").tasks.write_record(&record);
+            row.push_field(cell.as_bytes());
+        }
+        // A task never launched and still waiting has no Mesos state yet.
+        let state = if t.launched.is_none() && t.ended.is_none() {
+            "QUEUED"
+        } else {
+            t.state.name()
+        };
+        row.push_field(state.as_bytes());
+        if self.last_resources.0 != t.resources {
+            self.last_resources = (t.resources.clone(), t.resources.to_string());
+        }
+        row.push_field(self.last_resources.1.as_bytes());
+        cell.clear();
+        if let Some(j) = t.job {
+            let _ = write!(cell, "{j}");
+        }
+        row.push_field(cell.as_bytes());
+        cell.clear();
+        if let Some(r) = t.retry_of {
+            let _ = write!(cell, "{}", r.0);
+        }
+        row.push_field(cell.as_bytes());
+        let result = self
+            .sinks
+            .as_mut()
+            .expect("checked")
+            .tasks
+            .write_byte_record(&row);
+        self.task_row = row;
         self.keep(result);
     }
 

@@ -1,6 +1,7 @@
 //! One simulation run: scenario → world → event loop → collected metrics → summary.
 
 pub mod faults;
+pub mod processing;
 pub mod world;
 
 use std::cell::RefCell;

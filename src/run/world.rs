@@ -237,6 +237,11 @@ impl World {
                 None,
             )
         };
+        if let Some(processing) = &s.master.processing {
+            for &m in &masters {
+                sim.set_processing(m, super::processing::cost_model(processing, coordinator));
+            }
+        }
         let master = masters[0];
         let operator = sim.add_process("operator", Operator);
         let mut agent_template = AgentConfig::new("", Resources::new(), master);

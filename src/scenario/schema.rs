@@ -4,6 +4,8 @@
 //! [`super::validate`] checks what a type cannot (references between sections, ranges,
 //! combinations), pointing at the offending value.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 use crate::resources::{MinAllocatable, Resources};
@@ -62,6 +64,9 @@ pub struct MasterSpec {
     pub masters: u32,
     /// The coordinator's session timeout (ZooKeeper's, as Mesos sets it).
     pub session_timeout: Duration,
+    /// The masters' processing time per message (absent: none, every message is handled
+    /// at once).
+    pub processing: Option<ProcessingSpec>,
 }
 
 impl Default for MasterSpec {
@@ -78,9 +83,58 @@ impl Default for MasterSpec {
             offer_timeout: None,
             masters: 1,
             session_timeout: Duration::from_secs(10),
+            processing: None,
         }
     }
 }
+
+/// How long a master takes to handle a message: it handles them one at a time, and those
+/// arriving meanwhile wait their turn (see `sim::processing`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessingSpec {
+    /// Microseconds per message of a kind not listed in `kinds`.
+    #[serde(default)]
+    pub message_us: f64,
+    /// ... and per event the master publishes while handling it.
+    #[serde(default)]
+    pub event_us: f64,
+    /// Per kind of message (one of [`PROCESSING_KINDS`]).
+    #[serde(default)]
+    pub kinds: BTreeMap<String, KindCost>,
+}
+
+/// What one kind of message costs a master.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KindCost {
+    /// Microseconds per message.
+    #[serde(default)]
+    pub message_us: f64,
+    /// Microseconds more per event the master publishes while handling it (a task it
+    /// learns of or launches, an agent back, an offer ended).
+    #[serde(default)]
+    pub event_us: f64,
+}
+
+/// The kinds of message a master handles from agents, frameworks and operators, as
+/// `processing.kinds` names them.
+pub const PROCESSING_KINDS: [&str; 14] = [
+    "register_agent",
+    "reregister_agent",
+    "pong",
+    "agent_update",
+    "register_framework",
+    "accept",
+    "decline",
+    "suppress",
+    "revive",
+    "update_framework",
+    "kill",
+    "acknowledge",
+    "reconcile",
+    "operator",
+];
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::de::{Error, suggest};
 use super::schema::{
     AgentFault, BurstSpec, DurationDist, EVENT_ACTIONS, FAULT_KINDS, FrameworkKind, FrameworkSpec,
-    PartitionSpec, Scenario, SchedulerFault, Start, SyntheticSpec, TraceSpec, WorkloadSpec,
+    PROCESSING_KINDS, PartitionSpec, ProcessingSpec, Scenario, SchedulerFault, Start, SyntheticSpec,
+    TraceSpec, WorkloadSpec,
 };
 use super::yaml::{Node, Span};
 use crate::resources::{self, Resources};
@@ -159,6 +160,54 @@ fn check_master(s: &Scenario, c: &Checker) -> Result<(), Error> {
     }
     for alternative in m.min_allocatable.alternatives() {
         quantities_only(alternative).map_err(|e| c.err(&["master", "min_allocatable"], e))?;
+    }
+    if let Some(p) = &m.processing {
+        check_processing(p, c)?;
+    }
+    Ok(())
+}
+
+/// Costs are microseconds: finite, not negative, at most 1,000 s.
+fn check_cost(us: f64, c: &Checker, path: &[&str]) -> Result<(), Error> {
+    if !(0.0..=1e9).contains(&us) {
+        return Err(c.err(
+            path,
+            format!(
+                "{} must be 0 to 1,000,000,000 microseconds, found {us}",
+                path[path.len() - 1]
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_processing(p: &ProcessingSpec, c: &Checker) -> Result<(), Error> {
+    check_cost(p.message_us, c, &["master", "processing", "message_us"])?;
+    check_cost(p.event_us, c, &["master", "processing", "event_us"])?;
+    for (kind, cost) in &p.kinds {
+        let path = ["master", "processing", "kinds", kind.as_str()];
+        if !PROCESSING_KINDS.contains(&kind.as_str()) {
+            return Err(c.err(
+                &path,
+                format!(
+                    "\"{kind}\" is not a kind of message a master handles{}",
+                    match suggest(kind, &PROCESSING_KINDS) {
+                        Some(s) => format!(" (did you mean \"{s}\"?)"),
+                        None => format!(" (expected one of: {})", PROCESSING_KINDS.join(", ")),
+                    }
+                ),
+            ));
+        }
+        check_cost(
+            cost.message_us,
+            c,
+            &[path[0], path[1], path[2], path[3], "message_us"],
+        )?;
+        check_cost(
+            cost.event_us,
+            c,
+            &[path[0], path[1], path[2], path[3], "event_us"],
+        )?;
     }
     Ok(())
 }

@@ -11,6 +11,7 @@
 pub mod digest;
 pub mod machine;
 pub mod network;
+pub mod processing;
 pub mod queue;
 mod timers;
 
@@ -20,12 +21,14 @@ pub use digest::Digest;
 pub use machine::Machine;
 use network::OutLinks;
 pub use network::{Burst, Delivery, NetworkConfig, NetworkStats, Partition};
+pub use processing::{Cost, CostModel};
 
 use crate::ids::NodeId;
 use crate::process::{Ctx, Effects, ExitReason, Message, Process, TaskExit, TaskKey, TaskSpec};
 use crate::rng;
 use crate::time::Instant;
 use network::Network;
+use processing::{Arrival, Server};
 use queue::EventQueue;
 use timers::{Popped, TimerTable};
 
@@ -119,6 +122,10 @@ enum Payload<M> {
         peer: NodeId,
         incarnation: u32,
     },
+    /// A process with a cost model is free: it takes up the oldest message waiting.
+    Wake {
+        node: NodeId,
+    },
 }
 
 /// Everything an event handler may touch besides its own process.
@@ -138,6 +145,8 @@ struct Kernel<M> {
     watchers: Vec<Vec<(NodeId, u32)>>,
     /// How many times each process has been restarted, by node index.
     incarnations: Vec<u32>,
+    /// Events published so far (what a cost model charges per event is counted by it).
+    published: u32,
 }
 
 impl<M: Message> Kernel<M> {
@@ -356,6 +365,7 @@ impl<M: Message, T: Clone + Eq + std::hash::Hash> Effects<M, T> for Applier<'_, 
     }
 
     fn publish(&mut self, event: M) {
+        self.k.published = self.k.published.wrapping_add(1);
         if let Some(observer) = &mut self.k.observer {
             observer.published(self.k.now, self.me, &event);
         }
@@ -512,6 +522,8 @@ pub struct Sim<M> {
     events: u64,
     /// Processes of which at most one may lead at a time (the masters).
     leader_group: Vec<NodeId>,
+    /// Processes that take time to handle their messages (none unless asked for).
+    servers: Vec<Server<M>>,
 }
 
 impl<M: Message> Sim<M> {
@@ -529,6 +541,7 @@ impl<M: Message> Sim<M> {
                 injected_links: Vec::new(),
                 watchers: Vec::new(),
                 incarnations: Vec::new(),
+                published: 0,
             },
             arenas: Vec::new(),
             arena_types: Vec::new(),
@@ -538,6 +551,7 @@ impl<M: Message> Sim<M> {
             digest: Digest::default(),
             events: 0,
             leader_group: Vec::new(),
+            servers: Vec::new(),
         }
     }
 
@@ -698,8 +712,8 @@ impl<M: Message> Sim<M> {
         Some(&cells[place.index as usize].process)
     }
 
-    /// Stops a process abruptly: its timers are dropped, messages to it are discarded, and
-    /// processes linked to it hear it ended.
+    /// Stops a process abruptly: its timers are dropped, messages to it are discarded
+    /// (those waiting for it to be free too), and processes linked to it hear it ended.
     pub fn crash(&mut self, node: NodeId) {
         let place = self.places[node.index()];
         let arena = &mut self.arenas[place.arena as usize];
@@ -707,6 +721,27 @@ impl<M: Message> Sim<M> {
             arena.crash(place.index);
             self.k.ended(node);
         }
+        for server in &mut self.servers {
+            if server.node == node {
+                server.clear();
+            }
+        }
+    }
+
+    /// Gives `node` processing time ([`processing`]): from now on it handles its messages
+    /// one at a time, each keeping it busy for what `model` charges, and messages arriving
+    /// meanwhile wait their turn. Replaces any model it had.
+    pub fn set_processing(&mut self, node: NodeId, model: CostModel<M>) {
+        self.servers.retain(|s| s.node != node);
+        self.servers.push(Server::new(node, model));
+    }
+
+    /// Messages waiting for `node` to be free (0 without a cost model).
+    pub fn waiting(&self, node: NodeId) -> usize {
+        self.servers
+            .iter()
+            .find(|s| s.node == node)
+            .map_or(0, Server::waiting)
     }
 
     /// The machine of `node` crashes: the process stops, as [`Sim::crash`], and every task on
@@ -768,14 +803,26 @@ impl<M: Message> Sim<M> {
                     )
                 }
                 Payload::Deliver { from, to, msg } => {
-                    let Place { arena, index } = self.places[to.index()];
-                    let kind = KIND_MESSAGE + u32::from(msg.tag());
-                    (
-                        to,
-                        kind,
-                        self.arenas[arena as usize].message(index, &mut self.k, to, from, msg),
-                    )
+                    if !self.servers.is_empty() {
+                        // Out of line: a run without processing time pays one test.
+                        match self.deliver_to_server(from, to, msg) {
+                            Some(handled) => handled,
+                            None => continue,
+                        }
+                    } else {
+                        let Place { arena, index } = self.places[to.index()];
+                        let kind = KIND_MESSAGE + u32::from(msg.tag());
+                        (
+                            to,
+                            kind,
+                            self.arenas[arena as usize].message(index, &mut self.k, to, from, msg),
+                        )
+                    }
                 }
+                Payload::Wake { node } => match self.wake(node) {
+                    Some(handled) => handled,
+                    None => continue,
+                },
                 Payload::Timer { node, slot } => {
                     let Place { arena, index } = self.places[node.index()];
                     (
@@ -854,6 +901,59 @@ impl<M: Message> Sim<M> {
         }
     }
 
+    /// Hands a message to its process.
+    fn deliver(&mut self, from: NodeId, to: NodeId, msg: M) -> (NodeId, u32, Handled) {
+        let Place { arena, index } = self.places[to.index()];
+        let kind = KIND_MESSAGE + u32::from(msg.tag());
+        (
+            to,
+            kind,
+            self.arenas[arena as usize].message(index, &mut self.k, to, from, msg),
+        )
+    }
+
+    /// A message reaches `to`, which may have a cost model: handled now, or (`None`) kept
+    /// until `to` is free.
+    #[cold]
+    #[inline(never)]
+    fn deliver_to_server(&mut self, from: NodeId, to: NodeId, msg: M) -> Option<(NodeId, u32, Handled)> {
+        let Some(i) = self.servers.iter().position(|s| s.node == to) else {
+            return Some(self.deliver(from, to, msg));
+        };
+        match self.servers[i].arrive(self.k.now, from, msg) {
+            Arrival::Free(msg) => Some(self.deliver(from, to, msg)),
+            Arrival::Handle(msg) => Some(self.deliver_charged(i, from, msg)),
+            Arrival::Queued(wake) => {
+                if let Some(at) = wake {
+                    self.k.queue.push(at, Payload::Wake { node: to });
+                }
+                None
+            }
+        }
+    }
+
+    /// `node` is free: it takes up the oldest message waiting, if one does.
+    #[cold]
+    #[inline(never)]
+    fn wake(&mut self, node: NodeId) -> Option<(NodeId, u32, Handled)> {
+        let now = self.k.now;
+        let i = self.servers.iter().position(|s| s.node == node)?;
+        let (from, msg) = self.servers[i].next(now)?;
+        Some(self.deliver_charged(i, from, msg))
+    }
+
+    /// Hands a message to the process of server `i` and charges it for what it published.
+    fn deliver_charged(&mut self, i: usize, from: NodeId, msg: M) -> (NodeId, u32, Handled) {
+        let node = self.servers[i].node;
+        let before = self.k.published;
+        let handled = self.deliver(from, node, msg);
+        let events = self.k.published.wrapping_sub(before);
+        if let Some(at) = self.servers[i].charge(events) {
+            self.k.queue.push(at, Payload::Wake { node });
+        }
+        handled
+    }
+
     /// At most one process of the leader group leads at a time: a process starts to lead
     /// only in an event of its own, so checking after each of theirs is checking always.
     fn second_leader(&self, node: NodeId) -> Option<String> {
@@ -894,7 +994,8 @@ impl<M: Message> Sim<M> {
                 | Payload::TaskDone { node, .. }
                 | Payload::TaskKilled { node, .. }
                 | Payload::ParkedExit { node, .. }
-                | Payload::Exited { node, .. },
+                | Payload::Exited { node, .. }
+                | Payload::Wake { node },
             ) => *node,
             _ => return,
         };

@@ -351,3 +351,94 @@ fn a_watcher_that_restarted_or_is_cut_off_hears_nothing() {
     run_to(&mut sim, t(50));
     assert!(sim.process::<Watcher>(watcher).unwrap().heard.is_empty());
 }
+
+/// Records the messages it handles; a `Ping(n)` publishes `n` events.
+#[derive(Default)]
+struct Recorder {
+    handled: Vec<(Instant, Msg)>,
+}
+
+impl Process for Recorder {
+    type Msg = Msg;
+    type Timer = Tick;
+    fn on_start(&mut self, _: &mut Ctx<'_, Msg, Tick>) {}
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Msg, Tick>, _: NodeId, msg: Msg) {
+        if let Msg::Ping(n) = msg {
+            for _ in 0..n {
+                ctx.publish(Msg::Pong(n));
+            }
+        }
+        self.handled.push((ctx.now(), msg));
+    }
+    fn on_timer(&mut self, _: &mut Ctx<'_, Msg, Tick>, _: Tick) {}
+}
+
+/// A recorder whose pings cost 10 ms plus 1 ms per event published, pongs nothing and
+/// never waiting; messages take 1 ms to arrive. `pings` are sent to it at once.
+fn busy_recorder(pings: &[u32]) -> (Sim<Msg>, NodeId) {
+    let net = NetworkConfig {
+        latency_min: Duration::from_millis(1),
+        latency_max: Duration::from_millis(1),
+        ..Default::default()
+    };
+    let mut sim = Sim::new(1, net);
+    let node = sim.add_process("recorder", Recorder::default());
+    sim.set_processing(
+        node,
+        Box::new(|_, msg: &Msg| match msg {
+            Msg::Ping(_) => Some(processing::Cost {
+                message: Duration::from_millis(10),
+                per_event: Duration::from_millis(1),
+            }),
+            Msg::Pong(_) => None,
+        }),
+    );
+    for &n in pings {
+        sim.send(SENDER, node, Msg::Ping(n));
+    }
+    (sim, node)
+}
+
+const SENDER: NodeId = NodeId(99);
+
+fn ms(n: u64) -> Instant {
+    Instant::ZERO + Duration::from_millis(n)
+}
+
+#[test]
+fn a_busy_process_takes_its_messages_in_turn_and_is_charged_per_event() {
+    let (mut sim, node) = busy_recorder(&[2, 0, 1]);
+    assert_eq!(sim.run(ms(5), u64::MAX), Stop::TimeLimit);
+    assert_eq!(sim.waiting(node), 2);
+    // A message the model lets through is handled at once, however busy the process is.
+    sim.send(SENDER, node, Msg::Pong(7));
+    assert_eq!(sim.run(Instant::MAX, u64::MAX), Stop::Idle);
+    let r: &Recorder = sim.process(node).unwrap();
+    assert_eq!(
+        r.handled,
+        vec![
+            // 10 ms + 2 events: busy until 13 ms.
+            (ms(1), Msg::Ping(2)),
+            (ms(6), Msg::Pong(7)),
+            (ms(13), Msg::Ping(0)),
+            (ms(23), Msg::Ping(1)),
+        ]
+    );
+    // Waiting is not an event: 1 start and 4 messages.
+    assert_eq!(sim.events(), 5);
+}
+
+#[test]
+fn messages_waiting_for_a_process_that_crashes_are_lost() {
+    let (mut sim, node) = busy_recorder(&[0, 0, 0]);
+    sim.run(ms(5), u64::MAX);
+    sim.crash(node);
+    assert_eq!(sim.waiting(node), 0);
+    sim.restart(node, Recorder::default()).unwrap();
+    sim.send(SENDER, node, Msg::Ping(0));
+    assert_eq!(sim.run(Instant::MAX, u64::MAX), Stop::Idle);
+    let r: &Recorder = sim.process(node).unwrap();
+    // The restarted process hears only the message sent to it, once the crashed one's
+    // last message would have been handled.
+    assert_eq!(r.handled, vec![(ms(11), Msg::Ping(0))]);
+}

@@ -482,6 +482,21 @@ impl Master {
         self.tell_task(ctx, agent, framework, task, TaskState::Unreachable, why);
     }
 
+    /// Acknowledges an agent's update in place of a framework (one that no framework will).
+    fn acknowledge_itself(ctx: &mut MasterCtx<'_>, agent: NodeId, update: &StatusUpdate) {
+        if let Some(uuid) = update.uuid {
+            let (framework, task) = (update.framework, update.task);
+            ctx.send(
+                agent,
+                Msg::AgentAck {
+                    framework,
+                    task,
+                    uuid,
+                },
+            );
+        }
+    }
+
     pub(super) fn pong(&mut self, from: NodeId) {
         if let Some(agent) = self.agents.by_node(from) {
             self.agents.pong(agent);
@@ -587,17 +602,7 @@ impl Master {
                 // failover, did.
                 Self::publish_task(ctx, framework, task, update.state);
             }
-            if let Some(uuid) = update.uuid {
-                ctx.send(
-                    from,
-                    Msg::AgentAck {
-                        framework,
-                        task,
-                        uuid,
-                    },
-                );
-            }
-            return;
+            return Self::acknowledge_itself(ctx, from, &update);
         }
         if framework.index() >= self.frameworks.len() {
             return;
@@ -605,17 +610,7 @@ impl Master {
         if self.frameworks.get(framework).removed {
             // Nobody else will: the master acknowledges the updates of a removed
             // framework's tasks, so that the agent stops sending them.
-            if let Some(uuid) = update.uuid {
-                ctx.send(
-                    from,
-                    Msg::AgentAck {
-                        framework,
-                        task,
-                        uuid,
-                    },
-                );
-            }
-            return;
+            return Self::acknowledge_itself(ctx, from, &update);
         }
         // An agent reports a task's latest state when it registers again, while its older
         // updates still wait for acknowledgement: those are passed on (the framework must

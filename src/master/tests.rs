@@ -511,9 +511,8 @@ fn a_copy_of_an_accept_already_carried_out_changes_nothing() {
 
 const COORDINATOR: NodeId = NodeId(99);
 
-/// A master leading in epoch 1 through a coordinator, with one agent admitted (the
-/// registry change acknowledged).
-fn leading() -> Master {
+/// A master started with a coordinator: contending, standing by.
+fn contending() -> Master {
     let config = MasterConfig {
         coordinator: Some(COORDINATOR),
         ..MasterConfig::default()
@@ -521,6 +520,13 @@ fn leading() -> Master {
     let mut m = Master::new(config).unwrap();
     let mut rec = Rec::new(1, "master");
     m.on_start(&mut Ctx::new(at(0), NodeId(0), &mut rec));
+    m
+}
+
+/// A master leading in epoch 1 through a coordinator, with one agent admitted (the
+/// registry change acknowledged).
+fn leading() -> Master {
+    let mut m = contending();
     let news = Msg::LeaderIs {
         leader: Some(NodeId(0)),
         epoch: 1,
@@ -715,6 +721,23 @@ fn a_suppress_older_than_the_last_revive_is_ignored_and_offers_name_the_revive()
 
 // --- Framework failover ----------------------------------------------------------------
 
+/// A framework's registration, as `f` in the default role.
+fn framework_registration(
+    id: Option<u32>,
+    failover_timeout: Duration,
+    partition_aware: bool,
+    failover: bool,
+) -> Msg {
+    Msg::RegisterFramework(Box::new(crate::proto::RegisterFramework {
+        id: id.map(crate::ids::FrameworkId),
+        name: "f".into(),
+        role: "*".into(),
+        failover_timeout,
+        partition_aware,
+        failover,
+    }))
+}
+
 fn exited(m: &mut Master, now: Instant, peer: NodeId) -> Vec<Effect<Msg, MasterTimer>> {
     let mut rec = Rec::new(1, "master");
     m.on_exited(&mut Ctx::new(now, NodeId(0), &mut rec), peer);
@@ -723,14 +746,7 @@ fn exited(m: &mut Master, now: Instant, peer: NodeId) -> Vec<Effect<Msg, MasterT
 }
 
 fn reregister_framework(m: &mut Master, now: Instant, from: NodeId) -> Vec<Effect<Msg, MasterTimer>> {
-    let msg = Msg::RegisterFramework(Box::new(crate::proto::RegisterFramework {
-        id: Some(crate::ids::FrameworkId(0)),
-        name: "f".into(),
-        role: "*".into(),
-        failover_timeout: Duration::from_secs(60),
-        partition_aware: false,
-        failover: false,
-    }));
+    let msg = framework_registration(Some(0), Duration::from_secs(60), false, false);
     deliver(m, now, from, msg)
 }
 
@@ -744,14 +760,7 @@ fn running_with_failover_timeout() -> (Master, OfferId) {
         boot: 1,
     }));
     deliver(&mut m, at(0), AGENT, agent);
-    let fw = Msg::RegisterFramework(Box::new(crate::proto::RegisterFramework {
-        id: None,
-        name: "f".into(),
-        role: "*".into(),
-        failover_timeout: Duration::from_secs(60),
-        partition_aware: false,
-        failover: false,
-    }));
+    let fw = framework_registration(None, Duration::from_secs(60), false, false);
     let effects = deliver(&mut m, at(1), FRAMEWORK, fw);
     assert!(
         effects.contains(&Effect::Link(FRAMEWORK)),
@@ -880,14 +889,7 @@ fn after_its_failover_timeout_a_framework_is_removed_and_its_tasks_killed_for_go
         to: FRAMEWORK,
         msg: Msg::FrameworkRemoved { framework },
     }));
-    let fresh = Msg::RegisterFramework(Box::new(crate::proto::RegisterFramework {
-        id: None,
-        name: "f".into(),
-        role: "*".into(),
-        failover_timeout: Duration::from_secs(60),
-        partition_aware: false,
-        failover: false,
-    }));
+    let fresh = framework_registration(None, Duration::from_secs(60), false, false);
     let effects = deliver(&mut m, at(101), FRAMEWORK, fresh);
     let new = crate::ids::FrameworkId(1);
     assert!(effects.contains(&Effect::Send {
@@ -922,14 +924,7 @@ fn a_restarted_scheduler_takes_its_framework_over_even_if_the_master_missed_its_
     let (mut m, _offer) = running_with_failover_timeout();
     let framework = crate::ids::FrameworkId(0);
     assert_eq!(m.outstanding_offers(), 1);
-    let msg = Msg::RegisterFramework(Box::new(crate::proto::RegisterFramework {
-        id: Some(framework),
-        name: "f".into(),
-        role: "*".into(),
-        failover_timeout: Duration::from_secs(60),
-        partition_aware: false,
-        failover: true,
-    }));
+    let msg = framework_registration(Some(0), Duration::from_secs(60), false, true);
     let effects = deliver(&mut m, at(20), FRAMEWORK, msg);
     // The offer the dead process held is rescinded; the framework and its task are kept.
     assert_eq!(m.outstanding_offers(), 0);
@@ -941,14 +936,7 @@ fn a_restarted_scheduler_takes_its_framework_over_even_if_the_master_missed_its_
         Effect::Publish(Msg::Event(ev)) if matches!(**ev, OperatorEvent::FrameworkReregistered { .. }))));
     assert_eq!(m.known_tasks(), 1);
     // A plain copy of a registration from a scheduler that is registered changes nothing.
-    let copy = Msg::RegisterFramework(Box::new(crate::proto::RegisterFramework {
-        id: Some(framework),
-        name: "f".into(),
-        role: "*".into(),
-        failover_timeout: Duration::from_secs(60),
-        partition_aware: false,
-        failover: false,
-    }));
+    let copy = framework_registration(Some(0), Duration::from_secs(60), false, false);
     let effects = deliver(&mut m, at(21), FRAMEWORK, copy);
     assert_eq!(
         effects,
@@ -965,13 +953,7 @@ fn a_restarted_scheduler_takes_its_framework_over_even_if_the_master_missed_its_
 #[test]
 fn a_new_leader_answers_gone_for_tasks_on_an_agent_whose_machine_came_back_as_another() {
     use crate::proto::{RegisteredAgent, RegistryState};
-    let config = MasterConfig {
-        coordinator: Some(COORDINATOR),
-        ..MasterConfig::default()
-    };
-    let mut m = Master::new(config).unwrap();
-    let mut rec = Rec::new(1, "master");
-    m.on_start(&mut Ctx::new(at(0), NodeId(0), &mut rec));
+    let mut m = contending();
     let news = Msg::LeaderIs {
         leader: Some(NodeId(0)),
         epoch: 2,
@@ -997,14 +979,7 @@ fn a_new_leader_answers_gone_for_tasks_on_an_agent_whose_machine_came_back_as_an
     deliver(&mut m, at(0), COORDINATOR, snapshot);
     // The framework, registered before under id 0, registers again: a new leader that does
     // not know the id takes it.
-    let again = Msg::RegisterFramework(Box::new(crate::proto::RegisterFramework {
-        id: Some(crate::ids::FrameworkId(0)),
-        name: "f".into(),
-        role: "*".into(),
-        failover_timeout: Duration::ZERO,
-        partition_aware: true,
-        failover: false,
-    }));
+    let again = framework_registration(Some(0), Duration::ZERO, true, false);
     deliver(&mut m, at(1), FRAMEWORK, again);
     let reconcile = |m: &mut Master, t: u64| {
         let ask = Msg::Reconcile(Box::new(vec![(TaskId(7), Some(AgentId(0)))]));

@@ -260,6 +260,13 @@ impl Process for Watcher {
     }
 }
 
+fn watching(peer: NodeId) -> Watcher {
+    Watcher {
+        peer,
+        heard: Vec::new(),
+    }
+}
+
 fn run_to(sim: &mut Sim<Msg>, t: Instant) {
     let stop = sim.run(t, u64::MAX);
     assert!(matches!(stop, Stop::TimeLimit | Stop::Idle), "{stop:?}");
@@ -274,13 +281,7 @@ fn a_linked_process_hears_once_that_its_peer_ended_and_not_of_its_successor() {
     };
     let mut sim: Sim<Msg> = Sim::new(1, network);
     let peer = sim.add_process("echo", Echo);
-    let watcher = sim.add_process(
-        "watcher",
-        Watcher {
-            peer,
-            heard: Vec::new(),
-        },
-    );
+    let watcher = sim.add_process("watcher", watching(peer));
     let t = |ms: u64| Instant::ZERO + Duration::from_millis(ms);
     run_to(&mut sim, t(10));
     let crashed_at = sim.now();
@@ -302,26 +303,13 @@ fn a_linked_process_hears_once_that_its_peer_ended_and_not_of_its_successor() {
 fn a_watcher_that_restarted_or_is_cut_off_hears_nothing() {
     let mut sim: Sim<Msg> = Sim::new(1, NetworkConfig::default());
     let peer = sim.add_process("echo", Echo);
-    let watcher = sim.add_process(
-        "watcher",
-        Watcher {
-            peer,
-            heard: Vec::new(),
-        },
-    );
+    let watcher = sim.add_process("watcher", watching(peer));
     let t = |ms: u64| Instant::ZERO + Duration::from_millis(ms);
     run_to(&mut sim, t(10));
     // The watcher restarts (and links again): the old incarnation's link is void, the new
     // one's holds.
     sim.crash(watcher);
-    sim.restart(
-        watcher,
-        Watcher {
-            peer,
-            heard: Vec::new(),
-        },
-    )
-    .unwrap();
+    sim.restart(watcher, watching(peer)).unwrap();
     run_to(&mut sim, t(20));
     sim.crash(peer);
     run_to(&mut sim, t(30));
@@ -329,14 +317,7 @@ fn a_watcher_that_restarted_or_is_cut_off_hears_nothing() {
     // A partition keeps the news from arriving.
     sim.restart(peer, Echo).unwrap();
     sim.crash(watcher);
-    sim.restart(
-        watcher,
-        Watcher {
-            peer,
-            heard: Vec::new(),
-        },
-    )
-    .unwrap();
+    sim.restart(watcher, watching(peer)).unwrap();
     run_to(&mut sim, t(40));
     sim.partition(
         1,

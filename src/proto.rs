@@ -626,6 +626,52 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The framework the event is about, if it is about one.
+    pub fn framework(&self) -> Option<FrameworkId> {
+        match self {
+            Event::FrameworkAdded { framework, .. }
+            | Event::FrameworkDisconnected { framework }
+            | Event::FrameworkReregistered { framework }
+            | Event::FrameworkRemoved { framework }
+            | Event::OfferMade { framework, .. }
+            | Event::OfferEnded { framework, .. }
+            | Event::TaskAdded { framework, .. }
+            | Event::TaskUpdated { framework, .. }
+            | Event::TaskRefused { framework, .. }
+            | Event::TaskUnknown { framework, .. }
+            | Event::TaskSubmitted { framework, .. } => Some(*framework),
+            Event::AgentAdded { .. }
+            | Event::AgentUnreachable { .. }
+            | Event::MasterElected { .. }
+            | Event::AgentRecovered { .. }
+            | Event::MasterAbdicated => None,
+        }
+    }
+
+    /// The same, to change.
+    pub fn framework_mut(&mut self) -> Option<&mut FrameworkId> {
+        match self {
+            Event::FrameworkAdded { framework, .. }
+            | Event::FrameworkDisconnected { framework }
+            | Event::FrameworkReregistered { framework }
+            | Event::FrameworkRemoved { framework }
+            | Event::OfferMade { framework, .. }
+            | Event::OfferEnded { framework, .. }
+            | Event::TaskAdded { framework, .. }
+            | Event::TaskUpdated { framework, .. }
+            | Event::TaskRefused { framework, .. }
+            | Event::TaskUnknown { framework, .. }
+            | Event::TaskSubmitted { framework, .. } => Some(framework),
+            Event::AgentAdded { .. }
+            | Event::AgentUnreachable { .. }
+            | Event::MasterElected { .. }
+            | Event::AgentRecovered { .. }
+            | Event::MasterAbdicated => None,
+        }
+    }
+}
+
 impl Message for Msg {
     fn tag(&self) -> u16 {
         match self {

@@ -179,14 +179,7 @@ fn emit(dir: &std::path::Path, seeds: &[u64], bound: Duration) -> Result<(), Fai
 /// One line of totals: seeds passed, faults injected, convergence times.
 fn summary(results: &[Result<Passed, Failed>], wall_s: f64, threads: usize, from: u64) {
     let passed: Vec<&Passed> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
-    let mut converged: Vec<f64> = passed.iter().map(|p| p.converged_s).collect();
-    converged.sort_by(f64::total_cmp);
-    let quantile = |q: f64| {
-        converged
-            .get(((converged.len() as f64 - 1.0) * q).round() as usize)
-            .copied()
-            .unwrap_or(0.0)
-    };
+    let converged = crate::report::recovery::distribution(passed.iter().map(|p| p.converged_s));
     let faults: u64 = passed.iter().map(|p| u64::from(p.faults)).sum();
     let events: u64 = passed.iter().map(|p| p.events).sum();
     let failover = passed.iter().filter(|p| p.masters > 1).count();
@@ -198,8 +191,6 @@ fn summary(results: &[Result<Passed, Failed>], wall_s: f64, threads: usize, from
     );
     println!(
         "  {faults} faults, {events} events; {failover} seeds with three masters; converged after healing in p50 {:.0} s, p99 {:.0} s, max {:.0} s",
-        quantile(0.5),
-        quantile(0.99),
-        converged.last().copied().unwrap_or(0.0)
+        converged.p50, converged.p99, converged.max
     );
 }

@@ -50,18 +50,17 @@ impl Registrar {
         }
     }
 
-    /// A registrar for a scheduler restarted from its checkpoint: it registers again
-    /// under the id it had (Mesos's scheduler failover), if it had one.
-    pub fn recovered(
-        master: NodeId,
-        coordinator: Option<NodeId>,
-        request: RegisterFramework,
-        framework: Option<FrameworkId>,
-    ) -> Registrar {
-        let mut registrar = Registrar::new(master, coordinator, request);
-        registrar.framework = framework;
-        registrar.failover = framework.is_some();
-        registrar
+    /// The scheduler was restarted from its checkpoint, in which it had `framework`: it
+    /// registers again under that id (Mesos's scheduler failover), if it had one.
+    pub fn recovered(&mut self, framework: Option<FrameworkId>) {
+        self.framework = framework;
+        self.failover = framework.is_some();
+    }
+
+    /// Whether a `FrameworkRemoved` for `framework` from `from` is this framework's news:
+    /// from the master it registers with, about the id it asks for again.
+    pub fn is_removal(&self, from: NodeId, framework: FrameworkId) -> bool {
+        self.from_master(from) && self.framework == Some(framework) && !self.connected
     }
 
     /// The master removed the framework (its scheduler was away too long): registers
@@ -155,15 +154,16 @@ impl Registrar {
     /// The master accepted us: for the first time, again (with a new leader), or once more
     /// (a duplicate answer).
     pub fn registered<T>(&mut self, ctx: &mut Ctx<'_, Msg, T>, timer: T, id: FrameworkId) -> Registered {
-        let was = (self.framework.is_some(), self.connected);
+        let was = (self.framework.is_some(), self.connected, self.failover);
         self.framework = Some(id);
         self.connected = true;
         self.failover = false;
         ctx.cancel_timer(timer);
         match was {
-            (false, _) => Registered::First,
-            (true, false) => Registered::Again,
-            (true, true) => Registered::Duplicate,
+            (false, _, _) => Registered::First,
+            (true, false, true) => Registered::FailedOver,
+            (true, false, false) => Registered::Again,
+            (true, true, _) => Registered::Duplicate,
         }
     }
 }
@@ -171,6 +171,8 @@ impl Registrar {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Registered {
     First,
+    /// Again, after the scheduler restarted from its checkpoint.
+    FailedOver,
     Again,
     Duplicate,
 }

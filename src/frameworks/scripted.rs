@@ -84,12 +84,7 @@ impl Scripted {
     /// id; the tasks it holds are its own again if it is back within its failover timeout.
     pub fn recover(config: ScriptedConfig, checkpoint: ScriptedCheckpoint) -> Scripted {
         let mut scripted = Scripted::new(config);
-        scripted.registrar = Registrar::recovered(
-            scripted.config.master,
-            scripted.config.coordinator,
-            scripted.registrar.request.clone(),
-            checkpoint.framework,
-        );
+        scripted.registrar.recovered(checkpoint.framework);
         scripted.next_task = checkpoint.next_task;
         scripted.calls = checkpoint.calls;
         scripted
@@ -130,11 +125,7 @@ impl Process for Scripted {
                 self.registrar.registered(ctx, ScriptedTimer::Register, framework);
             }
             // Removed while away: its tasks were killed; it starts over as a new framework.
-            Msg::FrameworkRemoved { framework }
-                if from_master
-                    && self.registrar.framework == Some(framework)
-                    && !self.registrar.connected =>
-            {
+            Msg::FrameworkRemoved { framework } if self.registrar.is_removal(from, framework) => {
                 self.registrar.removed(ctx, ScriptedTimer::Register);
             }
             Msg::Offers(offers) if registered => {

@@ -16,9 +16,6 @@ pub struct Drawn {
     pub yaml: String,
     /// Every fault has healed by then (crashed machines that never come back aside).
     pub heal_at: Duration,
-    pub masters: u32,
-    pub agents: u32,
-    pub faults: u32,
 }
 
 fn pick<'a, T>(rng: &mut Rng, from: &'a [T]) -> &'a T {
@@ -53,14 +50,12 @@ pub fn scenario(seed: u64, bound: Duration) -> Drawn {
     );
     let _ = writeln!(w, "roles:\n  - {{ name: batch }}\n  - {{ name: service }}");
     let _ = writeln!(w, "cluster:");
-    let mut agents = 0;
     // Every machine (4+ cpus, 8+ GB) fits any task drawn below.
     for class in 0..rng.random_range(1..=2u32) {
         let count = rng.random_range(3..=16u32);
         let cpus = *pick(&mut rng, &[4u32, 8, 16]);
         let mem = *pick(&mut rng, &[8192u64, 16384, 32768]);
         let racks = rng.random_range(1..=4u32).min(count);
-        agents += count;
         let _ = writeln!(
             w,
             "  - {{ class: c{class}, count: {count}, resources: \"cpus:{cpus};mem:{mem}\", racks: {racks} }}"
@@ -119,11 +114,5 @@ pub fn scenario(seed: u64, bound: Duration) -> Drawn {
         w,
         "  random: {{ count: {faults}, to: {window}, max_down: {max_down}, max_fraction: {max_fraction:.3} }}"
     );
-    Drawn {
-        yaml: y,
-        heal_at,
-        masters,
-        agents,
-        faults,
-    }
+    Drawn { yaml: y, heal_at }
 }

@@ -36,6 +36,7 @@ const STEP: Duration = Duration::from_secs(1);
 pub struct Passed {
     pub seed: u64,
     pub events: u64,
+    /// Faults applied (a random schedule may draw one that picks nothing).
     pub faults: u32,
     pub masters: u32,
     pub agents: u32,
@@ -116,28 +117,15 @@ pub fn run_seed(seed: u64, bound: Duration) -> Result<Passed, Failed> {
             at_s: 0.0,
             what: format!("the generated scenario is invalid: {e}"),
         })?;
-    let mut passed = check(&loaded.scenario, drawn.heal_at)?;
-    passed.faults = drawn.faults;
-    passed.masters = drawn.masters;
-    passed.agents = drawn.agents;
-    Ok(passed)
+    check(&loaded.scenario, drawn.heal_at)
 }
 
 /// When every fault of `scenario` has healed: the last fault's end (a random schedule's
 /// last start plus its `max_down`); crashed machines that never come back aside.
 pub fn heal_time(scenario: &Scenario) -> Duration {
-    use crate::scenario::schema::FaultAction;
     let mut heal = Duration::ZERO;
     for f in &scenario.faults.list {
-        let lasts = match f.action() {
-            FaultAction::CrashAgents(a) => a.back_after,
-            FaultAction::RestartAgents(a) => Some(a.back_after.unwrap_or(Duration::from_secs(10))),
-            FaultAction::Partition(p) => p.duration,
-            FaultAction::Network(b) => Some(b.duration),
-            FaultAction::CrashMaster(m) => m.back_after,
-            FaultAction::CrashScheduler(c) => c.back_after,
-        };
-        heal = heal.max(f.at + lasts.unwrap_or(Duration::ZERO));
+        heal = heal.max(f.at + f.action().lasts().unwrap_or(Duration::ZERO));
     }
     if let Some(r) = &scenario.faults.random {
         heal = heal.max(r.to.unwrap_or(scenario.duration) + r.max_down);
@@ -207,9 +195,9 @@ pub fn check(scenario: &Scenario, heal_at: Duration) -> Result<Passed, Failed> {
                 return Ok(Passed {
                     seed,
                     events: world.sim.events(),
-                    faults: 0,
+                    faults: collector.borrow().recovery.faults.len() as u32,
                     masters: scenario.master.masters,
-                    agents: 0,
+                    agents: world.agent_nodes().count() as u32,
                     converged_s: (now - heal_at).as_secs_f64(),
                 });
             }

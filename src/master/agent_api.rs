@@ -108,12 +108,7 @@ impl Master {
         // are then acknowledged, not sent again for good).
         let node = self.agents.health(agent).node;
         for t in tasks {
-            if self.is_leading_with_coordinator()
-                && (t.framework.index() >= self.frameworks.len()
-                    || !self.frameworks.get(t.framework).allocated)
-            {
-                self.reported_framework(ctx, t, node);
-            }
+            self.reported_framework(ctx, t, node);
         }
         let mut used = self.take_back(ctx, agent, tasks);
         used.extend(self.adopt(ctx, agent, tasks));

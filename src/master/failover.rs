@@ -511,12 +511,6 @@ impl Master {
         self.failover.recovering
     }
 
-    /// Whether this master leads through a coordinator (it may have taken over from
-    /// another, and not know every framework).
-    pub(super) fn is_leading_with_coordinator(&self) -> bool {
-        matches!(self.failover.leadership, Leadership::Leading { .. })
-    }
-
     /// Whether the registry listed the agent unreachable when this master took over (so
     /// that it does not know which of its tasks were), and it has not come back since.
     pub(super) fn unreachable_before(&self, agent: AgentId) -> bool {

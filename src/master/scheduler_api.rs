@@ -100,16 +100,7 @@ impl Master {
         partition_aware: bool,
     ) {
         // Offers made to the scheduler before it died with it.
-        let offers: Vec<OfferId> = if framework.index() < self.frameworks.len() {
-            self.frameworks.get(framework).offers.iter().copied().collect()
-        } else {
-            Vec::new()
-        };
-        for offer in offers {
-            if let Some(taken) = self.take_offer(framework, offer) {
-                self.give_back(ctx, offer, framework, &taken, OfferEnd::Rescinded, None);
-            }
-        }
+        self.rescind_all_offers(ctx, framework);
         let entry = self.frameworks.reregister(framework, from);
         entry.failover_deadline = None;
         let in_allocator = entry.allocated;

@@ -32,18 +32,27 @@ impl Master {
         }
         entry.connected = false;
         let timeout = entry.failover_timeout;
-        let offers: Vec<_> = entry.offers.iter().copied().collect();
+        self.rescind_all_offers(ctx, framework);
+        if self.frameworks.get(framework).allocated {
+            self.allocator.set_framework_active(framework, false);
+        }
+        Self::publish(ctx, Event::FrameworkDisconnected { framework });
+        self.arm_failover(ctx, framework, timeout);
+    }
+
+    /// The framework's outstanding offers end, rescinded (its scheduler is gone with
+    /// them); their resources go back to the allocator.
+    pub(super) fn rescind_all_offers(&mut self, ctx: &mut MasterCtx<'_>, framework: FrameworkId) {
+        if framework.index() >= self.frameworks.len() {
+            return;
+        }
+        let offers: Vec<_> = self.frameworks.get(framework).offers.iter().copied().collect();
         for offer in offers {
             let taken = self
                 .take_offer(framework, offer)
                 .expect("listed as the framework's");
             self.give_back(ctx, offer, framework, &taken, OfferEnd::Rescinded, None);
         }
-        if self.frameworks.get(framework).allocated {
-            self.allocator.set_framework_active(framework, false);
-        }
-        Self::publish(ctx, Event::FrameworkDisconnected { framework });
-        self.arm_failover(ctx, framework, timeout);
     }
 
     /// Removes the disconnected `framework` after `timeout`.

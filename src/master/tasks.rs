@@ -83,28 +83,27 @@ impl Unreachable {
         if self.agent_of(key)? != agent {
             return None;
         }
-        let (_, resources) = self.by_task.remove(&key).expect("found above");
+        Some(self.remove(key))
+    }
+
+    /// Takes out a task listed here; returns what it holds.
+    fn remove(&mut self, key: (FrameworkId, TaskId)) -> Resources {
+        let (agent, resources) = self.by_task.remove(&key).expect("listed");
         if let Some(set) = self.by_agent.get_mut(&agent) {
             set.remove(&key);
             if set.is_empty() {
                 self.by_agent.remove(&agent);
             }
         }
-        Some(resources)
+        resources
     }
 
     /// Takes out every unreachable task of `framework`, in id order.
     pub fn take_framework(&mut self, framework: FrameworkId) -> Vec<(FrameworkId, TaskId)> {
         let range = (framework, TaskId(0))..=(framework, TaskId(u32::MAX));
         let keys: Vec<_> = self.by_task.range(range).map(|(k, _)| *k).collect();
-        for key in &keys {
-            let (agent, _) = self.by_task.remove(key).expect("listed");
-            if let Some(set) = self.by_agent.get_mut(&agent) {
-                set.remove(key);
-                if set.is_empty() {
-                    self.by_agent.remove(&agent);
-                }
-            }
+        for &key in &keys {
+            self.remove(key);
         }
         keys
     }

@@ -237,6 +237,8 @@ pub struct Collector {
     agents: Vec<Option<AgentState>>,
     agent_ids: BTreeMap<String, AgentId>,
     frameworks: Vec<Option<FrameworkState>>,
+    /// Each framework's id by name (its first, if it registered again as a new framework).
+    framework_ids: BTreeMap<String, FrameworkId>,
     /// A framework registered anew after the master removed it is the same framework to
     /// the reports: its new id, by index, names the id it first had.
     aliases: Vec<Option<FrameworkId>>,
@@ -297,6 +299,7 @@ impl Collector {
             agents: Vec::new(),
             agent_ids: BTreeMap::new(),
             frameworks: Vec::new(),
+            framework_ids: BTreeMap::new(),
             aliases: Vec::new(),
             roles: Vec::new(),
             role_ids: BTreeMap::new(),
@@ -400,29 +403,14 @@ impl Collector {
     }
 
     /// `event` with an aliased framework id replaced by the id it stands for; `None` if it
-    /// names no aliased framework.
+    /// names no aliased framework (a registration names its own new id: never rewritten).
     fn unaliased(&self, event: &Event) -> Option<Event> {
-        let alias = |f: &FrameworkId| self.aliases.get(f.index()).copied().flatten();
+        if matches!(event, Event::FrameworkAdded { .. }) {
+            return None;
+        }
+        let first = self.aliases.get(event.framework()?.index()).copied().flatten()?;
         let mut e = event.clone();
-        let framework = match &mut e {
-            Event::FrameworkDisconnected { framework }
-            | Event::FrameworkReregistered { framework }
-            | Event::FrameworkRemoved { framework }
-            | Event::OfferMade { framework, .. }
-            | Event::OfferEnded { framework, .. }
-            | Event::TaskAdded { framework, .. }
-            | Event::TaskUpdated { framework, .. }
-            | Event::TaskRefused { framework, .. }
-            | Event::TaskUnknown { framework, .. }
-            | Event::TaskSubmitted { framework, .. } => framework,
-            Event::FrameworkAdded { .. }
-            | Event::AgentAdded { .. }
-            | Event::AgentUnreachable { .. }
-            | Event::MasterElected { .. }
-            | Event::AgentRecovered { .. }
-            | Event::MasterAbdicated => return None,
-        };
-        *framework = alias(framework)?;
+        *e.framework_mut().expect("it names a framework") = first;
         Some(e)
     }
 
@@ -739,20 +727,17 @@ impl Collector {
                     return;
                 }
                 // The same framework under a new id, after the master removed it.
-                if let Some(first) = self
-                    .frameworks
-                    .iter()
-                    .position(|f| f.as_ref().is_some_and(|f| f.name == *name))
-                {
+                if let Some(&first) = self.framework_ids.get(name) {
                     if self.aliases.len() <= i {
                         self.aliases.resize(i + 1, None);
                     }
-                    self.aliases[i] = Some(FrameworkId(first as u32));
+                    self.aliases[i] = Some(first);
                     self.recovery.scheduler_back(now, name);
                     return;
                 }
                 let r = self.role(role, 1.0);
                 let greedy = self.setup.greedy.iter().any(|g| g == name);
+                self.framework_ids.insert(name.clone(), *framework);
                 self.frameworks[i] = Some(FrameworkState {
                     name: name.clone(),
                     role: r,

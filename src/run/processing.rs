@@ -32,13 +32,22 @@ pub fn cost_model(spec: &ProcessingSpec, coordinator: Option<NodeId>) -> CostMod
             (kind.clone(), cost)
         })
         .collect();
+    // Each message kind's cost, by its tag, found by name the first time the kind comes.
+    let by_tag: std::cell::RefCell<Vec<Option<Cost>>> = std::cell::RefCell::default();
     Box::new(move |from, msg| {
         if Some(from) == coordinator {
             return None;
         }
-        let kind = msg.kind();
-        let cost = kinds.iter().find(|(k, _)| k == kind).map_or(default, |&(_, c)| c);
-        Some(cost)
+        let tag = usize::from(msg.tag());
+        let mut by_tag = by_tag.borrow_mut();
+        if by_tag.len() <= tag {
+            by_tag.resize(tag + 1, None);
+        }
+        let cost = by_tag[tag].get_or_insert_with(|| {
+            let kind = msg.kind();
+            kinds.iter().find(|(k, _)| k == kind).map_or(default, |&(_, c)| c)
+        });
+        Some(*cost)
     })
 }
 

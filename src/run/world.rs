@@ -624,27 +624,11 @@ impl World {
                 return self.start_framework(i).map(|()| None);
             }
             WorldAction::Scenario(a) => a.clone(),
-            WorldAction::RecoverAgent(name) => {
+            // Unless its machine crashed meanwhile (its checkpoint went with it).
+            WorldAction::RecoverAgent(name) if !self.checkpoints.contains_key(name) => return Ok(None),
+            WorldAction::RecoverAgent(name) | WorldAction::BootAgent(name) => {
                 let name = name.clone();
-                let (Some(&node), Some(checkpoint)) =
-                    (self.agents.get(&name), self.checkpoints.remove(&name))
-                else {
-                    return Ok(None);
-                };
-                let agent = Agent::recover(self.agent_config(&name, node), checkpoint);
-                self.sim.restart(node, agent)?;
-                return Ok(None);
-            }
-            WorldAction::BootAgent(name) => {
-                let name = name.clone();
-                let Some(&node) = self.agents.get(&name) else {
-                    return Ok(None);
-                };
-                if self.sim.is_up(node) {
-                    return Ok(None);
-                }
-                let agent = Agent::new(self.agent_config(&name, node));
-                self.sim.restart(node, agent)?;
+                self.start_agent(&name)?;
                 return Ok(None);
             }
             WorldAction::Fault(_) if self.healed => return Ok(None),
@@ -667,9 +651,7 @@ impl World {
             }
             WorldAction::RestartMaster(node) => {
                 let node = *node;
-                if !self.sim.is_up(node) {
-                    self.sim.restart(node, Master::new(self.master_config.clone())?)?;
-                }
+                self.restart_master(node)?;
                 return Ok(None);
             }
         };
@@ -737,6 +719,7 @@ impl World {
         let now = self.sim.now();
         let mut rng = rng::stream(self.seed, &format!("faults/{i}"));
         let window = self.detect_window;
+        let healed = self.faults[i].lasts().map(|d| now + d);
         match self.faults[i].clone() {
             FaultAction::CrashAgents(sel) => {
                 let names = faults::pick(&sel, &self.machines_up(), &mut rng);
@@ -749,13 +732,13 @@ impl World {
                     crashed: names,
                     watched: Some(Vec::new()),
                     watch_until: None,
-                    healed: sel.back_after.map(|d| now + d),
+                    healed,
                     ended_offers: Vec::new(),
                 }
             }
             FaultAction::RestartAgents(sel) => {
                 let names = faults::pick(&sel, &self.machines_up(), &mut rng);
-                let down = sel.back_after.unwrap_or(crate::time::Duration::from_secs(10));
+                let down = sel.back_after.unwrap_or(schema::RESTART_DOWN);
                 for n in &names {
                     self.restart_agent(n, down);
                 }
@@ -764,8 +747,8 @@ impl World {
                     target: describe(&sel, &names),
                     crashed: Vec::new(),
                     watched: Some(names),
-                    watch_until: Some(now + down + window),
-                    healed: Some(now + down),
+                    watch_until: healed.map(|h| h + window),
+                    healed,
                     ended_offers: Vec::new(),
                 }
             }
@@ -783,7 +766,6 @@ impl World {
                     .map(|m| m.name.clone())
                     .collect();
                 self.sim.partition(i as u64, cut);
-                let healed = p.duration.map(|d| now + d);
                 if let Some(at) = healed {
                     self.schedule(at, WorldAction::Heal(i));
                 }
@@ -802,7 +784,7 @@ impl World {
                     ended_offers: Vec::new(),
                 }
             }
-            FaultAction::CrashMaster(m) => {
+            FaultAction::CrashMaster(_) => {
                 let leader = self.leader();
                 let name = self.sim.name(leader).to_owned();
                 // Its offers die with it.
@@ -812,7 +794,6 @@ impl World {
                     .map(Master::offers_ended)
                     .unwrap_or_default();
                 self.sim.crash(leader);
-                let healed = m.back_after.map(|d| now + d);
                 if let Some(at) = healed {
                     self.schedule(at, WorldAction::RestartMaster(leader));
                 }
@@ -837,7 +818,7 @@ impl World {
                     crashed: Vec::new(),
                     watched: Some(Vec::new()),
                     watch_until: None,
-                    healed: f.back_after.map(|d| now + d),
+                    healed,
                     ended_offers: Vec::new(),
                 }
             }
@@ -855,8 +836,8 @@ impl World {
                         extra_max: delay.max,
                     },
                 );
-                let healed = now + b.duration;
-                self.schedule(healed, WorldAction::EndBurst(i));
+                let ends = now + b.duration;
+                self.schedule(ends, WorldAction::EndBurst(i));
                 FaultNotice {
                     kind: FaultKind::Network,
                     target: format!(
@@ -865,8 +846,8 @@ impl World {
                     ),
                     crashed: Vec::new(),
                     watched: None,
-                    watch_until: Some(healed + window),
-                    healed: Some(healed),
+                    watch_until: Some(ends + window),
+                    healed,
                     ended_offers: Vec::new(),
                 }
             }
@@ -981,12 +962,10 @@ impl World {
                     })
                     .filter_map(agent)
                     .collect();
-                let prefix = format!("{name}-");
                 out.extend(
-                    self.frameworks
-                        .iter()
-                        .filter(|f| f.spec.name == name || f.spec.name.starts_with(&prefix))
-                        .filter_map(|f| f.node),
+                    self.framework_slots(name)
+                        .into_iter()
+                        .filter_map(|i| self.frameworks[i].node),
                 );
                 out.sort_unstable();
                 out.dedup();
@@ -1019,25 +998,41 @@ impl World {
             self.sim.end_burst(i);
         }
         for node in self.masters.clone() {
-            if !self.sim.is_up(node) {
-                self.sim.restart(node, Master::new(self.master_config.clone())?)?;
-            }
+            self.restart_master(node)?;
         }
-        let machines: Vec<(String, NodeId)> = self.agents.iter().map(|(n, &a)| (n.clone(), a)).collect();
-        for (name, node) in machines {
-            if self.sim.is_up(node) {
-                continue;
-            }
-            let agent = match self.checkpoints.remove(&name) {
-                Some(checkpoint) => Agent::recover(self.agent_config(&name, node), checkpoint),
-                None => Agent::new(self.agent_config(&name, node)),
-            };
-            self.sim.restart(node, agent)?;
+        let machines: Vec<String> = self.agents.keys().cloned().collect();
+        for name in machines {
+            self.start_agent(&name)?;
         }
         for i in 0..self.frameworks.len() {
             self.recover_scheduler(i)?;
         }
         Ok(())
+    }
+
+    /// A crashed master's process starts again, as a standby.
+    fn restart_master(&mut self, node: NodeId) -> Result<(), String> {
+        if !self.sim.is_up(node) {
+            self.sim.restart(node, Master::new(self.master_config.clone())?)?;
+        }
+        Ok(())
+    }
+
+    /// The agent on machine `name` starts again if it is down: from its checkpoint if its
+    /// process stopped, afresh if its machine crashed (and booted).
+    fn start_agent(&mut self, name: &str) -> Result<(), String> {
+        let Some(&node) = self.agents.get(name) else {
+            return Ok(());
+        };
+        if self.sim.is_up(node) {
+            return Ok(());
+        }
+        let config = self.agent_config(name, node);
+        let agent = match self.checkpoints.remove(name) {
+            Some(checkpoint) => Agent::recover(config, checkpoint),
+            None => Agent::new(config),
+        };
+        self.sim.restart(node, agent)
     }
 
     /// The agents' nodes, by machine name (machines removed for good are not listed).

@@ -850,7 +850,23 @@ pub enum FaultAction {
     CrashScheduler(SchedulerFault),
 }
 
+/// How long restarted agent processes stay down when a fault does not say.
+pub const RESTART_DOWN: Duration = Duration::from_secs(10);
+
 impl FaultAction {
+    /// How long the fault lasts: until its processes or machines are up again, its
+    /// partition heals or its burst ends; `None`: for good.
+    pub fn lasts(&self) -> Option<Duration> {
+        match self {
+            FaultAction::CrashAgents(a) => a.back_after,
+            FaultAction::RestartAgents(a) => Some(a.back_after.unwrap_or(RESTART_DOWN)),
+            FaultAction::Partition(p) => p.duration,
+            FaultAction::Network(b) => Some(b.duration),
+            FaultAction::CrashMaster(m) => m.back_after,
+            FaultAction::CrashScheduler(c) => c.back_after,
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             FaultAction::CrashAgents(_) => "crash_agents",

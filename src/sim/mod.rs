@@ -810,13 +810,7 @@ impl<M: Message> Sim<M> {
                             None => continue,
                         }
                     } else {
-                        let Place { arena, index } = self.places[to.index()];
-                        let kind = KIND_MESSAGE + u32::from(msg.tag());
-                        (
-                            to,
-                            kind,
-                            self.arenas[arena as usize].message(index, &mut self.k, to, from, msg),
-                        )
+                        self.deliver(from, to, msg)
                     }
                 }
                 Payload::Wake { node } => match self.wake(node) {
@@ -902,6 +896,7 @@ impl<M: Message> Sim<M> {
     }
 
     /// Hands a message to its process.
+    #[inline(always)]
     fn deliver(&mut self, from: NodeId, to: NodeId, msg: M) -> (NodeId, u32, Handled) {
         let Place { arena, index } = self.places[to.index()];
         let kind = KIND_MESSAGE + u32::from(msg.tag());

@@ -156,6 +156,7 @@ impl Network {
     }
 
     /// Whether a partition now cuts messages from `from` to `to`.
+    #[inline]
     pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
         self.partitions.iter().any(|(_, p)| p.cuts(from, to))
     }
@@ -167,7 +168,7 @@ impl Network {
         if from == to {
             return Delivery::Once(now);
         }
-        if !self.partitions.is_empty() && self.partitions.iter().any(|(_, p)| p.cuts(from, to)) {
+        if self.is_cut(from, to) {
             self.stats.dropped += 1;
             self.stats.cut += 1;
             return Delivery::Dropped;

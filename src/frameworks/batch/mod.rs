@@ -271,12 +271,7 @@ impl Batch {
     pub fn recover(config: BatchConfig, checkpoint: BatchCheckpoint) -> Batch {
         let mut batch = Batch::new(config);
         let c = checkpoint;
-        batch.registrar = Registrar::recovered(
-            batch.config.master,
-            batch.config.coordinator,
-            batch.registrar.request.clone(),
-            c.framework,
-        );
+        batch.registrar.recovered(c.framework);
         batch.queue = c.queue;
         batch.shapes = c.shapes;
         batch.unannounced = c.unannounced;
@@ -315,7 +310,6 @@ impl Batch {
     /// Arms again what a restarted scheduler's recovered tasks wait on: the launch check,
     /// and the replacement of those unreachable.
     fn rearm_recovered(&mut self, ctx: &mut BatchCtx<'_>) {
-        self.recovering = false;
         if !self.unstarted.is_empty() && !self.config.launch_timeout.is_zero() {
             self.launch_check_armed = true;
             ctx.set_timer_after(BatchTimer::LaunchCheck, self.config.launch_timeout);
@@ -540,7 +534,13 @@ impl Batch {
     fn on_registered(&mut self, ctx: &mut BatchCtx<'_>, framework: FrameworkId) {
         match self.registrar.registered(ctx, BatchTimer::Register, framework) {
             Registered::First => {}
-            Registered::Again => return self.on_reregistered(ctx),
+            Registered::FailedOver | Registered::Again => {
+                if self.recovering {
+                    self.recovering = false;
+                    self.rearm_recovered(ctx);
+                }
+                return self.on_reregistered(ctx);
+            }
             Registered::Duplicate => return,
         }
         for (task, at, request) in std::mem::take(&mut self.unannounced) {
@@ -557,9 +557,6 @@ impl Batch {
     /// it hears again what the framework asked of offers, and is asked at once for the
     /// state of every task in flight (Mesos frameworks reconcile after a failover).
     fn on_reregistered(&mut self, ctx: &mut BatchCtx<'_>) {
-        if self.recovering {
-            self.rearm_recovered(ctx);
-        }
         if self.suppressed {
             self.send_suppress(ctx);
         }
@@ -726,11 +723,7 @@ impl Process for Batch {
         let registered = self.registrar.from_registered_master(from);
         match msg {
             Msg::FrameworkRegistered { framework } if from_master => self.on_registered(ctx, framework),
-            Msg::FrameworkRemoved { framework }
-                if from_master
-                    && self.registrar.framework == Some(framework)
-                    && !self.registrar.connected =>
-            {
+            Msg::FrameworkRemoved { framework } if self.registrar.is_removal(from, framework) => {
                 self.on_removed(ctx);
             }
             Msg::Submit(requests) => {

@@ -15,9 +15,17 @@
 //! - an **accept** thread, and one **reader** thread per accepted connection, which split the
 //!   byte stream into frames (see [`wire`]) and put the messages on the event loop's channel.
 //!
-//! Sending opens one TCP connection per destination on first use and keeps it. A message that
-//! cannot be written (no listener, broken connection) is dropped and counted, and the next send
+//! Sending opens one TCP connection per destination on first use and keeps it; its first
+//! frame is a hello naming the sender's listen address (see [`wire`]). A message that cannot
+//! be written (no listener, broken connection) is dropped and counted, and the next send
 //! reconnects, as a real network loses a message. A send to oneself skips the socket.
+//!
+//! Processes may live in other OS processes ([`LiveCluster::add_remote`]): each OS process
+//! knows its peers by listen address and numbers them itself, in a [`Directory`]. A peer
+//! that says hello from an address not known yet (an agent registering with a master
+//! started on its own) gets the next [`NodeId`], so the production code, which addresses
+//! peers by `NodeId`, never learns that the numbering is local. A connection that breaks
+//! the protocol (see [`wire`]) is closed and counted; everyone else is served on.
 //!
 //! Messages between two processes arrive in the order sent (one TCP connection per pair), as
 //! in the simulator. After every handler the process's [`Process::check_invariants`] runs; a
@@ -39,6 +47,7 @@ pub mod backend;
 mod timers;
 pub mod wire;
 
+use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -83,8 +92,11 @@ pub struct Violation {
 /// What happened during a live run, returned by [`RunningCluster::stop`].
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Report {
-    /// Messages lost: unwritable, undecodable, or for a process that had ended.
+    /// Messages lost: unwritable, or for a process that had ended.
     pub dropped_messages: u64,
+    /// Connections closed for breaking the wire protocol (oversized, malformed, truncated
+    /// or out-of-order frames).
+    pub bad_connections: u64,
     pub violations: Vec<Violation>,
     /// Threads that panicked, with the panic message (a handler panicking ends its process).
     pub panics: Vec<String>,
@@ -110,16 +122,54 @@ enum Input<M> {
     Stop,
 }
 
+/// The processes one OS process knows, by the [`NodeId`] it gives each and the address each
+/// listens on: its own processes, the remote ones it was told of, and those that said hello
+/// since.
+#[derive(Clone, Debug, Default)]
+pub struct Directory {
+    addrs: Vec<SocketAddr>,
+    by_addr: BTreeMap<SocketAddr, NodeId>,
+}
+
+impl Directory {
+    /// The id of the process listening at `addr`: the one it has, or the next one.
+    pub fn resolve(&mut self, addr: SocketAddr) -> NodeId {
+        if let Some(&node) = self.by_addr.get(&addr) {
+            return node;
+        }
+        let node = NodeId(u32::try_from(self.addrs.len()).expect("fewer than 2^32 peers"));
+        self.addrs.push(addr);
+        self.by_addr.insert(addr, node);
+        node
+    }
+
+    pub fn addr(&self, node: NodeId) -> Option<SocketAddr> {
+        self.addrs.get(node.index()).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.addrs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.addrs.is_empty()
+    }
+}
+
 /// What every thread of a running cluster shares.
 struct Shared<M> {
     epoch: WallInstant,
     stop: AtomicBool,
     observer: Mutex<Option<MessageObserver<M>>>,
     event_observer: Mutex<Option<EventObserver<M>>>,
-    addrs: Vec<SocketAddr>,
-    /// Whether each process's event loop is still running.
+    directory: Mutex<Directory>,
+    /// The listen addresses of this OS process's own processes (their accept threads are
+    /// woken there at shutdown).
+    listeners: Vec<SocketAddr>,
+    /// Whether each process's event loop is still running (remote ones never are here).
     up: Vec<AtomicBool>,
     dropped: AtomicU64,
+    bad_connections: AtomicU64,
     violations: Mutex<Vec<Violation>>,
 }
 
@@ -135,12 +185,21 @@ impl<M> Shared<M> {
     fn drop_message(&self) {
         self.dropped.fetch_add(1, Ordering::Relaxed);
     }
+
+    fn directory(&self) -> std::sync::MutexGuard<'_, Directory> {
+        self.directory.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn addr(&self, node: NodeId) -> Option<SocketAddr> {
+        self.directory().addr(node)
+    }
 }
 
 /// What an event loop starts with.
 struct Env<M> {
     me: NodeId,
     name: String,
+    addr: SocketAddr,
     rng: Rng,
     shared: Arc<Shared<M>>,
     rx: Receiver<Input<M>>,
@@ -151,8 +210,13 @@ type RunLoop<M> = Box<dyn FnOnce(Env<M>) + Send>;
 
 struct PendingNode<M> {
     name: String,
-    listener: TcpListener,
     addr: SocketAddr,
+    /// `None` for a process in another OS process.
+    local: Option<LocalNode<M>>,
+}
+
+struct LocalNode<M> {
+    listener: TcpListener,
     rng: Rng,
     run: RunLoop<M>,
 }
@@ -180,26 +244,55 @@ impl<M: Message> LiveCluster<M> {
     }
 
     /// Adds a process named `name` (which also names its random stream) and binds its
-    /// listener. Ids are assigned in add order, as the simulator assigns them.
+    /// listener on a free loopback port. Ids are assigned in add order, as the simulator
+    /// assigns them.
     pub fn add_process<P: Process<Msg = M> + Send + 'static>(
         &mut self,
         name: impl Into<String>,
         process: P,
     ) -> io::Result<NodeId> {
+        self.add_process_at(name, process, SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Adds a process as [`add_process`](Self::add_process) does, listening on `listen`.
+    pub fn add_process_at<P: Process<Msg = M> + Send + 'static>(
+        &mut self,
+        name: impl Into<String>,
+        process: P,
+        listen: SocketAddr,
+    ) -> io::Result<NodeId> {
         let name = name.into();
-        let id = u32::try_from(self.nodes.len())
-            .map(NodeId)
-            .map_err(|_| io::Error::other("too many processes"))?;
-        let listener = TcpListener::bind(("127.0.0.1", 0))?;
-        let addr = listener.local_addr()?;
+        let id = self.next_id()?;
+        let listener = TcpListener::bind(listen)?;
+        let addr = advertised(listener.local_addr()?);
         self.nodes.push(PendingNode {
-            rng: rng::stream(self.seed, &name),
+            local: Some(LocalNode {
+                listener,
+                rng: rng::stream(self.seed, &name),
+                run: Box::new(move |env| run_loop(process, env)),
+            }),
             name,
-            listener,
             addr,
-            run: Box::new(move |env| run_loop(process, env)),
         });
         Ok(id)
+    }
+
+    /// A process that runs in another OS process and listens at `addr`: local processes
+    /// address it by the id returned.
+    pub fn add_remote(&mut self, name: impl Into<String>, addr: SocketAddr) -> io::Result<NodeId> {
+        let id = self.next_id()?;
+        self.nodes.push(PendingNode {
+            name: name.into(),
+            addr,
+            local: None,
+        });
+        Ok(id)
+    }
+
+    fn next_id(&self) -> io::Result<NodeId> {
+        u32::try_from(self.nodes.len())
+            .map(NodeId)
+            .map_err(|_| io::Error::other("too many processes"))
     }
 
     pub fn process_count(&self) -> usize {
@@ -226,14 +319,28 @@ impl<M: Message> LiveCluster<M> {
     pub fn start(self) -> io::Result<RunningCluster<M>> {
         let n = self.nodes.len();
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..n).map(|_| mpsc::channel()).unzip();
+        let mut directory = Directory::default();
+        for node in &self.nodes {
+            directory.resolve(node.addr);
+        }
+        if directory.len() != n {
+            return Err(io::Error::other("two processes share one address"));
+        }
         let shared = Arc::new(Shared {
             epoch: WallInstant::now(),
             stop: AtomicBool::new(false),
             observer: Mutex::new(self.observer),
             event_observer: Mutex::new(self.event_observer),
-            addrs: self.nodes.iter().map(|node| node.addr).collect(),
+            directory: Mutex::new(directory),
+            listeners: self
+                .nodes
+                .iter()
+                .filter(|node| node.local.is_some())
+                .map(|node| node.addr)
+                .collect(),
             up: (0..n).map(|_| AtomicBool::new(false)).collect(),
             dropped: AtomicU64::new(0),
+            bad_connections: AtomicU64::new(0),
             violations: Mutex::new(Vec::new()),
         });
         let mut cluster = RunningCluster {
@@ -246,10 +353,13 @@ impl<M: Message> LiveCluster<M> {
         for ((i, node), rx) in self.nodes.into_iter().enumerate().zip(receivers) {
             let me = NodeId(u32::try_from(i).expect("ids were checked when added"));
             let tx = cluster.senders[i].clone();
+            let Some(local) = node.local else {
+                continue;
+            };
 
             let accept = {
                 let (shared, tx) = (Arc::clone(&shared), tx.clone());
-                let listener = node.listener;
+                let listener = local.listener;
                 thread::Builder::new()
                     .name(format!("{}-accept", node.name))
                     .spawn(move || accept_loop(listener, shared, tx))?
@@ -260,12 +370,13 @@ impl<M: Message> LiveCluster<M> {
             let env = Env {
                 me,
                 name: node.name.clone(),
-                rng: node.rng,
+                addr: node.addr,
+                rng: local.rng,
                 shared: Arc::clone(&shared),
                 rx,
                 tx,
             };
-            let run = node.run;
+            let run = local.run;
             let event_loop = thread::Builder::new()
                 .name(node.name.clone())
                 .spawn(move || run(env));
@@ -305,7 +416,12 @@ impl<M: Message> RunningCluster<M> {
     }
 
     pub fn addr(&self, node: NodeId) -> Option<SocketAddr> {
-        self.shared.addrs.get(node.index()).copied()
+        self.shared.addr(node)
+    }
+
+    /// Connections closed so far for breaking the wire protocol.
+    pub fn bad_connections(&self) -> u64 {
+        self.shared.bad_connections.load(Ordering::Relaxed)
     }
 
     /// Whether `node`'s event loop is still running (not exited, broken or panicked).
@@ -365,7 +481,7 @@ impl<M: Message> RunningCluster<M> {
             }
             // Wake each accept thread; it sees the flag and ends. The wake connection itself
             // is closed as soon as it is accepted.
-            for addr in &self.shared.addrs {
+            for addr in &self.shared.listeners {
                 let _ = TcpStream::connect_timeout(addr, CONNECT_TIMEOUT);
             }
         }
@@ -385,6 +501,7 @@ impl<M: Message> RunningCluster<M> {
         }
         Report {
             dropped_messages: self.dropped_messages(),
+            bad_connections: self.bad_connections(),
             violations: self.violations(),
             panics,
         }
@@ -434,47 +551,45 @@ fn accept_loop<M: Message>(listener: TcpListener, shared: Arc<Shared<M>>, tx: Se
     }
 }
 
-/// Reads frames off one connection onto the event loop's channel, until the connection ends.
+/// Reads frames off one connection onto the event loop's channel, until the connection ends
+/// or breaks the wire protocol.
 fn read_loop<M: Message>(mut stream: TcpStream, shared: Arc<Shared<M>>, tx: Sender<Input<M>>) {
     let _ = stream.set_nodelay(true);
-    let mut frames = wire::FrameBuffer::default();
+    let mut decoder = wire::Decoder::<M>::default();
     let mut buf = vec![0u8; 64 * 1024];
-    // The process sending on this connection, once a frame names it.
+    // The process sending on this connection, once its hello names it.
     let mut peer = None;
-    loop {
+    let ended = 'read: loop {
         let n = match stream.read(&mut buf) {
-            Ok(0) => break,
+            Ok(0) => break decoder.finish(),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
+            Err(_) => break decoder.finish(),
         };
         if shared.stopping() {
-            break;
+            break Ok(());
         }
-        frames.push(&buf[..n]);
+        decoder.push(&buf[..n]);
         loop {
-            match frames.next_frame() {
-                Ok(Some(body)) => match wire::decode::<M>(body) {
-                    Ok((from, msg)) => {
-                        peer = Some(from);
-                        if tx.send(Input::Deliver { from, msg }).is_err() {
-                            shared.drop_message();
-                        }
-                    }
-                    Err(_) => shared.drop_message(),
-                },
-                Ok(None) => break,
-                Err(_) => {
-                    // Garbage on the stream: nothing after it can be trusted.
-                    shared.drop_message();
-                    return;
+            match decoder.next() {
+                Ok(Some(wire::Decoded::Hello(hello))) => {
+                    peer = Some(shared.directory().resolve(hello.listen))
                 }
+                Ok(Some(wire::Decoded::Msg(msg))) => {
+                    let from = peer.expect("the decoder yields messages only after a hello");
+                    if tx.send(Input::Deliver { from, msg }).is_err() {
+                        shared.drop_message();
+                    }
+                }
+                Ok(None) => break,
+                Err(bad) => break 'read Err(bad),
             }
         }
-    }
-    if frames.pending() > 0 {
-        // The connection broke in the middle of a frame.
-        shared.drop_message();
+    };
+    if ended.is_err() {
+        // Nothing after a broken frame can be trusted: the connection is closed.
+        shared.bad_connections.fetch_add(1, Ordering::Relaxed);
+        let _ = stream.shutdown(Shutdown::Both);
     }
     if let Some(from) = peer
         && !shared.stopping()
@@ -488,6 +603,8 @@ struct Outbox<M> {
     me: NodeId,
     shared: Arc<Shared<M>>,
     own: Sender<Input<M>>,
+    /// The frame that opens each connection: who this process is.
+    hello: Vec<u8>,
     conns: Vec<Option<TcpStream>>,
 }
 
@@ -499,17 +616,20 @@ impl<M: Message> Outbox<M> {
             }
             return;
         }
-        let Some(&addr) = self.shared.addrs.get(to.index()) else {
+        let Some(addr) = self.shared.addr(to) else {
             self.shared.drop_message();
             return;
         };
-        let Ok(frame) = wire::encode(self.me, &msg) else {
+        let Ok(frame) = wire::encode(&msg) else {
             self.shared.drop_message();
             return;
         };
+        if self.conns.len() <= to.index() {
+            self.conns.resize_with(to.index() + 1, || None);
+        }
         let slot = &mut self.conns[to.index()];
         if slot.is_none() {
-            *slot = connect(addr).ok();
+            *slot = connect(addr, &self.hello).ok();
         }
         let Some(stream) = slot else {
             self.shared.drop_message();
@@ -523,11 +643,23 @@ impl<M: Message> Outbox<M> {
     }
 }
 
-fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
-    let stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?;
+/// Opens a connection to `addr` and says who is speaking.
+fn connect(addr: SocketAddr, hello: &[u8]) -> io::Result<TcpStream> {
+    let mut stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?;
     stream.set_nodelay(true)?;
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+    stream.write_all(hello)?;
     Ok(stream)
+}
+
+/// The address peers can reach a listener at: a listener on every interface is reached
+/// on loopback.
+fn advertised(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    }
 }
 
 /// Carries out one handler's effects as the process asks for them.
@@ -699,11 +831,17 @@ fn run_loop<P: Process>(mut process: P, env: Env<P::Msg>) {
     let Env {
         me,
         name,
+        addr,
         rng,
         shared,
         rx,
         tx,
     } = env;
+    let hello = wire::Hello {
+        listen: addr,
+        name: name.clone(),
+    };
+    let hello = wire::encode_hello(&hello).expect("a hello always encodes");
     let _up = UpGuard {
         shared: Arc::clone(&shared),
         me,
@@ -716,7 +854,8 @@ fn run_loop<P: Process>(mut process: P, env: Env<P::Msg>) {
             me,
             shared: Arc::clone(&shared),
             own: tx.clone(),
-            conns: (0..shared.addrs.len()).map(|_| None).collect(),
+            hello,
+            conns: Vec::new(),
         },
         shared,
         own: tx,

@@ -1,56 +1,87 @@
-//! The wire format: length-prefixed JSON frames.
+//! The wire format: length-prefixed JSON frames, the first of each connection a hello.
 //!
-//! A frame is a `u32` big-endian byte count followed by that many bytes of JSON: the envelope
-//! `{"from": <node>, "msg": <message>}`. The count leads so that a reader can split a byte
-//! stream into messages without parsing JSON, and so that one message that fails to decode
-//! never desynchronises the ones after it.
+//! A frame is a `u32` big-endian byte count followed by that many bytes of JSON. The count
+//! leads so that a reader can split a byte stream into frames without parsing JSON.
+//!
+//! A connection carries messages one way, from one process: its first frame is
+//! `{"Hello":{"listen":"127.0.0.1:5051","name":"agent-a"}}`, saying which process is
+//! speaking (the address it listens on, where answers go), and every later frame is
+//! `{"Msg":<message>}`. Processes in other OS processes have no shared numbering, so a
+//! receiver knows a sender by its listen address and gives it a [`NodeId`] of its own
+//! (`live::Directory`); a frame therefore names no node.
+//!
+//! A reader trusts nothing: a frame longer than [`MAX_FRAME`], a body that is not JSON of
+//! the expected shape, a message of a kind it does not know, a connection that speaks
+//! before saying hello or says hello twice: each closes the connection and is counted,
+//! and the process goes on serving everyone else.
+
+use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use crate::ids::NodeId;
+/// Frames longer than this close the connection instead of being buffered: the largest
+/// real message (a registry snapshot of 50,000 agents) is a few MiB.
+pub const MAX_FRAME: usize = 16 << 20;
 
-/// Frames larger than this are treated as a broken stream rather than allocated.
-pub const MAX_FRAME: usize = 64 << 20;
+/// Who is speaking on a connection: its first frame.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// Where the speaking process listens: answers to it are sent there.
+    pub listen: SocketAddr,
+    /// Its name, for logs.
+    pub name: String,
+}
 
 #[derive(Serialize)]
-struct EnvelopeRef<'a, M> {
-    from: NodeId,
-    msg: &'a M,
+enum FrameRef<'a, M> {
+    Hello(&'a Hello),
+    Msg(&'a M),
 }
 
-#[derive(Deserialize)]
-struct Envelope<M> {
-    from: NodeId,
-    msg: M,
+/// One decoded frame.
+#[derive(Debug, PartialEq, Deserialize)]
+pub enum Frame<M> {
+    Hello(Hello),
+    Msg(M),
 }
 
-/// Encodes one message from `from` as a complete frame, length prefix included.
-pub fn encode<M: Serialize>(from: NodeId, msg: &M) -> Result<Vec<u8>, serde_json::Error> {
-    let mut frame = Vec::with_capacity(64);
-    frame.extend_from_slice(&[0; 4]);
-    serde_json::to_writer(&mut frame, &EnvelopeRef { from, msg })?;
-    let len = frame.len() - 4;
+/// Encodes one message as a complete frame, length prefix included.
+pub fn encode<M: Serialize>(msg: &M) -> Result<Vec<u8>, serde_json::Error> {
+    encode_frame(&FrameRef::Msg(msg))
+}
+
+/// Encodes a connection's opening frame.
+pub fn encode_hello(hello: &Hello) -> Result<Vec<u8>, serde_json::Error> {
+    encode_frame(&FrameRef::<()>::Hello(hello))
+}
+
+fn encode_frame<M: Serialize>(frame: &FrameRef<'_, M>) -> Result<Vec<u8>, serde_json::Error> {
+    let mut bytes = Vec::with_capacity(64);
+    bytes.extend_from_slice(&[0; 4]);
+    serde_json::to_writer(&mut bytes, frame)?;
+    let len = bytes.len() - 4;
     if len > MAX_FRAME {
         return Err(serde::ser::Error::custom(format!(
             "message of {len} bytes exceeds the {MAX_FRAME}-byte frame limit"
         )));
     }
     let len = u32::try_from(len).expect("MAX_FRAME fits in u32");
-    frame[..4].copy_from_slice(&len.to_be_bytes());
-    Ok(frame)
+    bytes[..4].copy_from_slice(&len.to_be_bytes());
+    Ok(bytes)
 }
 
 /// Decodes the body of one frame (without its length prefix).
-pub fn decode<M: DeserializeOwned>(body: &[u8]) -> Result<(NodeId, M), serde_json::Error> {
-    let envelope: Envelope<M> = serde_json::from_slice(body)?;
-    Ok((envelope.from, envelope.msg))
+pub fn decode<M: DeserializeOwned>(body: &[u8]) -> Result<Frame<M>, serde_json::Error> {
+    serde_json::from_slice(body)
 }
 
 /// A frame length beyond [`MAX_FRAME`]: the stream is garbage and should be closed.
 #[derive(Debug, PartialEq, Eq)]
 pub struct OversizedFrame(pub usize);
 
-/// Splits bytes, arriving in arbitrary pieces, into frame bodies.
+/// Splits bytes, arriving in arbitrary pieces, into frame bodies. It holds at most one
+/// frame's worth beyond what it was given: a length prefix is checked against
+/// [`MAX_FRAME`] before any of its body is kept waiting.
 #[derive(Default)]
 pub struct FrameBuffer {
     buf: Vec<u8>,
@@ -95,61 +126,186 @@ impl FrameBuffer {
     }
 }
 
+/// Why a connection was closed by its reader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BadFrame {
+    /// A length prefix over [`MAX_FRAME`].
+    Oversized,
+    /// A body that is not a frame of this protocol (bad JSON, an unknown message kind).
+    Malformed,
+    /// A message before the hello, or a second hello.
+    OutOfOrder,
+    /// The stream ended in the middle of a frame.
+    Truncated,
+}
+
+/// What a reader makes of a connection's bytes: the speaker's hello, then its messages.
+/// The decoding half of a connection's reader, without the socket, so that it can be
+/// fuzzed and tested on bytes alone.
+pub struct Decoder<M> {
+    frames: FrameBuffer,
+    hello: Option<Hello>,
+    _msg: std::marker::PhantomData<M>,
+}
+
+impl<M> Default for Decoder<M> {
+    fn default() -> Self {
+        Decoder {
+            frames: FrameBuffer::default(),
+            hello: None,
+            _msg: std::marker::PhantomData,
+        }
+    }
+}
+
+/// One step of a [`Decoder`].
+#[derive(Debug, PartialEq)]
+pub enum Decoded<M> {
+    /// The connection's speaker said who it is.
+    Hello(Hello),
+    Msg(M),
+}
+
+impl<M: DeserializeOwned> Decoder<M> {
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.frames.push(bytes);
+    }
+
+    /// The next complete frame, `Ok(None)` until one has fully arrived, `Err` once the
+    /// stream has broken the protocol (nothing after that can be trusted).
+    pub fn next(&mut self) -> Result<Option<Decoded<M>>, BadFrame> {
+        let body = match self.frames.next_frame() {
+            Ok(Some(body)) => body,
+            Ok(None) => return Ok(None),
+            Err(OversizedFrame(_)) => return Err(BadFrame::Oversized),
+        };
+        match (decode::<M>(body), &self.hello) {
+            (Err(_), _) => Err(BadFrame::Malformed),
+            (Ok(Frame::Hello(hello)), None) => {
+                self.hello = Some(hello.clone());
+                Ok(Some(Decoded::Hello(hello)))
+            }
+            (Ok(Frame::Msg(msg)), Some(_)) => Ok(Some(Decoded::Msg(msg))),
+            (Ok(_), _) => Err(BadFrame::OutOfOrder),
+        }
+    }
+
+    /// At the end of the stream: whether it ended in the middle of a frame.
+    pub fn finish(&self) -> Result<(), BadFrame> {
+        if self.frames.pending() > 0 {
+            Err(BadFrame::Truncated)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Who spoke, once it said.
+    pub fn hello(&self) -> Option<&Hello> {
+        self.hello.as_ref()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn frames_round_trip_through_arbitrary_splits() {
-        let msgs: Vec<(NodeId, Vec<String>)> = vec![
-            (NodeId(0), vec![]),
-            (NodeId(7), vec!["a".into(), "bc".into()]),
-            (NodeId(3), vec!["x".repeat(5000)]),
-        ];
-        let mut stream = Vec::new();
-        for (from, msg) in &msgs {
-            stream.extend(encode(*from, msg).unwrap());
+    fn hello() -> Hello {
+        Hello {
+            listen: "127.0.0.1:5051".parse().unwrap(),
+            name: "agent-a".into(),
         }
-        for piece in [1, 3, 4, 5, 17, 4096, stream.len()] {
-            let mut fb = FrameBuffer::default();
-            let mut got = Vec::new();
-            for chunk in stream.chunks(piece) {
-                fb.push(chunk);
-                while let Some(body) = fb.next_frame().unwrap() {
-                    got.push(decode::<Vec<String>>(body).unwrap());
+    }
+
+    fn decode_all(stream: &[u8], piece: usize) -> (Vec<Decoded<Vec<String>>>, Result<(), BadFrame>) {
+        let mut decoder = Decoder::default();
+        let mut got = Vec::new();
+        for chunk in stream.chunks(piece) {
+            decoder.push(chunk);
+            loop {
+                match decoder.next() {
+                    Ok(Some(d)) => got.push(d),
+                    Ok(None) => break,
+                    Err(e) => return (got, Err(e)),
                 }
             }
-            assert_eq!(got, msgs, "piece size {piece}");
-            assert_eq!(fb.pending(), 0);
+        }
+        (got, decoder.finish())
+    }
+
+    #[test]
+    fn frames_round_trip_through_arbitrary_splits() {
+        let msgs: Vec<Vec<String>> = vec![vec![], vec!["a".into(), "bc".into()], vec!["x".repeat(5000)]];
+        let mut stream = encode_hello(&hello()).unwrap();
+        for msg in &msgs {
+            stream.extend(encode(msg).unwrap());
+        }
+        for piece in [1, 3, 4, 5, 17, 4096, stream.len()] {
+            let (got, end) = decode_all(&stream, piece);
+            let mut want = vec![Decoded::Hello(hello())];
+            want.extend(msgs.iter().cloned().map(Decoded::Msg));
+            assert_eq!(got, want, "piece size {piece}");
+            assert_eq!(end, Ok(()));
         }
     }
 
     #[test]
-    fn the_envelope_is_plain_json_behind_a_big_endian_length() {
-        let frame = encode(NodeId(2), &"hi").unwrap();
-        let body = br#"{"from":2,"msg":"hi"}"#;
+    fn the_frames_are_plain_json_behind_a_big_endian_length() {
+        let frame = encode(&"hi").unwrap();
+        let body = br#"{"Msg":"hi"}"#;
         assert_eq!(&frame[..4], &(body.len() as u32).to_be_bytes());
         assert_eq!(&frame[4..], body);
-    }
-
-    #[test]
-    fn an_oversized_length_is_refused() {
-        let mut fb = FrameBuffer::default();
-        fb.push(&u32::MAX.to_be_bytes());
-        assert_eq!(fb.next_frame(), Err(OversizedFrame(u32::MAX as usize)));
-    }
-
-    #[test]
-    fn a_bad_body_fails_to_decode_without_touching_the_next_frame() {
-        let mut stream = vec![0, 0, 0, 3];
-        stream.extend_from_slice(b"{{{");
-        stream.extend(encode(NodeId(1), &5u32).unwrap());
-        let mut fb = FrameBuffer::default();
-        fb.push(&stream);
-        assert!(decode::<u32>(fb.next_frame().unwrap().unwrap()).is_err());
+        let frame = encode_hello(&hello()).unwrap();
         assert_eq!(
-            decode::<u32>(fb.next_frame().unwrap().unwrap()).unwrap(),
-            (NodeId(1), 5)
+            &frame[4..],
+            br#"{"Hello":{"listen":"127.0.0.1:5051","name":"agent-a"}}"#
         );
+    }
+
+    #[test]
+    fn an_oversized_length_closes_the_stream_before_its_body_is_kept() {
+        let mut stream = encode_hello(&hello()).unwrap();
+        stream.extend_from_slice(&u32::try_from(MAX_FRAME + 1).unwrap().to_be_bytes());
+        let (got, end) = decode_all(&stream, 7);
+        assert_eq!(got, vec![Decoded::Hello(hello())]);
+        assert_eq!(end, Err(BadFrame::Oversized));
+    }
+
+    #[test]
+    fn a_malformed_or_unknown_body_closes_the_stream() {
+        for body in [
+            &b"{{{"[..],
+            br#"{"Msg":{"NoSuchKind":1}}"#,
+            br#"{"Other":1}"#,
+            b"\xff\xfe",
+        ] {
+            let mut stream = encode_hello(&hello()).unwrap();
+            stream.extend_from_slice(&u32::try_from(body.len()).unwrap().to_be_bytes());
+            stream.extend_from_slice(body);
+            stream.extend(encode(&vec!["after".to_string()]).unwrap());
+            let (got, end) = decode_all(&stream, 64);
+            assert_eq!(got, vec![Decoded::Hello(hello())], "{body:?}");
+            assert_eq!(end, Err(BadFrame::Malformed), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn a_message_before_the_hello_or_a_second_hello_closes_the_stream() {
+        let stream = encode(&vec!["early".to_string()]).unwrap();
+        assert_eq!(decode_all(&stream, 64), (vec![], Err(BadFrame::OutOfOrder)));
+        let mut stream = encode_hello(&hello()).unwrap();
+        stream.extend(encode_hello(&hello()).unwrap());
+        let (got, end) = decode_all(&stream, 64);
+        assert_eq!(got.len(), 1);
+        assert_eq!(end, Err(BadFrame::OutOfOrder));
+    }
+
+    #[test]
+    fn a_stream_cut_inside_a_frame_is_truncated() {
+        let mut stream = encode_hello(&hello()).unwrap();
+        let msg = encode(&vec!["cut".to_string()]).unwrap();
+        stream.extend_from_slice(&msg[..msg.len() - 2]);
+        let (got, end) = decode_all(&stream, 5);
+        assert_eq!(got.len(), 1);
+        assert_eq!(end, Err(BadFrame::Truncated));
     }
 }

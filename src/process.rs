@@ -235,6 +235,10 @@ pub struct TaskSpec {
     /// What the task holds while it runs (and, on a real machine, its cgroup limits).
     pub resources: Resources,
     pub run: TaskRun,
+    /// The shell command a real machine runs; `None` runs a stand-in that lasts and ends
+    /// as `run` says. A simulated machine follows `run` either way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Box<str>>,
 }
 
 /// How a task behaves once started.
@@ -270,6 +274,8 @@ pub enum ExitReason {
     Failed,
     /// Killed on request.
     Killed,
+    /// Killed by its machine for using more memory than it holds (a cgroup's OOM kill).
+    OutOfMemory,
 }
 
 impl From<TaskOutcome> for ExitReason {

@@ -374,6 +374,10 @@ pub struct TaskInfo {
     pub resources: Resources,
     /// What it does once started (in simulation: how long it runs and how it ends).
     pub run: TaskRun,
+    /// The shell command a live agent runs for it (Mesos's `CommandInfo.value`); without
+    /// one, a live agent runs a stand-in that lasts and ends as `run` says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Box<str>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -485,6 +489,28 @@ pub enum Reason {
     AgentReregistered,
     /// Its agent was asked to kill it and never received it (the launch was lost).
     NeverLaunched,
+    /// It used more memory than it holds, and its container was killed (Mesos's
+    /// `REASON_CONTAINER_LIMITATION_MEMORY`).
+    ContainerLimitationMemory,
+}
+
+impl Reason {
+    /// Mesos's name for the reason (`TaskStatus.Reason`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Reason::InvalidOffers => "REASON_INVALID_OFFERS",
+            Reason::TaskInvalid => "REASON_TASK_INVALID",
+            Reason::TaskKilled => "REASON_TASK_KILLED_DURING_LAUNCH",
+            Reason::AgentUnreachable => "REASON_SLAVE_DISCONNECTED",
+            Reason::AgentRemoved => "REASON_SLAVE_REMOVED",
+            Reason::AgentRestarted => "REASON_SLAVE_RESTARTED",
+            Reason::ExecutorFailed => "REASON_EXECUTOR_TERMINATED",
+            Reason::Reconciliation => "REASON_RECONCILIATION",
+            Reason::AgentReregistered => "REASON_SLAVE_REREGISTERED",
+            Reason::NeverLaunched => "REASON_TASK_UNKNOWN",
+            Reason::ContainerLimitationMemory => "REASON_CONTAINER_LIMITATION_MEMORY",
+        }
+    }
 }
 
 /// A task's new state, from the agent that runs it (or the master, on the agent's behalf).
@@ -505,6 +531,9 @@ pub struct StatusUpdate {
 pub struct TaskRequest {
     pub resources: Resources,
     pub run: TaskRun,
+    /// The shell command to run live ([`TaskInfo::command`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Box<str>>,
     /// The job it belongs to, where the workload has jobs (a trace's job id); reports
     /// measure job completion over the tasks that share one.
     pub job: Option<u64>,

@@ -296,6 +296,7 @@ impl Agent {
                 owner: (u64::from(framework.0) << 32) | u64::from(task.id.0),
                 resources: task.resources,
                 run: task.run,
+                command: task.command,
             });
             self.work.by_key.insert(key, id);
             (TaskState::Running, None, String::new())
@@ -547,6 +548,7 @@ impl Process for Agent {
             ExitReason::Finished => (TaskState::Finished, None),
             ExitReason::Failed => (TaskState::Failed, None),
             ExitReason::Killed => (TaskState::Killed, Some(Reason::TaskKilled)),
+            ExitReason::OutOfMemory => (TaskState::Failed, Some(Reason::ContainerLimitationMemory)),
         };
         let update = self.new_update(id.0, id.1, state, reason, String::new());
         self.enqueue(ctx, id, update);

@@ -43,6 +43,7 @@ fn run(id: u32, resources: &str) -> Msg {
         partition_aware: false,
         failover_timeout: Duration::ZERO,
         task: TaskInfo {
+            command: None,
             id: TaskId(id),
             resources: Resources::parse(resources).unwrap(),
             run: TaskRun {

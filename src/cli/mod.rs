@@ -1,5 +1,5 @@
 //! The command line: `mesosim run`, `validate`, `trace`, `compare`, `sweep`, `merge`, `gate`,
-//! `fuzz`.
+//! `fuzz`, and with the `live` feature `live`.
 //!
 //! Exit status (INTERFACE.md): 0 success; 1 a gate found a regression; 2 bad input;
 //! 3 a broken invariant (a bug), reported with the seed and the command that replays it.
@@ -7,6 +7,8 @@
 mod compare;
 mod fuzz;
 mod gate;
+#[cfg(feature = "live")]
+mod live;
 mod run;
 mod sweep;
 mod trace;
@@ -42,6 +44,9 @@ enum Command {
     Gate(gate::GateArgs),
     /// Run random scenarios under random fault schedules; check safety, then convergence.
     Fuzz(fuzz::FuzzArgs),
+    /// Run the production master, agents and frameworks as OS processes on real TCP.
+    #[cfg(feature = "live")]
+    Live(live::LiveArgs),
 }
 
 /// A failure, with the exit status it maps to.
@@ -112,6 +117,8 @@ pub fn main() -> ExitCode {
         Command::Merge(args) => sweep::merge(&args),
         Command::Gate(args) => gate::execute(&args),
         Command::Fuzz(args) => fuzz::execute(&args),
+        #[cfg(feature = "live")]
+        Command::Live(args) => live::execute(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -135,6 +135,7 @@ impl Process for Scripted {
                     let reply = match self.config.on_offer {
                         OnOffer::Hold => {
                             let task = TaskInfo {
+                                command: None,
                                 id: TaskId(self.next_task),
                                 resources: offer.resources,
                                 run: TaskRun {

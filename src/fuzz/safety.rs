@@ -112,6 +112,7 @@ mod tests {
 
     fn task(key: u64, framework: u32, id: u32) -> TaskSpec {
         TaskSpec {
+            command: None,
             key: TaskKey(key),
             owner: (u64::from(framework) << 32) | u64::from(id),
             resources: Resources::parse("cpus:1").unwrap(),

@@ -44,6 +44,7 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod backend;
+pub mod cgroups;
 mod timers;
 pub mod wire;
 
@@ -60,7 +61,7 @@ use crate::ids::NodeId;
 use crate::process::{Ctx, Effects, ExitReason, Message, Process, TaskExit, TaskKey, TaskSpec};
 use crate::rng::{self, Rng};
 use crate::time::Instant;
-use backend::{LaunchError, Tasks};
+use backend::{BackendConfig, LaunchError, Tasks};
 use timers::Timers;
 
 /// Sees every delivered message — (time, from, to, message) — just before the receiving
@@ -200,6 +201,7 @@ struct Env<M> {
     me: NodeId,
     name: String,
     addr: SocketAddr,
+    backend: BackendConfig,
     rng: Rng,
     shared: Arc<Shared<M>>,
     rx: Receiver<Input<M>>,
@@ -218,6 +220,7 @@ struct PendingNode<M> {
 struct LocalNode<M> {
     listener: TcpListener,
     rng: Rng,
+    backend: BackendConfig,
     run: RunLoop<M>,
 }
 
@@ -261,6 +264,18 @@ impl<M: Message> LiveCluster<M> {
         process: P,
         listen: SocketAddr,
     ) -> io::Result<NodeId> {
+        self.add_process_with(name, process, listen, BackendConfig::default())
+    }
+
+    /// Adds a process listening on `listen` whose tasks run as `backend` says (isolation,
+    /// sandboxes).
+    pub fn add_process_with<P: Process<Msg = M> + Send + 'static>(
+        &mut self,
+        name: impl Into<String>,
+        process: P,
+        listen: SocketAddr,
+        backend: BackendConfig,
+    ) -> io::Result<NodeId> {
         let name = name.into();
         let id = self.next_id()?;
         let listener = TcpListener::bind(listen)?;
@@ -269,6 +284,7 @@ impl<M: Message> LiveCluster<M> {
             local: Some(LocalNode {
                 listener,
                 rng: rng::stream(self.seed, &name),
+                backend,
                 run: Box::new(move |env| run_loop(process, env)),
             }),
             name,
@@ -372,6 +388,7 @@ impl<M: Message> LiveCluster<M> {
                 name: node.name.clone(),
                 addr: node.addr,
                 rng: local.rng,
+                backend: local.backend,
                 shared: Arc::clone(&shared),
                 rx,
                 tx,
@@ -571,7 +588,7 @@ fn read_loop<M: Message>(mut stream: TcpStream, shared: Arc<Shared<M>>, tx: Send
         }
         decoder.push(&buf[..n]);
         loop {
-            match decoder.next() {
+            match decoder.next_decoded() {
                 Ok(Some(wire::Decoded::Hello(hello))) => {
                     peer = Some(shared.directory().resolve(hello.listen))
                 }
@@ -832,6 +849,7 @@ fn run_loop<P: Process>(mut process: P, env: Env<P::Msg>) {
         me,
         name,
         addr,
+        backend,
         rng,
         shared,
         rx,
@@ -860,7 +878,7 @@ fn run_loop<P: Process>(mut process: P, env: Env<P::Msg>) {
         shared,
         own: tx,
         timers: Timers::default(),
-        tasks: Tasks::default(),
+        tasks: Tasks::new(backend),
         linked: std::collections::BTreeSet::new(),
     };
     let now = core.shared.now();

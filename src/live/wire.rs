@@ -173,7 +173,7 @@ impl<M: DeserializeOwned> Decoder<M> {
 
     /// The next complete frame, `Ok(None)` until one has fully arrived, `Err` once the
     /// stream has broken the protocol (nothing after that can be trusted).
-    pub fn next(&mut self) -> Result<Option<Decoded<M>>, BadFrame> {
+    pub fn next_decoded(&mut self) -> Result<Option<Decoded<M>>, BadFrame> {
         let body = match self.frames.next_frame() {
             Ok(Some(body)) => body,
             Ok(None) => return Ok(None),
@@ -222,7 +222,7 @@ mod tests {
         for chunk in stream.chunks(piece) {
             decoder.push(chunk);
             loop {
-                match decoder.next() {
+                match decoder.next_decoded() {
                     Ok(Some(d)) => got.push(d),
                     Ok(None) => break,
                     Err(e) => return (got, Err(e)),

@@ -176,6 +176,7 @@ fn offered_to_framework(partition_aware: bool) -> (Master, OfferId) {
 
 fn task(id: u32, resources: &str) -> TaskInfo {
     TaskInfo {
+        command: None,
         id: TaskId(id),
         resources: Resources::parse(resources).unwrap(),
         run: TaskRun {

@@ -171,6 +171,7 @@ impl Process for Launcher {
 
 fn task(cpus: &str, secs: Option<u64>, outcome: TaskOutcome) -> TaskSpec {
     TaskSpec {
+        command: None,
         key: TaskKey(1),
         owner: 0,
         resources: Resources::parse(cpus).unwrap(),

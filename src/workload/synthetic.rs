@@ -103,6 +103,7 @@ impl Generator {
     fn request(&mut self) -> TaskRequest {
         let duration = self.duration.sample(&mut self.rng);
         TaskRequest {
+            command: None,
             resources: self.task.clone(),
             run: TaskRun {
                 duration,
@@ -160,6 +161,7 @@ impl Workload for TaskList {
         let (at, resources, dist, count) = self.entries.next()?;
         let tasks = (0..count)
             .map(|_| TaskRequest {
+                command: None,
                 resources: resources.clone(),
                 run: TaskRun {
                     duration: dist.sample(&mut self.rng),

@@ -268,6 +268,7 @@ impl TraceWorkload {
             }
             let group = self.group_of(&t);
             let request = TaskRequest {
+                command: None,
                 resources,
                 run: TaskRun { duration, outcome },
                 job: Some(t.job),

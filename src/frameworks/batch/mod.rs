@@ -187,9 +187,6 @@ pub struct Batch {
     launch_check_armed: bool,
     next_task: u32,
     stats: BatchStats,
-    /// Restarted from a checkpoint and not registered again yet: the timers of the tasks
-    /// it recovered are armed once it is.
-    recovering: bool,
 }
 
 /// What a batch scheduler keeps in durable storage (Marathon's and Aurora's in ZooKeeper or
@@ -243,7 +240,6 @@ impl Batch {
             launch_check_armed: false,
             next_task: 0,
             stats: BatchStats::default(),
-            recovering: false,
             config,
         }
     }
@@ -283,7 +279,6 @@ impl Batch {
         batch.unstarted = c.unstarted;
         batch.next_task = c.next_task;
         batch.stats = c.stats;
-        batch.recovering = c.framework.is_some();
         batch
     }
 
@@ -495,6 +490,7 @@ impl Batch {
                 id: q.id,
                 resources: q.request.resources,
                 run: q.request.run,
+                command: q.request.command,
             });
         }
         tasks
@@ -534,13 +530,11 @@ impl Batch {
     fn on_registered(&mut self, ctx: &mut BatchCtx<'_>, framework: FrameworkId) {
         match self.registrar.registered(ctx, BatchTimer::Register, framework) {
             Registered::First => {}
-            Registered::FailedOver | Registered::Again => {
-                if self.recovering {
-                    self.recovering = false;
-                    self.rearm_recovered(ctx);
-                }
+            Registered::FailedOver => {
+                self.rearm_recovered(ctx);
                 return self.on_reregistered(ctx);
             }
+            Registered::Again => return self.on_reregistered(ctx),
             Registered::Duplicate => return,
         }
         for (task, at, request) in std::mem::take(&mut self.unannounced) {

@@ -157,6 +157,7 @@ mod tests {
         Queued {
             id: TaskId(id),
             request: TaskRequest {
+                command: None,
                 resources: Resources::parse(demand).unwrap(),
                 run: TaskRun {
                     duration: Some(Duration::from_secs(1)),

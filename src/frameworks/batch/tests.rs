@@ -40,6 +40,7 @@ fn submit(b: &mut Batch, now: Instant, shapes: &[&str]) -> Effects {
     let tasks = shapes
         .iter()
         .map(|r| TaskRequest {
+            command: None,
             resources: Resources::parse(r).unwrap(),
             run: TaskRun {
                 duration: None,
@@ -320,6 +321,7 @@ fn an_offer_made_before_a_revive_does_not_answer_it() {
 fn a_task_killed_that_its_user_did_not_mean_to_kill_is_queued_again() {
     let mut b = framework(None);
     let request = |outcome| TaskRequest {
+        command: None,
         resources: Resources::parse("cpus:1").unwrap(),
         run: TaskRun {
             duration: Some(Duration::from_secs(60)),
@@ -461,4 +463,39 @@ fn a_scheduler_back_after_its_framework_was_removed_runs_its_killed_tasks_again(
         ]
     );
     assert_eq!(launched(&offer(&mut b, at(32), "cpus:2")), vec![2, 3]);
+}
+
+#[test]
+fn a_scheduler_removed_while_away_arms_its_old_tasks_timers_no_more() {
+    let mut b = framework(None);
+    submit(&mut b, at(1), &["cpus:1"]);
+    assert_eq!(launched(&offer(&mut b, at(2), "cpus:1")), vec![0]);
+    let mut b = Batch::recover(BatchConfig::new("b", "r", MASTER), b.checkpoint());
+    call(&mut b, at(10), |b, ctx| b.on_start(ctx));
+    call(&mut b, at(20), |b, ctx| b.on_timer(ctx, BatchTimer::Register));
+    let removed = Msg::FrameworkRemoved {
+        framework: FrameworkId(0),
+    };
+    call(&mut b, at(21), |b, ctx| b.on_message(ctx, MASTER, removed));
+    let registered = |id| Msg::FrameworkRegistered {
+        framework: FrameworkId(id),
+    };
+    call(&mut b, at(22), |b, ctx| b.on_message(ctx, MASTER, registered(1)));
+    // The killed task runs again under the new framework, and waits to be seen running.
+    assert_eq!(launched(&offer(&mut b, at(23), "cpus:1")), vec![1]);
+    // Registered again later (with another master): nothing of the recovery is armed again.
+    call(&mut b, at(30), |b, ctx| {
+        b.registrar.leader_is(ctx, BatchTimer::Register, Some(MASTER), 5);
+    });
+    let effects = call(&mut b, at(31), |b, ctx| b.on_message(ctx, MASTER, registered(1)));
+    assert!(
+        !effects.iter().any(|e| matches!(
+            e,
+            Effect::SetTimer {
+                timer: BatchTimer::LaunchCheck,
+                ..
+            }
+        )),
+        "{effects:?}"
+    );
 }

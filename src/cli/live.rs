@@ -1,0 +1,462 @@
+//! `mesosim live master|agent|submit`: the production master, an agent and a one-shot
+//! framework, each as an OS process of its own on real TCP (cargo feature `live`).
+//!
+//! Each command hosts one process in a [`LiveCluster`] whose peers are remote: an agent and
+//! a framework are told the master's address, and the master learns theirs from the hello
+//! that opens each of their connections (see `live::wire`). Operators read what happens on
+//! standard error (the master's operator events, an agent's launches and kills) and, for
+//! `submit`, one line per status update on standard output.
+
+// Serving live is waiting on the wall clock: for the end of `submit --timeout`, for
+// `submit`'s updates to settle, for a signal.
+#![allow(clippy::disallowed_methods)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration as WallDuration;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::Failure;
+use crate::agent::{Agent, AgentConfig};
+use crate::frameworks::batch::{Batch, BatchConfig};
+use crate::ids::NodeId;
+use crate::live::backend::{BackendConfig, Isolation};
+use crate::live::cgroups::Cgroups;
+use crate::live::{LiveCluster, Report, RunningCluster};
+use crate::master::{Master, MasterConfig};
+use crate::process::{TaskOutcome, TaskRun};
+use crate::proto::{Event, Msg, TaskId, TaskRequest, TaskState};
+use crate::resources::Resources;
+use crate::time::{Duration, Instant};
+
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    #[command(subcommand)]
+    command: LiveCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum LiveCommand {
+    /// Run a master: agents register with it, frameworks are offered their resources.
+    Master(MasterArgs),
+    /// Run an agent: it registers its machine's resources and runs the tasks launched there.
+    Agent(AgentArgs),
+    /// Run tasks through a one-shot framework, printing each status update.
+    Submit(SubmitArgs),
+}
+
+#[derive(Debug, Args)]
+struct MasterArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:5050")]
+    listen: SocketAddr,
+    /// The allocator (drf, binpack, random).
+    #[arg(long, default_value = "drf")]
+    allocator: String,
+    /// Seeds the master's random stream (the random allocator draws from it).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Also log every offer made and ended.
+    #[arg(long)]
+    verbose: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum IsolationArg {
+    /// Tasks run unconfined (Mesos's posix isolator).
+    Posix,
+    /// A cgroup per task: cpu shares and a memory limit from its resources.
+    Cgroups,
+}
+
+#[derive(Debug, Args)]
+struct AgentArgs {
+    /// The master's address.
+    #[arg(long)]
+    master: SocketAddr,
+    /// What the agent offers, in Mesos's syntax.
+    #[arg(long)]
+    resources: Resources,
+    /// The address to listen on (a free port by default).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// The agent's name (`agent-<port>` by default).
+    #[arg(long)]
+    name: Option<String>,
+    /// How tasks are confined.
+    #[arg(long, value_enum, default_value = "posix")]
+    isolation: IsolationArg,
+    /// With cgroups, also cap each task's cpu at its share (CFS quota, Mesos's
+    /// `--cgroups_enable_cfs`).
+    #[arg(long)]
+    cgroups_enable_cfs: bool,
+    /// Where task sandboxes (each task's stdout and stderr) go.
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct SubmitArgs {
+    /// The master's address.
+    #[arg(long)]
+    master: SocketAddr,
+    /// What each task holds, in Mesos's syntax.
+    #[arg(long)]
+    task: Resources,
+    /// The shell command each task runs.
+    #[arg(long)]
+    command: String,
+    /// How many tasks.
+    #[arg(long, default_value_t = 1)]
+    count: u32,
+    /// The framework's role.
+    #[arg(long, default_value = "*")]
+    role: String,
+    /// The framework's name.
+    #[arg(long, default_value = "mesosim-submit")]
+    name: String,
+    /// Give up (exit 1) if the tasks have not all ended by then.
+    #[arg(long)]
+    timeout: Option<Duration>,
+}
+
+pub fn execute(args: &LiveArgs) -> Result<(), Failure> {
+    match &args.command {
+        LiveCommand::Master(a) => master(a),
+        LiveCommand::Agent(a) => agent(a),
+        LiveCommand::Submit(a) => submit(a),
+    }
+}
+
+/// Set by SIGINT or SIGTERM: the command stops its cluster (killing its tasks and removing
+/// their cgroups) and exits.
+fn interrupted() -> Result<Arc<AtomicBool>, Failure> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let set = Arc::clone(&flag);
+    ctrlc::set_handler(move || set.store(true, Ordering::SeqCst))
+        .map_err(|e| Failure::input(format!("error: cannot handle signals: {e}")))?;
+    Ok(flag)
+}
+
+fn started<M: crate::process::Message>(cluster: LiveCluster<M>) -> Result<RunningCluster<M>, Failure> {
+    cluster
+        .start()
+        .map_err(|e| Failure::input(format!("error: cannot start: {e}")))
+}
+
+fn bind_error(what: &str, addr: SocketAddr, e: std::io::Error) -> Failure {
+    Failure::input(format!(
+        "error: --listen {addr}: cannot listen for the {what}: {e}"
+    ))
+}
+
+/// Waits until interrupted or `done` says so (polled every 50 ms), then stops the cluster.
+fn serve<M: crate::process::Message>(
+    running: RunningCluster<M>,
+    stop: &AtomicBool,
+    mut done: impl FnMut(&RunningCluster<M>) -> bool,
+) -> Report {
+    while !stop.load(Ordering::SeqCst) && !done(&running) {
+        std::thread::sleep(WallDuration::from_millis(50));
+    }
+    running.stop()
+}
+
+fn log(at: Instant, line: impl std::fmt::Display) {
+    eprintln!("[{:>10.3}s] {line}", at.as_secs_f64());
+}
+
+fn master(args: &MasterArgs) -> Result<(), Failure> {
+    if !crate::allocator::NAMES.contains(&args.allocator.as_str()) {
+        return Err(Failure::input(format!(
+            "error: --allocator {}: expected one of {}",
+            args.allocator,
+            crate::allocator::NAMES.join(", ")
+        )));
+    }
+    let config = MasterConfig {
+        allocator: args.allocator.clone(),
+        ..MasterConfig::default()
+    };
+    let process = Master::new(config).map_err(Failure::input)?;
+    let stop = interrupted()?;
+    let mut cluster = LiveCluster::new(args.seed);
+    let me = cluster
+        .add_process_at("master", process, args.listen)
+        .map_err(|e| bind_error("master", args.listen, e))?;
+    let verbose = args.verbose;
+    cluster.set_event_observer(move |at, _, msg| {
+        if let Msg::Event(event) = msg
+            && let Some(line) = describe(event, verbose)
+        {
+            log(at, line);
+        }
+    });
+    let running = started(cluster)?;
+    let addr = running.addr(me).expect("the master listens");
+    eprintln!(
+        "mesosim master listening on {addr} (allocator {})",
+        args.allocator
+    );
+    let report = serve(running, &stop, |r| !r.is_up(me));
+    finish(&report)
+}
+
+/// The master's operator events an operator wants to read, one line each.
+fn describe(event: &Event, verbose: bool) -> Option<String> {
+    Some(match event {
+        Event::AgentAdded {
+            agent,
+            name,
+            resources,
+        } => format!("agent {} ({name}) added: {resources}", agent.0),
+        Event::AgentUnreachable { agent } => format!("agent {} unreachable", agent.0),
+        Event::FrameworkAdded {
+            framework,
+            name,
+            role,
+        } => {
+            format!("framework {} ({name}, role {role}) added", framework.0)
+        }
+        Event::FrameworkDisconnected { framework } => format!("framework {} disconnected", framework.0),
+        Event::FrameworkRemoved { framework } => format!("framework {} removed", framework.0),
+        Event::TaskAdded {
+            framework,
+            task,
+            agent,
+            resources,
+        } => format!(
+            "task {} of framework {} to agent {}: {resources}",
+            task.0, framework.0, agent.0
+        ),
+        Event::TaskUpdated {
+            framework,
+            task,
+            state,
+        } => {
+            format!("task {} of framework {}: {}", task.0, framework.0, state.name())
+        }
+        Event::OfferMade { .. } | Event::OfferEnded { .. } if verbose => format!("{event:?}"),
+        _ => return None,
+    })
+}
+
+/// A clean stop is a success; a broken invariant or a panic is a bug (exit 3).
+fn finish(report: &Report) -> Result<(), Failure> {
+    if report.bad_connections > 0 {
+        eprintln!(
+            "closed {} connections that broke the wire protocol",
+            report.bad_connections
+        );
+    }
+    if report.is_clean() {
+        return Ok(());
+    }
+    let mut lines: Vec<String> = report
+        .violations
+        .iter()
+        .map(|v| {
+            format!(
+                "error: invariant broken at {} in {}: {}",
+                v.time, v.process, v.message
+            )
+        })
+        .collect();
+    lines.extend(report.panics.iter().map(|p| format!("error: panicked: {p}")));
+    Err(Failure::bug(lines.join("\n")))
+}
+
+fn agent(args: &AgentArgs) -> Result<(), Failure> {
+    let stop = interrupted()?;
+    let listener_probe =
+        std::net::TcpListener::bind(args.listen).map_err(|e| bind_error("agent", args.listen, e))?;
+    let listen = listener_probe
+        .local_addr()
+        .map_err(|e| bind_error("agent", args.listen, e))?;
+    drop(listener_probe);
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("agent-{}", listen.port()));
+    let (isolation, cgroups) = isolation(args, &name)?;
+    let backend = BackendConfig {
+        isolation,
+        sandboxes: args.work_dir.as_ref().map(|d| d.join("sandboxes")),
+    };
+    let mut cluster = LiveCluster::new(1);
+    let master = remote_master(&mut cluster, args.master)?;
+    let config = AgentConfig::new(name.clone(), args.resources.clone(), master);
+    let me = cluster
+        .add_process_with(name.clone(), Agent::new(config), listen, backend)
+        .map_err(|e| bind_error("agent", listen, e))?;
+    cluster.set_observer(|at, _, _, msg| match msg {
+        Msg::AgentRegistered { agent } => log(at, format!("registered as agent {}", agent.0)),
+        Msg::RunTask(run) => log(
+            at,
+            format!(
+                "running task {} of framework {}: {}",
+                run.task.id.0, run.framework.0, run.task.resources
+            ),
+        ),
+        Msg::KillTask { framework, task } => log(
+            at,
+            format!("killing task {} of framework {}", task.0, framework.0),
+        ),
+        _ => {}
+    });
+    let running = started(cluster)?;
+    eprintln!(
+        "mesosim agent {name} listening on {}, registering with {} ({}; isolation {:?})",
+        running.addr(me).expect("the agent listens"),
+        args.master,
+        args.resources,
+        args.isolation
+    );
+    let report = serve(running, &stop, |r| !r.is_up(me));
+    if let Some(cgroups) = cgroups {
+        // Every task's cgroup went with the cluster's stop; the agent's own goes now.
+        if let Ok(cgroups) = Arc::try_unwrap(cgroups) {
+            cgroups.close();
+        }
+    }
+    finish(&report)
+}
+
+/// The isolation an agent's arguments ask for; with cgroups, the orphans of a crashed run
+/// are removed first.
+fn isolation(args: &AgentArgs, name: &str) -> Result<(Isolation, Option<Arc<Cgroups>>), Failure> {
+    match args.isolation {
+        IsolationArg::Posix => Ok((Isolation::Posix, None)),
+        IsolationArg::Cgroups => {
+            let cgroups = Cgroups::open(name).map_err(|e| Failure::input(format!("error: {e}")))?;
+            let orphans = cgroups.remove_orphans();
+            if orphans > 0 {
+                eprintln!("removed {orphans} cgroups left by an earlier run of agent {name}");
+            }
+            let cgroups = Arc::new(cgroups);
+            let isolation = Isolation::Cgroups {
+                cgroups: Arc::clone(&cgroups),
+                cfs_quota: args.cgroups_enable_cfs,
+            };
+            Ok((isolation, Some(cgroups)))
+        }
+    }
+}
+
+fn remote_master(cluster: &mut LiveCluster<Msg>, addr: SocketAddr) -> Result<NodeId, Failure> {
+    cluster
+        .add_remote("master", addr)
+        .map_err(|e| Failure::input(format!("error: --master {addr}: {e}")))
+}
+
+/// What `submit` has seen of its tasks.
+#[derive(Default)]
+struct Progress {
+    /// Each task's latest state; a task resubmitted after it was lost is replaced by its
+    /// retry.
+    tasks: BTreeMap<TaskId, Option<TaskState>>,
+    /// The latest attempt of each task that was resubmitted, by its first attempt's id.
+    latest: BTreeMap<TaskId, TaskId>,
+    /// Updates printed, so that a retried delivery is printed once.
+    printed: std::collections::BTreeSet<(TaskId, TaskState, Option<u32>)>,
+    /// When anything last changed.
+    changed: Option<std::time::Instant>,
+}
+
+impl Progress {
+    /// `Some(all finished)` once every task has ended and nothing changed for `settle`
+    /// (a lost task's retry is submitted just after its loss is heard).
+    fn outcome(&self, expected: usize, settle: WallDuration) -> Option<bool> {
+        let ended = self.tasks.values().all(|s| s.is_some_and(TaskState::is_terminal));
+        let quiet = self.changed.is_some_and(|at| at.elapsed() >= settle);
+        (self.tasks.len() >= expected && ended && quiet)
+            .then(|| self.tasks.values().all(|s| *s == Some(TaskState::Finished)))
+    }
+}
+
+fn submit(args: &SubmitArgs) -> Result<(), Failure> {
+    if args.count == 0 {
+        return Err(Failure::input("error: --count 0: expected at least one task"));
+    }
+    let stop = interrupted()?;
+    let mut cluster = LiveCluster::new(1);
+    let master = remote_master(&mut cluster, args.master)?;
+    let config = BatchConfig::new(args.name.clone(), args.role.clone(), master);
+    let me = cluster
+        .add_process(args.name.clone(), Batch::new(config))
+        .map_err(|e| Failure::input(format!("error: cannot listen: {e}")))?;
+    let progress = Arc::new(Mutex::new(Progress::default()));
+    watch_progress(&mut cluster, &progress);
+    let running = started(cluster)?;
+    let request = TaskRequest {
+        resources: args.task.clone(),
+        run: TaskRun {
+            duration: None,
+            outcome: TaskOutcome::Succeed,
+        },
+        command: Some(args.command.clone().into_boxed_str()),
+        job: None,
+        retry_of: None,
+    };
+    let requests = vec![request; args.count as usize];
+    running.send(me, me, Msg::Submit(Box::new(requests)));
+    let deadline = args
+        .timeout
+        .map(|t| std::time::Instant::now() + WallDuration::from_nanos(t.as_nanos()));
+    let mut outcome = None;
+    let report = serve(running, &stop, |_| {
+        let p = progress.lock().unwrap_or_else(PoisonError::into_inner);
+        outcome = p.outcome(args.count as usize, WallDuration::from_millis(200));
+        outcome.is_some() || deadline.is_some_and(|d| std::time::Instant::now() >= d)
+    });
+    finish(&report)?;
+    match outcome {
+        Some(true) => Ok(()),
+        Some(false) => Err(Failure {
+            code: 1,
+            message: String::new(),
+        }),
+        None => Err(Failure {
+            code: 1,
+            message: "error: the tasks did not all end in time".into(),
+        }),
+    }
+}
+
+/// Prints each status update the framework hears, once, and keeps `progress` current.
+fn watch_progress(cluster: &mut LiveCluster<Msg>, progress: &Arc<Mutex<Progress>>) {
+    let updates = Arc::clone(progress);
+    cluster.set_observer(move |_, _, _, msg| {
+        let Msg::Update(update) = msg else {
+            return;
+        };
+        let mut p = updates.lock().unwrap_or_else(PoisonError::into_inner);
+        if !p.printed.insert((update.task, update.state, update.uuid)) {
+            return;
+        }
+        let reason = update.reason.map_or("-", |r| r.name());
+        println!("{} {} {reason}", update.task.0, update.state.name());
+        if let Some(state) = p.tasks.get_mut(&update.task) {
+            *state = Some(update.state);
+        }
+        p.changed = Some(std::time::Instant::now());
+    });
+    let submitted = Arc::clone(progress);
+    cluster.set_event_observer(move |_, _, msg| {
+        if let Msg::Event(event) = msg
+            && let Event::TaskSubmitted { task, retry_of, .. } = **event
+        {
+            let mut p = submitted.lock().unwrap_or_else(PoisonError::into_inner);
+            p.tasks.entry(task).or_insert(None);
+            if let Some(first) = retry_of {
+                let replaced = p.latest.insert(first, task).unwrap_or(first);
+                p.tasks.remove(&replaced);
+            }
+            p.changed = Some(std::time::Instant::now());
+        }
+    });
+}

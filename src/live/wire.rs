@@ -205,6 +205,35 @@ impl<M: DeserializeOwned> Decoder<M> {
     }
 }
 
+/// The frame decoder's fuzz harness (`fuzz/fuzz_targets/frame.rs`): arbitrary bytes as what
+/// a connection brings, delivered in pieces of a size the first byte picks. Decoding must
+/// end in an error or the stream's end, never a panic, and every message it yields must
+/// encode and decode again to itself.
+pub fn fuzz_bytes(data: &[u8]) {
+    let Some((&piece, stream)) = data.split_first() else {
+        return;
+    };
+    let mut decoder = Decoder::<crate::proto::Msg>::default();
+    for chunk in stream.chunks(usize::from(piece) + 1) {
+        decoder.push(chunk);
+        loop {
+            match decoder.next_decoded() {
+                Ok(Some(Decoded::Msg(msg))) => {
+                    let frame = encode(&msg).expect("a decoded message encodes");
+                    match decode::<crate::proto::Msg>(&frame[4..]) {
+                        Ok(Frame::Msg(again)) => assert_eq!(again, msg, "a message changed in a round trip"),
+                        other => panic!("a re-encoded message decoded as {other:?}"),
+                    }
+                }
+                Ok(Some(Decoded::Hello(_))) => {}
+                Ok(None) => break,
+                Err(_) => return,
+            }
+        }
+    }
+    let _ = decoder.finish();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,6 +326,18 @@ mod tests {
         let (got, end) = decode_all(&stream, 64);
         assert_eq!(got.len(), 1);
         assert_eq!(end, Err(BadFrame::OutOfOrder));
+    }
+
+    /// Every seed of the fuzz target goes through its harness in `cargo test`.
+    #[test]
+    fn the_fuzz_seeds_decode_without_a_panic() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds/frame");
+        let mut seeds = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            fuzz_bytes(&std::fs::read(entry.unwrap().path()).unwrap());
+            seeds += 1;
+        }
+        assert!(seeds >= 5, "{seeds} seeds in {dir}");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! Architecture invariant: nothing under this module, or any production module, imports a
 //! driver (`sim`, `live`). `tests/seam.rs` enforces it.
 
+use std::any::Any;
 use std::fmt::Debug;
 use std::hash::Hash;
 
@@ -82,6 +83,100 @@ pub trait Effects<M, T> {
     /// Publishes an event on the process's operator stream (as Mesos's operator API does):
     /// it reaches observers (metrics, logs), no process, and takes no simulated time.
     fn publish(&mut self, event: M);
+    /// Writes record `key` of the process's durable storage (`None`: removes it), before
+    /// anything the handler does after it: see [`Store`].
+    fn persist(&mut self, key: u64, record: Option<Box<dyn Durable>>);
+}
+
+/// A record of durable storage: serde data, kept as it is by a driver that holds storage in
+/// memory (the simulator) and written as JSON by one that holds it on disk (the live
+/// driver, in a process's work directory).
+pub trait Durable: Any + Send + Debug {
+    fn to_json(&self) -> Result<Vec<u8>, serde_json::Error>;
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<T: Serialize + Any + Send + Debug> Durable for T {
+    fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(self)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// One stored record: as the process wrote it, or as bytes read back from disk.
+#[derive(Debug)]
+enum Stored {
+    Record(Box<dyn Durable>),
+    Json(Vec<u8>),
+}
+
+/// A process's durable storage: records by key, as Mesos's agent keeps its meta directory
+/// (a file per task) and a scheduler its state in ZooKeeper. A process writes a record
+/// ([`Ctx::persist`]) whenever what it must not forget changes, and only a process
+/// restarted after a crash reads it, through the constructor it is recovered with: what
+/// was not persisted is lost with the process, as it would be on a real machine.
+///
+/// The simulator keeps each process's store in memory (it survives the process, not its
+/// machine); the live driver writes each record to a file of the process's work directory
+/// and loads them back when the process starts again.
+#[derive(Debug, Default)]
+pub struct Store {
+    records: std::collections::BTreeMap<u64, Stored>,
+}
+
+impl Store {
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Writes (or with `None` removes) record `key`.
+    pub fn put(&mut self, key: u64, record: Option<Box<dyn Durable>>) {
+        match record {
+            Some(r) => self.records.insert(key, Stored::Record(r)),
+            None => self.records.remove(&key),
+        };
+    }
+
+    /// Puts record `key` as read from disk.
+    pub fn put_json(&mut self, key: u64, json: Vec<u8>) {
+        self.records.insert(key, Stored::Json(json));
+    }
+
+    /// The keys of every record, in order.
+    pub fn keys(&self) -> impl Iterator<Item = u64> + '_ {
+        self.records.keys().copied()
+    }
+
+    /// Record `key` as a `T`: `Ok(None)` if there is none, `Err` if it is not a `T` (a
+    /// record of another kind, or a file that does not parse).
+    pub fn get<T: DeserializeOwned + Clone + 'static>(&self, key: u64) -> Result<Option<T>, String> {
+        match self.records.get(&key) {
+            None => Ok(None),
+            Some(Stored::Record(r)) => r
+                .as_any()
+                .downcast_ref::<T>()
+                .cloned()
+                .map(Some)
+                .ok_or_else(|| format!("record {key} is not a {}", std::any::type_name::<T>())),
+            Some(Stored::Json(bytes)) => serde_json::from_slice(bytes)
+                .map(Some)
+                .map_err(|e| format!("record {key}: {e}")),
+        }
+    }
+
+    /// Every record as JSON, by key (what a driver writes to disk).
+    pub fn to_json(&self, key: u64) -> Option<Result<Vec<u8>, serde_json::Error>> {
+        match self.records.get(&key)? {
+            Stored::Record(r) => Some(r.to_json()),
+            Stored::Json(bytes) => Some(Ok(bytes.clone())),
+        }
+    }
 }
 
 /// A handler's view of the world: the time, its own address, and the driver's side (random
@@ -158,19 +253,43 @@ impl<'a, M, T> Ctx<'a, M, T> {
     pub fn publish(&mut self, event: M) {
         self.effects.publish(event);
     }
+
+    /// Writes `record` as record `key` of this process's durable storage ([`Store`]),
+    /// replacing what was there: a restarted process recovers from these records alone.
+    pub fn persist(&mut self, key: u64, record: impl Durable) {
+        self.effects.persist(key, Some(Box::new(record)));
+    }
+
+    /// Removes record `key` from this process's durable storage.
+    pub fn forget(&mut self, key: u64) {
+        self.effects.persist(key, None);
+    }
 }
 
 /// One effect, as recorded by [`Recorder`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect<M, T> {
-    Send { to: NodeId, msg: M },
-    SetTimer { timer: T, at: Instant },
-    CancelTimer { timer: T },
+    Send {
+        to: NodeId,
+        msg: M,
+    },
+    SetTimer {
+        timer: T,
+        at: Instant,
+    },
+    CancelTimer {
+        timer: T,
+    },
     Launch(TaskSpec),
     Kill(TaskKey),
     Exit,
     Link(NodeId),
     Publish(M),
+    /// A record written (its JSON) or, with `None`, removed.
+    Persist {
+        key: u64,
+        json: Option<String>,
+    },
 }
 
 /// An effect sink that only records: for testing a process by itself, with no driver.
@@ -216,6 +335,11 @@ impl<M, T> Effects<M, T> for Recorder<M, T> {
     }
     fn publish(&mut self, event: M) {
         self.effects.push(Effect::Publish(event));
+    }
+    fn persist(&mut self, key: u64, record: Option<Box<dyn Durable>>) {
+        let json =
+            record.map(|r| String::from_utf8(r.to_json().expect("records encode")).expect("JSON is UTF-8"));
+        self.effects.push(Effect::Persist { key, json });
     }
 }
 

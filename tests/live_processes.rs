@@ -1,4 +1,5 @@
 #![cfg(feature = "live")]
+#![allow(clippy::disallowed_methods)] // tests of live processes wait on the wall clock, from threads of their own
 //! The live commands as a user runs them: `mesosim live master`, two `mesosim live agent`s
 //! and `mesosim live submit`, each its own OS process, on loopback TCP. Every wait is
 //! bounded; every process started is killed when its test ends, however it ends.
@@ -271,6 +272,105 @@ fn garbage_thrown_at_a_live_master_closes_those_connections_and_loses_nothing() 
         .unwrap_or_else(|| panic!("no count of closed connections in:\n{log}"));
     // Every one of the 40 garbage connections but the HTTP request cut short by close.
     assert!(closed >= 35, "{closed} closed:\n{log}");
+}
+
+impl Cluster {
+    /// Starts agent `i` again (in the same work directory, so on the same address), after
+    /// killing its process with SIGKILL: its tasks run on.
+    fn restart_agent(&mut self, test: &str, i: usize, resources: &str, extra: &[&str]) {
+        let _ = self.agents[i].child.kill();
+        let _ = self.agents[i].child.wait();
+        let work = self.dir.join(format!("agent{i}"));
+        let mut cmd = mesosim();
+        cmd.args([
+            "live",
+            "agent",
+            "--master",
+            &self.addr.to_string(),
+            "--resources",
+            resources,
+        ]);
+        cmd.args(["--name", &format!("{test}-a{i}")]).args(extra);
+        cmd.arg("--work-dir").arg(&work);
+        self.agents[i] = Daemon::start(&mut cmd, self.dir.join(format!("agent{i}-again.log")));
+    }
+}
+
+/// Runs `submit` in a thread of its own, for the test to act while its tasks run.
+fn submit_in_background(addr: SocketAddr, timeout: &str, args: &[&str]) -> std::thread::JoinHandle<Output> {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let timeout = timeout.to_owned();
+    std::thread::spawn(move || {
+        let mut cmd = mesosim();
+        cmd.args([
+            "live",
+            "submit",
+            "--master",
+            &addr.to_string(),
+            "--timeout",
+            &timeout,
+        ]);
+        cmd.args(&args).stdin(Stdio::null()).output().unwrap()
+    })
+}
+
+#[test]
+fn an_agent_killed_and_started_again_recovers_its_running_tasks() {
+    let resources = "cpus:2;mem:1024";
+    let mut c = cluster("recover", 1, resources, "posix");
+    let task = [
+        "--count",
+        "3",
+        "--task",
+        "cpus:0.5;mem:32",
+        "--command",
+        "sleep 2; echo survived",
+    ];
+    let submit = submit_in_background(c.addr, "45s", &task);
+    c.agents[0].wait_for("running task 2");
+    c.restart_agent("recover", 0, resources, &[]);
+    c.agents[0].wait_for("registered as agent 0");
+    let out = submit.join().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", c.agents[0].log());
+    assert_eq!(count(&lines(&out), " TASK_FINISHED -"), 3, "{:?}", lines(&out));
+    let stdouts: Vec<String> = sandbox_files(&c.dir.join("agent0").join("sandboxes"), "stdout")
+        .into_iter()
+        .map(|f| fs::read_to_string(f).unwrap())
+        .collect();
+    assert_eq!(stdouts, vec!["survived\n"; 3]);
+    // The master saw one agent throughout, never unreachable.
+    let log = c.master.log();
+    assert!(
+        !log.contains("agent 1 (") && !log.contains("unreachable"),
+        "{log}"
+    );
+}
+
+#[test]
+fn an_agent_started_again_to_clean_up_kills_what_it_finds_and_registers_anew() {
+    let resources = "cpus:2;mem:1024";
+    let mut c = cluster("cleanup", 1, resources, "posix");
+    let task = [
+        "--count",
+        "2",
+        "--task",
+        "cpus:0.5;mem:32",
+        "--command",
+        "sleep 30",
+    ];
+    // The master takes the killed tasks for running until it has missed the old agent's
+    // pongs for 75 s: submit gives up well before.
+    let submit = submit_in_background(c.addr, "8s", &task);
+    c.agents[0].wait_for("running task 1");
+    c.restart_agent("cleanup", 0, resources, &["--recover", "cleanup"]);
+    c.agents[0].wait_for("cleaned up an earlier run: 2 tasks killed");
+    c.master.wait_for("agent 1 (cleanup-a0)");
+    let pids: Vec<u32> = sandbox_files(&c.dir.join("agent0").join("sandboxes"), "pid")
+        .iter()
+        .filter_map(|f| fs::read_to_string(f).ok()?.trim().parse().ok())
+        .collect();
+    assert_eq!(pids, Vec::<u32>::new(), "killed tasks keep no pid file");
+    assert_eq!(submit.join().unwrap().status.code(), Some(1));
 }
 
 /// Whether this machine lets us make cgroups (root with cgroup v1 or v2 mounted).

@@ -270,6 +270,7 @@ fn task(key: u64, duration: Option<Duration>, outcome: TaskOutcome) -> TaskSpec 
         owner: key,
         resources: Resources::parse("cpus:0.1;mem:16").unwrap(),
         run: TaskRun { duration, outcome },
+        command: None,
     }
 }
 

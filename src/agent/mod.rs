@@ -7,9 +7,12 @@
 //! master's pings; if none arrives for `master_ping_timeout` (15 s × 5 by default) it takes
 //! the master for lost and registers again.
 //!
-//! Agents checkpoint what they run, as Mesos's do: a restarted agent process recovers its
-//! tasks from the checkpoint ([`Agent::recover`]) and registers again under its old id,
-//! listing them; a machine that crashed starts an agent with nothing.
+//! Agents checkpoint what they run, as Mesos's do, into their durable storage
+//! ([`Ctx::persist`]): record 0 says who the agent is, and each task has a record of its
+//! own, written whenever the task or its stream of updates changes and before the agent
+//! acts on it (a task is recorded before it is launched). A restarted agent process recovers
+//! from those records alone ([`Agent::recover`]) and registers again under its old id,
+//! listing its tasks; a machine that crashed starts an agent with nothing.
 //!
 //! Status updates follow Mesos's status update manager: each task has an ordered stream of
 //! updates; the head is sent and re-sent (after 10 s, doubling up to 10 min) until the
@@ -21,7 +24,9 @@ use rand::RngExt;
 
 use crate::ids::{AgentId, FrameworkId, NodeId};
 use crate::lookup::LookupMap;
-use crate::process::{Ctx, ExitReason, Process, TaskExit, TaskKey, TaskSpec};
+use serde::{Deserialize, Serialize};
+
+use crate::process::{Ctx, ExitReason, Process, Store, TaskExit, TaskKey, TaskSpec};
 use crate::proto::{
     Msg, Reason, RegisterAgent, ReportedTask, ReregisterAgent, RunTask, StatusUpdate, TaskId, TaskState,
 };
@@ -83,7 +88,7 @@ pub enum Registration {
 }
 
 /// A task this agent runs or still reports on.
-#[derive(Clone)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct AgentTask {
     key: TaskKey,
     /// Its framework's role, partition-awareness and failover timeout.
@@ -97,6 +102,28 @@ struct AgentTask {
     pending: VecDeque<StatusUpdate>,
     /// The wait before the head is sent again.
     retry: Duration,
+}
+
+/// Record 0 of an agent's storage: its id, and the numbers it hands out next.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct AgentMeta {
+    id: Option<AgentId>,
+    next_key: u64,
+    next_uuid: u32,
+}
+
+/// Record `1 + key` of an agent's storage: one of its tasks (Mesos's per-task checkpoint).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct TaskRecord {
+    framework: FrameworkId,
+    task: TaskId,
+    state: AgentTask,
+}
+
+const META: u64 = 0;
+
+fn record_key(key: TaskKey) -> u64 {
+    key.0 + 1
 }
 
 pub struct Agent {
@@ -133,13 +160,6 @@ struct Work {
 
 type AgentCtx<'a> = Ctx<'a, Msg, AgentTimer>;
 
-/// What an agent keeps on disk across a restart of its process (not of its machine).
-#[derive(Clone)]
-pub struct AgentCheckpoint {
-    id: Option<AgentId>,
-    work: Work,
-}
-
 impl Agent {
     pub fn new(config: AgentConfig) -> Agent {
         let backoff = config.registration_backoff_factor;
@@ -157,22 +177,54 @@ impl Agent {
         }
     }
 
-    /// What the agent has written to its disk: its id and its tasks with their unacknowledged
-    /// updates. Mesos's agent checkpoints synchronously, so this is always current.
-    pub fn checkpoint(&self) -> AgentCheckpoint {
-        AgentCheckpoint {
-            id: self.known_id,
-            work: (*self.work).clone(),
+    /// A restarted agent process that read the records its predecessor persisted: it
+    /// registers again under its old id with the tasks it recovered (still running on the
+    /// machine, or still reporting). `Err` names a record that is not an agent's.
+    pub fn recover(config: AgentConfig, store: &Store) -> Result<Agent, String> {
+        let mut agent = Agent::new(config);
+        if let Some(meta) = store.get::<AgentMeta>(META)? {
+            agent.known_id = meta.id;
+            agent.work.next_key = meta.next_key;
+            agent.work.next_uuid = meta.next_uuid;
         }
+        for key in store.keys().filter(|&k| k != META) {
+            let Some(TaskRecord {
+                framework,
+                task,
+                state,
+            }) = store.get::<TaskRecord>(key)?
+            else {
+                continue;
+            };
+            if state.running {
+                agent.work.used += &state.resources;
+                agent.work.by_key.insert(state.key, (framework, task));
+            }
+            agent.work.tasks.insert((framework, task), state);
+        }
+        Ok(agent)
     }
 
-    /// A restarted agent process that read `checkpoint`: it registers again under its old
-    /// id with the tasks it recovered (still running on the machine, or still reporting).
-    pub fn recover(config: AgentConfig, checkpoint: AgentCheckpoint) -> Agent {
-        let mut agent = Agent::new(config);
-        agent.known_id = checkpoint.id;
-        *agent.work = checkpoint.work;
-        agent
+    /// Writes record 0: the agent's id and the numbers it hands out next.
+    fn persist_meta(&self, ctx: &mut AgentCtx<'_>) {
+        let meta = AgentMeta {
+            id: self.known_id,
+            next_key: self.work.next_key,
+            next_uuid: self.work.next_uuid,
+        };
+        ctx.persist(META, meta);
+    }
+
+    /// Writes task `id`'s record as it stands.
+    fn persist_task(&self, ctx: &mut AgentCtx<'_>, id: (FrameworkId, TaskId)) {
+        if let Some(state) = self.work.tasks.get(&id) {
+            let record = TaskRecord {
+                framework: id.0,
+                task: id.1,
+                state: state.clone(),
+            };
+            ctx.persist(record_key(state.key), record);
+        }
     }
 
     /// The tasks it would report when registering again.
@@ -291,13 +343,6 @@ impl Agent {
         let (state, reason, message) = if fits {
             self.work.used += &task.resources;
             self.used_changed = true;
-            ctx.launch(TaskSpec {
-                key,
-                owner: (u64::from(framework.0) << 32) | u64::from(task.id.0),
-                resources: task.resources,
-                run: task.run,
-                command: task.command,
-            });
             self.work.by_key.insert(key, id);
             (TaskState::Running, None, String::new())
         } else {
@@ -309,6 +354,18 @@ impl Agent {
         let update = self.new_update(framework, task.id, state, reason, message);
         entry.pending.push_back(update);
         self.work.tasks.insert(id, entry);
+        // Recorded before it runs: a restarted agent never has a task it does not know of.
+        self.persist_meta(ctx);
+        self.persist_task(ctx, id);
+        if fits {
+            ctx.launch(TaskSpec {
+                key,
+                owner: (u64::from(framework.0) << 32) | u64::from(task.id.0),
+                resources: task.resources,
+                run: task.run,
+                command: task.command,
+            });
+        }
         self.send_head(ctx, id);
     }
 
@@ -343,6 +400,8 @@ impl Agent {
             retry: self.config.status_update_retry_min,
         };
         self.work.tasks.insert(id, entry);
+        self.persist_meta(ctx);
+        self.persist_task(ctx, id);
         self.send_head(ctx, id);
     }
 
@@ -383,7 +442,10 @@ impl Agent {
             return;
         };
         task.pending.push_back(update);
-        if task.pending.len() == 1 {
+        let first = task.pending.len() == 1;
+        self.persist_meta(ctx);
+        self.persist_task(ctx, id);
+        if first {
             self.send_head(ctx, id);
         }
     }
@@ -398,11 +460,15 @@ impl Agent {
         let done = task.pending.pop_front().expect("checked");
         task.retry = self.config.status_update_retry_min;
         if !task.pending.is_empty() {
+            self.persist_task(ctx, id);
             self.send_head(ctx, id);
         } else {
             ctx.cancel_timer(AgentTimer::StatusRetry(id.0, id.1));
             if done.state.is_terminal() {
-                self.work.tasks.remove(&id);
+                let gone = self.work.tasks.remove(&id).expect("checked");
+                ctx.forget(record_key(gone.key));
+            } else {
+                self.persist_task(ctx, id);
             }
         }
     }
@@ -437,7 +503,10 @@ impl Process for Agent {
             Msg::AgentRegistered { agent } => {
                 if let Registration::Pending { .. } = self.registration {
                     self.registration = Registration::Registered { id: agent };
-                    self.known_id = Some(agent);
+                    if self.known_id != Some(agent) {
+                        self.known_id = Some(agent);
+                        self.persist_meta(ctx);
+                    }
                     self.registrations += 1;
                     ctx.cancel_timer(AgentTimer::Register);
                     ctx.set_timer_after(AgentTimer::MasterPingTimeout, self.master_ping_timeout);
@@ -526,6 +595,7 @@ impl Process for Agent {
                 let max = self.config.status_update_retry_max;
                 if let Some(t) = self.work.tasks.get_mut(&(framework, task)) {
                     t.retry = t.retry.saturating_mul(2).min(max);
+                    self.persist_task(ctx, (framework, task));
                 }
                 self.send_head(ctx, (framework, task));
             }

@@ -235,3 +235,114 @@ fn asked_about_tasks_it_did_not_report_it_ends_only_those_it_never_received() {
     // Reliably: the update waits for its acknowledgement like any other.
     assert!(effects.iter().any(|e| matches!(e, Effect::SetTimer { .. })));
 }
+
+/// What the effects wrote to durable storage, applied in order to `store`.
+fn persist_into(store: &mut Store, effects: &Effects) {
+    for e in effects {
+        if let Effect::Persist { key, json } = e {
+            match json {
+                Some(json) => store.put_json(*key, json.clone().into_bytes()),
+                None => store.put(*key, None),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_restarted_agent_recovers_from_its_records_alone() {
+    let mut store = Store::default();
+    let mut a = Agent::new(AgentConfig::new(
+        "a",
+        Resources::parse("cpus:4;mem:4096").unwrap(),
+        MASTER,
+    ));
+    persist_into(&mut store, &call(&mut a, at(0), |a, ctx| a.on_start(ctx)));
+    let registered = Msg::AgentRegistered { agent: AgentId(3) };
+    persist_into(
+        &mut store,
+        &call(&mut a, at(0), |a, ctx| a.on_message(ctx, MASTER, registered)),
+    );
+    for (id, at_s) in [(7, 1), (8, 2), (9, 3)] {
+        let effects = call(&mut a, at(at_s), |a, ctx| {
+            a.on_message(ctx, MASTER, run(id, "cpus:1;mem:512"))
+        });
+        // The task's record is written before the task is launched.
+        let persisted = effects
+            .iter()
+            .position(|e| matches!(e, Effect::Persist { key, .. } if *key > 0));
+        let launched = effects.iter().position(|e| matches!(e, Effect::Launch(_)));
+        assert!(persisted < launched, "{effects:?}");
+        persist_into(&mut store, &effects);
+    }
+    // Task 7 runs and is acknowledged; task 8 finishes, its update still unacknowledged;
+    // task 9 finishes and both its updates are acknowledged: it is forgotten.
+    let ack = |task, uuid| Msg::AgentAck {
+        framework: FrameworkId(1),
+        task: TaskId(task),
+        uuid,
+    };
+    persist_into(
+        &mut store,
+        &call(&mut a, at(4), |a, ctx| a.on_message(ctx, MASTER, ack(7, 1))),
+    );
+    persist_into(
+        &mut store,
+        &call(&mut a, at(4), |a, ctx| a.on_message(ctx, MASTER, ack(9, 3))),
+    );
+    for key in [1, 2] {
+        let exit = TaskExit {
+            key: TaskKey(key),
+            reason: ExitReason::Finished,
+        };
+        persist_into(
+            &mut store,
+            &call(&mut a, at(5), |a, ctx| a.on_task_exit(ctx, exit)),
+        );
+    }
+    persist_into(
+        &mut store,
+        &call(&mut a, at(6), |a, ctx| a.on_message(ctx, MASTER, ack(8, 2))),
+    );
+    persist_into(
+        &mut store,
+        &call(&mut a, at(6), |a, ctx| a.on_message(ctx, MASTER, ack(9, 5))),
+    );
+    assert_eq!(
+        store.keys().collect::<Vec<_>>(),
+        vec![0, 1, 2],
+        "meta, task 7, task 8"
+    );
+
+    let config = AgentConfig::new("a", Resources::parse("cpus:4;mem:4096").unwrap(), MASTER);
+    let mut b = Agent::recover(config, &store).unwrap();
+    call(&mut b, at(10), |b, ctx| b.on_start(ctx));
+    let effects = call(&mut b, at(12), |b, ctx| b.on_timer(ctx, AgentTimer::Register));
+    let reregister = effects.iter().find_map(|e| match e {
+        Effect::Send {
+            msg: Msg::ReregisterAgent(r),
+            ..
+        } => Some(r),
+        _ => None,
+    });
+    let r = reregister.expect("registers again under its old id");
+    assert_eq!(r.agent, AgentId(3));
+    let tasks: Vec<(u32, TaskState)> = r.tasks.iter().map(|t| (t.task.0, t.state)).collect();
+    assert_eq!(tasks, vec![(7, TaskState::Running), (8, TaskState::Finished)]);
+    // Its books agree: task 7 still holds its resources, and its exit is heard.
+    assert_eq!(b.running_tasks(), 1);
+    let exit = TaskExit {
+        key: TaskKey(0),
+        reason: ExitReason::Finished,
+    };
+    let effects = call(&mut b, at(13), |b, ctx| b.on_task_exit(ctx, exit));
+    // Numbered on from where its predecessor stopped.
+    assert_eq!(sent_updates(&effects), vec![(TaskState::Finished, 6)]);
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Persist {
+            key: 1,
+            json: Some(_)
+        }
+    )));
+    assert_eq!(b.running_tasks(), 0);
+}

@@ -24,11 +24,11 @@ use super::Failure;
 use crate::agent::{Agent, AgentConfig};
 use crate::frameworks::batch::{Batch, BatchConfig};
 use crate::ids::NodeId;
-use crate::live::backend::{BackendConfig, Isolation};
+use crate::live::backend::{BackendConfig, Isolation, Tasks};
 use crate::live::cgroups::Cgroups;
 use crate::live::{LiveCluster, Report, RunningCluster};
 use crate::master::{Master, MasterConfig};
-use crate::process::{TaskOutcome, TaskRun};
+use crate::process::{Store, TaskOutcome, TaskRun};
 use crate::proto::{Event, Msg, TaskId, TaskRequest, TaskState};
 use crate::resources::Resources;
 use crate::time::{Duration, Instant};
@@ -94,9 +94,22 @@ struct AgentArgs {
     /// `--cgroups_enable_cfs`).
     #[arg(long)]
     cgroups_enable_cfs: bool,
-    /// Where task sandboxes (each task's stdout and stderr) go.
+    /// Where the agent keeps its checkpoint (`meta/`) and its tasks' sandboxes
+    /// (`sandboxes/`, each task's stdout and stderr): an agent started again in it recovers
+    /// the tasks its predecessor left running.
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// What an agent started in a work directory with a checkpoint does with the tasks
+    /// found there: take them back and register again under its old id, or kill them and
+    /// register as a new agent (Mesos's `--recover`).
+    #[arg(long, value_enum, default_value = "reconnect")]
+    recover: RecoverArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum RecoverArg {
+    Reconnect,
+    Cleanup,
 }
 
 #[derive(Debug, Args)]
@@ -272,28 +285,65 @@ fn finish(report: &Report) -> Result<(), Failure> {
 
 fn agent(args: &AgentArgs) -> Result<(), Failure> {
     let stop = interrupted()?;
-    let listener_probe =
-        std::net::TcpListener::bind(args.listen).map_err(|e| bind_error("agent", args.listen, e))?;
-    let listen = listener_probe
-        .local_addr()
-        .map_err(|e| bind_error("agent", args.listen, e))?;
-    drop(listener_probe);
+    let listen = agent_address(args)?;
     let name = args
         .name
         .clone()
         .unwrap_or_else(|| format!("agent-{}", listen.port()));
-    let (isolation, cgroups) = isolation(args, &name)?;
+    let work = args.work_dir.as_deref();
+    let store = match work {
+        Some(dir) => crate::live::storage::load(&dir.join("meta"))
+            .map_err(|e| Failure::input(format!("error: --work-dir {}: {e}", dir.display())))?,
+        None => Store::default(),
+    };
+    let recovering = !store.is_empty() && args.recover == RecoverArg::Reconnect;
+    let (isolation, cgroups) = isolation(args, &name, recovering)?;
     let backend = BackendConfig {
         isolation,
-        sandboxes: args.work_dir.as_ref().map(|d| d.join("sandboxes")),
+        sandboxes: work.map(|d| d.join("sandboxes")),
+        meta: work.map(|d| d.join("meta")),
+        recover: recovering,
     };
+    if !store.is_empty() && !recovering {
+        clean_up(&backend)?;
+    }
     let mut cluster = LiveCluster::new(1);
     let master = remote_master(&mut cluster, args.master)?;
     let config = AgentConfig::new(name.clone(), args.resources.clone(), master);
+    let process = if recovering {
+        let agent = Agent::recover(config, &store).map_err(|e| Failure::input(format!("error: {e}")))?;
+        eprintln!(
+            "recovering agent {name} from {}",
+            work.expect("a store").display()
+        );
+        agent
+    } else {
+        Agent::new(config)
+    };
     let me = cluster
-        .add_process_with(name.clone(), Agent::new(config), listen, backend)
+        .add_process_with(name.clone(), process, listen, backend)
         .map_err(|e| bind_error("agent", listen, e))?;
-    cluster.set_observer(|at, _, _, msg| match msg {
+    cluster.set_observer(|at, _, _, msg| log_agent_message(at, msg));
+    let running = started(cluster)?;
+    eprintln!(
+        "mesosim agent {name} listening on {}, registering with {} ({}; isolation {:?})",
+        running.addr(me).expect("the agent listens"),
+        args.master,
+        args.resources,
+        args.isolation
+    );
+    let report = serve(running, &stop, |r| !r.is_up(me));
+    if let Some(cgroups) = cgroups
+        && let Ok(cgroups) = Arc::try_unwrap(cgroups)
+    {
+        // Every task's cgroup went with the cluster's stop; the agent's own goes now.
+        cgroups.close();
+    }
+    finish(&report)
+}
+
+fn log_agent_message(at: Instant, msg: &Msg) {
+    match msg {
         Msg::AgentRegistered { agent } => log(at, format!("registered as agent {}", agent.0)),
         Msg::RunTask(run) => log(
             at,
@@ -307,33 +357,62 @@ fn agent(args: &AgentArgs) -> Result<(), Failure> {
             format!("killing task {} of framework {}", task.0, framework.0),
         ),
         _ => {}
-    });
-    let running = started(cluster)?;
-    eprintln!(
-        "mesosim agent {name} listening on {}, registering with {} ({}; isolation {:?})",
-        running.addr(me).expect("the agent listens"),
-        args.master,
-        args.resources,
-        args.isolation
-    );
-    let report = serve(running, &stop, |r| !r.is_up(me));
-    if let Some(cgroups) = cgroups {
-        // Every task's cgroup went with the cluster's stop; the agent's own goes now.
-        if let Ok(cgroups) = Arc::try_unwrap(cgroups) {
-            cgroups.close();
-        }
     }
-    finish(&report)
+}
+
+/// Where the agent listens: as `--listen` says, or, for a free port in a work directory
+/// an agent ran in before, the address it had (the master knows an agent by its address,
+/// as Mesos's agents keep port 5051 across restarts). Written to `<work-dir>/listen`.
+fn agent_address(args: &AgentArgs) -> Result<SocketAddr, Failure> {
+    let file = args.work_dir.as_ref().map(|d| d.join("listen"));
+    let earlier = file
+        .as_ref()
+        .and_then(|f| std::fs::read_to_string(f).ok())
+        .and_then(|text| text.trim().parse::<SocketAddr>().ok());
+    let wanted = match earlier {
+        Some(addr) if args.listen.port() == 0 => addr,
+        _ => args.listen,
+    };
+    let probe = std::net::TcpListener::bind(wanted).map_err(|e| bind_error("agent", wanted, e))?;
+    let listen = probe.local_addr().map_err(|e| bind_error("agent", wanted, e))?;
+    if let (Some(file), Some(dir)) = (&file, &args.work_dir) {
+        std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(file, format!("{listen}\n")))
+            .map_err(|e| Failure::input(format!("error: --work-dir {}: {e}", dir.display())))?;
+    }
+    Ok(listen)
+}
+
+/// `--recover cleanup`: the tasks an earlier agent process left are killed and its
+/// records removed; the agent registers as a new one.
+fn clean_up(backend: &BackendConfig) -> Result<(), Failure> {
+    let mut tasks = Tasks::new(BackendConfig {
+        recover: true,
+        ..backend.clone()
+    });
+    let found = tasks
+        .recover()
+        .map_err(|e| Failure::input(format!("error: cannot clean up: {e}")))?;
+    tasks.kill_all();
+    if let Some(meta) = &backend.meta {
+        std::fs::remove_dir_all(meta).map_err(|e| Failure::input(format!("error: cannot clean up: {e}")))?;
+    }
+    eprintln!("cleaned up an earlier run: {} tasks killed", found.len());
+    Ok(())
 }
 
 /// The isolation an agent's arguments ask for; with cgroups, the orphans of a crashed run
-/// are removed first.
-fn isolation(args: &AgentArgs, name: &str) -> Result<(Isolation, Option<Arc<Cgroups>>), Failure> {
+/// are removed first, unless the agent recovers that run's tasks (and their cgroups).
+fn isolation(
+    args: &AgentArgs,
+    name: &str,
+    recovering: bool,
+) -> Result<(Isolation, Option<Arc<Cgroups>>), Failure> {
     match args.isolation {
         IsolationArg::Posix => Ok((Isolation::Posix, None)),
         IsolationArg::Cgroups => {
             let cgroups = Cgroups::open(name).map_err(|e| Failure::input(format!("error: {e}")))?;
-            let orphans = cgroups.remove_orphans();
+            let orphans = if recovering { 0 } else { cgroups.remove_orphans() };
             if orphans > 0 {
                 eprintln!("removed {orphans} cgroups left by an earlier run of agent {name}");
             }

@@ -45,6 +45,7 @@
 
 pub mod backend;
 pub mod cgroups;
+pub mod storage;
 mod timers;
 pub mod wire;
 
@@ -688,6 +689,7 @@ struct LiveEffects<'a, M, T> {
     out: &'a mut Outbox<M>,
     timers: &'a mut Timers<T>,
     tasks: &'a mut Tasks,
+    store: &'a mut storage::LiveStore,
     own: &'a Sender<Input<M>>,
     linked: &'a mut std::collections::BTreeSet<NodeId>,
     exit: bool,
@@ -745,6 +747,14 @@ impl<M: Message, T: Clone + Eq + std::hash::Hash> Effects<M, T> for LiveEffects<
         }
     }
 
+    fn persist(&mut self, key: u64, record: Option<Box<dyn crate::process::Durable>>) {
+        // A checkpoint that cannot be written ends the process, as it ends a Mesos agent:
+        // going on would promise a recovery that cannot happen.
+        if let Err(e) = self.store.put(key, record) {
+            self.violation = Some(format!("cannot write record {key} of its durable storage: {e}"));
+        }
+    }
+
     fn publish(&mut self, event: M) {
         let mut observer = self
             .shared
@@ -779,6 +789,7 @@ struct Core<M, T> {
     out: Outbox<M>,
     timers: Timers<T>,
     tasks: Tasks,
+    store: storage::LiveStore,
     /// Peers whose end this process watches.
     linked: std::collections::BTreeSet<NodeId>,
 }
@@ -799,6 +810,7 @@ impl<M: Message, T: Clone + Eq + std::hash::Hash> Core<M, T> {
             out: &mut self.out,
             timers: &mut self.timers,
             tasks: &mut self.tasks,
+            store: &mut self.store,
             own: &self.own,
             linked: &mut self.linked,
             exit: false,
@@ -813,18 +825,23 @@ impl<M: Message, T: Clone + Eq + std::hash::Hash> Core<M, T> {
         match violation.map_or_else(|| process.check_invariants(), Err) {
             Ok(()) => true,
             Err(message) => {
-                self.shared
-                    .violations
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(Violation {
-                        time: now,
-                        process: self.name.clone(),
-                        message,
-                    });
+                self.violate(now, message);
                 false
             }
         }
+    }
+
+    /// Records a broken invariant of this process (its event loop then ends).
+    fn violate(&self, time: Instant, message: String) {
+        self.shared
+            .violations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Violation {
+                time,
+                process: self.name.clone(),
+                message,
+            });
     }
 
     /// How long to wait for input before something else is due.
@@ -860,6 +877,7 @@ fn run_loop<P: Process>(mut process: P, env: Env<P::Msg>) {
         name: name.clone(),
     };
     let hello = wire::encode_hello(&hello).expect("a hello always encodes");
+    let recover = backend.recover;
     let _up = UpGuard {
         shared: Arc::clone(&shared),
         me,
@@ -878,9 +896,14 @@ fn run_loop<P: Process>(mut process: P, env: Env<P::Msg>) {
         shared,
         own: tx,
         timers: Timers::default(),
+        store: storage::LiveStore::new(backend.meta.clone()),
         tasks: Tasks::new(backend),
         linked: std::collections::BTreeSet::new(),
     };
+    if recover && let Err(e) = core.tasks.recover() {
+        core.violate(core.shared.now(), format!("cannot recover its tasks: {e}"));
+        return;
+    }
     let now = core.shared.now();
     if !core.handle(&mut process, now, |p, ctx| p.on_start(ctx)) {
         return;

@@ -50,7 +50,7 @@ impl Process for Operator {
 enum WorldAction {
     Scenario(Action),
     StartFramework(usize),
-    /// An agent process that stopped starts again from its checkpoint.
+    /// An agent process that stopped starts again from what it persisted.
     RecoverAgent(String),
     /// A crashed machine boots again: a fresh agent registers.
     BootAgent(String),
@@ -154,8 +154,9 @@ pub struct World {
     /// How long after a fault ends the master may still mark an agent it cut off
     /// unreachable (one ping interval).
     detect_window: crate::time::Duration,
-    /// Checkpoints of agent processes that are down, to recover from.
-    checkpoints: BTreeMap<String, crate::agent::AgentCheckpoint>,
+    /// Machines whose agent process stopped (its tasks run on): it recovers from what it
+    /// persisted, unless its machine crashes meanwhile.
+    stopped: BTreeSet<String>,
     agent_template: AgentConfig,
     default_refuse: crate::time::Duration,
     frameworks: Vec<FrameworkSlot>,
@@ -262,7 +263,7 @@ impl World {
             machines: Vec::new(),
             faults: Vec::new(),
             detect_window: s.master.agent_ping_timeout,
-            checkpoints: BTreeMap::new(),
+            stopped: BTreeSet::new(),
             agent_template,
             default_refuse: s.master.refuse_seconds,
             frameworks: s
@@ -385,13 +386,10 @@ impl World {
         let Some(&node) = self.agents.get(name) else {
             return false;
         };
-        if !self.sim.is_up(node) {
+        if !self.sim.is_up(node) || self.sim.process::<Agent>(node).is_none() {
             return false;
         }
-        let Some(agent) = self.sim.process::<Agent>(node) else {
-            return false;
-        };
-        self.checkpoints.insert(name.to_owned(), agent.checkpoint());
+        self.stopped.insert(name.to_owned());
         self.sim.crash(node);
         let at = self.sim.now() + down_for;
         self.schedule(at, WorldAction::RecoverAgent(name.to_owned()));
@@ -407,7 +405,7 @@ impl World {
             return None;
         }
         let lost = self.sim.crash_machine(node);
-        self.checkpoints.remove(name);
+        self.stopped.remove(name);
         if let Some(after) = back_after {
             let at = self.sim.now() + after;
             self.schedule(at, WorldAction::BootAgent(name.to_owned()));
@@ -625,7 +623,7 @@ impl World {
             }
             WorldAction::Scenario(a) => a.clone(),
             // Unless its machine crashed meanwhile (its checkpoint went with it).
-            WorldAction::RecoverAgent(name) if !self.checkpoints.contains_key(name) => return Ok(None),
+            WorldAction::RecoverAgent(name) if !self.stopped.contains(name) => return Ok(None),
             WorldAction::RecoverAgent(name) | WorldAction::BootAgent(name) => {
                 let name = name.clone();
                 self.start_agent(&name)?;
@@ -1018,8 +1016,9 @@ impl World {
         Ok(())
     }
 
-    /// The agent on machine `name` starts again if it is down: from its checkpoint if its
-    /// process stopped, afresh if its machine crashed (and booted).
+    /// The agent on machine `name` starts again if it is down: from what it persisted if
+    /// its process stopped, afresh if its machine crashed (and booted: its storage went
+    /// with it).
     fn start_agent(&mut self, name: &str) -> Result<(), String> {
         let Some(&node) = self.agents.get(name) else {
             return Ok(());
@@ -1028,8 +1027,9 @@ impl World {
             return Ok(());
         }
         let config = self.agent_config(name, node);
-        let agent = match self.checkpoints.remove(name) {
-            Some(checkpoint) => Agent::recover(config, checkpoint),
+        self.stopped.remove(name);
+        let agent = match self.sim.store(node) {
+            Some(store) => Agent::recover(config, store).map_err(|e| format!("agent {name}: {e}"))?,
             None => Agent::new(config),
         };
         self.sim.restart(node, agent)

@@ -24,7 +24,7 @@ pub use network::{Burst, Delivery, NetworkConfig, NetworkStats, Partition};
 pub use processing::{Cost, CostModel};
 
 use crate::ids::NodeId;
-use crate::process::{Ctx, Effects, ExitReason, Message, Process, TaskExit, TaskKey, TaskSpec};
+use crate::process::{Ctx, Effects, ExitReason, Message, Process, Store, TaskExit, TaskKey, TaskSpec};
 use crate::rng;
 use crate::time::Instant;
 use network::Network;
@@ -147,6 +147,9 @@ struct Kernel<M> {
     incarnations: Vec<u32>,
     /// Events published so far (what a cost model charges per event is counted by it).
     published: u32,
+    /// Each process's durable storage, by node index: it outlives the process (a restart
+    /// recovers from it), not its machine.
+    stores: Vec<Store>,
 }
 
 impl<M: Message> Kernel<M> {
@@ -370,6 +373,14 @@ impl<M: Message, T: Clone + Eq + std::hash::Hash> Effects<M, T> for Applier<'_, 
             observer.published(self.k.now, self.me, &event);
         }
     }
+
+    fn persist(&mut self, key: u64, record: Option<Box<dyn crate::process::Durable>>) {
+        let i = self.me.index();
+        if self.k.stores.len() <= i {
+            self.k.stores.resize_with(i + 1, Store::default);
+        }
+        self.k.stores[i].put(key, record);
+    }
 }
 
 impl<P: Process + 'static> Cell<P> {
@@ -542,6 +553,7 @@ impl<M: Message> Sim<M> {
                 watchers: Vec::new(),
                 incarnations: Vec::new(),
                 published: 0,
+                stores: Vec::new(),
             },
             arenas: Vec::new(),
             arena_types: Vec::new(),
@@ -750,8 +762,11 @@ impl<M: Message> Sim<M> {
         self.crash(node);
         let place = self.places[node.index()];
         let arena = &mut self.arenas[place.arena as usize];
-        // Exits parked for the old process died with the machine.
+        // Exits parked for the old process died with the machine, and so did its storage.
         arena.clear_parked_exits(place.index);
+        if let Some(store) = self.k.stores.get_mut(node.index()) {
+            *store = Store::default();
+        }
         if let Some(observer) = &mut self.k.observer {
             observer.machine_wiped(self.k.now, node);
         }
@@ -759,6 +774,12 @@ impl<M: Message> Sim<M> {
             Some(m) => self.k.machines[m].wipe(),
             None => 0,
         }
+    }
+
+    /// The durable storage of the process at `node` ([`Store`]): what its process persisted,
+    /// for a process restarted in its place to recover from.
+    pub fn store(&self, node: NodeId) -> Option<&Store> {
+        self.k.stores.get(node.index()).filter(|s| !s.is_empty())
     }
 
     /// Starts `process` in place of the crashed process at `node` (same name, address and

@@ -65,6 +65,13 @@ pub trait Process {
     fn claims_leadership(&self) -> bool {
         false
     }
+
+    /// The tasks this process believes run on its machine (a recovered agent's): a driver
+    /// that takes a machine's tasks back after the process restarts reports those it cannot
+    /// find as ended, as Mesos's containerizer recovery does.
+    fn running_tasks(&self) -> Vec<TaskKey> {
+        Vec::new()
+    }
 }
 
 /// The driver's side of a context: carries out what a process asks, in the order asked.

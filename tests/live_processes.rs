@@ -11,6 +11,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// One test at a time: each starts several OS processes, and on a 2-core machine running
+/// them all at once makes their waits a matter of luck.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serialised() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The longest any test waits for anything.
 const BOUND: Duration = Duration::from_secs(60);
 
@@ -94,9 +104,12 @@ struct Cluster {
     agents: Vec<Daemon>,
     addr: SocketAddr,
     dir: PathBuf,
+    /// Held for the test's life (see [`ONE_AT_A_TIME`]); dropped last, after the processes.
+    _guard: std::sync::MutexGuard<'static, ()>,
 }
 
 fn cluster(test: &str, agents: usize, resources: &str, isolation: &str) -> Cluster {
+    let guard = serialised();
     let dir = scratch(test);
     let addr = free_port();
     let mut master = Daemon::start(
@@ -126,6 +139,7 @@ fn cluster(test: &str, agents: usize, resources: &str, isolation: &str) -> Clust
     }
     Cluster {
         master,
+        _guard: guard,
         agents,
         addr,
         dir,
@@ -314,6 +328,25 @@ fn submit_in_background(addr: SocketAddr, timeout: &str, args: &[&str]) -> std::
     })
 }
 
+/// Waits until `n` tasks of agent 0 have started (their wrappers wrote their pids).
+fn wait_for_pids(c: &Cluster, n: usize) {
+    let sandboxes = c.dir.join("agent0").join("sandboxes");
+    let start = Instant::now();
+    while sandbox_files(&sandboxes, "pid")
+        .iter()
+        .filter(|f| f.exists())
+        .count()
+        < n
+    {
+        assert!(
+            start.elapsed() < BOUND,
+            "the tasks did not start:\n{}",
+            c.agents[0].log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn an_agent_killed_and_started_again_recovers_its_running_tasks() {
     let resources = "cpus:2;mem:1024";
@@ -327,7 +360,8 @@ fn an_agent_killed_and_started_again_recovers_its_running_tasks() {
         "sleep 2; echo survived",
     ];
     let submit = submit_in_background(c.addr, "45s", &task);
-    c.agents[0].wait_for("running task 2");
+    // Killed once all three have started (their wrappers wrote their pids).
+    wait_for_pids(&c, 3);
     c.restart_agent("recover", 0, resources, &[]);
     c.agents[0].wait_for("registered as agent 0");
     let out = submit.join().unwrap();
@@ -361,7 +395,7 @@ fn an_agent_started_again_to_clean_up_kills_what_it_finds_and_registers_anew() {
     // The master takes the killed tasks for running until it has missed the old agent's
     // pongs for 75 s: submit gives up well before.
     let submit = submit_in_background(c.addr, "8s", &task);
-    c.agents[0].wait_for("running task 1");
+    wait_for_pids(&c, 2);
     c.restart_agent("cleanup", 0, resources, &["--recover", "cleanup"]);
     c.agents[0].wait_for("cleaned up an earlier run: 2 tasks killed");
     c.master.wait_for("agent 1 (cleanup-a0)");

@@ -624,6 +624,15 @@ impl Process for Agent {
         self.enqueue(ctx, id, update);
     }
 
+    fn running_tasks(&self) -> Vec<TaskKey> {
+        self.work
+            .tasks
+            .values()
+            .filter(|t| t.running)
+            .map(|t| t.key)
+            .collect()
+    }
+
     fn check_invariants(&self) -> Result<(), String> {
         if self.used_changed && !self.config.resources.contains(&self.work.used) {
             return Err(format!(

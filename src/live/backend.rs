@@ -102,6 +102,9 @@ pub enum LaunchError {
 pub struct Tasks {
     config: BackendConfig,
     running: BTreeMap<TaskKey, Task>,
+    /// Exits of tasks a recovered process expected and recovery did not find (killed with
+    /// the agent before they started): reported at the first poll.
+    missing: Vec<TaskExit>,
 }
 
 impl Tasks {
@@ -109,6 +112,20 @@ impl Tasks {
         Tasks {
             config,
             running: BTreeMap::new(),
+            missing: Vec::new(),
+        }
+    }
+
+    /// After [`recover`](Self::recover): the tasks the recovered process believes run
+    /// here; those not found are reported failed at the next poll.
+    pub fn expect(&mut self, keys: &[TaskKey]) {
+        for &key in keys {
+            if !self.running.contains_key(&key) {
+                self.missing.push(TaskExit {
+                    key,
+                    reason: ExitReason::Failed,
+                });
+            }
         }
     }
 
@@ -241,7 +258,7 @@ impl Tasks {
 
     /// Tasks that have ended by themselves since the last poll, in key order.
     pub fn poll(&mut self) -> Vec<TaskExit> {
-        let mut exits = Vec::new();
+        let mut exits = std::mem::take(&mut self.missing);
         for (&key, task) in &mut self.running {
             exits.extend(ended(key, task));
         }
@@ -255,7 +272,7 @@ impl Tasks {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.running.is_empty()
+        self.running.is_empty() && self.missing.is_empty()
     }
 
     /// Kills every running task, without reporting.
@@ -429,5 +446,25 @@ fn kill_group(task: &mut Task) {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_the_recovered_process_expects_and_recovery_did_not_find_is_reported_failed() {
+        let mut tasks = Tasks::new(BackendConfig::default());
+        assert_eq!(tasks.recover().unwrap(), vec![]);
+        tasks.expect(&[TaskKey(4)]);
+        assert!(!tasks.is_empty());
+        let failed = TaskExit {
+            key: TaskKey(4),
+            reason: ExitReason::Failed,
+        };
+        assert_eq!(tasks.poll(), vec![failed]);
+        assert_eq!(tasks.poll(), vec![]);
+        assert!(tasks.is_empty());
     }
 }

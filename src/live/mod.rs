@@ -900,9 +900,14 @@ fn run_loop<P: Process>(mut process: P, env: Env<P::Msg>) {
         tasks: Tasks::new(backend),
         linked: std::collections::BTreeSet::new(),
     };
-    if recover && let Err(e) = core.tasks.recover() {
-        core.violate(core.shared.now(), format!("cannot recover its tasks: {e}"));
-        return;
+    if recover {
+        match core.tasks.recover() {
+            Ok(_) => core.tasks.expect(&process.running_tasks()),
+            Err(e) => {
+                core.violate(core.shared.now(), format!("cannot recover its tasks: {e}"));
+                return;
+            }
+        }
     }
     let now = core.shared.now();
     if !core.handle(&mut process, now, |p, ctx| p.on_start(ctx)) {

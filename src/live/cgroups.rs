@@ -855,6 +855,8 @@ mod tests {
             }
         }
         task.destroy();
+        // Should be dead already; killed here too so that a failure cannot hang the test.
+        let _ = child.kill();
         let _ = child.wait();
         assert!(usage.cpu_ns > 100_000_000, "{usage:?}");
         assert!(mem_bytes > 0, "{usage:?}");
@@ -870,12 +872,19 @@ mod tests {
         let mut child = spawn_in(&task, "sleep", &["30"]);
         // The crash: neither the task's cgroup nor the agent's is cleaned up.
         std::mem::forget(task);
-        let mut crashed = agent;
-        std::mem::forget(crashed.0.take());
+        let mut agent = agent;
+        std::mem::forget(agent.0.take());
 
         let Some(again) = open("orphans") else {
             panic!("reopening failed")
         };
+        // A recovered agent could take it back instead; a name never made, or not plain, is not there.
+        assert_eq!(
+            again.adopt("t").map(|t| t.dirs.memory),
+            Some(again.agent.memory.join("t"))
+        );
+        assert!(again.adopt("never-made").is_none());
+        assert!(again.adopt("..").is_none());
         assert_eq!(again.remove_orphans(), 1);
         assert!(dirs.iter().all(|dir| !dir.exists()), "left behind: {dirs:?}");
         let mut ended = None;
@@ -897,7 +906,9 @@ mod tests {
 
     #[test]
     fn close_removes_the_agent_directory() {
-        let Some(mut agent) = open("close") else { return };
+        let Some(mut agent) = open("close") else {
+            return;
+        };
         let cgroups = agent.0.take().expect("open");
         let task = cgroups.create("t", &limits(1.0, false, None)).expect("create");
         let mut child = spawn_in(&task, "sleep", &["30"]);

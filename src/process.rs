@@ -138,10 +138,6 @@ impl Store {
         self.records.is_empty()
     }
 
-    pub fn len(&self) -> usize {
-        self.records.len()
-    }
-
     /// Writes (or with `None` removes) record `key`.
     pub fn put(&mut self, key: u64, record: Option<Box<dyn Durable>>) {
         match record {
@@ -174,14 +170,6 @@ impl Store {
             Some(Stored::Json(bytes)) => serde_json::from_slice(bytes)
                 .map(Some)
                 .map_err(|e| format!("record {key}: {e}")),
-        }
-    }
-
-    /// Every record as JSON, by key (what a driver writes to disk).
-    pub fn to_json(&self, key: u64) -> Option<Result<Vec<u8>, serde_json::Error>> {
-        match self.records.get(&key)? {
-            Stored::Record(r) => Some(r.to_json()),
-            Stored::Json(bytes) => Some(Ok(bytes.clone())),
         }
     }
 }

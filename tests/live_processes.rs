@@ -148,16 +148,7 @@ fn cluster(test: &str, agents: usize, resources: &str, isolation: &str) -> Clust
 
 impl Cluster {
     fn submit(&self, args: &[&str]) -> Output {
-        let mut cmd = mesosim();
-        cmd.args([
-            "live",
-            "submit",
-            "--master",
-            &self.addr.to_string(),
-            "--timeout",
-            "45s",
-        ]);
-        let out = cmd.args(args).stdin(Stdio::null()).output().unwrap();
+        let out = submit_in_background(self.addr, "45s", args).join().unwrap();
         eprintln!("submit {args:?}:\n{}", String::from_utf8_lossy(&out.stdout));
         out
     }

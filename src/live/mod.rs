@@ -158,13 +158,22 @@ impl Directory {
     }
 }
 
+/// The [`Directory`] of one OS process, shared by its threads and by live-only processes
+/// that must name peers by address (the ZooKeeper bridge learns a leader's address).
+pub type SharedDirectory = Arc<Mutex<Directory>>;
+
+/// Locks a shared directory; a panic elsewhere while it was held leaves it usable.
+pub fn lock_directory(directory: &SharedDirectory) -> std::sync::MutexGuard<'_, Directory> {
+    directory.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// What every thread of a running cluster shares.
 struct Shared<M> {
     epoch: WallInstant,
     stop: AtomicBool,
     observer: Mutex<Option<MessageObserver<M>>>,
     event_observer: Mutex<Option<EventObserver<M>>>,
-    directory: Mutex<Directory>,
+    directory: SharedDirectory,
     /// The listen addresses of this OS process's own processes (their accept threads are
     /// woken there at shutdown).
     listeners: Vec<SocketAddr>,
@@ -189,7 +198,7 @@ impl<M> Shared<M> {
     }
 
     fn directory(&self) -> std::sync::MutexGuard<'_, Directory> {
-        self.directory.lock().unwrap_or_else(PoisonError::into_inner)
+        lock_directory(&self.directory)
     }
 
     fn addr(&self, node: NodeId) -> Option<SocketAddr> {
@@ -231,6 +240,7 @@ pub struct LiveCluster<M: Message> {
     nodes: Vec<PendingNode<M>>,
     observer: Option<MessageObserver<M>>,
     event_observer: Option<EventObserver<M>>,
+    directory: SharedDirectory,
 }
 
 impl<M: Message> LiveCluster<M> {
@@ -240,7 +250,14 @@ impl<M: Message> LiveCluster<M> {
             nodes: Vec::new(),
             observer: None,
             event_observer: None,
+            directory: SharedDirectory::default(),
         }
+    }
+
+    /// The directory this OS process will number its peers in, filled at
+    /// [`start`](LiveCluster::start) with the processes added by then, and by hellos after.
+    pub fn directory(&self) -> SharedDirectory {
+        Arc::clone(&self.directory)
     }
 
     pub fn seed(&self) -> u64 {
@@ -336,19 +353,22 @@ impl<M: Message> LiveCluster<M> {
     pub fn start(self) -> io::Result<RunningCluster<M>> {
         let n = self.nodes.len();
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..n).map(|_| mpsc::channel()).unzip();
-        let mut directory = Directory::default();
-        for node in &self.nodes {
-            directory.resolve(node.addr);
-        }
-        if directory.len() != n {
-            return Err(io::Error::other("two processes share one address"));
+        {
+            let mut directory = lock_directory(&self.directory);
+            assert!(directory.is_empty(), "a cluster starts once");
+            for node in &self.nodes {
+                directory.resolve(node.addr);
+            }
+            if directory.len() != n {
+                return Err(io::Error::other("two processes share one address"));
+            }
         }
         let shared = Arc::new(Shared {
             epoch: WallInstant::now(),
             stop: AtomicBool::new(false),
             observer: Mutex::new(self.observer),
             event_observer: Mutex::new(self.event_observer),
-            directory: Mutex::new(directory),
+            directory: self.directory,
             listeners: self
                 .nodes
                 .iter()

@@ -151,6 +151,19 @@ impl Store {
         self.records.insert(key, Stored::Json(json));
     }
 
+    /// Applies in order what recorded `effects` wrote to durable storage: a store as a
+    /// process driven through a [`Recorder`] left it.
+    pub fn apply<M, T>(&mut self, effects: &[Effect<M, T>]) {
+        for effect in effects {
+            if let Effect::Persist { key, json } = effect {
+                match json {
+                    Some(json) => self.put_json(*key, json.clone().into_bytes()),
+                    None => self.put(*key, None),
+                }
+            }
+        }
+    }
+
     /// The keys of every record, in order.
     pub fn keys(&self) -> impl Iterator<Item = u64> + '_ {
         self.records.keys().copied()

@@ -236,18 +236,6 @@ fn asked_about_tasks_it_did_not_report_it_ends_only_those_it_never_received() {
     assert!(effects.iter().any(|e| matches!(e, Effect::SetTimer { .. })));
 }
 
-/// What the effects wrote to durable storage, applied in order to `store`.
-fn persist_into(store: &mut Store, effects: &Effects) {
-    for e in effects {
-        if let Effect::Persist { key, json } = e {
-            match json {
-                Some(json) => store.put_json(*key, json.clone().into_bytes()),
-                None => store.put(*key, None),
-            }
-        }
-    }
-}
-
 #[test]
 fn a_restarted_agent_recovers_from_its_records_alone() {
     let mut store = Store::default();
@@ -256,12 +244,11 @@ fn a_restarted_agent_recovers_from_its_records_alone() {
         Resources::parse("cpus:4;mem:4096").unwrap(),
         MASTER,
     ));
-    persist_into(&mut store, &call(&mut a, at(0), |a, ctx| a.on_start(ctx)));
+    store.apply(&call(&mut a, at(0), |a, ctx| a.on_start(ctx)));
     let registered = Msg::AgentRegistered { agent: AgentId(3) };
-    persist_into(
-        &mut store,
-        &call(&mut a, at(0), |a, ctx| a.on_message(ctx, MASTER, registered)),
-    );
+    store.apply(&call(&mut a, at(0), |a, ctx| {
+        a.on_message(ctx, MASTER, registered)
+    }));
     for (id, at_s) in [(7, 1), (8, 2), (9, 3)] {
         let effects = call(&mut a, at(at_s), |a, ctx| {
             a.on_message(ctx, MASTER, run(id, "cpus:1;mem:512"))
@@ -272,7 +259,7 @@ fn a_restarted_agent_recovers_from_its_records_alone() {
             .position(|e| matches!(e, Effect::Persist { key, .. } if *key > 0));
         let launched = effects.iter().position(|e| matches!(e, Effect::Launch(_)));
         assert!(persisted < launched, "{effects:?}");
-        persist_into(&mut store, &effects);
+        store.apply(&effects);
     }
     // Task 7 runs and is acknowledged; task 8 finishes, its update still unacknowledged;
     // task 9 finishes and both its updates are acknowledged: it is forgotten.
@@ -281,32 +268,25 @@ fn a_restarted_agent_recovers_from_its_records_alone() {
         task: TaskId(task),
         uuid,
     };
-    persist_into(
-        &mut store,
-        &call(&mut a, at(4), |a, ctx| a.on_message(ctx, MASTER, ack(7, 1))),
-    );
-    persist_into(
-        &mut store,
-        &call(&mut a, at(4), |a, ctx| a.on_message(ctx, MASTER, ack(9, 3))),
-    );
+    store.apply(&call(&mut a, at(4), |a, ctx| {
+        a.on_message(ctx, MASTER, ack(7, 1))
+    }));
+    store.apply(&call(&mut a, at(4), |a, ctx| {
+        a.on_message(ctx, MASTER, ack(9, 3))
+    }));
     for key in [1, 2] {
         let exit = TaskExit {
             key: TaskKey(key),
             reason: ExitReason::Finished,
         };
-        persist_into(
-            &mut store,
-            &call(&mut a, at(5), |a, ctx| a.on_task_exit(ctx, exit)),
-        );
+        store.apply(&call(&mut a, at(5), |a, ctx| a.on_task_exit(ctx, exit)));
     }
-    persist_into(
-        &mut store,
-        &call(&mut a, at(6), |a, ctx| a.on_message(ctx, MASTER, ack(8, 2))),
-    );
-    persist_into(
-        &mut store,
-        &call(&mut a, at(6), |a, ctx| a.on_message(ctx, MASTER, ack(9, 5))),
-    );
+    store.apply(&call(&mut a, at(6), |a, ctx| {
+        a.on_message(ctx, MASTER, ack(8, 2))
+    }));
+    store.apply(&call(&mut a, at(6), |a, ctx| {
+        a.on_message(ctx, MASTER, ack(9, 5))
+    }));
     assert_eq!(
         store.keys().collect::<Vec<_>>(),
         vec![0, 1, 2],

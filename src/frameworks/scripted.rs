@@ -1,10 +1,11 @@
 //! A framework that answers every offer the same way, so that allocator behaviour can be
 //! written down and checked exactly.
 
+use super::durable::Numbers;
 use super::registration::Registrar;
 use crate::ids::{FrameworkId, NodeId};
-use crate::process::{Ctx, Process, TaskOutcome, TaskRun};
-use crate::proto::{Accept, Msg, OperatorCall, RegisterFramework, TaskId, TaskInfo};
+use crate::process::{Ctx, Process, Store, TaskOutcome, TaskRun};
+use crate::proto::{Accept, Msg, OperatorCall, RegisterFramework, TaskInfo};
 use crate::time::Duration;
 
 /// How a scripted framework answers offers.
@@ -37,10 +38,9 @@ pub enum ScriptedTimer {
 pub struct Scripted {
     config: ScriptedConfig,
     registrar: Registrar,
-    next_task: u32,
+    /// Task ids and suppress/revive call numbers.
+    numbers: Numbers,
     offers_seen: u64,
-    /// The number of the last suppress or revive call.
-    calls: u32,
 }
 
 impl Scripted {
@@ -56,9 +56,8 @@ impl Scripted {
         Scripted {
             registrar: Registrar::new(config.master, config.coordinator, request),
             config,
-            next_task: 0,
+            numbers: Numbers::new(),
             offers_seen: 0,
-            calls: 0,
         }
     }
 
@@ -71,32 +70,16 @@ impl Scripted {
         self.registrar.state()
     }
 
-    /// Its durable state: its framework id and counters.
-    pub fn checkpoint(&self) -> ScriptedCheckpoint {
-        ScriptedCheckpoint {
-            framework: self.registrar.framework,
-            next_task: self.next_task,
-            calls: self.calls,
-        }
-    }
-
-    /// A scheduler restarted from `checkpoint`: it registers again under its framework's
-    /// id; the tasks it holds are its own again if it is back within its failover timeout.
-    pub fn recover(config: ScriptedConfig, checkpoint: ScriptedCheckpoint) -> Scripted {
+    /// A scheduler restarted from what it persisted (its framework id and number bounds):
+    /// it registers again under its framework's id; the tasks it holds are its own again if
+    /// it is back within its failover timeout.
+    pub fn recover(config: ScriptedConfig, store: &Store) -> Result<Scripted, String> {
         let mut scripted = Scripted::new(config);
-        scripted.registrar.recovered(checkpoint.framework);
-        scripted.next_task = checkpoint.next_task;
-        scripted.calls = checkpoint.calls;
-        scripted
+        let (numbers, framework) = Numbers::recover(store)?;
+        scripted.numbers = numbers;
+        scripted.registrar.recovered(framework);
+        Ok(scripted)
     }
-}
-
-/// What a scripted scheduler keeps across a restart.
-#[derive(Clone, Debug)]
-pub struct ScriptedCheckpoint {
-    framework: Option<FrameworkId>,
-    next_task: u32,
-    calls: u32,
 }
 
 type ScriptedCtx<'a> = Ctx<'a, Msg, ScriptedTimer>;
@@ -122,11 +105,15 @@ impl Process for Scripted {
         let registered = self.registrar.from_registered_master(from);
         match msg {
             Msg::FrameworkRegistered { framework } if from_master => {
-                self.registrar.registered(ctx, ScriptedTimer::Register, framework);
+                let registered = self.registrar.registered(ctx, ScriptedTimer::Register, framework);
+                if registered == super::registration::Registered::First {
+                    self.numbers.persist(ctx, Some(framework));
+                }
             }
             // Removed while away: its tasks were killed; it starts over as a new framework.
             Msg::FrameworkRemoved { framework } if self.registrar.is_removal(from, framework) => {
                 self.registrar.removed(ctx, ScriptedTimer::Register);
+                self.numbers.persist(ctx, None);
             }
             Msg::Offers(offers) if registered => {
                 for offer in *offers {
@@ -136,14 +123,13 @@ impl Process for Scripted {
                         OnOffer::Hold => {
                             let task = TaskInfo {
                                 command: None,
-                                id: TaskId(self.next_task),
+                                id: self.numbers.task(ctx, self.registrar.framework),
                                 resources: offer.resources,
                                 run: TaskRun {
                                     duration: None,
                                     outcome: TaskOutcome::Succeed,
                                 },
                             };
-                            self.next_task = self.next_task.wrapping_add(1);
                             Msg::Accept(Box::new(Accept {
                                 offer: offer.id,
                                 tasks: vec![task],
@@ -172,12 +158,12 @@ impl Process for Scripted {
             }
             Msg::Operator(call) => match *call {
                 OperatorCall::Suppress => {
-                    self.calls += 1;
-                    ctx.send(master, Msg::Suppress { call: self.calls });
+                    let call = self.numbers.call(ctx, self.registrar.framework);
+                    ctx.send(master, Msg::Suppress { call });
                 }
                 OperatorCall::Revive => {
-                    self.calls += 1;
-                    ctx.send(master, Msg::Revive { call: self.calls });
+                    let call = self.numbers.call(ctx, self.registrar.framework);
+                    ctx.send(master, Msg::Revive { call });
                 }
                 OperatorCall::SetWeight { .. } | OperatorCall::SetQuota { .. } => {}
             },

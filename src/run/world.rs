@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::agent::{Agent, AgentConfig};
 use crate::allocator::{AllocatorConfig, Quota};
 use crate::coordinator::{Coordinator, CoordinatorConfig};
-use crate::frameworks::batch::{Batch, BatchCheckpoint, BatchConfig};
-use crate::frameworks::scripted::{OnOffer, Scripted, ScriptedCheckpoint, ScriptedConfig};
+use crate::frameworks::batch::{Batch, BatchConfig};
+use crate::frameworks::scripted::{OnOffer, Scripted, ScriptedConfig};
 use crate::ids::NodeId;
 use crate::master::{Master, MasterConfig, RoleConfig};
 use crate::metrics::{FaultKind, FaultNotice, Notice};
@@ -82,8 +82,6 @@ struct FrameworkSlot {
     node: Option<NodeId>,
     /// The configuration its scheduler was built with, to restart it.
     config: Option<SchedulerConfig>,
-    /// Its scheduler's checkpoint while it is down.
-    checkpoint: Option<SchedulerCheckpoint>,
     /// Submissions made while its scheduler is down: users send them again once it is up.
     held: Vec<TaskRequest>,
 }
@@ -92,11 +90,6 @@ struct FrameworkSlot {
 enum SchedulerConfig {
     Scripted(ScriptedConfig),
     Batch(Box<BatchConfig>),
-}
-
-enum SchedulerCheckpoint {
-    Scripted(ScriptedCheckpoint),
-    Batch(Box<BatchCheckpoint>),
 }
 
 /// Where a feed's submissions come from.
@@ -873,18 +866,6 @@ impl World {
         if !self.sim.is_up(node) {
             return;
         }
-        let checkpoint = match &self.frameworks[i].config {
-            Some(SchedulerConfig::Batch(_)) => self
-                .sim
-                .process::<Batch>(node)
-                .map(|b| SchedulerCheckpoint::Batch(Box::new(b.checkpoint()))),
-            Some(SchedulerConfig::Scripted(_)) => self
-                .sim
-                .process::<Scripted>(node)
-                .map(|p| SchedulerCheckpoint::Scripted(p.checkpoint())),
-            None => None,
-        };
-        self.frameworks[i].checkpoint = checkpoint;
         self.sim.crash(node);
         if let Some(after) = back_after {
             let at = self.sim.now() + after;
@@ -892,29 +873,30 @@ impl World {
         }
     }
 
-    /// The scheduler of framework slot `i` starts again from its checkpoint, and hears the
-    /// submissions made while it was down.
+    /// The scheduler of framework slot `i` starts again from what it persisted, and hears
+    /// the submissions made while it was down.
     fn recover_scheduler(&mut self, i: usize) -> Result<(), String> {
-        let slot = &mut self.frameworks[i];
-        let (Some(node), Some(checkpoint)) = (slot.node, slot.checkpoint.take()) else {
+        let slot = &self.frameworks[i];
+        let Some(node) = slot.node else {
             return Ok(());
         };
         if self.sim.is_up(node) {
             return Ok(());
         }
-        match (slot.config.clone(), checkpoint) {
-            (Some(SchedulerConfig::Batch(config)), SchedulerCheckpoint::Batch(c)) => {
-                self.sim.restart(node, Batch::recover(*config, *c))?;
+        let name = &slot.spec.name;
+        let empty = crate::process::Store::default();
+        let store = self.sim.store(node).unwrap_or(&empty);
+        let unreadable = |e: String| format!("framework {name}: its store does not recover: {e}");
+        match slot.config.clone() {
+            Some(SchedulerConfig::Batch(config)) => {
+                let batch = Batch::recover(*config, store).map_err(unreadable)?;
+                self.sim.restart(node, batch)?;
             }
-            (Some(SchedulerConfig::Scripted(config)), SchedulerCheckpoint::Scripted(c)) => {
-                self.sim.restart(node, Scripted::recover(config, c))?;
+            Some(SchedulerConfig::Scripted(config)) => {
+                let scripted = Scripted::recover(config, store).map_err(unreadable)?;
+                self.sim.restart(node, scripted)?;
             }
-            _ => {
-                return Err(format!(
-                    "framework {} has no checkpoint of its kind",
-                    slot.spec.name
-                ));
-            }
+            None => return Ok(()),
         }
         let held = std::mem::take(&mut self.frameworks[i].held);
         if !held.is_empty() {
@@ -1074,7 +1056,6 @@ impl FrameworkSlot {
             spec,
             node: None,
             config: None,
-            checkpoint: None,
             held: Vec::new(),
         }
     }

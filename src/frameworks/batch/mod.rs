@@ -40,9 +40,12 @@
 //!   queue changes, so that agents with too little free for any queued task are not offered
 //!   to it at all, instead of being offered and declined.
 
+use serde::{Deserialize, Serialize};
+
+use super::durable::{META_KEY, Numbers};
 use super::registration::{Registered, Registrar};
 use crate::ids::{AgentId, FrameworkId, NodeId};
-use crate::process::{Ctx, Process};
+use crate::process::{Ctx, Process, Store};
 use crate::proto::{
     Accept, Event, Msg, Offer, OperatorCall, Reason, RegisterFramework, StatusUpdate, TaskId, TaskInfo,
     TaskRequest, TaskState, UpdateFramework,
@@ -173,8 +176,8 @@ pub struct Batch {
     tighten_armed: bool,
     /// An offer answering the last revive arrived.
     offered_since_revive: bool,
-    /// The number of the last suppress or revive call (see [`Msg::Suppress`]).
-    calls: u32,
+    /// Task ids and suppress/revive call numbers (see [`Msg::Suppress`]).
+    numbers: Numbers,
     /// The number of the last revive call.
     revive_call: u32,
     /// Launched tasks the master says are unreachable.
@@ -185,26 +188,48 @@ pub struct Batch {
     /// for those past it; each kill pushes it one `launch_timeout` on).
     unstarted: std::collections::BTreeMap<TaskId, Instant>,
     launch_check_armed: bool,
-    next_task: u32,
+    /// What it did since it started (a restarted scheduler counts afresh).
     stats: BatchStats,
 }
 
-/// What a batch scheduler keeps in durable storage (Marathon's and Aurora's in ZooKeeper or
-/// a replicated log): its framework id, its queue, the tasks it launched and what it knows
-/// of them, and its counters. Written before it acts, so always current.
-#[derive(Clone)]
-pub struct BatchCheckpoint {
-    framework: Option<FrameworkId>,
-    queue: Queue,
-    shapes: Option<Shapes>,
-    unannounced: Vec<(TaskId, Instant, TaskRequest)>,
-    in_flight: std::collections::BTreeMap<TaskId, InFlight>,
-    calls: u32,
-    unreachable: std::collections::BTreeSet<TaskId>,
-    replaced: std::collections::BTreeMap<TaskId, AgentId>,
-    unstarted: std::collections::BTreeMap<TaskId, Instant>,
-    next_task: u32,
-    stats: BatchStats,
+/// What a batch scheduler keeps in durable storage of each task it has not seen end
+/// (Marathon and Aurora keep theirs in ZooKeeper or a replicated log), at key
+/// `1 + task id`; its framework id and number bounds are at [`META_KEY`]. Each is
+/// written when the task's state changes, before the scheduler acts on it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum TaskRecord {
+    /// In the queue; submitted at `unannounced_at` before the framework had an id to
+    /// announce it under.
+    Queued {
+        request: TaskRequest,
+        unannounced_at: Option<Instant>,
+    },
+    /// Launched on `agent`, not yet seen end.
+    Launched {
+        request: TaskRequest,
+        agent: AgentId,
+        /// Not yet heard running; killed if still not by then.
+        start_due: Option<Instant>,
+        /// The master said it is unreachable.
+        unreachable: bool,
+    },
+    /// Unreachable on `agent` and replaced by a copy: killed if it turns up.
+    Replaced { agent: AgentId },
+}
+
+fn task_key(task: TaskId) -> u64 {
+    1 + u64::from(task.0)
+}
+
+/// What the store says of a task, to tell whether a handler changed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kept {
+    Absent,
+    Launched {
+        start_due: Option<Instant>,
+        unreachable: bool,
+    },
+    Replaced,
 }
 
 type BatchCtx<'a> = Ctx<'a, Msg, BatchTimer>;
@@ -232,54 +257,115 @@ impl Batch {
             filters_sent_at: Instant::ZERO,
             tighten_armed: false,
             offered_since_revive: true,
-            calls: 0,
+            numbers: Numbers::new(),
             revive_call: 0,
             unreachable: std::collections::BTreeSet::new(),
             replaced: std::collections::BTreeMap::new(),
             unstarted: std::collections::BTreeMap::new(),
             launch_check_armed: false,
-            next_task: 0,
             stats: BatchStats::default(),
             config,
         }
     }
 
-    /// Its durable state, as a restarted scheduler would read it back.
-    pub fn checkpoint(&self) -> BatchCheckpoint {
-        BatchCheckpoint {
-            framework: self.registrar.framework,
-            queue: self.queue.clone(),
-            shapes: self.shapes.clone(),
-            unannounced: self.unannounced.clone(),
-            in_flight: self.in_flight.clone(),
-            calls: self.calls,
-            unreachable: self.unreachable.clone(),
-            replaced: self.replaced.clone(),
-            unstarted: self.unstarted.clone(),
-            next_task: self.next_task,
-            stats: self.stats,
+    /// A scheduler restarted from what it persisted: it registers again under its
+    /// framework's id (a failover: the master kept its tasks if it is back within its
+    /// `failover_timeout`), reconciles the tasks it launched, and goes on with its queue, in
+    /// the order the tasks were submitted.
+    pub fn recover(config: BatchConfig, store: &Store) -> Result<Batch, String> {
+        let mut batch = Batch::new(config);
+        let (numbers, framework) = Numbers::recover(store)?;
+        batch.numbers = numbers;
+        batch.registrar.recovered(framework);
+        for key in store.keys().filter(|&k| k != META_KEY) {
+            let task = u32::try_from(key - 1)
+                .map(TaskId)
+                .map_err(|_| format!("batch scheduler record {key} is not a task's"))?;
+            let record = store.get::<TaskRecord>(key)?.expect("keys are of records");
+            batch.recover_task(task, record);
+        }
+        Ok(batch)
+    }
+
+    fn recover_task(&mut self, id: TaskId, record: TaskRecord) {
+        match record {
+            TaskRecord::Queued {
+                request,
+                unannounced_at,
+            } => {
+                if let Some(at) = unannounced_at {
+                    self.unannounced.push((id, at, request.clone()));
+                }
+                if let Some(shapes) = &mut self.shapes {
+                    shapes.add(&request.resources);
+                }
+                self.queue.push(Queued { id, request });
+            }
+            TaskRecord::Launched {
+                request,
+                agent,
+                start_due,
+                unreachable,
+            } => {
+                self.in_flight.insert(id, InFlight { request, agent });
+                if let Some(due) = start_due {
+                    self.unstarted.insert(id, due);
+                }
+                if unreachable {
+                    self.unreachable.insert(id);
+                }
+            }
+            TaskRecord::Replaced { agent } => {
+                self.replaced.insert(id, agent);
+            }
         }
     }
 
-    /// A scheduler restarted from `checkpoint`: it registers again under its framework's
-    /// id (a failover: the master kept its tasks if it is back within its
-    /// `failover_timeout`), reconciles the tasks it launched, and goes on with its queue.
-    pub fn recover(config: BatchConfig, checkpoint: BatchCheckpoint) -> Batch {
-        let mut batch = Batch::new(config);
-        let c = checkpoint;
-        batch.registrar.recovered(c.framework);
-        batch.queue = c.queue;
-        batch.shapes = c.shapes;
-        batch.unannounced = c.unannounced;
-        batch.in_flight = c.in_flight;
-        batch.calls = c.calls;
-        batch.revive_call = c.calls;
-        batch.unreachable = c.unreachable;
-        batch.replaced = c.replaced;
-        batch.unstarted = c.unstarted;
-        batch.next_task = c.next_task;
-        batch.stats = c.stats;
-        batch
+    /// What the store holds of `task`, by the scheduler's state.
+    fn kept(&self, task: TaskId) -> Kept {
+        if self.in_flight.contains_key(&task) {
+            Kept::Launched {
+                start_due: self.unstarted.get(&task).copied(),
+                unreachable: self.unreachable.contains(&task),
+            }
+        } else if self.replaced.contains_key(&task) {
+            Kept::Replaced
+        } else {
+            Kept::Absent
+        }
+    }
+
+    /// Writes the record of a launched or replaced `task` as the scheduler has it now, or
+    /// removes it if the task is neither (queued tasks are written as they enter the queue).
+    fn persist_task(&self, ctx: &mut BatchCtx<'_>, task: TaskId) {
+        let key = task_key(task);
+        if let Some(f) = self.in_flight.get(&task) {
+            let record = TaskRecord::Launched {
+                request: f.request.clone(),
+                agent: f.agent,
+                start_due: self.unstarted.get(&task).copied(),
+                unreachable: self.unreachable.contains(&task),
+            };
+            ctx.persist(key, record);
+        } else if let Some(&agent) = self.replaced.get(&task) {
+            ctx.persist(key, TaskRecord::Replaced { agent });
+        } else {
+            ctx.forget(key);
+        }
+    }
+
+    /// Runs `handle` on what concerns `task`, then persists the task if that changed it.
+    fn changing(
+        &mut self,
+        ctx: &mut BatchCtx<'_>,
+        task: TaskId,
+        handle: impl FnOnce(&mut Self, &mut BatchCtx<'_>),
+    ) {
+        let before = self.kept(task);
+        handle(self, ctx);
+        if self.kept(task) != before {
+            self.persist_task(ctx, task);
+        }
     }
 
     /// The master removed the framework while the scheduler was away: every task it had
@@ -288,6 +374,9 @@ impl Batch {
         for task in std::mem::take(&mut self.unreachable) {
             ctx.cancel_timer(BatchTimer::Replace(task));
         }
+        for &task in self.in_flight.keys().chain(self.replaced.keys()) {
+            ctx.forget(task_key(task));
+        }
         self.replaced.clear();
         self.unstarted.clear();
         self.suppressed = false;
@@ -295,6 +384,7 @@ impl Batch {
         self.sent_filters = None;
         ctx.cancel_timer(BatchTimer::Idle);
         self.registrar.removed(ctx, BatchTimer::Register);
+        self.numbers.persist(ctx, None);
         for (task, InFlight { mut request, .. }) in std::mem::take(&mut self.in_flight) {
             self.stats.retried += 1;
             request.retry_of.get_or_insert(task);
@@ -354,15 +444,23 @@ impl Batch {
     }
 
     fn enqueue(&mut self, ctx: &mut BatchCtx<'_>, request: TaskRequest) {
-        let id = TaskId(self.next_task);
-        // Four billion tasks of one framework: beyond any trace (a month of a Google cell is
-        // 25 million); ids would wrap rather than stop the run.
-        self.next_task = self.next_task.wrapping_add(1);
+        let id = self.numbers.task(ctx, self.framework());
         let now = ctx.now();
-        match self.framework() {
-            Some(framework) => ctx.publish(submitted(framework, id, now, &request)),
-            None => self.unannounced.push((id, now, request.clone())),
-        }
+        let unannounced_at = match self.framework() {
+            Some(framework) => {
+                ctx.publish(submitted(framework, id, now, &request));
+                None
+            }
+            None => {
+                self.unannounced.push((id, now, request.clone()));
+                Some(now)
+            }
+        };
+        let record = TaskRecord::Queued {
+            request: request.clone(),
+            unannounced_at,
+        };
+        ctx.persist(task_key(id), record);
         if let Some(shapes) = &mut self.shapes {
             shapes.add(&request.resources);
         }
@@ -441,14 +539,14 @@ impl Batch {
     }
 
     fn send_revive(&mut self, ctx: &mut BatchCtx<'_>) {
-        self.calls += 1;
-        self.revive_call = self.calls;
-        ctx.send(self.registrar.master, Msg::Revive { call: self.calls });
+        let call = self.numbers.call(ctx, self.framework());
+        self.revive_call = call;
+        ctx.send(self.registrar.master, Msg::Revive { call });
     }
 
     fn send_suppress(&mut self, ctx: &mut BatchCtx<'_>) {
-        self.calls += 1;
-        ctx.send(self.registrar.master, Msg::Suppress { call: self.calls });
+        let call = self.numbers.call(ctx, self.framework());
+        ctx.send(self.registrar.master, Msg::Suppress { call });
     }
 
     /// Starts the idle countdown once the queue is empty; suppresses at its end. Offers
@@ -486,6 +584,7 @@ impl Batch {
                 },
             );
             self.started_by(ctx, q.id);
+            self.persist_task(ctx, q.id);
             tasks.push(TaskInfo {
                 id: q.id,
                 resources: q.request.resources,
@@ -514,11 +613,16 @@ impl Batch {
         self.launch_check_armed = false;
         let now = ctx.now();
         let timeout = self.config.launch_timeout;
-        for (task, due) in self.unstarted.iter_mut() {
-            if *due <= now {
-                *due = now + timeout;
-                ctx.send(self.registrar.master, Msg::Kill { task: *task });
-            }
+        let overdue: Vec<TaskId> = self
+            .unstarted
+            .iter()
+            .filter(|&(_, &due)| due <= now)
+            .map(|(&t, _)| t)
+            .collect();
+        for task in overdue {
+            self.unstarted.insert(task, now + timeout);
+            self.persist_task(ctx, task);
+            ctx.send(self.registrar.master, Msg::Kill { task });
         }
         if !self.unstarted.is_empty() {
             self.launch_check_armed = true;
@@ -529,7 +633,7 @@ impl Batch {
     /// Registration accepted: announce what was submitted before it, stop offers if idle.
     fn on_registered(&mut self, ctx: &mut BatchCtx<'_>, framework: FrameworkId) {
         match self.registrar.registered(ctx, BatchTimer::Register, framework) {
-            Registered::First => {}
+            Registered::First => self.numbers.persist(ctx, Some(framework)),
             Registered::FailedOver => {
                 self.rearm_recovered(ctx);
                 return self.on_reregistered(ctx);
@@ -539,6 +643,11 @@ impl Batch {
         }
         for (task, at, request) in std::mem::take(&mut self.unannounced) {
             ctx.publish(submitted(framework, task, at, &request));
+            let record = TaskRecord::Queued {
+                request,
+                unannounced_at: None,
+            };
+            ctx.persist(task_key(task), record);
         }
         self.update_offer_filters(ctx);
         self.suppress_if_idle(ctx);
@@ -576,6 +685,10 @@ impl Batch {
 
     /// What the master says of a task: one that ended is retried or counted.
     fn on_update(&mut self, ctx: &mut BatchCtx<'_>, update: &StatusUpdate) {
+        self.changing(ctx, update.task, |batch, ctx| batch.apply_update(ctx, update));
+    }
+
+    fn apply_update(&mut self, ctx: &mut BatchCtx<'_>, update: &StatusUpdate) {
         let task = update.task;
         if self.replaced.contains_key(&task) {
             if update.state.is_terminal() || update.state == TaskState::Unknown {
@@ -804,7 +917,7 @@ impl Process for Batch {
                 }
                 ctx.set_timer_after(BatchTimer::Reconcile, self.config.reconcile_interval);
             }
-            BatchTimer::Replace(task) => self.replace(ctx, task),
+            BatchTimer::Replace(task) => self.changing(ctx, task, |batch, ctx| batch.replace(ctx, task)),
             BatchTimer::LaunchCheck => self.check_launches(ctx),
             BatchTimer::ReviveCheck => {
                 if !self.offered_since_revive && !self.suppressed && !self.queue.is_empty() {

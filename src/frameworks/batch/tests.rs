@@ -1,6 +1,7 @@
 //! The batch framework driven directly through the seam.
 
 use super::*;
+use crate::frameworks::durable::TASK_BLOCK;
 use crate::ids::AgentId;
 use crate::process::{Effect, Recorder, TaskOutcome, TaskRun};
 use crate::proto::OfferId;
@@ -13,16 +14,28 @@ fn at(ms: u64) -> Instant {
     Instant::ZERO + Duration::from_millis(ms)
 }
 
+thread_local! {
+    /// What the framework under test (one per test thread) persisted so far.
+    static STORE: std::cell::RefCell<Store> = std::cell::RefCell::new(Store::default());
+}
+
 fn call(b: &mut Batch, now: Instant, f: impl FnOnce(&mut Batch, &mut Ctx<'_, Msg, BatchTimer>)) -> Effects {
     let mut rec = Recorder::new(1, "framework");
     f(b, &mut Ctx::new(now, NodeId(9), &mut rec));
+    STORE.with(|store| store.borrow_mut().apply(&rec.effects));
     rec.effects
+}
+
+/// The scheduler restarted from what it persisted, as after a crash.
+fn restarted() -> Batch {
+    STORE.with(|store| Batch::recover(BatchConfig::new("b", "r", MASTER), &store.borrow()).unwrap())
 }
 
 fn framework(max: Option<u32>) -> Batch {
     let mut config = BatchConfig::new("b", "r", MASTER);
     config.max_tasks_per_offer = max;
     let mut b = Batch::new(config);
+    STORE.with(|store| *store.borrow_mut() = Store::default());
     call(&mut b, at(0), |b, ctx| b.on_start(ctx));
     call(&mut b, at(0), |b, ctx| {
         b.on_message(
@@ -57,7 +70,7 @@ fn submit(b: &mut Batch, now: Instant, shapes: &[&str]) -> Effects {
 
 /// An offer made once the master had every suppress and revive call sent so far.
 fn offer(b: &mut Batch, now: Instant, resources: &str) -> Effects {
-    let applied = b.calls;
+    let applied = b.numbers.last_call();
     offer_after_call(b, now, resources, applied)
 }
 
@@ -373,8 +386,7 @@ fn a_restarted_scheduler_registers_again_under_its_id_and_reconciles_what_it_lau
     let mut b = framework(None);
     submit(&mut b, at(1), &["cpus:1", "cpus:1", "cpus:8"]);
     assert_eq!(launched(&offer(&mut b, at(2), "cpus:2")), vec![0, 1]);
-    let checkpoint = b.checkpoint();
-    let mut b = Batch::recover(BatchConfig::new("b", "r", MASTER), checkpoint);
+    let mut b = restarted();
     call(&mut b, at(10), |b, ctx| b.on_start(ctx));
     let effects = call(&mut b, at(20), |b, ctx| b.on_timer(ctx, BatchTimer::Register));
     assert_eq!(registrations(&effects), vec![Some(FrameworkId(0))]);
@@ -399,10 +411,11 @@ fn a_restarted_scheduler_registers_again_under_its_id_and_reconciles_what_it_lau
         .flatten()
         .collect();
     assert_eq!(asked, vec![0, 1], "the tasks it launched before it crashed");
-    // Its queue survived: the big task still waits, and new ids do not reuse old ones.
+    // Its queue survived: the big task still waits, and new ids do not reuse old ones
+    // (they start at the bound it had persisted).
     assert_eq!(b.queued(), 1);
     submit(&mut b, at(22), &["cpus:1"]);
-    assert_eq!(launched(&offer(&mut b, at(23), "cpus:1")), vec![3]);
+    assert_eq!(launched(&offer(&mut b, at(23), "cpus:1")), vec![TASK_BLOCK]);
 }
 
 #[test]
@@ -410,7 +423,7 @@ fn a_scheduler_back_after_its_framework_was_removed_runs_its_killed_tasks_again(
     let mut b = framework(None);
     submit(&mut b, at(1), &["cpus:1", "cpus:1"]);
     assert_eq!(launched(&offer(&mut b, at(2), "cpus:2")), vec![0, 1]);
-    let mut b = Batch::recover(BatchConfig::new("b", "r", MASTER), b.checkpoint());
+    let mut b = restarted();
     call(&mut b, at(10), |b, ctx| b.on_start(ctx));
     call(&mut b, at(20), |b, ctx| b.on_timer(ctx, BatchTimer::Register));
     let effects = call(&mut b, at(21), |b, ctx| {
@@ -462,7 +475,10 @@ fn a_scheduler_back_after_its_framework_was_removed_runs_its_killed_tasks_again(
             (FrameworkId(1), Some(TaskId(1)))
         ]
     );
-    assert_eq!(launched(&offer(&mut b, at(32), "cpus:2")), vec![2, 3]);
+    assert_eq!(
+        launched(&offer(&mut b, at(32), "cpus:2")),
+        vec![TASK_BLOCK, TASK_BLOCK + 1]
+    );
 }
 
 #[test]
@@ -470,7 +486,7 @@ fn a_scheduler_removed_while_away_arms_its_old_tasks_timers_no_more() {
     let mut b = framework(None);
     submit(&mut b, at(1), &["cpus:1"]);
     assert_eq!(launched(&offer(&mut b, at(2), "cpus:1")), vec![0]);
-    let mut b = Batch::recover(BatchConfig::new("b", "r", MASTER), b.checkpoint());
+    let mut b = restarted();
     call(&mut b, at(10), |b, ctx| b.on_start(ctx));
     call(&mut b, at(20), |b, ctx| b.on_timer(ctx, BatchTimer::Register));
     let removed = Msg::FrameworkRemoved {
@@ -482,7 +498,7 @@ fn a_scheduler_removed_while_away_arms_its_old_tasks_timers_no_more() {
     };
     call(&mut b, at(22), |b, ctx| b.on_message(ctx, MASTER, registered(1)));
     // The killed task runs again under the new framework, and waits to be seen running.
-    assert_eq!(launched(&offer(&mut b, at(23), "cpus:1")), vec![1]);
+    assert_eq!(launched(&offer(&mut b, at(23), "cpus:1")), vec![TASK_BLOCK]);
     // Registered again later (with another master): nothing of the recovery is armed again.
     call(&mut b, at(30), |b, ctx| {
         b.registrar.leader_is(ctx, BatchTimer::Register, Some(MASTER), 5);
@@ -498,4 +514,53 @@ fn a_scheduler_removed_while_away_arms_its_old_tasks_timers_no_more() {
         )),
         "{effects:?}"
     );
+}
+
+#[test]
+fn a_restarted_scheduler_keeps_what_it_knew_of_unreachable_and_replaced_tasks() {
+    let mut config = BatchConfig::new("b", "r", MASTER);
+    config.partition_aware = true;
+    let mut b = Batch::new(config);
+    STORE.with(|store| *store.borrow_mut() = Store::default());
+    call(&mut b, at(0), |b, ctx| b.on_start(ctx));
+    let registered = Msg::FrameworkRegistered {
+        framework: FrameworkId(0),
+    };
+    call(&mut b, at(0), |b, ctx| b.on_message(ctx, MASTER, registered));
+    submit(&mut b, at(1), &["cpus:1", "cpus:1", "cpus:1", "cpus:4"]);
+    assert_eq!(launched(&offer(&mut b, at(2), "cpus:3")), vec![0, 1, 2]);
+    let update = |task, state| {
+        Msg::Update(Box::new(crate::proto::StatusUpdate {
+            framework: FrameworkId(0),
+            task: TaskId(task),
+            agent: Some(AgentId(0)),
+            state,
+            reason: None,
+            message: String::new(),
+            uuid: None,
+        }))
+    };
+    // Task 0 runs; task 1 is unreachable and replaced by task 4; task 2 finishes.
+    call(&mut b, at(3), |b, ctx| {
+        b.on_message(ctx, MASTER, update(0, TaskState::Running))
+    });
+    call(&mut b, at(3), |b, ctx| {
+        b.on_message(ctx, MASTER, update(1, TaskState::Unreachable))
+    });
+    call(&mut b, at(3), |b, ctx| {
+        b.on_message(ctx, MASTER, update(2, TaskState::Finished))
+    });
+    call(&mut b, at(400_000), |b, ctx| {
+        b.on_timer(ctx, BatchTimer::Replace(TaskId(1)))
+    });
+    let before = (b.in_flight().collect::<Vec<_>>(), b.waiting_on(), b.queued());
+    assert_eq!(before.1, (vec![], vec![(TaskId(1), AgentId(0))]));
+
+    let b = restarted();
+    let after = (b.in_flight().collect::<Vec<_>>(), b.waiting_on(), b.queued());
+    assert_eq!(after, before);
+    assert_eq!(after.0, vec![TaskId(0)], "the finished task is forgotten");
+    assert_eq!(after.2, 2, "the big task and the replacement of task 1");
+    let keys: Vec<u64> = STORE.with(|store| store.borrow().keys().collect());
+    assert_eq!(keys, vec![0, 1, 2, 4, 5], "meta, tasks 0, 1, 3 and 4");
 }

@@ -419,3 +419,27 @@ impl From<TaskOutcome> for ExitReason {
         }
     }
 }
+
+/// Sees what happens, without reaching into any process: the basis of every metric. Both
+/// drivers call it, the simulator in event order and the live driver from each process's
+/// event loop as it handles its inputs (a live observer is shared by those threads, so it
+/// must be `Send`; the live driver serialises the calls).
+pub trait Observer<M> {
+    fn message(&mut self, now: Instant, from: NodeId, to: NodeId, msg: &M) {
+        let _ = (now, from, to, msg);
+    }
+    fn launch(&mut self, now: Instant, node: NodeId, task: &TaskSpec) {
+        let _ = (now, node, task);
+    }
+    fn task_exit(&mut self, now: Instant, node: NodeId, exit: &TaskExit) {
+        let _ = (now, node, exit);
+    }
+    /// A process published `event` on its operator stream.
+    fn published(&mut self, now: Instant, node: NodeId, event: &M) {
+        let _ = (now, node, event);
+    }
+    /// The machine of `node` crashed: every task on it is gone, with no exit.
+    fn machine_wiped(&mut self, now: Instant, node: NodeId) {
+        let _ = (now, node);
+    }
+}

@@ -143,10 +143,8 @@ fn ping_pong_is_the_same_under_the_simulator_and_live() {
     // Live.
     let live_log = Log::default();
     let mut cluster = LiveCluster::new(1);
-    let recorder = Arc::clone(&live_log);
-    cluster.set_observer(move |now, from, to, msg: &Msg| {
-        recorder.lock().unwrap().push((now, from, to, msg.clone()));
-    });
+    // The very observer the simulator ran with.
+    cluster.set_observer(SimRecorder(Arc::clone(&live_log)));
     let ids = build_ping_pair(&mut cluster);
     assert_eq!(ids, (echo, pinger), "the same code gives the same addresses");
     let running = cluster.start().expect("start the live cluster");
@@ -356,8 +354,13 @@ fn stop_ends_a_busy_cluster_promptly_and_kills_its_tasks() {
 
     let delivered = Arc::new(Mutex::new(0u64));
     let mut cluster = LiveCluster::new(7);
-    let counter = Arc::clone(&delivered);
-    cluster.set_observer(move |_, _, _, _: &Msg| *counter.lock().unwrap() += 1);
+    struct Count(Arc<Mutex<u64>>);
+    impl Observer<Msg> for Count {
+        fn message(&mut self, _: Instant, _: NodeId, _: NodeId, _: &Msg) {
+            *self.0.lock().unwrap() += 1;
+        }
+    }
+    cluster.set_observer(Count(Arc::clone(&delivered)));
     let a = cluster.add_process("a", Forever { peer: None, long }).unwrap();
     cluster.add_process("b", Forever { peer: Some(a), long }).unwrap();
     let running = cluster.start().unwrap();

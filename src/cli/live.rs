@@ -28,7 +28,7 @@ use crate::live::backend::{BackendConfig, Isolation, Tasks};
 use crate::live::cgroups::Cgroups;
 use crate::live::{LiveCluster, Report, RunningCluster};
 use crate::master::{Master, MasterConfig};
-use crate::process::{Store, TaskOutcome, TaskRun};
+use crate::process::{Observer, Store, TaskOutcome, TaskRun};
 use crate::proto::{Event, Msg, TaskId, TaskRequest, TaskState};
 use crate::resources::Resources;
 use crate::time::{Duration, Instant};
@@ -201,13 +201,8 @@ fn master(args: &MasterArgs) -> Result<(), Failure> {
     let me = cluster
         .add_process_at("master", process, args.listen)
         .map_err(|e| bind_error("master", args.listen, e))?;
-    let verbose = args.verbose;
-    cluster.set_event_observer(move |at, _, msg| {
-        if let Msg::Event(event) = msg
-            && let Some(line) = describe(event, verbose)
-        {
-            log(at, line);
-        }
+    cluster.set_observer(MasterLog {
+        verbose: args.verbose,
     });
     let running = started(cluster)?;
     let addr = running.addr(me).expect("the master listens");
@@ -217,6 +212,21 @@ fn master(args: &MasterArgs) -> Result<(), Failure> {
     );
     let report = serve(running, &stop, |r| !r.is_up(me));
     finish(&report)
+}
+
+/// Logs the master's operator events.
+struct MasterLog {
+    verbose: bool,
+}
+
+impl Observer<Msg> for MasterLog {
+    fn published(&mut self, at: Instant, _: NodeId, msg: &Msg) {
+        if let Msg::Event(event) = msg
+            && let Some(line) = describe(event, self.verbose)
+        {
+            log(at, line);
+        }
+    }
 }
 
 /// The master's operator events an operator wants to read, one line each.
@@ -323,7 +333,7 @@ fn agent(args: &AgentArgs) -> Result<(), Failure> {
     let me = cluster
         .add_process_with(name.clone(), process, listen, backend)
         .map_err(|e| bind_error("agent", listen, e))?;
-    cluster.set_observer(|at, _, _, msg| log_agent_message(at, msg));
+    cluster.set_observer(AgentLog);
     let running = started(cluster)?;
     eprintln!(
         "mesosim agent {name} listening on {}, registering with {} ({}; isolation {:?})",
@@ -340,6 +350,15 @@ fn agent(args: &AgentArgs) -> Result<(), Failure> {
         cgroups.close();
     }
     finish(&report)
+}
+
+/// Logs an agent's registration, launches and kills.
+struct AgentLog;
+
+impl Observer<Msg> for AgentLog {
+    fn message(&mut self, at: Instant, _: NodeId, _: NodeId, msg: &Msg) {
+        log_agent_message(at, msg);
+    }
 }
 
 fn log_agent_message(at: Instant, msg: &Msg) {
@@ -506,14 +525,15 @@ fn submit(args: &SubmitArgs) -> Result<(), Failure> {
     }
 }
 
-/// Prints each status update the framework hears, once, and keeps `progress` current.
-fn watch_progress(cluster: &mut LiveCluster<Msg>, progress: &Arc<Mutex<Progress>>) {
-    let updates = Arc::clone(progress);
-    cluster.set_observer(move |_, _, _, msg| {
+/// Prints each status update the framework hears, once, and keeps the progress current.
+struct ProgressWatch(Arc<Mutex<Progress>>);
+
+impl Observer<Msg> for ProgressWatch {
+    fn message(&mut self, _: Instant, _: NodeId, _: NodeId, msg: &Msg) {
         let Msg::Update(update) = msg else {
             return;
         };
-        let mut p = updates.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut p = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if !p.printed.insert((update.task, update.state, update.uuid)) {
             return;
         }
@@ -523,13 +543,13 @@ fn watch_progress(cluster: &mut LiveCluster<Msg>, progress: &Arc<Mutex<Progress>
             *state = Some(update.state);
         }
         p.changed = Some(std::time::Instant::now());
-    });
-    let submitted = Arc::clone(progress);
-    cluster.set_event_observer(move |_, _, msg| {
+    }
+
+    fn published(&mut self, _: Instant, _: NodeId, msg: &Msg) {
         if let Msg::Event(event) = msg
             && let Event::TaskSubmitted { task, retry_of, .. } = **event
         {
-            let mut p = submitted.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut p = self.0.lock().unwrap_or_else(PoisonError::into_inner);
             p.tasks.entry(task).or_insert(None);
             if let Some(first) = retry_of {
                 let replaced = p.latest.insert(first, task).unwrap_or(first);
@@ -537,5 +557,9 @@ fn watch_progress(cluster: &mut LiveCluster<Msg>, progress: &Arc<Mutex<Progress>
             }
             p.changed = Some(std::time::Instant::now());
         }
-    });
+    }
+}
+
+fn watch_progress(cluster: &mut LiveCluster<Msg>, progress: &Arc<Mutex<Progress>>) {
+    cluster.set_observer(ProgressWatch(Arc::clone(progress)));
 }

@@ -98,9 +98,10 @@ pub enum LaunchError {
     Spawn(io::Error),
 }
 
-#[derive(Default)]
 pub struct Tasks {
     config: BackendConfig,
+    /// Stand-in tasks run `duration / time_scale` of wall time (see [`super::Clock`]).
+    time_scale: f64,
     running: BTreeMap<TaskKey, Task>,
     /// Exits of tasks a recovered process expected and recovery did not find (killed with
     /// the agent before they started): reported at the first poll.
@@ -111,9 +112,17 @@ impl Tasks {
     pub fn new(config: BackendConfig) -> Tasks {
         Tasks {
             config,
+            time_scale: 1.0,
             running: BTreeMap::new(),
             missing: Vec::new(),
         }
+    }
+
+    /// Stand-in tasks end `scale` times sooner, for a clock running that much faster.
+    pub fn with_time_scale(mut self, scale: f64) -> Tasks {
+        assert!(scale > 0.0, "time runs forward");
+        self.time_scale = scale;
+        self
     }
 
     /// After [`recover`](Self::recover): the tasks the recovered process believes run
@@ -135,7 +144,7 @@ impl Tasks {
         }
         let name = container_name(spec);
         let sandbox = self.sandbox(&name).map_err(LaunchError::Spawn)?;
-        let (argv, shell) = argv(spec);
+        let (argv, shell) = argv(spec, self.time_scale);
         let mut cmd = match &sandbox {
             Some(dir) => {
                 let mut cmd = Command::new("sh");
@@ -290,14 +299,15 @@ impl Drop for Tasks {
 }
 
 /// The command line a task runs, and whether it runs under a shell.
-fn argv(spec: &TaskSpec) -> (Vec<String>, bool) {
+fn argv(spec: &TaskSpec, time_scale: f64) -> (Vec<String>, bool) {
     if let Some(line) = &spec.command {
         return (vec!["sh".into(), "-c".into(), line.to_string()], true);
     }
     let Some(d) = spec.run.duration else {
         return (vec!["sleep".into(), "infinity".into()], false);
     };
-    let secs = Instant::from_nanos(d.as_nanos()).secs_string();
+    let wall_ns = (d.as_nanos() as f64 / time_scale) as u64;
+    let secs = Instant::from_nanos(wall_ns).secs_string();
     let script = match spec.run.outcome {
         TaskOutcome::Succeed => return (vec!["sleep".into(), secs], false),
         TaskOutcome::Fail => "sleep \"$1\"; exit 1",

@@ -59,18 +59,46 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration as WallDuration, Instant as WallInstant};
 
 use crate::ids::NodeId;
-use crate::process::{Ctx, Effects, ExitReason, Message, Process, TaskExit, TaskKey, TaskSpec};
+use crate::process::{Ctx, Effects, ExitReason, Message, Observer, Process, TaskExit, TaskKey, TaskSpec};
 use crate::rng::{self, Rng};
 use crate::time::Instant;
 use backend::{BackendConfig, LaunchError, Tasks};
 use timers::Timers;
 
-/// Sees every delivered message — (time, from, to, message) — just before the receiving
-/// process handles it. Called from the receiving process's thread, one call at a time.
-pub type MessageObserver<M> = Box<dyn FnMut(Instant, NodeId, NodeId, &M) + Send>;
+/// What watches a live world: the [`Observer`] the simulator calls, shared by every event
+/// loop of this OS process (each call holds a lock).
+pub type LiveObserver<M> = Box<dyn Observer<M> + Send>;
 
-/// Sees every event a process publishes on its operator stream — (time, process, event).
-pub type EventObserver<M> = Box<dyn FnMut(Instant, NodeId, &M) + Send>;
+/// How an OS process's processes read time: wall time since `epoch`, times `scale`.
+/// Processes of several OS processes that share an epoch share a clock (`mesosim live run`
+/// starts its master and agents with its own), and a scale above 1 compresses a
+/// scenario's time: timers fire and stand-in tasks end that many times sooner.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    pub epoch: WallInstant,
+    pub scale: f64,
+}
+
+impl Clock {
+    /// Counting from now, at wall speed.
+    pub fn starting_now() -> Clock {
+        Clock {
+            epoch: WallInstant::now(),
+            scale: 1.0,
+        }
+    }
+
+    pub fn now(&self) -> Instant {
+        let wall = self.epoch.elapsed().as_secs_f64() * self.scale;
+        Instant::from_nanos((wall * 1e9) as u64)
+    }
+
+    /// The wall time until the clock reads `at` (zero if it has).
+    pub fn wall_until(&self, at: Instant) -> WallDuration {
+        let ns = at.as_nanos().saturating_sub(self.now().as_nanos());
+        WallDuration::from_secs_f64(ns as f64 / 1e9 / self.scale)
+    }
+}
 
 /// How often an event loop with running tasks looks for their exits.
 const TASK_POLL: WallDuration = WallDuration::from_millis(5);
@@ -169,10 +197,11 @@ pub fn lock_directory(directory: &SharedDirectory) -> std::sync::MutexGuard<'_, 
 
 /// What every thread of a running cluster shares.
 struct Shared<M> {
-    epoch: WallInstant,
+    clock: Clock,
     stop: AtomicBool,
-    observer: Mutex<Option<MessageObserver<M>>>,
-    event_observer: Mutex<Option<EventObserver<M>>>,
+    observer: Mutex<Option<LiveObserver<M>>>,
+    /// Where published events are also sent, as messages (to a remote observer).
+    publish_to: Option<NodeId>,
     directory: SharedDirectory,
     /// The listen addresses of this OS process's own processes (their accept threads are
     /// woken there at shutdown).
@@ -186,7 +215,15 @@ struct Shared<M> {
 
 impl<M> Shared<M> {
     fn now(&self) -> Instant {
-        Instant::from_nanos(u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX))
+        self.clock.now()
+    }
+
+    /// Runs `f` on the observer, if there is one.
+    fn observe(&self, f: impl FnOnce(&mut dyn Observer<M>)) {
+        let mut observer = self.observer.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(observer) = observer.as_mut() {
+            f(observer.as_mut());
+        }
     }
 
     fn stopping(&self) -> bool {
@@ -238,8 +275,9 @@ struct LocalNode<M> {
 pub struct LiveCluster<M: Message> {
     seed: u64,
     nodes: Vec<PendingNode<M>>,
-    observer: Option<MessageObserver<M>>,
-    event_observer: Option<EventObserver<M>>,
+    observer: Option<LiveObserver<M>>,
+    publish_to: Option<NodeId>,
+    clock: Option<Clock>,
     directory: SharedDirectory,
 }
 
@@ -249,7 +287,8 @@ impl<M: Message> LiveCluster<M> {
             seed,
             nodes: Vec::new(),
             observer: None,
-            event_observer: None,
+            publish_to: None,
+            clock: None,
             directory: SharedDirectory::default(),
         }
     }
@@ -338,14 +377,22 @@ impl<M: Message> LiveCluster<M> {
         self.nodes.get(node.index()).map(|n| n.addr)
     }
 
-    /// Sees every delivered message; see [`MessageObserver`].
-    pub fn set_observer(&mut self, observer: impl FnMut(Instant, NodeId, NodeId, &M) + Send + 'static) {
+    /// Watches every process of this OS process: messages delivered, tasks launched and
+    /// ended, events published.
+    pub fn set_observer(&mut self, observer: impl Observer<M> + Send + 'static) {
         self.observer = Some(Box::new(observer));
     }
 
-    /// Sees every event published on a process's operator stream.
-    pub fn set_event_observer(&mut self, observer: impl FnMut(Instant, NodeId, &M) + Send + 'static) {
-        self.event_observer = Some(Box::new(observer));
+    /// Sends every event a process here publishes to `node` as well, as a message from
+    /// that process: how a remote observer (`mesosim live run`) watches a master that runs
+    /// in an OS process of its own.
+    pub fn publish_to(&mut self, node: NodeId) {
+        self.publish_to = Some(node);
+    }
+
+    /// The clock to run on, instead of wall time from [`start`](LiveCluster::start).
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = Some(clock);
     }
 
     /// Starts the clock and every process: one event loop and one accept thread each. On an
@@ -364,10 +411,10 @@ impl<M: Message> LiveCluster<M> {
             }
         }
         let shared = Arc::new(Shared {
-            epoch: WallInstant::now(),
+            clock: self.clock.unwrap_or_else(Clock::starting_now),
             stop: AtomicBool::new(false),
             observer: Mutex::new(self.observer),
-            event_observer: Mutex::new(self.event_observer),
+            publish_to: self.publish_to,
             directory: self.directory,
             listeners: self
                 .nodes
@@ -734,6 +781,8 @@ impl<M: Message, T: Clone + Eq + std::hash::Hash> Effects<M, T> for LiveEffects<
     }
 
     fn launch(&mut self, task: TaskSpec) {
+        let (now, me) = (self.now, self.me);
+        self.shared.observe(|o| o.launch(now, me, &task));
         match self.tasks.launch(&task) {
             Ok(()) => {}
             Err(LaunchError::Duplicate) => {
@@ -776,13 +825,10 @@ impl<M: Message, T: Clone + Eq + std::hash::Hash> Effects<M, T> for LiveEffects<
     }
 
     fn publish(&mut self, event: M) {
-        let mut observer = self
-            .shared
-            .event_observer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(observer) = observer.as_mut() {
-            observer(self.now, self.me, &event);
+        let (now, me) = (self.now, self.me);
+        self.shared.observe(|o| o.published(now, me, &event));
+        if let Some(to) = self.shared.publish_to {
+            self.out.send(to, event);
         }
     }
 }
@@ -871,8 +917,7 @@ impl<M: Message, T: Clone + Eq + std::hash::Hash> Core<M, T> {
             wait = wait.min(TASK_POLL);
         }
         if let Some(at) = self.timers.next_deadline() {
-            let ns = at.as_nanos().saturating_sub(self.shared.now().as_nanos());
-            wait = wait.min(WallDuration::from_nanos(ns));
+            wait = wait.min(self.shared.clock.wall_until(at));
         }
         wait
     }
@@ -898,6 +943,7 @@ fn run_loop<P: Process>(mut process: P, env: Env<P::Msg>) {
     };
     let hello = wire::encode_hello(&hello).expect("a hello always encodes");
     let recover = backend.recover;
+    let scale = shared.clock.scale;
     let _up = UpGuard {
         shared: Arc::clone(&shared),
         me,
@@ -917,7 +963,7 @@ fn run_loop<P: Process>(mut process: P, env: Env<P::Msg>) {
         own: tx,
         timers: Timers::default(),
         store: storage::LiveStore::new(backend.meta.clone()),
-        tasks: Tasks::new(backend),
+        tasks: Tasks::new(backend).with_time_scale(scale),
         linked: std::collections::BTreeSet::new(),
     };
     if recover {
@@ -947,6 +993,7 @@ fn run_loop<P: Process>(mut process: P, env: Env<P::Msg>) {
         }
         for exit in core.tasks.poll() {
             let now = core.shared.now();
+            core.shared.observe(|o| o.task_exit(now, me, &exit));
             if !core.handle(&mut process, now, |p, ctx| p.on_task_exit(ctx, exit)) {
                 return;
             }
@@ -959,18 +1006,13 @@ fn run_loop<P: Process>(mut process: P, env: Env<P::Msg>) {
         let now = core.shared.now();
         let alive = match input {
             Input::Deliver { from, msg } => {
-                if let Some(observer) = core
-                    .shared
-                    .observer
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .as_mut()
-                {
-                    observer(now, from, me, &msg);
-                }
+                core.shared.observe(|o| o.message(now, from, me, &msg));
                 core.handle(&mut process, now, |p, ctx| p.on_message(ctx, from, msg))
             }
-            Input::TaskExit(exit) => core.handle(&mut process, now, |p, ctx| p.on_task_exit(ctx, exit)),
+            Input::TaskExit(exit) => {
+                core.shared.observe(|o| o.task_exit(now, me, &exit));
+                core.handle(&mut process, now, |p, ctx| p.on_task_exit(ctx, exit))
+            }
             // A link is told once: the peer's next process is watched only if linked again.
             Input::Closed { from } if core.linked.remove(&from) => {
                 core.handle(&mut process, now, |p, ctx| p.on_exited(ctx, from))

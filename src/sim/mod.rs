@@ -17,6 +17,7 @@ mod timers;
 
 use std::any::{Any, TypeId};
 
+pub use crate::process::Observer;
 pub use digest::Digest;
 pub use machine::Machine;
 use network::OutLinks;
@@ -39,27 +40,6 @@ const KIND_TASK_EXIT: u32 = 3;
 const KIND_EXTERNAL: u32 = 4;
 const KIND_EXITED: u32 = 5;
 const KIND_MESSAGE: u32 = 0x100;
-
-/// Sees what happens, without reaching into any process: the basis of every metric.
-pub trait Observer<M> {
-    fn message(&mut self, now: Instant, from: NodeId, to: NodeId, msg: &M) {
-        let _ = (now, from, to, msg);
-    }
-    fn launch(&mut self, now: Instant, node: NodeId, task: &TaskSpec) {
-        let _ = (now, node, task);
-    }
-    fn task_exit(&mut self, now: Instant, node: NodeId, exit: &TaskExit) {
-        let _ = (now, node, exit);
-    }
-    /// A process published `event` on its operator stream.
-    fn published(&mut self, now: Instant, node: NodeId, event: &M) {
-        let _ = (now, node, event);
-    }
-    /// The machine of `node` crashed: every task on it is gone, with no exit.
-    fn machine_wiped(&mut self, now: Instant, node: NodeId) {
-        let _ = (now, node);
-    }
-}
 
 /// Why [`Sim::run`] returned.
 #[derive(Debug, PartialEq)]

@@ -47,6 +47,63 @@ enum LiveCommand {
     Agent(AgentArgs),
     /// Run tasks through a one-shot framework, printing each status update.
     Submit(SubmitArgs),
+    /// Play a scenario with its master and agents as OS processes; write its report.
+    Run(super::live_run::LiveRunArgs),
+    /// Play a scenario simulated and live; report how far the simulation predicts the run.
+    Compare(super::live_run::LiveCompareArgs),
+}
+
+/// How a master or agent started by `mesosim live run` is configured: from the run's
+/// scenario, on the run's clock.
+#[derive(Debug, Args)]
+struct FromScenario {
+    /// Take the configuration from this scenario (the master's or the `--machine`'s).
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+    /// Override a scenario key, as `mesosim run --set` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", requires = "scenario")]
+    sets: Vec<String>,
+    /// Count time from this Unix time (ns), to share a clock with other OS processes.
+    #[arg(long, hide = true)]
+    epoch_unix_ns: Option<u128>,
+    /// Scenario seconds per wall second.
+    #[arg(long, default_value_t = 1.0, hide = true)]
+    time_scale: f64,
+}
+
+impl FromScenario {
+    fn load(&self) -> Result<Option<crate::scenario::Scenario>, Failure> {
+        let Some(path) = &self.scenario else {
+            return Ok(None);
+        };
+        let loaded = crate::scenario::load(path, &self.sets).map_err(|e| Failure::input(e.0))?;
+        Ok(Some(loaded.scenario))
+    }
+
+    /// The clock: from the given epoch (or now), at the given scale.
+    fn clock(&self) -> Result<crate::live::Clock, Failure> {
+        if !(self.time_scale > 0.0 && self.time_scale.is_finite()) {
+            return Err(Failure::input(format!(
+                "error: --time-scale {}: expected a positive number",
+                self.time_scale
+            )));
+        }
+        let mut clock = crate::live::Clock::starting_now();
+        clock.scale = self.time_scale;
+        if let Some(epoch_ns) = self.epoch_unix_ns {
+            let now_ns = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let gap = |ns: u128| WallDuration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX));
+            let now = std::time::Instant::now();
+            clock.epoch = if epoch_ns >= now_ns {
+                now + gap(epoch_ns - now_ns)
+            } else {
+                now.checked_sub(gap(now_ns - epoch_ns)).unwrap_or(now)
+            };
+        }
+        Ok(clock)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -63,6 +120,14 @@ struct MasterArgs {
     /// Also log every offer made and ended.
     #[arg(long)]
     verbose: bool,
+    #[command(flatten)]
+    from: FromScenario,
+    /// Also send every operator event to the observer at this address (`live run`).
+    #[arg(long, hide = true)]
+    publish_to: Option<SocketAddr>,
+    /// Write the address the master listens on to this file once it does.
+    #[arg(long, value_name = "FILE")]
+    address_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -79,8 +144,14 @@ struct AgentArgs {
     #[arg(long)]
     master: SocketAddr,
     /// What the agent offers, in Mesos's syntax.
-    #[arg(long)]
-    resources: Resources,
+    #[arg(long, required_unless_present = "machine")]
+    resources: Option<Resources>,
+    /// Be this machine of the `--scenario`: its name, its resources, the scenario's agent
+    /// settings.
+    #[arg(long, requires = "scenario", conflicts_with_all = ["resources", "name"])]
+    machine: Option<String>,
+    #[command(flatten)]
+    from: FromScenario,
     /// The address to listen on (a free port by default).
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
@@ -142,6 +213,8 @@ pub fn execute(args: &LiveArgs) -> Result<(), Failure> {
         LiveCommand::Master(a) => master(a),
         LiveCommand::Agent(a) => agent(a),
         LiveCommand::Submit(a) => submit(a),
+        LiveCommand::Run(a) => super::live_run::run(a),
+        LiveCommand::Compare(a) => super::live_run::compare(a),
     }
 }
 
@@ -191,25 +264,41 @@ fn master(args: &MasterArgs) -> Result<(), Failure> {
             crate::allocator::NAMES.join(", ")
         )));
     }
-    let config = MasterConfig {
-        allocator: args.allocator.clone(),
-        ..MasterConfig::default()
+    let scenario = args.from.load()?;
+    let (config, seed) = match &scenario {
+        Some(s) => (crate::run::world::master_config(s), s.seed),
+        None => (
+            MasterConfig {
+                allocator: args.allocator.clone(),
+                ..MasterConfig::default()
+            },
+            args.seed,
+        ),
     };
+    let allocator = config.allocator.clone();
     let process = Master::new(config).map_err(Failure::input)?;
     let stop = interrupted()?;
-    let mut cluster = LiveCluster::new(args.seed);
+    let mut cluster = LiveCluster::new(seed);
+    cluster.set_clock(args.from.clock()?);
     let me = cluster
         .add_process_at("master", process, args.listen)
         .map_err(|e| bind_error("master", args.listen, e))?;
+    if let Some(observer) = args.publish_to {
+        let node = cluster
+            .add_remote("observer", observer)
+            .map_err(|e| Failure::input(format!("error: --publish-to {observer}: {e}")))?;
+        cluster.publish_to(node);
+    }
     cluster.set_observer(MasterLog {
         verbose: args.verbose,
     });
     let running = started(cluster)?;
     let addr = running.addr(me).expect("the master listens");
-    eprintln!(
-        "mesosim master listening on {addr} (allocator {})",
-        args.allocator
-    );
+    if let Some(file) = &args.address_file {
+        crate::report::write_atomic(file, format!("{addr}\n").as_bytes())
+            .map_err(|e| Failure::input(format!("error: --address-file {}: {e}", file.display())))?;
+    }
+    eprintln!("mesosim master listening on {addr} (allocator {allocator})");
     let report = serve(running, &stop, |r| !r.is_up(me));
     finish(&report)
 }
@@ -296,10 +385,7 @@ fn finish(report: &Report) -> Result<(), Failure> {
 fn agent(args: &AgentArgs) -> Result<(), Failure> {
     let stop = interrupted()?;
     let listen = agent_address(args)?;
-    let name = args
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("agent-{}", listen.port()));
+    let (name, resources, template) = agent_identity(args, listen)?;
     let work = args.work_dir.as_deref();
     let store = match work {
         Some(dir) => crate::live::storage::load(&dir.join("meta"))
@@ -317,9 +403,13 @@ fn agent(args: &AgentArgs) -> Result<(), Failure> {
     if !store.is_empty() && !recovering {
         clean_up(&backend)?;
     }
-    let mut cluster = LiveCluster::new(1);
+    let mut cluster = LiveCluster::new(template.seed);
+    cluster.set_clock(args.from.clock()?);
     let master = remote_master(&mut cluster, args.master)?;
-    let config = AgentConfig::new(name.clone(), args.resources.clone(), master);
+    let mut config = template.config;
+    config.name = name.clone();
+    config.resources = resources.clone();
+    config.master = master;
     let process = if recovering {
         let agent = Agent::recover(config, &store).map_err(|e| Failure::input(format!("error: {e}")))?;
         eprintln!(
@@ -339,7 +429,7 @@ fn agent(args: &AgentArgs) -> Result<(), Failure> {
         "mesosim agent {name} listening on {}, registering with {} ({}; isolation {:?})",
         running.addr(me).expect("the agent listens"),
         args.master,
-        args.resources,
+        resources,
         args.isolation
     );
     let report = serve(running, &stop, |r| !r.is_up(me));
@@ -377,6 +467,35 @@ fn log_agent_message(at: Instant, msg: &Msg) {
         ),
         _ => {}
     }
+}
+
+/// An agent's settings but its name, resources and master, and the seed of its stream.
+struct AgentTemplate {
+    config: AgentConfig,
+    seed: u64,
+}
+
+/// The agent's name and resources, and the rest of its configuration: from the command
+/// line, or from `--machine` of the `--scenario`.
+fn agent_identity(args: &AgentArgs, listen: SocketAddr) -> Result<(String, Resources, AgentTemplate), Failure> {
+    let Some(s) = args.from.load()? else {
+        let name = args
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("agent-{}", listen.port()));
+        let resources = args.resources.clone().expect("required without --machine");
+        let config = AgentConfig::new(name.clone(), resources.clone(), NodeId(0));
+        return Ok((name, resources, AgentTemplate { config, seed: 1 }));
+    };
+    let machine = args.machine.clone().expect("clap: --scenario comes with --machine for agents");
+    let resources = crate::run::faults::cluster_machines(&s)
+        .into_iter()
+        .zip(s.cluster.iter().flat_map(|c| (0..c.count).map(move |_| c)))
+        .find(|(m, _)| m.name == machine)
+        .map(|(_, class)| class.resources.clone())
+        .ok_or_else(|| Failure::input(format!("error: --machine {machine}: the scenario {} has no such machine", s.name)))?;
+    let config = crate::run::world::agent_template(&s, NodeId(0), None);
+    Ok((machine, resources, AgentTemplate { config, seed: s.seed }))
 }
 
 /// Where the agent listens: as `--listen` says, or, for a free port in a work directory

@@ -9,6 +9,8 @@ mod fuzz;
 mod gate;
 #[cfg(feature = "live")]
 mod live;
+#[cfg(feature = "live")]
+mod live_run;
 mod run;
 mod sweep;
 mod trace;

@@ -178,12 +178,7 @@ fn simulate(
     }
     match outcome {
         Ok(outcome) => {
-            let cannot =
-                |e: std::io::Error| Failure::input(format!("error: {}: cannot write: {e}", out.display()));
-            report::files::write_tables(out, outcome.collector()).map_err(cannot)?;
-            if s.report.plots.unwrap_or(true) {
-                report::page::write(out, &outcome.summary, outcome.collector(), source).map_err(cannot)?;
-            }
+            write_report_files(out, s, &outcome, source)?;
             Ok(outcome.leak())
         }
         Err(run::Failure::Setup(e)) => Err(Failure::input(format!("error: {e}"))),
@@ -196,6 +191,22 @@ fn simulate(
             replay_command(args, s.seed)
         ))),
     }
+}
+
+/// The report files drawn from a finished run's metrics: the tables, and with plots the
+/// page and its charts.
+pub(super) fn write_report_files(
+    out: &Path,
+    s: &Scenario,
+    outcome: &run::Outcome,
+    source: &str,
+) -> Result<(), Failure> {
+    let cannot = |e: std::io::Error| Failure::input(format!("error: {}: cannot write: {e}", out.display()));
+    report::files::write_tables(out, outcome.collector()).map_err(cannot)?;
+    if s.report.plots.unwrap_or(true) {
+        report::page::write(out, &outcome.summary, outcome.collector(), source).map_err(cannot)?;
+    }
+    Ok(())
 }
 
 /// The one command that replays a run.

@@ -88,20 +88,22 @@ impl Clock {
         }
     }
 
+    /// The time: zero until the epoch (which may be ahead, to give OS processes time to
+    /// start and connect before the scenario's first second).
     pub fn now(&self) -> Instant {
-        let wall = self.epoch.elapsed().as_secs_f64() * self.scale;
+        let wall = WallInstant::now().saturating_duration_since(self.epoch).as_secs_f64() * self.scale;
         Instant::from_nanos((wall * 1e9) as u64)
     }
 
     /// The wall time until the clock reads `at` (zero if it has).
     pub fn wall_until(&self, at: Instant) -> WallDuration {
-        let ns = at.as_nanos().saturating_sub(self.now().as_nanos());
-        WallDuration::from_secs_f64(ns as f64 / 1e9 / self.scale)
+        let due = self.epoch + WallDuration::from_secs_f64(at.as_nanos() as f64 / 1e9 / self.scale);
+        due.saturating_duration_since(WallInstant::now())
     }
 }
 
 /// How often an event loop with running tasks looks for their exits.
-const TASK_POLL: WallDuration = WallDuration::from_millis(5);
+const TASK_POLL: WallDuration = WallDuration::from_millis(1);
 /// The longest an idle event loop sleeps before looking at the stop flag on its own.
 const IDLE_WAKE: WallDuration = WallDuration::from_millis(500);
 /// Bounds on connecting and writing, so a stuck peer cannot stall a sender for long.
@@ -858,9 +860,20 @@ struct Core<M, T> {
     store: storage::LiveStore,
     /// Peers whose end this process watches.
     linked: std::collections::BTreeSet<NodeId>,
+    /// The time of the last handler run (the process never sees time go back).
+    last: Instant,
 }
 
 impl<M: Message, T: Clone + Eq + std::hash::Hash> Core<M, T> {
+    /// The time to run the next handler at: `at` (the clock, or a timer's deadline), unless
+    /// the process already saw a later time. A timer's handler runs at its deadline, as in
+    /// the simulator, not at the moment the event loop woke for it: a timer re-armed from
+    /// its handler (an allocation interval) then does not drift by the wake-up latency.
+    fn time(&mut self, at: Instant) -> Instant {
+        self.last = self.last.max(at);
+        self.last
+    }
+
     /// Runs one handler at `now`; false if the process has ended (exit or broken invariant).
     fn handle<P: Process<Msg = M, Timer = T>>(
         &mut self,
@@ -965,6 +978,7 @@ fn run_loop<P: Process>(mut process: P, env: Env<P::Msg>) {
         store: storage::LiveStore::new(backend.meta.clone()),
         tasks: Tasks::new(backend).with_time_scale(scale),
         linked: std::collections::BTreeSet::new(),
+        last: Instant::ZERO,
     };
     if recover {
         match core.tasks.recover() {
@@ -975,7 +989,7 @@ fn run_loop<P: Process>(mut process: P, env: Env<P::Msg>) {
             }
         }
     }
-    let now = core.shared.now();
+    let now = core.time(core.shared.now());
     if !core.handle(&mut process, now, |p, ctx| p.on_start(ctx)) {
         return;
     }
@@ -983,16 +997,16 @@ fn run_loop<P: Process>(mut process: P, env: Env<P::Msg>) {
         // Timers due now, in deadline order; ones armed meanwhile wait for the next round.
         let mark = core.timers.seq_mark();
         loop {
-            let now = core.shared.now();
-            let Some(timer) = core.timers.pop_due(now, mark) else {
+            let Some((due, timer)) = core.timers.pop_due(core.shared.now(), mark) else {
                 break;
             };
+            let now = core.time(due);
             if !core.handle(&mut process, now, |p, ctx| p.on_timer(ctx, timer)) {
                 return;
             }
         }
         for exit in core.tasks.poll() {
-            let now = core.shared.now();
+            let now = core.time(core.shared.now());
             core.shared.observe(|o| o.task_exit(now, me, &exit));
             if !core.handle(&mut process, now, |p, ctx| p.on_task_exit(ctx, exit)) {
                 return;
@@ -1003,7 +1017,7 @@ fn run_loop<P: Process>(mut process: P, env: Env<P::Msg>) {
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => return,
         };
-        let now = core.shared.now();
+        let now = core.time(core.shared.now());
         let alive = match input {
             Input::Deliver { from, msg } => {
                 core.shared.observe(|o| o.message(now, from, me, &msg));

@@ -57,7 +57,8 @@ impl<T: Clone + Eq + Hash> Timers<T> {
 
     /// Disarms and returns the earliest timer if it is due at `now` and was armed before
     /// `mark` (so a handler that re-arms its timer for "now" cannot keep one sweep going).
-    pub fn pop_due(&mut self, now: Instant, mark: u64) -> Option<T> {
+    /// The earliest timer due by `now` and armed before `mark`, with its deadline.
+    pub fn pop_due(&mut self, now: Instant, mark: u64) -> Option<(Instant, T)> {
         let entry = self.by_deadline.first_entry()?;
         let (at, seq) = *entry.key();
         if at > now || seq >= mark {
@@ -65,7 +66,7 @@ impl<T: Clone + Eq + Hash> Timers<T> {
         }
         let timer = entry.remove();
         self.by_timer.remove(&timer);
-        Some(timer)
+        Some((at, timer))
     }
 
     #[cfg(test)]
@@ -89,10 +90,10 @@ mod tests {
         t.set("a", at(10));
         t.set("b", at(10));
         let mark = t.seq_mark();
-        assert_eq!(t.pop_due(at(5), mark), None);
-        assert_eq!(t.pop_due(at(20), mark), Some("a"));
-        assert_eq!(t.pop_due(at(20), mark), Some("b"));
-        assert_eq!(t.pop_due(at(20), mark), None);
+        assert_eq!(t.pop_due(at(5), mark).map(|(_, t)| t), None);
+        assert_eq!(t.pop_due(at(20), mark).map(|(_, t)| t), Some("a"));
+        assert_eq!(t.pop_due(at(20), mark).map(|(_, t)| t), Some("b"));
+        assert_eq!(t.pop_due(at(20), mark).map(|(_, t)| t), None);
         assert_eq!(t.next_deadline(), Some(at(30)));
         assert_eq!(t.len(), 1);
     }
@@ -117,9 +118,9 @@ mod tests {
         let mut t = Timers::default();
         t.set("a", at(10));
         let mark = t.seq_mark();
-        assert_eq!(t.pop_due(at(10), mark), Some("a"));
+        assert_eq!(t.pop_due(at(10), mark).map(|(_, t)| t), Some("a"));
         t.set("a", at(10));
-        assert_eq!(t.pop_due(at(10), mark), None);
+        assert_eq!(t.pop_due(at(10), mark).map(|(_, t)| t), None);
         assert_eq!(t.pop_due(at(10), t.seq_mark()), Some("a"));
     }
 }

@@ -388,6 +388,12 @@ impl Collector {
         }
     }
 
+    /// The names of the agents that registered, in the order of their ids (registration
+    /// order): what a live run replays to give its agents the same ids.
+    pub fn agent_names_by_id(&self) -> Vec<String> {
+        self.agents.iter().flatten().map(|a| a.name.clone()).collect()
+    }
+
     fn agent_name(&self, agent: AgentId) -> &str {
         self.agents
             .get(agent.index())
@@ -638,7 +644,8 @@ impl Collector {
         self.heat.push(column);
     }
 
-    fn on_event(&mut self, now: Instant, event: &Event) {
+    /// Takes in one operator event, at `now` (never before the last event taken in).
+    pub fn on_event(&mut self, now: Instant, event: &Event) {
         if !self.aliases.is_empty()
             && let Some(renamed) = self.unaliased(event)
         {

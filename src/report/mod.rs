@@ -4,6 +4,8 @@
 //! faults (`recovery`).
 
 pub mod compare_page;
+pub mod fidelity;
+pub mod fidelity_page;
 pub mod files;
 pub mod html;
 pub mod page;

@@ -12,6 +12,9 @@ use crate::metrics::ResourceUtilisation;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Summary {
     pub schema: &'static str,
+    /// `live` for a run of real processes (`mesosim live run`); absent for a simulation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<&'static str>,
     pub scenario: String,
     pub seed: u64,
     pub allocator: String,

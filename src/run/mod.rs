@@ -1,6 +1,8 @@
 //! One simulation run: scenario → world → event loop → collected metrics → summary.
 
 pub mod faults;
+#[cfg(feature = "live")]
+pub mod live;
 pub mod processing;
 pub mod world;
 
@@ -15,7 +17,7 @@ use crate::report::summary::{
     OffersSummary, RoleSummary, Summary, TasksSummary,
 };
 use crate::scenario::Scenario;
-use crate::sim::{Stop, Violation};
+use crate::sim::{NetworkStats, Stop, Violation};
 use crate::time::Instant;
 use world::World;
 
@@ -25,12 +27,19 @@ const PROGRESS_EVERY: u64 = 1 << 16;
 /// What a finished run produced.
 pub struct Outcome {
     pub summary: Summary,
-    /// The simulation as it ended and its metrics: freed with the outcome, or not at all
-    /// by [`Outcome::leak`].
-    remains: Option<(World, Collector)>,
+    /// The simulation as it ended (none for a live run) and its metrics: freed with the
+    /// outcome, or not at all by [`Outcome::leak`].
+    remains: Option<(Option<World>, Collector)>,
 }
 
 impl Outcome {
+    pub fn new(summary: Summary, world: Option<World>, collector: Collector) -> Outcome {
+        Outcome {
+            summary,
+            remains: Some((world, collector)),
+        }
+    }
+
     /// What was collected, for the report files.
     pub fn collector(&self) -> &Collector {
         &self.remains.as_ref().expect("present until leaked").1
@@ -126,11 +135,9 @@ pub fn run(
             .commit()
             .map_err(|e| Failure::Setup(format!("writing the report: {e}")))?;
     }
-    let summary = summarise(scenario, &world, &mut c);
-    Ok(Outcome {
-        summary,
-        remains: Some((world, c)),
-    })
+    let facts = Facts::of(&world);
+    let summary = summarise(scenario, &facts, &mut c);
+    Ok(Outcome::new(summary, Some(world), c))
 }
 
 /// Runs `scenario` with nothing observing it: the simulation alone, for measuring what
@@ -152,11 +159,39 @@ pub fn run_unobserved(scenario: &Scenario) -> Result<(u64, String, World), Failu
     Ok((world.sim.events(), world.sim.digest().to_string(), world))
 }
 
-fn summarise(scenario: &Scenario, world: &World, c: &mut Collector) -> Summary {
-    let net = world.sim.network_stats();
+/// What the summary reports of the driver rather than of the collected metrics.
+pub struct Facts {
+    /// `None` for a simulation, `Some("live")` for real processes.
+    pub mode: Option<&'static str>,
+    pub digest: String,
+    pub now: Instant,
+    pub events: u64,
+    pub net: NetworkStats,
+    pub frameworks: u64,
+    pub trace: Option<crate::workload::trace::TraceCounts>,
+}
+
+impl Facts {
+    fn of(world: &World) -> Facts {
+        Facts {
+            mode: None,
+            digest: world.sim.digest().to_string(),
+            now: world.sim.now(),
+            events: world.sim.events(),
+            net: world.sim.network_stats(),
+            frameworks: world.frameworks_started(),
+            trace: world.trace_counts(),
+        }
+    }
+}
+
+/// The summary of a finished run: its metrics, and what the driver says of it.
+pub fn summarise(scenario: &Scenario, facts: &Facts, c: &mut Collector) -> Summary {
+    let net = facts.net;
+    let now = facts.now;
     let t = c.task_counts();
     let d = c.queue_delay();
-    let simulated_s = world.sim.now().as_secs_f64();
+    let simulated_s = now.as_secs_f64();
     let roles = c.role_rows();
     let names: Vec<(usize, String)> = c.resources();
     let events: Vec<FaultSummary> = c
@@ -169,7 +204,7 @@ fn summarise(scenario: &Scenario, world: &World, c: &mut Collector) -> Summary {
                 kind: f.kind.name(),
                 target: f.target.clone(),
                 at_s: f.at.as_secs_f64(),
-                healed_s: f.healed.filter(|&h| h <= world.sim.now()).map(since),
+                healed_s: f.healed.filter(|&h| h <= now).map(since),
                 detect_s: f.detected.map(since),
                 agents_lost: u64::from(f.agents_lost),
                 restored_s: f.restored.map(since),
@@ -192,17 +227,18 @@ fn summarise(scenario: &Scenario, world: &World, c: &mut Collector) -> Summary {
     let jobs = c.jobs();
     Summary {
         schema: Summary::SCHEMA,
+        mode: facts.mode,
         scenario: scenario.name.clone(),
         seed: scenario.seed,
         allocator: scenario.master.allocator.clone(),
-        digest: world.sim.digest().to_string(),
+        digest: facts.digest.clone(),
         simulated_s,
-        events: world.sim.events(),
+        events: facts.events,
         agents: AgentsSummary {
             registered: c.agents_added,
             unreachable: c.agents_unreachable,
         },
-        frameworks: world.frameworks_started(),
+        frameworks: facts.frameworks,
         tasks: TasksSummary {
             submitted: t.submitted,
             launched: t.launched,
@@ -242,7 +278,7 @@ fn summarise(scenario: &Scenario, world: &World, c: &mut Collector) -> Summary {
             dropped: net.dropped,
             duplicated: net.duplicated,
         },
-        trace: world.trace_counts(),
+        trace: facts.trace.clone(),
         utilisation_by_class: c
             .utilisation_by_class()
             .into_iter()

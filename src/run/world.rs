@@ -86,16 +86,87 @@ struct FrameworkSlot {
     held: Vec<TaskRequest>,
 }
 
+/// A framework's scheduler, as its spec configures it.
 #[derive(Clone)]
-enum SchedulerConfig {
+pub enum SchedulerConfig {
     Scripted(ScriptedConfig),
     Batch(Box<BatchConfig>),
 }
 
+impl SchedulerConfig {
+    pub fn of(spec: &FrameworkSpec, master: NodeId, coordinator: Option<NodeId>) -> SchedulerConfig {
+        match spec.kind {
+            FrameworkKind::Scripted => {
+                let on_offer = match spec.on_offer.expect("validated") {
+                    schema::OnOffer::Hold => OnOffer::Hold,
+                    schema::OnOffer::Decline => OnOffer::Decline,
+                };
+                SchedulerConfig::Scripted(ScriptedConfig {
+                    name: spec.name.clone(),
+                    role: spec.role.clone(),
+                    master,
+                    coordinator,
+                    on_offer,
+                    refuse_seconds: spec.refuse_seconds,
+                    failover_timeout: spec.failover_timeout,
+                })
+            }
+            FrameworkKind::Batch => SchedulerConfig::Batch(Box::new(batch_config(spec, master, coordinator))),
+        }
+    }
+}
+
+fn batch_config(spec: &FrameworkSpec, master: NodeId, coordinator: Option<NodeId>) -> BatchConfig {
+    let mut config = BatchConfig::new(spec.name.clone(), spec.role.clone(), master);
+    config.coordinator = coordinator;
+    config.max_tasks_per_offer = spec.max_tasks_per_offer;
+    config.refuse_seconds = spec.refuse_seconds;
+    config.failover_timeout = spec.failover_timeout;
+    if let Some(d) = spec.suppress_after {
+        config.suppress_after = d;
+    }
+    if let Some(d) = spec.min_revive_interval {
+        config.min_revive_interval = d;
+    }
+    config.offer_filters = spec.offer_filters.unwrap_or(false);
+    if let Some(d) = spec.reconcile_interval {
+        config.reconcile_interval = d;
+    }
+    config.partition_aware = spec.partition_aware.unwrap_or(false);
+    if let Some(d) = spec.replace_unreachable_after {
+        config.replace_unreachable_after = d;
+    }
+    if let Some(d) = spec.launch_timeout {
+        config.launch_timeout = d;
+    }
+    config
+}
+
 /// Where a feed's submissions come from.
-enum Source {
+pub enum Source {
     Synthetic(Box<dyn Workload>),
     Trace(Box<TraceWorkload>),
+}
+
+impl Source {
+    /// The next submission: when (from the framework's start), which group, what.
+    pub fn next(&mut self) -> Result<Option<(Instant, u32, Vec<TaskRequest>)>, String> {
+        Ok(match self {
+            Source::Synthetic(w) => w.next_arrival().map(|a| (a.at, 0, a.tasks)),
+            Source::Trace(w) => w
+                .next_batch()
+                .map_err(|e| e.to_string())?
+                .map(|b| (b.at, b.group, b.tasks)),
+        })
+    }
+
+    /// What a trace replay did, if this is one.
+    pub fn trace_counts(&self) -> Option<TraceCounts> {
+        match self {
+            Source::Trace(w) => Some(w.counts()),
+            Source::Synthetic(_) => None,
+        }
+    }
 }
 
 /// A batch framework's workload, pulled one submission at a time.
@@ -117,13 +188,7 @@ struct Feed {
 
 impl Feed {
     fn pull(&mut self) -> Result<(), String> {
-        self.next = match &mut self.source {
-            Source::Synthetic(w) => w.next_arrival().map(|a| (a.at, 0, a.tasks)),
-            Source::Trace(w) => w
-                .next_batch()
-                .map_err(|e| e.to_string())?
-                .map(|b| (b.at, b.group, b.tasks)),
-        };
+        self.next = self.source.next()?;
         Ok(())
     }
 }
@@ -171,6 +236,84 @@ fn dist(d: &DurationDist) -> Dist {
     }
 }
 
+/// The master's configuration a scenario gives (the coordinator is the world's to set).
+pub fn master_config(s: &Scenario) -> MasterConfig {
+    MasterConfig {
+        agent_ping_timeout: s.master.agent_ping_timeout,
+        max_agent_ping_timeouts: s.master.max_agent_ping_timeouts,
+        allocator: s.master.allocator.clone(),
+        allocator_config: AllocatorConfig {
+            allocation_interval: s.master.allocation_interval,
+            min_allocatable: s.master.min_allocatable.clone(),
+            fair_sharing_excluded: s.master.fair_sharing_excluded_resources.clone(),
+        },
+        refuse_seconds: s.master.refuse_seconds,
+        offer_timeout: s.master.offer_timeout,
+        coordinator: None,
+        session_timeout: s.master.session_timeout,
+        agent_reregister_timeout: s.master.agent_reregister_timeout,
+        roles: s
+            .expanded_roles()
+            .into_iter()
+            .map(|(_, r)| RoleConfig {
+                name: r.name.clone(),
+                weight: r.weight,
+                quota: r.quota.as_ref().map(|q| Quota {
+                    guarantee: q.guarantee.clone().unwrap_or_default(),
+                    limit: q.limit.clone(),
+                }),
+            })
+            .collect(),
+    }
+}
+
+/// What every agent of a scenario is configured with but its name and resources.
+pub fn agent_template(s: &Scenario, master: NodeId, coordinator: Option<NodeId>) -> AgentConfig {
+    let mut config = AgentConfig::new("", Resources::new(), master);
+    config.coordinator = coordinator;
+    config.master_ping_timeout = s
+        .master
+        .agent_ping_timeout
+        .saturating_mul(u64::from(s.master.max_agent_ping_timeouts));
+    config
+}
+
+/// Where a framework's submissions come from, drawn from the run's seed.
+pub fn workload(spec: &FrameworkSpec, seed: u64) -> Result<Option<Source>, String> {
+    let stream = rng::stream(seed, &format!("workload/{}", spec.name));
+    let Some(workload) = spec.workload.as_ref() else {
+        return Ok(None);
+    };
+    Ok(match workload {
+        WorkloadSpec::Synthetic(syn) => Some(Source::Synthetic(match &syn.tasks {
+            Some(list) => Box::new(TaskList::new(
+                stream,
+                list.iter()
+                    .map(|t| {
+                        (
+                            Instant::ZERO + t.at,
+                            t.resources.clone(),
+                            dist(&t.duration),
+                            t.count,
+                        )
+                    })
+                    .collect(),
+            )),
+            None => Box::new(Generator::new(
+                stream,
+                syn.arrival_rate_per_s,
+                syn.count,
+                syn.task.clone().expect("validated"),
+                dist(syn.duration.as_ref().expect("validated")),
+            )),
+        })),
+        WorkloadSpec::Trace(t) => {
+            let (reader, mapping) = open_trace(t, seed)?;
+            Some(Source::Trace(Box::new(TraceWorkload::new(reader, mapping))))
+        }
+    })
+}
+
 impl World {
     /// Builds the world; `Err` only for what validation cannot see (an unknown allocator
     /// reaching the master).
@@ -182,34 +325,7 @@ impl World {
             duplicate_probability: s.network.duplicate_probability,
         };
         let mut sim = Sim::new(s.seed, network);
-        let master_config = MasterConfig {
-            agent_ping_timeout: s.master.agent_ping_timeout,
-            max_agent_ping_timeouts: s.master.max_agent_ping_timeouts,
-            allocator: s.master.allocator.clone(),
-            allocator_config: AllocatorConfig {
-                allocation_interval: s.master.allocation_interval,
-                min_allocatable: s.master.min_allocatable.clone(),
-                fair_sharing_excluded: s.master.fair_sharing_excluded_resources.clone(),
-            },
-            refuse_seconds: s.master.refuse_seconds,
-            offer_timeout: s.master.offer_timeout,
-            coordinator: None,
-            session_timeout: s.master.session_timeout,
-            agent_reregister_timeout: s.master.agent_reregister_timeout,
-            roles: s
-                .expanded_roles()
-                .into_iter()
-                .map(|(_, r)| RoleConfig {
-                    name: r.name.clone(),
-                    weight: r.weight,
-                    quota: r.quota.as_ref().map(|q| Quota {
-                        guarantee: q.guarantee.clone().unwrap_or_default(),
-                        limit: q.limit.clone(),
-                    }),
-                })
-                .collect(),
-        };
-        let mut master_config = master_config;
+        let mut master_config = master_config(s);
         let (masters, coordinator) = if s.master.masters > 1 {
             let coordinator = sim.add_process(
                 "coordinator",
@@ -238,12 +354,7 @@ impl World {
         }
         let master = masters[0];
         let operator = sim.add_process("operator", Operator);
-        let mut agent_template = AgentConfig::new("", Resources::new(), master);
-        agent_template.coordinator = coordinator;
-        agent_template.master_ping_timeout = s
-            .master
-            .agent_ping_timeout
-            .saturating_mul(u64::from(s.master.max_agent_ping_timeouts));
+        let agent_template = agent_template(s, master, coordinator);
         let mut world = World {
             sim,
             master,
@@ -435,53 +546,14 @@ impl World {
     }
 
     fn start_process(&mut self, i: usize) {
-        let spec = self.frameworks[i].spec.clone();
+        let spec = &self.frameworks[i].spec;
         let name = format!("framework-{}", spec.name);
-        let node = match spec.kind {
-            FrameworkKind::Scripted => {
-                let on_offer = match spec.on_offer.expect("validated") {
-                    schema::OnOffer::Hold => OnOffer::Hold,
-                    schema::OnOffer::Decline => OnOffer::Decline,
-                };
-                let config = ScriptedConfig {
-                    name: spec.name.clone(),
-                    role: spec.role.clone(),
-                    master: self.master,
-                    coordinator: self.coordinator,
-                    on_offer,
-                    refuse_seconds: spec.refuse_seconds,
-                    failover_timeout: spec.failover_timeout,
-                };
-                self.frameworks[i].config = Some(SchedulerConfig::Scripted(config.clone()));
-                self.sim.add_process(name, Scripted::new(config))
-            }
-            FrameworkKind::Batch => {
-                let mut config = BatchConfig::new(spec.name.clone(), spec.role.clone(), self.master);
-                config.coordinator = self.coordinator;
-                config.max_tasks_per_offer = spec.max_tasks_per_offer;
-                config.refuse_seconds = spec.refuse_seconds;
-                config.failover_timeout = spec.failover_timeout;
-                if let Some(d) = spec.suppress_after {
-                    config.suppress_after = d;
-                }
-                if let Some(d) = spec.min_revive_interval {
-                    config.min_revive_interval = d;
-                }
-                config.offer_filters = spec.offer_filters.unwrap_or(false);
-                if let Some(d) = spec.reconcile_interval {
-                    config.reconcile_interval = d;
-                }
-                config.partition_aware = spec.partition_aware.unwrap_or(false);
-                if let Some(d) = spec.replace_unreachable_after {
-                    config.replace_unreachable_after = d;
-                }
-                if let Some(d) = spec.launch_timeout {
-                    config.launch_timeout = d;
-                }
-                self.frameworks[i].config = Some(SchedulerConfig::Batch(Box::new(config.clone())));
-                self.sim.add_process(name, Batch::new(config))
-            }
+        let config = SchedulerConfig::of(spec, self.master, self.coordinator);
+        let node = match config.clone() {
+            SchedulerConfig::Scripted(config) => self.sim.add_process(name, Scripted::new(config)),
+            SchedulerConfig::Batch(config) => self.sim.add_process(name, Batch::new(*config)),
         };
+        self.frameworks[i].config = Some(config);
         self.frameworks[i].node = Some(node);
         self.started += 1;
     }
@@ -509,38 +581,7 @@ impl World {
     }
 
     fn workload(&self, spec: &FrameworkSpec) -> Result<Option<Source>, String> {
-        let stream = rng::stream(self.seed, &format!("workload/{}", spec.name));
-        let Some(workload) = spec.workload.as_ref() else {
-            return Ok(None);
-        };
-        Ok(match workload {
-            WorkloadSpec::Synthetic(syn) => Some(Source::Synthetic(match &syn.tasks {
-                Some(list) => Box::new(TaskList::new(
-                    stream,
-                    list.iter()
-                        .map(|t| {
-                            (
-                                Instant::ZERO + t.at,
-                                t.resources.clone(),
-                                dist(&t.duration),
-                                t.count,
-                            )
-                        })
-                        .collect(),
-                )),
-                None => Box::new(Generator::new(
-                    stream,
-                    syn.arrival_rate_per_s,
-                    syn.count,
-                    syn.task.clone().expect("validated"),
-                    dist(syn.duration.as_ref().expect("validated")),
-                )),
-            })),
-            WorkloadSpec::Trace(t) => {
-                let (reader, mapping) = open_trace(t, self.seed)?;
-                Some(Source::Trace(Box::new(TraceWorkload::new(reader, mapping))))
-            }
-        })
+        workload(spec, self.seed)
     }
 
     fn schedule_feed(&mut self, id: usize) {

@@ -33,6 +33,9 @@
 //!
 //! Tasks run as real child processes (see [`backend`]); resources are not enforced yet.
 //!
+//! Masters in several OS processes elect their leader through a real ZooKeeper: each OS
+//! process runs a [`zk::ZkCoordinator`] as the coordinator its processes name.
+//!
 //! Shutdown ([`RunningCluster::stop`], or dropping the [`RunningCluster`]): a stop flag is set,
 //! every event loop gets a stop input, and every accept thread is woken by a connection to its
 //! own listener. Each event loop ends, which kills its tasks' child processes and closes its
@@ -48,6 +51,7 @@ pub mod cgroups;
 pub mod storage;
 mod timers;
 pub mod wire;
+pub mod zk;
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};

@@ -432,3 +432,119 @@ fn with_cgroups_a_task_over_its_memory_fails_for_its_memory_and_others_finish() 
     ]);
     assert_eq!(out.status.code(), Some(0), "{:?}", lines(&out));
 }
+
+/// A real ZooKeeper on a free loopback port, or `None` (with a message) where none can be
+/// started, unless CI requires one (`MESOSIM_REQUIRE_ZK`).
+fn zookeeper() -> Option<mesosim::live::zk::testserver::ZkTestServer> {
+    match mesosim::live::zk::testserver::ZkTestServer::start() {
+        Ok(zk) => Some(zk),
+        Err(e) if std::env::var_os("MESOSIM_REQUIRE_ZK").is_none() => {
+            eprintln!("skipped: no ZooKeeper here ({e})");
+            None
+        }
+        Err(e) => panic!("MESOSIM_REQUIRE_ZK is set and ZooKeeper does not start: {e}"),
+    }
+}
+
+/// The first of `candidates` whose log says it leads (and has not given up since).
+fn leader(masters: &[Daemon], candidates: &[usize]) -> Option<usize> {
+    candidates.iter().copied().find(|&i| {
+        let log = masters[i].log();
+        match (log.rfind("elected leader"), log.rfind("no longer leading")) {
+            (Some(elected), Some(gave_up)) => elected > gave_up,
+            (elected, _) => elected.is_some(),
+        }
+    })
+}
+
+#[test]
+fn three_masters_elect_through_zookeeper_and_a_killed_leader_is_replaced() {
+    let _guard = serialised();
+    let Some(zk) = zookeeper() else {
+        return;
+    };
+    let dir = scratch("zk");
+    let url = format!("zk://{}/mesosim", zk.addr());
+    let mut masters: Vec<Daemon> = (0..3)
+        .map(|i| {
+            let mut cmd = mesosim();
+            cmd.args(["live", "master", "--listen", &free_port().to_string()]);
+            cmd.args(["--zk", &url, "--zk-session-timeout", "3s"]);
+            Daemon::start(&mut cmd, dir.join(format!("master{i}.log")))
+        })
+        .collect();
+    let start = Instant::now();
+    let first = loop {
+        if let Some(i) = leader(&masters, &[0, 1, 2]) {
+            break i;
+        }
+        assert!(start.elapsed() < BOUND, "no leader elected");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut agent = Daemon::start(
+        mesosim().args([
+            "live",
+            "agent",
+            "--zk",
+            &url,
+            "--resources",
+            "cpus:2;mem:512",
+            "--name",
+            "zk-a0",
+        ]),
+        dir.join("agent.log"),
+    );
+    agent.wait_for("registered as agent");
+    // A task that outlives the leader.
+    let submit = std::thread::spawn({
+        let url = url.clone();
+        move || {
+            mesosim()
+                .args(["live", "submit", "--zk", &url, "--timeout", "50s"])
+                .args(["--task", "cpus:0.5;mem:32", "--command", "sleep 6"])
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        }
+    });
+    masters[first].wait_for(": TASK_RUNNING");
+    let killed = Instant::now();
+    masters[first].child.kill().unwrap();
+    let second = loop {
+        let others: Vec<usize> = (0..3).filter(|&i| i != first).collect();
+        if let Some(i) = leader(&masters, &others) {
+            break i;
+        }
+        assert!(
+            killed.elapsed() < BOUND,
+            "no new leader after the first was killed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    eprintln!(
+        "master {second} leads {:?} after master {first} was killed",
+        killed.elapsed()
+    );
+    // The agent comes back to the new leader with its task, which finishes there.
+    masters[second].wait_for("back with the new leader");
+    let out = submit.join().unwrap();
+    let updates = lines(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{updates:?}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(count(&updates, " TASK_FINISHED -"), 1, "{updates:?}");
+    assert_eq!(
+        count(&updates, " TASK_LOST -") + count(&updates, " TASK_FAILED -"),
+        0,
+        "{updates:?}"
+    );
+    assert!(
+        masters[second].log().contains(": TASK_FINISHED"),
+        "{}",
+        masters[second].log()
+    );
+    drop(agent);
+}

@@ -128,6 +128,14 @@ struct MasterArgs {
     /// Write the address the master listens on to this file once it does.
     #[arg(long, value_name = "FILE")]
     address_file: Option<PathBuf>,
+    /// Contend for leadership through this ZooKeeper (zk://HOST:PORT/PATH); the leader
+    /// serves, the others stand by.
+    #[arg(long, value_name = "URL")]
+    zk: Option<String>,
+    /// The ZooKeeper session timeout to ask for (Mesos's `--zk_session_timeout`): a
+    /// leader that dies is replaced about this long after.
+    #[arg(long, default_value = "10s", requires = "zk")]
+    zk_session_timeout: Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -138,11 +146,69 @@ enum IsolationArg {
     Cgroups,
 }
 
+/// Where an agent or framework finds the master: at an address, or as the leader elected
+/// through ZooKeeper.
 #[derive(Debug, Args)]
-struct AgentArgs {
+#[group(required = true, multiple = false)]
+struct MasterLocation {
     /// The master's address.
     #[arg(long)]
-    master: SocketAddr,
+    master: Option<SocketAddr>,
+    /// Follow the leading master elected through this ZooKeeper (zk://HOST:PORT/PATH).
+    #[arg(long, value_name = "URL")]
+    zk: Option<String>,
+}
+
+impl MasterLocation {
+    /// Adds the master (remote) or the ZooKeeper bridge to `cluster`: the node to register
+    /// with first, and the coordinator to learn the leader from.
+    fn add_to(&self, cluster: &mut LiveCluster<Msg>) -> Result<(NodeId, Option<NodeId>), Failure> {
+        match (&self.master, &self.zk) {
+            (Some(addr), _) => Ok((remote_master(cluster, *addr)?, None)),
+            (None, Some(url)) => {
+                let (zk, _) = zk_bridge(cluster, url, Duration::from_secs(10))?;
+                Ok((zk, Some(zk)))
+            }
+            (None, None) => unreachable!("clap requires one"),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match (&self.master, &self.zk) {
+            (Some(addr), _) => addr.to_string(),
+            (_, Some(url)) => format!("the leader at {url}"),
+            _ => String::new(),
+        }
+    }
+}
+
+/// Adds a ZooKeeper bridge for `url` to `cluster`: its node, and the session timeout
+/// ZooKeeper granted (a master must give up leadership within it).
+fn zk_bridge(
+    cluster: &mut LiveCluster<Msg>,
+    url: &str,
+    timeout: Duration,
+) -> Result<(NodeId, Duration), Failure> {
+    let bad = |e: crate::live::zk::ZkError| Failure::input(format!("error: --zk {url}: {e}"));
+    let parsed = crate::live::zk::ZkUrl::parse(url).map_err(bad)?;
+    let bridge = crate::live::zk::ZkCoordinator::new(
+        &parsed,
+        cluster.directory(),
+        WallDuration::from_nanos(timeout.as_nanos()),
+    )
+    .map_err(bad)?;
+    let granted =
+        Duration::from_nanos(u64::try_from(bridge.session_timeout().as_nanos()).unwrap_or(u64::MAX));
+    let node = cluster
+        .add_process("zookeeper", bridge)
+        .map_err(|e| Failure::input(format!("error: cannot listen: {e}")))?;
+    Ok((node, granted))
+}
+
+#[derive(Debug, Args)]
+struct AgentArgs {
+    #[command(flatten)]
+    at: MasterLocation,
     /// What the agent offers, in Mesos's syntax.
     #[arg(long, required_unless_present = "machine")]
     resources: Option<Resources>,
@@ -185,9 +251,8 @@ enum RecoverArg {
 
 #[derive(Debug, Args)]
 struct SubmitArgs {
-    /// The master's address.
-    #[arg(long)]
-    master: SocketAddr,
+    #[command(flatten)]
+    at: MasterLocation,
     /// What each task holds, in Mesos's syntax.
     #[arg(long)]
     task: Resources,
@@ -275,11 +340,17 @@ fn master(args: &MasterArgs) -> Result<(), Failure> {
             args.seed,
         ),
     };
+    let mut config = config;
     let allocator = config.allocator.clone();
-    let process = Master::new(config).map_err(Failure::input)?;
     let stop = interrupted()?;
     let mut cluster = LiveCluster::new(seed);
     cluster.set_clock(args.from.clock()?);
+    if let Some(url) = &args.zk {
+        let (zk, granted) = zk_bridge(&mut cluster, url, args.zk_session_timeout)?;
+        config.coordinator = Some(zk);
+        config.session_timeout = config.session_timeout.min(granted);
+    }
+    let process = Master::new(config).map_err(Failure::input)?;
     let me = cluster
         .add_process_at("master", process, args.listen)
         .map_err(|e| bind_error("master", args.listen, e))?;
@@ -327,6 +398,11 @@ fn describe(event: &Event, verbose: bool) -> Option<String> {
             resources,
         } => format!("agent {} ({name}) added: {resources}", agent.0),
         Event::AgentUnreachable { agent } => format!("agent {} unreachable", agent.0),
+        Event::MasterElected { epoch, agents } => {
+            format!("elected leader (epoch {epoch}), expecting {agents} agents back")
+        }
+        Event::MasterAbdicated => "no longer leading".to_owned(),
+        Event::AgentRecovered { agent } => format!("agent {} back with the new leader", agent.0),
         Event::FrameworkAdded {
             framework,
             name,
@@ -405,11 +481,12 @@ fn agent(args: &AgentArgs) -> Result<(), Failure> {
     }
     let mut cluster = LiveCluster::new(template.seed);
     cluster.set_clock(args.from.clock()?);
-    let master = remote_master(&mut cluster, args.master)?;
+    let (master, coordinator) = args.at.add_to(&mut cluster)?;
     let mut config = template.config;
     config.name = name.clone();
     config.resources = resources.clone();
     config.master = master;
+    config.coordinator = coordinator;
     let process = if recovering {
         let agent = Agent::recover(config, &store).map_err(|e| Failure::input(format!("error: {e}")))?;
         eprintln!(
@@ -428,7 +505,7 @@ fn agent(args: &AgentArgs) -> Result<(), Failure> {
     eprintln!(
         "mesosim agent {name} listening on {}, registering with {} ({}; isolation {:?})",
         running.addr(me).expect("the agent listens"),
-        args.master,
+        args.at.describe(),
         resources,
         args.isolation
     );
@@ -477,7 +554,10 @@ struct AgentTemplate {
 
 /// The agent's name and resources, and the rest of its configuration: from the command
 /// line, or from `--machine` of the `--scenario`.
-fn agent_identity(args: &AgentArgs, listen: SocketAddr) -> Result<(String, Resources, AgentTemplate), Failure> {
+fn agent_identity(
+    args: &AgentArgs,
+    listen: SocketAddr,
+) -> Result<(String, Resources, AgentTemplate), Failure> {
     let Some(s) = args.from.load()? else {
         let name = args
             .name
@@ -487,13 +567,21 @@ fn agent_identity(args: &AgentArgs, listen: SocketAddr) -> Result<(String, Resou
         let config = AgentConfig::new(name.clone(), resources.clone(), NodeId(0));
         return Ok((name, resources, AgentTemplate { config, seed: 1 }));
     };
-    let machine = args.machine.clone().expect("clap: --scenario comes with --machine for agents");
+    let machine = args
+        .machine
+        .clone()
+        .expect("clap: --scenario comes with --machine for agents");
     let resources = crate::run::faults::cluster_machines(&s)
         .into_iter()
         .zip(s.cluster.iter().flat_map(|c| (0..c.count).map(move |_| c)))
         .find(|(m, _)| m.name == machine)
         .map(|(_, class)| class.resources.clone())
-        .ok_or_else(|| Failure::input(format!("error: --machine {machine}: the scenario {} has no such machine", s.name)))?;
+        .ok_or_else(|| {
+            Failure::input(format!(
+                "error: --machine {machine}: the scenario {} has no such machine",
+                s.name
+            ))
+        })?;
     let config = crate::run::world::agent_template(&s, NodeId(0), None);
     Ok((machine, resources, AgentTemplate { config, seed: s.seed }))
 }
@@ -601,8 +689,9 @@ fn submit(args: &SubmitArgs) -> Result<(), Failure> {
     }
     let stop = interrupted()?;
     let mut cluster = LiveCluster::new(1);
-    let master = remote_master(&mut cluster, args.master)?;
-    let config = BatchConfig::new(args.name.clone(), args.role.clone(), master);
+    let (master, coordinator) = args.at.add_to(&mut cluster)?;
+    let mut config = BatchConfig::new(args.name.clone(), args.role.clone(), master);
+    config.coordinator = coordinator;
     let me = cluster
         .add_process(args.name.clone(), Batch::new(config))
         .map_err(|e| Failure::input(format!("error: cannot listen: {e}")))?;

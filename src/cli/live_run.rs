@@ -108,7 +108,8 @@ fn create(dir: &Path) -> Result<(), Failure> {
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Failure> {
     let path = dir.join(name);
-    report::write_atomic(&path, bytes).map_err(|e| Failure::input(format!("error: {}: cannot write: {e}", path.display())))
+    report::write_atomic(&path, bytes)
+        .map_err(|e| Failure::input(format!("error: {}: cannot write: {e}", path.display())))
 }
 
 fn failed(e: run::Failure) -> Failure {
@@ -174,7 +175,10 @@ pub fn compare(args: &LiveCompareArgs) -> Result<(), Failure> {
     let opts = args.common.options(Some(order))?;
     let live_summary = play(&loaded, &out.join("live"), &opts)?;
     let live_summary = serde_json::from_slice(&live_summary.to_json()).expect("a summary reads back");
-    let tasks = |dir: &str| fidelity::read_tasks(&out.join(dir).join("tasks.csv")).map_err(|e| Failure::input(format!("error: {e}")));
+    let tasks = |dir: &str| {
+        fidelity::read_tasks(&out.join(dir).join("tasks.csv"))
+            .map_err(|e| Failure::input(format!("error: {e}")))
+    };
     let f = fidelity::compare(
         &s.name,
         args.common.time_scale,
@@ -183,7 +187,11 @@ pub fn compare(args: &LiveCompareArgs) -> Result<(), Failure> {
         fidelity::figures(&sim_summary, &live_summary),
     );
     write(&out, "fidelity.json", &f.to_json())?;
-    write(&out, "fidelity.html", report::fidelity_page::render(&f).as_bytes())?;
+    write(
+        &out,
+        "fidelity.html",
+        report::fidelity_page::render(&f).as_bytes(),
+    )?;
     if !args.common.quiet {
         println!(
             "{}: placements {:.1} % identical (target {:.0} %), ends {:.1} % within tolerance (target {:.0} %): {}",

@@ -95,7 +95,10 @@ impl Clock {
     /// The time: zero until the epoch (which may be ahead, to give OS processes time to
     /// start and connect before the scenario's first second).
     pub fn now(&self) -> Instant {
-        let wall = WallInstant::now().saturating_duration_since(self.epoch).as_secs_f64() * self.scale;
+        let wall = WallInstant::now()
+            .saturating_duration_since(self.epoch)
+            .as_secs_f64()
+            * self.scale;
         Instant::from_nanos((wall * 1e9) as u64)
     }
 

@@ -47,16 +47,28 @@ pub type Tasks = BTreeMap<(String, u64), TaskRow>;
 /// Reads a report's `tasks.csv`.
 pub fn read_tasks(path: &Path) -> Result<Tasks, String> {
     let mut reader = csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let headers = reader.headers().map_err(|e| format!("{}: {e}", path.display()))?.clone();
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .clone();
     let column = |name: &str| {
         headers
             .iter()
             .position(|h| h == name)
             .ok_or_else(|| format!("{}: no column {name}", path.display()))
     };
-    let [id, framework, agent, submit, launch, end, state] =
-        ["task_id", "framework", "agent", "submit_s", "launch_s", "end_s", "state"].map(column);
-    let (id, framework, agent, submit, launch, end, state) = (id?, framework?, agent?, submit?, launch?, end?, state?);
+    let [id, framework, agent, submit, launch, end, state] = [
+        "task_id",
+        "framework",
+        "agent",
+        "submit_s",
+        "launch_s",
+        "end_s",
+        "state",
+    ]
+    .map(column);
+    let (id, framework, agent, submit, launch, end, state) =
+        (id?, framework?, agent?, submit?, launch?, end?, state?);
     let mut tasks = Tasks::new();
     for (row, record) in reader.records().enumerate() {
         let at = |e: String| format!("{}: row {}: {e}", path.display(), row + 2);
@@ -65,10 +77,15 @@ pub fn read_tasks(path: &Path) -> Result<Tasks, String> {
         let time = |i: usize| -> Result<Option<f64>, String> {
             match field(i) {
                 "" => Ok(None),
-                text => text.parse().map(Some).map_err(|_| at(format!("{text:?} is not a time"))),
+                text => text
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| at(format!("{text:?} is not a time"))),
             }
         };
-        let task_id: u64 = field(id).parse().map_err(|_| at(format!("{:?} is not a task id", field(id))))?;
+        let task_id: u64 = field(id)
+            .parse()
+            .map_err(|_| at(format!("{:?} is not a task id", field(id))))?;
         let task = TaskRow {
             agent: field(agent).to_owned(),
             submit_s: time(submit)?.unwrap_or(0.0),
@@ -155,13 +172,7 @@ impl Fidelity {
 }
 
 /// Compares the live run's tasks (and summary) with the simulation's.
-pub fn compare(
-    scenario: &str,
-    time_scale: f64,
-    sim: &Tasks,
-    live: &Tasks,
-    figures: Vec<Figure>,
-) -> Fidelity {
+pub fn compare(scenario: &str, time_scale: f64, sim: &Tasks, live: &Tasks, figures: Vec<Figure>) -> Fidelity {
     let floor_s = END_FLOOR_WALL_S * time_scale;
     let (mut launched_both, mut same_agent, mut ended_both, mut ends_agree) = (0u64, 0u64, 0u64, 0u64);
     let (mut launch_d, mut end_d, mut run_d) = (Vec::new(), Vec::new(), Vec::new());
@@ -234,7 +245,11 @@ fn reasons(f: &Fidelity, moved: &[(String, u64)], floor_s: f64) -> Vec<String> {
         return out;
     }
     if !moved.is_empty() {
-        let first: Vec<String> = moved.iter().take(5).map(|(fw, id)| format!("{fw}/{id}")).collect();
+        let first: Vec<String> = moved
+            .iter()
+            .take(5)
+            .map(|(fw, id)| format!("{fw}/{id}"))
+            .collect();
         out.push(format!(
             "{} of {} tasks ran on another agent (first: {}): a launch or an offer came at another time, \
              so another agent had room first",
@@ -318,7 +333,9 @@ mod tests {
     }
 
     fn tasks(rows: Vec<(u64, TaskRow)>) -> Tasks {
-        rows.into_iter().map(|(id, r)| (("f".to_owned(), id), r)).collect()
+        rows.into_iter()
+            .map(|(id, r)| (("f".to_owned(), id), r))
+            .collect()
     }
 
     #[test]
@@ -350,7 +367,11 @@ mod tests {
         assert!((f.placement_agreement - 2.0 / 3.0).abs() < 1e-12);
         assert!((f.end_agreement - 2.0 / 3.0).abs() < 1e-12);
         assert!(!f.passed);
-        assert!(f.reasons.iter().any(|r| r.contains("another agent") && r.contains("f/1")));
+        assert!(
+            f.reasons
+                .iter()
+                .any(|r| r.contains("another agent") && r.contains("f/1"))
+        );
         assert_eq!(f.end_diff_s.max, 1.0);
     }
 

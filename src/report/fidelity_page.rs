@@ -41,7 +41,12 @@ pub fn render(f: &Fidelity) -> String {
                 f.time_scale
             )),
             Block::Table {
-                header: vec!["measure".into(), "tasks".into(), "agreement".into(), "target".into()],
+                header: vec![
+                    "measure".into(),
+                    "tasks".into(),
+                    "agreement".into(),
+                    "target".into(),
+                ],
                 rows: vec![
                     vec![
                         "same agent".into(),

@@ -76,22 +76,33 @@ pub struct LiveOptions {
 /// Why a scenario cannot be played live, if it cannot.
 pub fn unsupported(s: &Scenario) -> Option<String> {
     if s.master.masters > 1 {
-        return Some("several masters elect a leader through ZooKeeper, which `live run` does not start yet".into());
+        return Some(
+            "several masters elect a leader through ZooKeeper, which `live run` does not start yet".into(),
+        );
     }
     if let Some(e) = s.events.first() {
-        return Some(format!("scenario events (the first at {}) are not played live yet", e.at));
+        return Some(format!(
+            "scenario events (the first at {}) are not played live yet",
+            e.at
+        ));
     }
     if !s.faults.list.is_empty() || s.faults.random.is_some() {
         return Some("faults are not played live yet".into());
     }
     for (_, f) in s.expanded_frameworks() {
         if f.start != Start::At(Duration::ZERO) {
-            return Some(format!("framework {}: live, every framework starts with the run", f.name));
+            return Some(format!(
+                "framework {}: live, every framework starts with the run",
+                f.name
+            ));
         }
         if let Some(WorkloadSpec::Trace(t)) = &f.workload
             && t.split_by != crate::scenario::schema::SplitBy::None
         {
-            return Some(format!("framework {}: a split trace starts frameworks as it goes, not live yet", f.name));
+            return Some(format!(
+                "framework {}: a split trace starts frameworks as it goes, not live yet",
+                f.name
+            ));
         }
     }
     None
@@ -357,7 +368,12 @@ fn start_master(
     observer: std::net::SocketAddr,
 ) -> Result<std::net::SocketAddr, String> {
     let address_file = work.join("master.addr");
-    let mut args: Vec<OsString> = vec!["live".into(), "master".into(), "--listen".into(), "127.0.0.1:0".into()];
+    let mut args: Vec<OsString> = vec![
+        "live".into(),
+        "master".into(),
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+    ];
     args.extend(common.iter().cloned());
     args.extend([
         "--publish-to".into(),
@@ -385,10 +401,18 @@ fn start_agents(
 ) -> Result<(), String> {
     let machines: Vec<String> = match &opts.agent_order {
         Some(order) => order.clone(),
-        None => super::faults::cluster_machines(s).into_iter().map(|m| m.name).collect(),
+        None => super::faults::cluster_machines(s)
+            .into_iter()
+            .map(|m| m.name)
+            .collect(),
     };
     for name in &machines {
-        let mut args: Vec<OsString> = vec!["live".into(), "agent".into(), "--master".into(), master.to_string().into()];
+        let mut args: Vec<OsString> = vec![
+            "live".into(),
+            "agent".into(),
+            "--master".into(),
+            master.to_string().into(),
+        ];
         args.extend(common.iter().cloned());
         args.extend([
             "--machine".into(),

@@ -515,7 +515,7 @@ impl ZkCoordinator {
             let Some(client) = self.client.as_ref() else {
                 return;
             };
-            match claim_registry(client) {
+            match claim_registry(client, &self.directory) {
                 Ok((registry, version)) => {
                     self.held = Some(Held {
                         epoch,
@@ -542,6 +542,7 @@ impl ZkCoordinator {
             return;
         }
         let epoch = self.announced;
+        let directory = &self.directory;
         let (Some(client), Some(held)) = (self.client.as_ref(), self.held.as_mut()) else {
             return;
         };
@@ -555,7 +556,7 @@ impl ZkCoordinator {
             for op in write.ops.iter().skip(skip) {
                 next.apply(op);
             }
-            match store(client, held, next, end) {
+            match store(client, directory, held, next, end) {
                 Ok(()) => {}
                 Err(e @ ZkError::BadVersion) => {
                     self.held = None;
@@ -621,12 +622,12 @@ fn read_election(
 
 /// Reads the registry (creating it empty if missing) and writes it back unchanged, so
 /// that its version is this leader's: (registry, version).
-fn claim_registry(client: &ZkClient) -> Result<(RegistryState, i32), ZkError> {
+fn claim_registry(client: &ZkClient, directory: &SharedDirectory) -> Result<(RegistryState, i32), ZkError> {
     for _ in 0..3 {
         let (data, stat) = match client.get_data(REGISTRY, false) {
             Ok(found) => found,
             Err(ZkError::NoNode) => {
-                let empty = encode(&RegistryState::default())?;
+                let empty = encode(&RegistryState::default(), directory)?;
                 match client.create(REGISTRY, &empty, CreateMode::Persistent) {
                     Ok(_) | Err(ZkError::NodeExists) => continue,
                     Err(e) => return Err(e),
@@ -637,7 +638,7 @@ fn claim_registry(client: &ZkClient) -> Result<(RegistryState, i32), ZkError> {
         let registry = if data.is_empty() {
             RegistryState::default()
         } else {
-            serde_json::from_slice(&data).map_err(|e| ZkError::Malformed(format!("{REGISTRY}: {e}")))?
+            decode(&data, directory)?
         };
         match client.set_data(REGISTRY, &data, Some(stat.version)) {
             Ok(stored) => return Ok((registry, stored.version)),
@@ -648,15 +649,89 @@ fn claim_registry(client: &ZkClient) -> Result<(RegistryState, i32), ZkError> {
     Err(ZkError::BadVersion)
 }
 
-fn encode(registry: &RegistryState) -> Result<Vec<u8>, ZkError> {
-    serde_json::to_vec(registry).map_err(|e| ZkError::Malformed(format!("registry: {e}")))
+/// The registry as stored in ZooKeeper: each agent named by its listen address, since a
+/// [`NodeId`] means something only in the OS process that numbered it (the next leader
+/// numbers its peers itself).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored {
+    agents: Vec<StoredAgent>,
+    frameworks: u32,
+    weights: Vec<(String, f64)>,
+    quotas: Vec<(String, crate::allocator::Quota)>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredAgent {
+    name: String,
+    addr: SocketAddr,
+    resources: crate::resources::Resources,
+    boot: u64,
+    unreachable: bool,
+}
+
+fn encode(registry: &RegistryState, directory: &SharedDirectory) -> Result<Vec<u8>, ZkError> {
+    let known = lock_directory(directory);
+    let agents = registry
+        .agents
+        .iter()
+        .map(|a| {
+            let addr = known
+                .addr(a.node)
+                .ok_or_else(|| ZkError::Malformed(format!("registry: agent {} has no known address", a.name)))?;
+            Ok(StoredAgent {
+                name: a.name.clone(),
+                addr,
+                resources: a.resources.clone(),
+                boot: a.boot,
+                unreachable: a.unreachable,
+            })
+        })
+        .collect::<Result<Vec<_>, ZkError>>()?;
+    drop(known);
+    let stored = Stored {
+        agents,
+        frameworks: registry.frameworks,
+        weights: registry.weights.clone(),
+        quotas: registry.quotas.clone(),
+    };
+    serde_json::to_vec(&stored).map_err(|e| ZkError::Malformed(format!("registry: {e}")))
+}
+
+/// The stored registry, its agents numbered in this OS process's directory.
+fn decode(data: &[u8], directory: &SharedDirectory) -> Result<RegistryState, ZkError> {
+    let stored: Stored =
+        serde_json::from_slice(data).map_err(|e| ZkError::Malformed(format!("{REGISTRY}: {e}")))?;
+    let mut known = lock_directory(directory);
+    let agents = stored
+        .agents
+        .into_iter()
+        .map(|a| crate::proto::RegisteredAgent {
+            node: known.resolve(a.addr),
+            name: a.name,
+            resources: a.resources,
+            boot: a.boot,
+            unreachable: a.unreachable,
+        })
+        .collect();
+    Ok(RegistryState {
+        agents,
+        frameworks: stored.frameworks,
+        weights: stored.weights,
+        quotas: stored.quotas,
+    })
 }
 
 /// Stores `next` (the registry with changes up to `end`) over the version `held` has. A
 /// write whose answer was lost is remembered: if the next write finds the version moved by
 /// exactly that write, it is adopted instead of taken for a fence.
-fn store(client: &ZkClient, held: &mut Held, next: RegistryState, end: u64) -> Result<(), ZkError> {
-    let bytes = encode(&next)?;
+fn store(
+    client: &ZkClient,
+    directory: &SharedDirectory,
+    held: &mut Held,
+    next: RegistryState,
+    end: u64,
+) -> Result<(), ZkError> {
+    let bytes = encode(&next, directory)?;
     match client.set_data(REGISTRY, &bytes, Some(held.version)) {
         Ok(stat) => {
             (held.registry, held.version, held.applied) = (next, stat.version, end);

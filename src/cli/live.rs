@@ -132,6 +132,14 @@ struct MasterArgs {
     /// serves, the others stand by.
     #[arg(long, value_name = "URL")]
     zk: Option<String>,
+    /// How long the master waits for an agent's answer to a ping (Mesos's
+    /// `--agent_ping_timeout`).
+    #[arg(long, default_value = "15s")]
+    agent_ping_timeout: Duration,
+    /// Unanswered pings in a row after which an agent is unreachable and its tasks lost
+    /// (Mesos's `--max_agent_ping_timeouts`).
+    #[arg(long, default_value_t = 5)]
+    max_agent_ping_timeouts: u32,
     /// The ZooKeeper session timeout to ask for (Mesos's `--zk_session_timeout`): a
     /// leader that dies is replaced about this long after.
     #[arg(long, default_value = "10s", requires = "zk")]
@@ -340,7 +348,16 @@ fn master(args: &MasterArgs) -> Result<(), Failure> {
             args.seed,
         ),
     };
+    if args.max_agent_ping_timeouts == 0 {
+        return Err(Failure::input(
+            "error: --max-agent-ping-timeouts 0: expected at least 1",
+        ));
+    }
     let mut config = config;
+    if scenario.is_none() {
+        config.agent_ping_timeout = args.agent_ping_timeout;
+        config.max_agent_ping_timeouts = args.max_agent_ping_timeouts;
+    }
     let allocator = config.allocator.clone();
     let stop = interrupted()?;
     let mut cluster = LiveCluster::new(seed);

@@ -675,9 +675,9 @@ fn encode(registry: &RegistryState, directory: &SharedDirectory) -> Result<Vec<u
         .agents
         .iter()
         .map(|a| {
-            let addr = known
-                .addr(a.node)
-                .ok_or_else(|| ZkError::Malformed(format!("registry: agent {} has no known address", a.name)))?;
+            let addr = known.addr(a.node).ok_or_else(|| {
+                ZkError::Malformed(format!("registry: agent {} has no known address", a.name))
+            })?;
             Ok(StoredAgent {
                 name: a.name.clone(),
                 addr,

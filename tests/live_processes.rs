@@ -618,7 +618,74 @@ fn an_agent_killed_with_sigkill_is_found_unreachable_and_its_task_runs_elsewhere
     // The killed agent's task outlived it (tasks run in sessions of their own): end it.
     for pid in sandbox_files(&dir.join(format!("agent{victim}")).join("sandboxes"), "pid") {
         if let Ok(pid) = fs::read_to_string(pid) {
-            let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", pid.trim()])
+                .stderr(Stdio::null())
+                .status();
         }
     }
+}
+
+#[test]
+fn peers_without_the_shared_secret_are_refused_logged_once_and_never_run_a_task() {
+    let _guard = serialised();
+    let dir = scratch("secret");
+    fs::write(dir.join("secret"), "correct horse battery staple\n").unwrap();
+    fs::write(dir.join("wrong"), "incorrect\n").unwrap();
+    let secret = dir.join("secret");
+    let addr = free_port();
+    let mut master = Daemon::start(
+        mesosim()
+            .args(["live", "master", "--listen", &addr.to_string(), "--secret"])
+            .arg(&secret),
+        dir.join("master.log"),
+    );
+    master.wait_for("listening on");
+    let agent = |name: &str, file: &Path| {
+        let mut cmd = mesosim();
+        cmd.args([
+            "live",
+            "agent",
+            "--master",
+            &addr.to_string(),
+            "--resources",
+            "cpus:2;mem:256",
+        ]);
+        cmd.args(["--name", name, "--secret"]).arg(file);
+        Daemon::start(&mut cmd, dir.join(format!("{name}.log")))
+    };
+    let _good = agent("trusted", &secret);
+    let mut bad = agent("intruder", &dir.join("wrong"));
+    master.wait_for("(trusted) added");
+    master.wait_for("refused \"intruder\"");
+    let submit = |file: Option<&Path>| {
+        let mut cmd = mesosim();
+        cmd.args(["live", "submit", "--master", &addr.to_string(), "--timeout", "8s"]);
+        cmd.args(["--task", "cpus:0.5;mem:32", "--command", "true"]);
+        if let Some(file) = file {
+            cmd.arg("--secret").arg(file);
+        }
+        cmd.stdin(Stdio::null()).output().unwrap()
+    };
+    let refused = submit(None);
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "a framework without the secret gets nowhere"
+    );
+    assert!(lines(&refused).is_empty(), "{:?}", lines(&refused));
+    let ok = submit(Some(&secret));
+    assert_eq!(ok.status.code(), Some(0), "{:?}\n{}", lines(&ok), master.log());
+    let log = master.log();
+    // The intruder retried its registration many times; the master said so once.
+    assert_eq!(log.matches("refused \"intruder\"").count(), 1, "{log}");
+    assert!(!log.contains("(intruder) added"), "{log}");
+    assert!(!bad.log().contains("registered as agent"), "{}", bad.log());
+    let text = master.terminate();
+    assert!(
+        text.contains("connections that did not prove the shared secret"),
+        "{text}"
+    );
+    bad.child.kill().unwrap();
+    assert!(!text.contains("correct horse"), "the secret never reaches a log");
 }

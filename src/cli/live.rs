@@ -53,6 +53,26 @@ enum LiveCommand {
     Compare(super::live_run::LiveCompareArgs),
 }
 
+/// `--secret FILE`: peers prove a shared secret when they connect.
+#[derive(Debug, Args)]
+struct SecretArg {
+    /// Refuse peers that do not prove the secret in this file, and prove it to them
+    /// (an HMAC of a challenge; the secret never crosses the wire).
+    #[arg(long, value_name = "FILE")]
+    secret: Option<PathBuf>,
+}
+
+impl SecretArg {
+    fn apply(&self, cluster: &mut LiveCluster<Msg>) -> Result<(), Failure> {
+        if let Some(file) = &self.secret {
+            let secret = crate::live::auth::Secret::from_file(file)
+                .map_err(|e| Failure::input(format!("error: --secret {e}")))?;
+            cluster.set_secret(secret);
+        }
+        Ok(())
+    }
+}
+
 /// How a master or agent started by `mesosim live run` is configured: from the run's
 /// scenario, on the run's clock.
 #[derive(Debug, Args)]
@@ -122,6 +142,8 @@ struct MasterArgs {
     verbose: bool,
     #[command(flatten)]
     from: FromScenario,
+    #[command(flatten)]
+    auth: SecretArg,
     /// Also send every operator event to the observer at this address (`live run`).
     #[arg(long, hide = true)]
     publish_to: Option<SocketAddr>,
@@ -226,6 +248,8 @@ struct AgentArgs {
     machine: Option<String>,
     #[command(flatten)]
     from: FromScenario,
+    #[command(flatten)]
+    auth: SecretArg,
     /// The address to listen on (a free port by default).
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
@@ -261,6 +285,8 @@ enum RecoverArg {
 struct SubmitArgs {
     #[command(flatten)]
     at: MasterLocation,
+    #[command(flatten)]
+    auth: SecretArg,
     /// What each task holds, in Mesos's syntax.
     #[arg(long)]
     task: Resources,
@@ -319,8 +345,17 @@ fn serve<M: crate::process::Message>(
     stop: &AtomicBool,
     mut done: impl FnMut(&RunningCluster<M>) -> bool,
 ) -> Report {
+    let mut logged = 0;
     while !stop.load(Ordering::SeqCst) && !done(&running) {
         std::thread::sleep(WallDuration::from_millis(50));
+        let refused = running.refused_peers();
+        for (from, name) in &refused[logged..] {
+            log(
+                running.now(),
+                format!("refused {name:?} from {from}: it did not prove the shared secret"),
+            );
+        }
+        logged = refused.len();
     }
     running.stop()
 }
@@ -361,6 +396,7 @@ fn master(args: &MasterArgs) -> Result<(), Failure> {
     let allocator = config.allocator.clone();
     let stop = interrupted()?;
     let mut cluster = LiveCluster::new(seed);
+    args.auth.apply(&mut cluster)?;
     cluster.set_clock(args.from.clock()?);
     if let Some(url) = &args.zk {
         let (zk, granted) = zk_bridge(&mut cluster, url, args.zk_session_timeout)?;
@@ -452,6 +488,12 @@ fn describe(event: &Event, verbose: bool) -> Option<String> {
 
 /// A clean stop is a success; a broken invariant or a panic is a bug (exit 3).
 fn finish(report: &Report) -> Result<(), Failure> {
+    if report.refused_connections > 0 {
+        eprintln!(
+            "refused {} connections that did not prove the shared secret",
+            report.refused_connections
+        );
+    }
     if report.bad_connections > 0 {
         eprintln!(
             "closed {} connections that broke the wire protocol",
@@ -497,6 +539,7 @@ fn agent(args: &AgentArgs) -> Result<(), Failure> {
         clean_up(&backend)?;
     }
     let mut cluster = LiveCluster::new(template.seed);
+    args.auth.apply(&mut cluster)?;
     cluster.set_clock(args.from.clock()?);
     let (master, coordinator) = args.at.add_to(&mut cluster)?;
     let mut config = template.config;
@@ -706,6 +749,7 @@ fn submit(args: &SubmitArgs) -> Result<(), Failure> {
     }
     let stop = interrupted()?;
     let mut cluster = LiveCluster::new(1);
+    args.auth.apply(&mut cluster)?;
     let (master, coordinator) = args.at.add_to(&mut cluster)?;
     let mut config = BatchConfig::new(args.name.clone(), args.role.clone(), master);
     config.coordinator = coordinator;

@@ -46,6 +46,7 @@
 // the OS clock and starts threads (clippy.toml bans both everywhere else).
 #![allow(clippy::disallowed_methods)]
 
+pub mod auth;
 pub mod backend;
 pub mod cgroups;
 pub mod storage;
@@ -136,6 +137,8 @@ pub struct Report {
     /// Connections closed for breaking the wire protocol (oversized, malformed, truncated
     /// or out-of-order frames).
     pub bad_connections: u64,
+    /// Connections refused for not proving the shared secret.
+    pub refused_connections: u64,
     pub violations: Vec<Violation>,
     /// Threads that panicked, with the panic message (a handler panicking ends its process).
     pub panics: Vec<String>,
@@ -219,6 +222,12 @@ struct Shared<M> {
     up: Vec<AtomicBool>,
     dropped: AtomicU64,
     bad_connections: AtomicU64,
+    /// The secret peers must prove (`--secret`), if any.
+    secret: Option<auth::Secret>,
+    /// Connections refused for not proving it, and each refused peer once, for the log:
+    /// (the address it connected from, the name its hello gave).
+    refused: AtomicU64,
+    refused_peers: Mutex<Vec<(std::net::IpAddr, String)>>,
     violations: Mutex<Vec<Violation>>,
 }
 
@@ -287,6 +296,7 @@ pub struct LiveCluster<M: Message> {
     observer: Option<LiveObserver<M>>,
     publish_to: Option<NodeId>,
     clock: Option<Clock>,
+    secret: Option<auth::Secret>,
     directory: SharedDirectory,
 }
 
@@ -298,6 +308,7 @@ impl<M: Message> LiveCluster<M> {
             observer: None,
             publish_to: None,
             clock: None,
+            secret: None,
             directory: SharedDirectory::default(),
         }
     }
@@ -399,6 +410,12 @@ impl<M: Message> LiveCluster<M> {
         self.publish_to = Some(node);
     }
 
+    /// Peers must prove `secret` when they connect, and this OS process proves it to
+    /// theirs (see [`auth`]).
+    pub fn set_secret(&mut self, secret: auth::Secret) {
+        self.secret = Some(secret);
+    }
+
     /// The clock to run on, instead of wall time from [`start`](LiveCluster::start).
     pub fn set_clock(&mut self, clock: Clock) {
         self.clock = Some(clock);
@@ -434,6 +451,9 @@ impl<M: Message> LiveCluster<M> {
             up: (0..n).map(|_| AtomicBool::new(false)).collect(),
             dropped: AtomicU64::new(0),
             bad_connections: AtomicU64::new(0),
+            secret: self.secret,
+            refused: AtomicU64::new(0),
+            refused_peers: Mutex::new(Vec::new()),
             violations: Mutex::new(Vec::new()),
         });
         let mut cluster = RunningCluster {
@@ -518,6 +538,20 @@ impl<M: Message> RunningCluster<M> {
         self.shared.bad_connections.load(Ordering::Relaxed)
     }
 
+    /// Connections refused so far for not proving the shared secret.
+    pub fn refused_connections(&self) -> u64 {
+        self.shared.refused.load(Ordering::Relaxed)
+    }
+
+    /// Each peer refused so far, once: the address it connected from and the name it gave.
+    pub fn refused_peers(&self) -> Vec<(std::net::IpAddr, String)> {
+        self.shared
+            .refused_peers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// Whether `node`'s event loop is still running (not exited, broken or panicked).
     pub fn is_up(&self, node: NodeId) -> bool {
         self.shared
@@ -596,6 +630,7 @@ impl<M: Message> RunningCluster<M> {
         Report {
             dropped_messages: self.dropped_messages(),
             bad_connections: self.bad_connections(),
+            refused_connections: self.refused_connections(),
             violations: self.violations(),
             panics,
         }
@@ -649,6 +684,11 @@ fn accept_loop<M: Message>(listener: TcpListener, shared: Arc<Shared<M>>, tx: Se
 /// or breaks the wire protocol.
 fn read_loop<M: Message>(mut stream: TcpStream, shared: Arc<Shared<M>>, tx: Sender<Input<M>>) {
     let _ = stream.set_nodelay(true);
+    let challenge = auth::challenge();
+    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
+    if stream.write_all(&wire::encode_challenge(&challenge)).is_err() {
+        return;
+    }
     let mut decoder = wire::Decoder::<M>::default();
     let mut buf = vec![0u8; 64 * 1024];
     // The process sending on this connection, once its hello names it.
@@ -667,7 +707,13 @@ fn read_loop<M: Message>(mut stream: TcpStream, shared: Arc<Shared<M>>, tx: Send
         loop {
             match decoder.next_decoded() {
                 Ok(Some(wire::Decoded::Hello(hello))) => {
-                    peer = Some(shared.directory().resolve(hello.listen))
+                    if let Some(secret) = &shared.secret
+                        && !secret.verify(&challenge.challenge, &hello)
+                    {
+                        refuse(&shared, &stream, &hello);
+                        return;
+                    }
+                    peer = Some(shared.directory().resolve(hello.listen));
                 }
                 Ok(Some(wire::Decoded::Msg(msg))) => {
                     let from = peer.expect("the decoder yields messages only after a hello");
@@ -692,13 +738,31 @@ fn read_loop<M: Message>(mut stream: TcpStream, shared: Arc<Shared<M>>, tx: Send
     }
 }
 
+/// Closes a connection whose hello did not prove the secret: counted, and its peer noted
+/// once. Nothing it sent is delivered.
+fn refuse<M>(shared: &Shared<M>, stream: &TcpStream, hello: &wire::Hello) {
+    shared.refused.fetch_add(1, Ordering::Relaxed);
+    if let Ok(from) = stream.peer_addr() {
+        let mut peers = shared
+            .refused_peers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let peer = (from.ip(), hello.name.clone());
+        if !peers.contains(&peer) {
+            peers.push(peer);
+        }
+    }
+    let _ = stream.shutdown(Shutdown::Both);
+}
+
 /// Outgoing connections of one process, one per destination, opened on first use.
 struct Outbox<M> {
     me: NodeId,
     shared: Arc<Shared<M>>,
     own: Sender<Input<M>>,
-    /// The frame that opens each connection: who this process is.
-    hello: Vec<u8>,
+    /// Who this process is: the opening frame of each connection, with a proof of the
+    /// secret when there is one.
+    hello: wire::Hello,
     conns: Vec<Option<TcpStream>>,
 }
 
@@ -723,7 +787,7 @@ impl<M: Message> Outbox<M> {
         }
         let slot = &mut self.conns[to.index()];
         if slot.is_none() {
-            *slot = connect(addr, &self.hello).ok();
+            *slot = connect(addr, &self.hello, self.shared.secret.as_ref()).ok();
         }
         let Some(stream) = slot else {
             self.shared.drop_message();
@@ -737,12 +801,17 @@ impl<M: Message> Outbox<M> {
     }
 }
 
-/// Opens a connection to `addr` and says who is speaking.
-fn connect(addr: SocketAddr, hello: &[u8]) -> io::Result<TcpStream> {
+/// Opens a connection to `addr`, reads its challenge, and says who is speaking (proving
+/// `secret` in answer to the challenge, if there is one).
+fn connect(addr: SocketAddr, hello: &wire::Hello, secret: Option<&auth::Secret>) -> io::Result<TcpStream> {
     let mut stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?;
     stream.set_nodelay(true)?;
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
-    stream.write_all(hello)?;
+    stream.set_read_timeout(Some(CONNECT_TIMEOUT))?;
+    let challenge = wire::read_challenge(&mut stream)?;
+    let mut hello = hello.clone();
+    hello.proof = secret.map(|s| s.prove(&challenge.challenge, &hello));
+    stream.write_all(&wire::encode_hello(&hello).map_err(io::Error::other)?)?;
     Ok(stream)
 }
 
@@ -960,8 +1029,8 @@ fn run_loop<P: Process>(mut process: P, env: Env<P::Msg>) {
     let hello = wire::Hello {
         listen: addr,
         name: name.clone(),
+        proof: None,
     };
-    let hello = wire::encode_hello(&hello).expect("a hello always encodes");
     let recover = backend.recover;
     let scale = shared.clock.scale;
     let _up = UpGuard {

@@ -121,6 +121,7 @@ mod tests {
         assert_eq!(t.pop_due(at(10), mark).map(|(_, t)| t), Some("a"));
         t.set("a", at(10));
         assert_eq!(t.pop_due(at(10), mark).map(|(_, t)| t), None);
-        assert_eq!(t.pop_due(at(10), t.seq_mark()), Some("a"));
+        let mark = t.seq_mark();
+        assert_eq!(t.pop_due(at(10), mark), Some((at(10), "a")));
     }
 }

@@ -3,7 +3,9 @@
 //! A frame is a `u32` big-endian byte count followed by that many bytes of JSON. The count
 //! leads so that a reader can split a byte stream into frames without parsing JSON.
 //!
-//! A connection carries messages one way, from one process: its first frame is
+//! A connection carries messages one way, from one process. The accepting side first
+//! sends one frame back, `{"challenge":"<hex>"}`, which a hello may answer with a proof of
+//! a shared secret (see `live::auth`); the connecting side's first frame is
 //! `{"Hello":{"listen":"127.0.0.1:5051","name":"agent-a"}}`, saying which process is
 //! speaking (the address it listens on, where answers go), and every later frame is
 //! `{"Msg":<message>}`. Processes in other OS processes have no shared numbering, so a
@@ -30,6 +32,34 @@ pub struct Hello {
     pub listen: SocketAddr,
     /// Its name, for logs.
     pub name: String,
+    /// With a shared secret: its HMAC of the acceptor's challenge and this hello.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
+}
+
+/// The longest challenge frame a connecting process reads.
+pub const MAX_CHALLENGE: usize = 1024;
+
+/// Encodes the accepting side's challenge as a complete frame.
+pub fn encode_challenge(challenge: &super::auth::Challenge) -> Vec<u8> {
+    let body = serde_json::to_vec(challenge).expect("a challenge encodes");
+    let mut bytes = u32::try_from(body.len()).expect("short").to_be_bytes().to_vec();
+    bytes.extend_from_slice(&body);
+    bytes
+}
+
+/// Reads the accepting side's challenge from the start of a connection.
+pub fn read_challenge(stream: &mut impl std::io::Read) -> std::io::Result<super::auth::Challenge> {
+    let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+    let mut len = [0u8; 4];
+    stream.read_exact(&mut len)?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > MAX_CHALLENGE {
+        return Err(bad(format!("a challenge of {len} bytes")));
+    }
+    let mut body = vec![0u8; len];
+    stream.read_exact(&mut body)?;
+    serde_json::from_slice(&body).map_err(|e| bad(format!("not a challenge: {e}")))
 }
 
 #[derive(Serialize)]
@@ -242,6 +272,7 @@ mod tests {
         Hello {
             listen: "127.0.0.1:5051".parse().unwrap(),
             name: "agent-a".into(),
+            proof: None,
         }
     }
 

@@ -437,7 +437,7 @@ struct LiveFeed {
 
 impl LiveFeed {
     fn pull(&mut self) -> Result<(), String> {
-        self.next = self.source.next()?.map(|(at, _, tasks)| (at, tasks));
+        self.next = self.source.next_submission()?.map(|(at, _, tasks)| (at, tasks));
         Ok(())
     }
 }

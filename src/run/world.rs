@@ -150,7 +150,7 @@ pub enum Source {
 
 impl Source {
     /// The next submission: when (from the framework's start), which group, what.
-    pub fn next(&mut self) -> Result<Option<(Instant, u32, Vec<TaskRequest>)>, String> {
+    pub fn next_submission(&mut self) -> Result<Option<(Instant, u32, Vec<TaskRequest>)>, String> {
         Ok(match self {
             Source::Synthetic(w) => w.next_arrival().map(|a| (a.at, 0, a.tasks)),
             Source::Trace(w) => w
@@ -188,7 +188,7 @@ struct Feed {
 
 impl Feed {
     fn pull(&mut self) -> Result<(), String> {
-        self.next = self.source.next()?;
+        self.next = self.source.next_submission()?;
         Ok(())
     }
 }

@@ -326,22 +326,28 @@ fn site(seed: u64, url: &ZkUrl, with_master: bool) -> Site {
 }
 
 fn observe(cluster: &mut LiveCluster<Msg>, seen: &Arc<Mutex<Seen>>) {
-    let events = Arc::clone(seen);
-    cluster.set_event_observer(move |_, _, msg| {
+    cluster.set_observer(Watch(Arc::clone(seen)));
+}
+
+/// Notes elections, abdications and registry snapshots as they happen.
+struct Watch(Arc<Mutex<Seen>>);
+
+impl crate::process::Observer<Msg> for Watch {
+    fn published(&mut self, _: crate::time::Instant, _: NodeId, msg: &Msg) {
         let Msg::Event(event) = msg else { return };
-        let mut seen = events.lock().unwrap();
+        let mut seen = self.0.lock().unwrap();
         match **event {
             Event::MasterElected { epoch, .. } => seen.elected.push((Instant::now(), epoch)),
             Event::MasterAbdicated => seen.abdicated.push(Instant::now()),
             _ => {}
         }
-    });
-    let messages = Arc::clone(seen);
-    cluster.set_observer(move |_, _, _, msg| {
+    }
+
+    fn message(&mut self, _: crate::time::Instant, _: NodeId, _: NodeId, msg: &Msg) {
         if let Msg::RegistrySnapshot { registry, .. } = msg {
-            messages.lock().unwrap().snapshots.push((**registry).clone());
+            self.0.lock().unwrap().snapshots.push((**registry).clone());
         }
-    });
+    }
 }
 
 impl Site {

@@ -689,3 +689,34 @@ fn peers_without_the_shared_secret_are_refused_logged_once_and_never_run_a_task(
     bad.child.kill().unwrap();
     assert!(!text.contains("correct horse"), "the secret never reaches a log");
 }
+
+#[test]
+fn live_burn_uses_the_cpu_it_is_told_to_for_its_time() {
+    let _guard = serialised();
+    let exe = env!("CARGO_BIN_EXE_mesosim");
+    let started = Instant::now();
+    // `times` prints the shell's children's CPU time: the burn's alone.
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            "\"$0\" live burn --cpus 0.5 --mem 16 --for 800ms && times",
+            exe,
+        ])
+        .output()
+        .unwrap();
+    let wall = started.elapsed();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let children = text.lines().nth(1).expect("times prints two lines");
+    let seconds = |field: &str| {
+        let (m, s) = field.trim_end_matches('s').split_once('m').unwrap();
+        m.parse::<f64>().unwrap() * 60.0 + s.parse::<f64>().unwrap()
+    };
+    let cpu: f64 = children.split_whitespace().map(seconds).sum();
+    assert!(wall >= Duration::from_millis(800), "{wall:?}");
+    // Half a CPU for 0.8 s is 0.4 s (the kernel counts in 10 ms ticks; the machine is shared).
+    assert!(
+        (0.25..0.7).contains(&cpu),
+        "the burn used {cpu} s of CPU: {children}"
+    );
+}

@@ -47,10 +47,34 @@ enum LiveCommand {
     Agent(AgentArgs),
     /// Run tasks through a one-shot framework, printing each status update.
     Submit(SubmitArgs),
+    /// Use CPU and memory for a while: the load a live task without a command runs.
+    Burn(BurnArgs),
     /// Play a scenario with its master and agents as OS processes; write its report.
     Run(super::live_run::LiveRunArgs),
     /// Play a scenario simulated and live; report how far the simulation predicts the run.
     Compare(super::live_run::LiveCompareArgs),
+}
+
+#[derive(Debug, Args)]
+struct BurnArgs {
+    /// CPUs to keep busy (fractions too: 0.5 is half of one).
+    #[arg(long, default_value_t = 1.0)]
+    cpus: f64,
+    /// Memory to allocate and touch, in MB.
+    #[arg(long, default_value_t = 0)]
+    mem: u64,
+    /// How long.
+    #[arg(long = "for", value_name = "DURATION")]
+    duration: Duration,
+}
+
+fn burn(args: &BurnArgs) -> Result<(), Failure> {
+    let burn = crate::live::burn::Burn {
+        cpus: args.cpus,
+        mem_mb: args.mem,
+        wall: WallDuration::from_nanos(args.duration.as_nanos()),
+    };
+    burn.run().map_err(|e| Failure::input(format!("error: {e}")))
 }
 
 /// `--secret FILE`: peers prove a shared secret when they connect.
@@ -312,6 +336,7 @@ pub fn execute(args: &LiveArgs) -> Result<(), Failure> {
         LiveCommand::Master(a) => master(a),
         LiveCommand::Agent(a) => agent(a),
         LiveCommand::Submit(a) => submit(a),
+        LiveCommand::Burn(a) => burn(a),
         LiveCommand::Run(a) => super::live_run::run(a),
         LiveCommand::Compare(a) => super::live_run::compare(a),
     }

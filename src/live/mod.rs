@@ -48,6 +48,7 @@
 
 pub mod auth;
 pub mod backend;
+pub mod burn;
 pub mod cgroups;
 pub mod storage;
 mod timers;

@@ -332,15 +332,7 @@ pub fn run_live(s: &Scenario, out: &Path, opts: &LiveOptions) -> Result<Outcome,
         }
     }
 
-    collector.finish(end);
-    if let Some(e) = collector.write_error.take() {
-        return Err(Failure::Setup(format!("writing the report: {e}")));
-    }
-    if let Some(sinks) = collector.take_sinks() {
-        sinks
-            .commit()
-            .map_err(|e| Failure::Setup(format!("writing the report: {e}")))?;
-    }
+    super::close(&mut collector, end)?;
     let facts = Facts {
         mode: Some("live"),
         digest: "live".into(),

@@ -126,7 +126,15 @@ pub fn run(
     let mut c = Rc::try_unwrap(collector)
         .map(RefCell::into_inner)
         .map_err(|_| Failure::Setup("collector still shared".into()))?;
-    c.finish(world.sim.now());
+    close(&mut c, world.sim.now())?;
+    let facts = Facts::of(&world);
+    let summary = summarise(scenario, &facts, &mut c);
+    Ok(Outcome::new(summary, Some(world), c))
+}
+
+/// Ends collection at `end` and commits the streamed report files.
+pub fn close(c: &mut Collector, end: Instant) -> Result<(), Failure> {
+    c.finish(end);
     if let Some(e) = c.write_error.take() {
         return Err(Failure::Setup(format!("writing the report: {e}")));
     }
@@ -135,9 +143,7 @@ pub fn run(
             .commit()
             .map_err(|e| Failure::Setup(format!("writing the report: {e}")))?;
     }
-    let facts = Facts::of(&world);
-    let summary = summarise(scenario, &facts, &mut c);
-    Ok(Outcome::new(summary, Some(world), c))
+    Ok(())
 }
 
 /// Runs `scenario` with nothing observing it: the simulation alone, for measuring what

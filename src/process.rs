@@ -93,6 +93,12 @@ pub trait Effects<M, T> {
     /// Writes record `key` of the process's durable storage (`None`: removes it), before
     /// anything the handler does after it: see [`Store`].
     fn persist(&mut self, key: u64, record: Option<Box<dyn Durable>>);
+    /// Whether anything will ever read this process's records back. A driver that knows
+    /// no restart of the process can come (a simulation with no fault that restarts it)
+    /// says no, and the process does not build records only to have them thrown away.
+    fn keeps_records(&self) -> bool {
+        true
+    }
 }
 
 /// A record of durable storage: serde data, kept as it is by a driver that holds storage in
@@ -262,15 +268,27 @@ impl<'a, M, T> Ctx<'a, M, T> {
         self.effects.publish(event);
     }
 
-    /// Writes `record` as record `key` of this process's durable storage ([`Store`]),
-    /// replacing what was there: a restarted process recovers from these records alone.
-    pub fn persist(&mut self, key: u64, record: impl Durable) {
-        self.effects.persist(key, Some(Box::new(record)));
+    /// Writes the record `record` makes as record `key` of this process's durable storage
+    /// ([`Store`]), replacing what was there: a restarted process recovers from these
+    /// records alone. `record` runs only if the driver keeps records (see
+    /// [`Effects::keeps_records`]): building one often means copying a task's request.
+    pub fn persist<R: Durable>(&mut self, key: u64, record: impl FnOnce() -> R) {
+        if self.effects.keeps_records() {
+            self.effects.persist(key, Some(Box::new(record())));
+        }
+    }
+
+    /// Whether the driver keeps this process's records ([`Effects::keeps_records`]): a
+    /// process need not even work out what changed when nothing is kept.
+    pub fn keeps_records(&self) -> bool {
+        self.effects.keeps_records()
     }
 
     /// Removes record `key` from this process's durable storage.
     pub fn forget(&mut self, key: u64) {
-        self.effects.persist(key, None);
+        if self.effects.keeps_records() {
+            self.effects.persist(key, None);
+        }
     }
 }
 

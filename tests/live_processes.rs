@@ -109,11 +109,24 @@ struct Cluster {
 }
 
 fn cluster(test: &str, agents: usize, resources: &str, isolation: &str) -> Cluster {
+    cluster_with(test, agents, resources, isolation, &[])
+}
+
+/// [`cluster`], the master started with `master_args` too.
+fn cluster_with(
+    test: &str,
+    agents: usize,
+    resources: &str,
+    isolation: &str,
+    master_args: &[&str],
+) -> Cluster {
     let guard = serialised();
     let dir = scratch(test);
     let addr = free_port();
     let mut master = Daemon::start(
-        mesosim().args(["live", "master", "--listen", &addr.to_string()]),
+        mesosim()
+            .args(["live", "master", "--listen", &addr.to_string()])
+            .args(master_args),
         dir.join("master.log"),
     );
     master.wait_for("listening on");
@@ -551,56 +564,32 @@ fn three_masters_elect_through_zookeeper_and_a_killed_leader_is_replaced() {
 
 #[test]
 fn an_agent_killed_with_sigkill_is_found_unreachable_and_its_task_runs_elsewhere() {
-    let _guard = serialised();
-    let dir = scratch("kill-agent");
-    let addr = free_port();
-    let mut master = Daemon::start(
-        mesosim()
-            .args(["live", "master", "--listen", &addr.to_string()])
-            .args(["--agent-ping-timeout", "500ms", "--max-agent-ping-timeouts", "3"]),
-        dir.join("master.log"),
+    let pings = ["--agent-ping-timeout", "500ms", "--max-agent-ping-timeouts", "3"];
+    let mut c = cluster_with("kill", 2, "cpus:1;mem:256", "posix", &pings);
+    let submit = submit_in_background(
+        c.addr,
+        "50s",
+        &["--task", "cpus:1;mem:64", "--command", "sleep 2"],
     );
-    master.wait_for("listening on");
-    let mut agents: Vec<Daemon> = (0..2)
-        .map(|i| {
-            let mut cmd = mesosim();
-            cmd.args([
-                "live",
-                "agent",
-                "--master",
-                &addr.to_string(),
-                "--resources",
-                "cpus:1;mem:256",
-            ]);
-            cmd.args(["--name", &format!("kill-a{i}")])
-                .arg("--work-dir")
-                .arg(dir.join(format!("agent{i}")));
-            Daemon::start(&mut cmd, dir.join(format!("agent{i}.log")))
-        })
-        .collect();
-    for i in 0..2 {
-        master.wait_for(&format!("(kill-a{i}) added"));
-    }
-    let submit = submit_in_background(addr, "50s", &["--task", "cpus:1;mem:64", "--command", "sleep 2"]);
     let start = Instant::now();
     let victim = loop {
-        if let Some(i) = (0..2).find(|&i| agents[i].log().contains("running task 0")) {
+        if let Some(i) = (0..2).find(|&i| c.agents[i].log().contains("running task 0")) {
             break i;
         }
-        assert!(start.elapsed() < BOUND, "task 0 never ran:\n{}", master.log());
+        assert!(start.elapsed() < BOUND, "task 0 never ran:\n{}", c.master.log());
         std::thread::sleep(Duration::from_millis(20));
     };
     let killed = Instant::now();
-    agents[victim].child.kill().unwrap();
-    let _ = agents[victim].child.wait();
-    master.wait_for("unreachable");
+    c.agents[victim].child.kill().unwrap();
+    let _ = c.agents[victim].child.wait();
+    c.master.wait_for("unreachable");
     let detected = killed.elapsed();
     let out = submit.join().unwrap();
     let updates = lines(&out);
     eprintln!("unreachable after {detected:?}: {updates:?}");
     // Three missed pings of 500 ms: found out within a few seconds, not at once.
     assert!(detected >= Duration::from_millis(1000), "{detected:?}");
-    assert_eq!(out.status.code(), Some(0), "{updates:?}\n{}", master.log());
+    assert_eq!(out.status.code(), Some(0), "{updates:?}\n{}", c.master.log());
     assert!(
         updates.iter().any(|l| l.starts_with("0 TASK_LOST")),
         "{updates:?}"
@@ -611,12 +600,12 @@ fn an_agent_killed_with_sigkill_is_found_unreachable_and_its_task_runs_elsewhere
     );
     let survivor = 1 - victim;
     assert!(
-        agents[survivor].log().contains("running task 1"),
+        c.agents[survivor].log().contains("running task 1"),
         "{}",
-        agents[survivor].log()
+        c.agents[survivor].log()
     );
     // The killed agent's task outlived it (tasks run in sessions of their own): end it.
-    for pid in sandbox_files(&dir.join(format!("agent{victim}")).join("sandboxes"), "pid") {
+    for pid in sandbox_files(&c.dir.join(format!("agent{victim}")).join("sandboxes"), "pid") {
         if let Ok(pid) = fs::read_to_string(pid) {
             let _ = Command::new("kill")
                 .args(["-KILL", pid.trim()])

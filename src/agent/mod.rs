@@ -212,13 +212,13 @@ impl Agent {
             next_key: self.work.next_key,
             next_uuid: self.work.next_uuid,
         };
-        ctx.persist(META, meta);
+        ctx.persist(META, || meta);
     }
 
     /// Writes task `id`'s record as it stands.
     fn persist_task(&self, ctx: &mut AgentCtx<'_>, id: (FrameworkId, TaskId)) {
         if let Some(state) = self.work.tasks.get(&id) {
-            let record = TaskRecord {
+            let record = || TaskRecord {
                 framework: id.0,
                 task: id.1,
                 state: state.clone(),

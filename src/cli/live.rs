@@ -132,21 +132,13 @@ impl FromScenario {
                 self.time_scale
             )));
         }
-        let mut clock = crate::live::Clock::starting_now();
-        clock.scale = self.time_scale;
-        if let Some(epoch_ns) = self.epoch_unix_ns {
-            let now_ns = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            let gap = |ns: u128| WallDuration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX));
-            let now = std::time::Instant::now();
-            clock.epoch = if epoch_ns >= now_ns {
-                now + gap(epoch_ns - now_ns)
-            } else {
-                now.checked_sub(gap(now_ns - epoch_ns)).unwrap_or(now)
-            };
-        }
-        Ok(clock)
+        Ok(match self.epoch_unix_ns {
+            Some(ns) => crate::live::Clock::at_unix_ns(ns, self.time_scale),
+            None => crate::live::Clock {
+                scale: self.time_scale,
+                ..crate::live::Clock::starting_now()
+            },
+        })
     }
 }
 

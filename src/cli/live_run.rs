@@ -1,5 +1,5 @@
 //! `mesosim live run SCENARIO` and `mesosim live compare SCENARIO`: a scenario played by
-//! real processes, and checked against its simulation (see `run::live` and
+//! real processes, and checked against its simulation (see `live::run` and
 //! `report::fidelity`).
 
 use std::ffi::OsString;
@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::{Args, ValueEnum};
 
 use super::Failure;
+use crate::live::run::{self as live_run, LiveOptions};
 use crate::report::{self, fidelity, summary::Summary};
-use crate::run::{self, live::LiveOptions};
+use crate::run;
 use crate::scenario::{self, Loaded};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -67,7 +68,7 @@ impl Common {
             )));
         }
         let loaded = scenario::load(&self.scenario, &self.sets).map_err(|e| Failure::input(e.0))?;
-        if let Some(why) = run::live::unsupported(&loaded.scenario) {
+        if let Some(why) = live_run::unsupported(&loaded.scenario) {
             return Err(Failure::input(format!(
                 "error: {}: cannot run live: {why}",
                 self.scenario.display()
@@ -76,7 +77,7 @@ impl Common {
         Ok(loaded)
     }
 
-    fn options(&self, agent_order: Option<Vec<String>>) -> Result<LiveOptions, Failure> {
+    fn options(&self) -> Result<LiveOptions, Failure> {
         let exe = std::env::current_exe()
             .map_err(|e| Failure::input(format!("error: cannot find the mesosim binary: {e}")))?;
         let mut scenario_args: Vec<OsString> = vec![self.scenario.clone().into_os_string()];
@@ -96,7 +97,6 @@ impl Common {
                 IsolationArg::Posix => "posix".into(),
                 IsolationArg::Cgroups => "cgroups".into(),
             },
-            agent_order,
             interrupt,
         })
     }
@@ -122,15 +122,23 @@ fn failed(e: run::Failure) -> Failure {
     }
 }
 
-/// Plays the scenario live into `out`; its summary.
-fn play(loaded: &Loaded, out: &Path, opts: &LiveOptions) -> Result<Summary, Failure> {
-    create(out)?;
-    let s = &loaded.scenario;
-    let outcome = run::live::run_live(s, out, opts).map_err(failed)?;
-    super::run::write_report_files(out, s, &outcome, &loaded.source_text)?;
+/// Writes a finished run's report folder, as `mesosim run` does; its summary.
+fn report(
+    loaded: &Loaded,
+    out: &Path,
+    outcome: Result<run::Outcome, run::Failure>,
+) -> Result<Summary, Failure> {
+    let outcome = outcome.map_err(failed)?;
+    super::run::write_report_files(out, &loaded.scenario, &outcome, &loaded.source_text)?;
     write(out, "summary.json", &outcome.summary.to_json())?;
     write(out, "scenario.yaml", loaded.source_text.as_bytes())?;
     Ok(outcome.summary)
+}
+
+/// Plays the scenario live into `out`; its summary.
+fn play(loaded: &Loaded, out: &Path, opts: &LiveOptions) -> Result<Summary, Failure> {
+    create(out)?;
+    report(loaded, out, live_run::run_live(&loaded.scenario, out, opts))
 }
 
 pub fn run(args: &LiveRunArgs) -> Result<(), Failure> {
@@ -140,7 +148,7 @@ pub fn run(args: &LiveRunArgs) -> Result<(), Failure> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(format!("{}-live", s.name)));
-    let opts = args.common.options(None)?;
+    let opts = args.common.options()?;
     let summary = play(&loaded, &out, &opts)?;
     if !args.common.quiet {
         println!(
@@ -152,16 +160,15 @@ pub fn run(args: &LiveRunArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The simulated run: its report in `out`, and the order its agents registered in.
-fn simulate(loaded: &Loaded, out: &Path) -> Result<(serde_json::Value, Vec<String>), Failure> {
+/// The simulated run, its report in `out`; its summary.
+fn simulate(loaded: &Loaded, out: &Path) -> Result<Summary, Failure> {
     create(out)?;
-    let s = &loaded.scenario;
-    let outcome = run::run(s, Some(out), |_| {}).map_err(failed)?;
-    super::run::write_report_files(out, s, &outcome, &loaded.source_text)?;
-    write(out, "summary.json", &outcome.summary.to_json())?;
-    let order = outcome.collector().agent_names_by_id();
-    let summary = serde_json::from_slice(&outcome.summary.to_json()).expect("a summary reads back");
-    Ok((summary, order))
+    report(loaded, out, run::run(&loaded.scenario, Some(out), |_| {}))
+}
+
+/// A summary as `summary.json` has it, for reading figures by path.
+fn as_json(summary: &Summary) -> serde_json::Value {
+    serde_json::from_slice(&summary.to_json()).expect("a summary reads back")
 }
 
 pub fn compare(args: &LiveCompareArgs) -> Result<(), Failure> {
@@ -171,10 +178,9 @@ pub fn compare(args: &LiveCompareArgs) -> Result<(), Failure> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(format!("{}-fidelity", s.name)));
-    let (sim_summary, order) = simulate(&loaded, &out.join("sim"))?;
-    let opts = args.common.options(Some(order))?;
-    let live_summary = play(&loaded, &out.join("live"), &opts)?;
-    let live_summary = serde_json::from_slice(&live_summary.to_json()).expect("a summary reads back");
+    let sim_summary = as_json(&simulate(&loaded, &out.join("sim"))?);
+    let opts = args.common.options()?;
+    let live_summary = as_json(&play(&loaded, &out.join("live"), &opts)?);
     let tasks = |dir: &str| {
         fidelity::read_tasks(&out.join(dir).join("tasks.csv"))
             .map_err(|e| Failure::input(format!("error: {e}")))

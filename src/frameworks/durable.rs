@@ -132,7 +132,7 @@ impl Numbers {
             tasks_below: self.tasks.below,
             calls_below: self.calls.below,
         };
-        ctx.persist(META_KEY, meta);
+        ctx.persist(META_KEY, || meta);
     }
 }
 

@@ -50,6 +50,7 @@ pub mod auth;
 pub mod backend;
 pub mod burn;
 pub mod cgroups;
+pub mod run;
 pub mod storage;
 mod timers;
 pub mod wire;
@@ -92,6 +93,34 @@ impl Clock {
             epoch: WallInstant::now(),
             scale: 1.0,
         }
+    }
+
+    /// A clock whose epoch is `ahead` of now, with that epoch as a Unix time in
+    /// nanoseconds, to hand to other OS processes ([`Clock::at_unix_ns`]).
+    pub fn ahead(ahead: WallDuration, scale: f64) -> io::Result<(Clock, u128)> {
+        let unix = (std::time::SystemTime::now() + ahead)
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|e| io::Error::other(format!("the system clock is before 1970: {e}")))?;
+        let clock = Clock {
+            epoch: WallInstant::now() + ahead,
+            scale,
+        };
+        Ok((clock, unix.as_nanos()))
+    }
+
+    /// The clock whose epoch is the Unix time `epoch_ns` (past or ahead), at `scale`.
+    pub fn at_unix_ns(epoch_ns: u128, scale: f64) -> Clock {
+        let now_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let gap = |ns: u128| WallDuration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX));
+        let now = WallInstant::now();
+        let epoch = if epoch_ns >= now_ns {
+            now + gap(epoch_ns - now_ns)
+        } else {
+            now.checked_sub(gap(now_ns - epoch_ns)).unwrap_or(now)
+        };
+        Clock { epoch, scale }
     }
 
     /// The time: zero until the epoch (which may be ahead, to give OS processes time to

@@ -388,12 +388,6 @@ impl Collector {
         }
     }
 
-    /// The names of the agents that registered, in the order of their ids (registration
-    /// order): what a live run replays to give its agents the same ids.
-    pub fn agent_names_by_id(&self) -> Vec<String> {
-        self.agents.iter().flatten().map(|a| a.name.clone()).collect()
-    }
-
     fn agent_name(&self, agent: AgentId) -> &str {
         self.agents
             .get(agent.index())

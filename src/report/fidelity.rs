@@ -211,7 +211,7 @@ pub fn compare(scenario: &str, time_scale: f64, sim: &Tasks, live: &Tasks, figur
         .count() as u64;
     let share = |n: u64, of: u64| if of == 0 { 1.0 } else { n as f64 / of as f64 };
     let placement_agreement = share(same_agent, launched_both);
-    let end_agreement = share(ended_both.min(ends_agree), ended_both);
+    let end_agreement = share(ends_agree, ended_both);
     let mut f = Fidelity {
         schema: "mesosim.fidelity/1",
         scenario: scenario.to_owned(),

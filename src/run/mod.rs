@@ -1,8 +1,6 @@
 //! One simulation run: scenario → world → event loop → collected metrics → summary.
 
 pub mod faults;
-#[cfg(feature = "live")]
-pub mod live;
 pub mod processing;
 pub mod world;
 
@@ -107,6 +105,7 @@ pub fn run(
     };
     let collector = Rc::new(RefCell::new(Collector::new(setup(scenario), sinks)));
     let mut world = World::build(scenario).map_err(Failure::Setup)?;
+    world.sim.set_keeps_records(world.restarts_planned());
     world.sim.set_observer(Box::new(Shared(Rc::clone(&collector))));
     let end = Instant::ZERO + scenario.duration;
     loop {
@@ -151,6 +150,7 @@ pub fn close(c: &mut Collector, end: Instant) -> Result<(), Failure> {
 /// (for the caller to free when it suits it).
 pub fn run_unobserved(scenario: &Scenario) -> Result<(u64, String, World), Failure> {
     let mut world = World::build(scenario).map_err(Failure::Setup)?;
+    world.sim.set_keeps_records(world.restarts_planned());
     let end = Instant::ZERO + scenario.duration;
     loop {
         match world.sim.run(end, u64::MAX) {

@@ -623,6 +623,14 @@ impl World {
         Ok(())
     }
 
+    /// Whether a planned fault restarts a process from its records (an agent process, or a
+    /// scheduler); without one, nothing ever reads them.
+    pub fn restarts_planned(&self) -> bool {
+        self.faults
+            .iter()
+            .any(|f| matches!(f, FaultAction::RestartAgents(_) | FaultAction::CrashScheduler(_)))
+    }
+
     /// Frameworks started so far (the groups of a split trace included).
     pub fn frameworks_started(&self) -> u64 {
         self.started

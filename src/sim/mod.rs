@@ -130,6 +130,8 @@ struct Kernel<M> {
     /// Each process's durable storage, by node index: it outlives the process (a restart
     /// recovers from it), not its machine.
     stores: Vec<Store>,
+    /// Whether processes keep records at all ([`Sim::set_keeps_records`]).
+    keeps_records: bool,
 }
 
 impl<M: Message> Kernel<M> {
@@ -361,6 +363,10 @@ impl<M: Message, T: Clone + Eq + std::hash::Hash> Effects<M, T> for Applier<'_, 
         }
         self.k.stores[i].put(key, record);
     }
+
+    fn keeps_records(&self) -> bool {
+        self.k.keeps_records
+    }
 }
 
 impl<P: Process + 'static> Cell<P> {
@@ -534,6 +540,7 @@ impl<M: Message> Sim<M> {
                 incarnations: Vec::new(),
                 published: 0,
                 stores: Vec::new(),
+                keeps_records: true,
             },
             arenas: Vec::new(),
             arena_types: Vec::new(),
@@ -754,6 +761,13 @@ impl<M: Message> Sim<M> {
             Some(m) => self.k.machines[m].wipe(),
             None => 0,
         }
+    }
+
+    /// Whether processes keep durable records (they do unless told otherwise). A world in
+    /// which no process will be restarted from its records turns them off: building them
+    /// costs copies of every task's request, and nothing would read them.
+    pub fn set_keeps_records(&mut self, keep: bool) {
+        self.k.keeps_records = keep;
     }
 
     /// The durable storage of the process at `node` ([`Store`]): what its process persisted,

@@ -340,7 +340,7 @@ impl Batch {
     fn persist_task(&self, ctx: &mut BatchCtx<'_>, task: TaskId) {
         let key = task_key(task);
         if let Some(f) = self.in_flight.get(&task) {
-            let record = TaskRecord::Launched {
+            let record = || TaskRecord::Launched {
                 request: f.request.clone(),
                 agent: f.agent,
                 start_due: self.unstarted.get(&task).copied(),
@@ -348,7 +348,7 @@ impl Batch {
             };
             ctx.persist(key, record);
         } else if let Some(&agent) = self.replaced.get(&task) {
-            ctx.persist(key, TaskRecord::Replaced { agent });
+            ctx.persist(key, || TaskRecord::Replaced { agent });
         } else {
             ctx.forget(key);
         }
@@ -361,6 +361,9 @@ impl Batch {
         task: TaskId,
         handle: impl FnOnce(&mut Self, &mut BatchCtx<'_>),
     ) {
+        if !ctx.keeps_records() {
+            return handle(self, ctx);
+        }
         let before = self.kept(task);
         handle(self, ctx);
         if self.kept(task) != before {
@@ -456,7 +459,7 @@ impl Batch {
                 Some(now)
             }
         };
-        let record = TaskRecord::Queued {
+        let record = || TaskRecord::Queued {
             request: request.clone(),
             unannounced_at,
         };
@@ -643,7 +646,7 @@ impl Batch {
         }
         for (task, at, request) in std::mem::take(&mut self.unannounced) {
             ctx.publish(submitted(framework, task, at, &request));
-            let record = TaskRecord::Queued {
+            let record = || TaskRecord::Queued {
                 request,
                 unannounced_at: None,
             };

@@ -68,6 +68,19 @@ fn submit(b: &mut Batch, now: Instant, shapes: &[&str]) -> Effects {
     })
 }
 
+/// The master's update of `task` on agent 0, to be acknowledged.
+fn update(task: u32, state: TaskState) -> Msg {
+    Msg::Update(Box::new(crate::proto::StatusUpdate {
+        framework: FrameworkId(0),
+        task: TaskId(task),
+        agent: Some(AgentId(0)),
+        state,
+        reason: None,
+        message: String::new(),
+        uuid: Some(1),
+    }))
+}
+
 /// An offer made once the master had every suppress and revive call sent so far.
 fn offer(b: &mut Batch, now: Instant, resources: &str) -> Effects {
     let applied = b.numbers.last_call();
@@ -214,17 +227,6 @@ fn lost_tasks_are_queued_again_and_failed_ones_are_not() {
     let mut b = framework(None);
     submit(&mut b, at(1), &["cpus:1", "cpus:1"]);
     offer(&mut b, at(2), "cpus:2");
-    let update = |task: u32, state| {
-        Msg::Update(Box::new(crate::proto::StatusUpdate {
-            framework: FrameworkId(0),
-            task: TaskId(task),
-            agent: Some(AgentId(0)),
-            state,
-            reason: None,
-            message: String::new(),
-            uuid: Some(1),
-        }))
-    };
     let effects = call(&mut b, at(3), |b, ctx| {
         b.on_message(ctx, MASTER, update(0, TaskState::Lost))
     });
@@ -529,17 +531,6 @@ fn a_restarted_scheduler_keeps_what_it_knew_of_unreachable_and_replaced_tasks() 
     call(&mut b, at(0), |b, ctx| b.on_message(ctx, MASTER, registered));
     submit(&mut b, at(1), &["cpus:1", "cpus:1", "cpus:1", "cpus:4"]);
     assert_eq!(launched(&offer(&mut b, at(2), "cpus:3")), vec![0, 1, 2]);
-    let update = |task, state| {
-        Msg::Update(Box::new(crate::proto::StatusUpdate {
-            framework: FrameworkId(0),
-            task: TaskId(task),
-            agent: Some(AgentId(0)),
-            state,
-            reason: None,
-            message: String::new(),
-            uuid: None,
-        }))
-    };
     // Task 0 runs; task 1 is unreachable and replaced by task 4; task 2 finishes.
     call(&mut b, at(3), |b, ctx| {
         b.on_message(ctx, MASTER, update(0, TaskState::Running))

@@ -22,6 +22,11 @@
 //! need ZooKeeper), frameworks that start with the run, and no scenario events or faults
 //! yet; anything else is refused before a process starts. The simulated network model does
 //! not apply (loopback is the network).
+//!
+//! It belongs to the live driver rather than to `run/` because it waits on the wall clock
+//! and drives OS processes; what it shares with a simulated run (the scenario's master,
+//! agent and scheduler configurations, its workloads, the collector, the summary) it takes
+//! from `run/`.
 
 // A live run waits on the wall clock and drives OS processes.
 #![allow(clippy::disallowed_methods)]
@@ -31,10 +36,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration as WallDuration, Instant as WallInstant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration as WallDuration, Instant as WallInstant};
 
-use super::world::{self, Operator, SchedulerConfig, Source};
-use super::{Facts, Failure, Outcome, setup, summarise};
 use crate::frameworks::batch::Batch;
 use crate::frameworks::scripted::Scripted;
 use crate::ids::NodeId;
@@ -42,6 +45,9 @@ use crate::live::{Clock, LiveCluster, RunningCluster};
 use crate::metrics::{Collector, Sinks};
 use crate::process::Observer;
 use crate::proto::{Msg, TaskRequest};
+use crate::run::faults::cluster_machines;
+use crate::run::world::{self, Operator, SchedulerConfig, Source};
+use crate::run::{Facts, Failure, Outcome, close, setup, summarise};
 use crate::scenario::Scenario;
 use crate::scenario::schema::{Start, WorkloadSpec};
 use crate::sim::NetworkStats;
@@ -67,8 +73,6 @@ pub struct LiveOptions {
     pub time_scale: f64,
     /// The agents' isolation (`posix` or `cgroups`).
     pub isolation: String,
-    /// The order agents register in; `None`: the scenario's.
-    pub agent_order: Option<Vec<String>>,
     /// Set to end the run early (a signal): the report covers the time played.
     pub interrupt: Arc<AtomicBool>,
 }
@@ -274,16 +278,9 @@ pub fn run_live(s: &Scenario, out: &Path, opts: &LiveOptions) -> Result<Outcome,
     })));
     // The scenario starts once every process had time to start and register: until then
     // their clocks read zero, as the simulator's do while they register.
-    let agents = super::faults::cluster_machines(s).len();
+    let agents = cluster_machines(s).len();
     let allowance = START_FIRST + START_PER_AGENT * u32::try_from(agents).unwrap_or(u32::MAX);
-    let epoch_unix_ns = (SystemTime::now() + allowance)
-        .duration_since(UNIX_EPOCH)
-        .map_err(|e| Failure::Setup(format!("the system clock is before 1970: {e}")))?
-        .as_nanos();
-    let clock = Clock {
-        epoch: WallInstant::now() + allowance,
-        scale: opts.time_scale,
-    };
+    let (clock, epoch_unix_ns) = Clock::ahead(allowance, opts.time_scale).map_err(io_err)?;
 
     // The observer process the master publishes to, started first.
     let mut observing = LiveCluster::<Msg>::new(s.seed);
@@ -318,7 +315,7 @@ pub fn run_live(s: &Scenario, out: &Path, opts: &LiveOptions) -> Result<Outcome,
         let placeholder = Collector::new(setup(s), None);
         (std::mem::replace(&mut w.collector, placeholder), w.events)
     };
-    let frameworks = running.process_count() as u64 - 2;
+    let frameworks = s.expanded_frameworks().len() as u64;
     let framework_report = running.stop();
     children.stop();
     let observer_report = observing.stop();
@@ -332,7 +329,7 @@ pub fn run_live(s: &Scenario, out: &Path, opts: &LiveOptions) -> Result<Outcome,
         }
     }
 
-    super::close(&mut collector, end)?;
+    close(&mut collector, end)?;
     let facts = Facts {
         mode: Some("live"),
         digest: "live".into(),
@@ -391,14 +388,7 @@ fn start_agents(
     work: &Path,
     master: std::net::SocketAddr,
 ) -> Result<(), String> {
-    let machines: Vec<String> = match &opts.agent_order {
-        Some(order) => order.clone(),
-        None => super::faults::cluster_machines(s)
-            .into_iter()
-            .map(|m| m.name)
-            .collect(),
-    };
-    for name in &machines {
+    for name in cluster_machines(s).iter().map(|m| &m.name) {
         let mut args: Vec<OsString> = vec![
             "live".into(),
             "agent".into(),
